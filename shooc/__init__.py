@@ -1,0 +1,45 @@
+"""shooc: self-paced online courses for teachers."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from shooc.config import PROJECT_ROOT, instance_path_from_env, load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The application factory. ``config`` overrides every other source of settings."""
+    instance_path = str((config or {}).get("SHOOC_INSTANCE_PATH") or instance_path_from_env())
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    settings = load_settings(instance_path, config)
+    app.config.update(settings)
+    app.config.update(
+        SECRET_KEY=settings["SHOOC_SECRET_KEY"],
+        MAX_CONTENT_LENGTH=settings["SHOOC_MAX_UPLOAD_BYTES"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
+        if config and key in config:
+            app.config[key] = config[key]
+
+    from shooc import db, web
+    from shooc.auth import views as auth_views
+    from shooc.cli import register_cli
+    from shooc.workbooks import views as workbook_views
+
+    db.init_app(app)
+    web.init_app(app)
+    auth_views.init_app(app)
+    app.register_blueprint(workbook_views.bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,226 @@
+"""The ``shooc`` command line (DESIGN.md §3). Commands call the same services as
+the views, then commit."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from shooc.auth.models import Role
+from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
+from shooc.db import get_db
+from shooc.enrolment.models import RunMode
+from shooc.enrolment.services import RunError, create_run, enrol, open_runs
+from shooc.workbooks.loader import load_course
+from shooc.workbooks.publish import diff_course, find_course, publish_course
+
+db_cli = AppGroup("db", help="The database.")
+content_cli = AppGroup("content", help="Course content: validate and publish course folders.")
+run_cli = AppGroup("run", help="Runs of a course.")
+user_cli = AppGroup("user", help="Accounts.")
+
+DEMO_ACCOUNTS = [
+    ("learner@example.org", "Demo Learner", Role.learner),
+    ("leader@example.org", "Demo Course Leader", Role.leader),
+    ("evaluator@example.org", "Demo Evaluator", Role.evaluator),
+    ("admin@example.org", "Demo Administrator", Role.admin),
+]
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+def db_upgrade(revision: str) -> None:
+    """Create the database or migrate it to the latest schema."""
+    from shooc.migrate import upgrade
+
+    upgrade(get_db(), revision)
+    click.echo(f"Database at {get_db().engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@content_cli.command("validate")
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+def content_validate(path: str) -> None:
+    """Check a course folder; print every problem as file:line: message."""
+    result = load_course(path)
+    if not result.ok:
+        for problem in result.problems:
+            click.echo(str(problem))
+        click.echo(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found; nothing published.", err=True)
+        sys.exit(1)
+    course = result.course
+    assert course is not None
+    activities = sum(len(w.activities) for w in course.workbooks)
+    click.echo(f"{path}: OK: '{course.title}', {len(course.workbooks)} workbooks, "
+               f"{activities} activities, {course.word_count:,} words.")
+
+
+@content_cli.command("publish")
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@click.option("--dry-run", is_flag=True, help="Show what would change; publish nothing.")
+def content_publish(path: str, dry_run: bool) -> None:
+    """Validate a course folder, then publish it as a new version (all or nothing)."""
+    result = load_course(path)
+    if not result.ok:
+        for problem in result.problems:
+            click.echo(str(problem))
+        fail(f"{len(result.problems)} problem(s) found; nothing published.")
+    source = result.course
+    assert source is not None
+    session = get_db().session()
+    try:
+        if dry_run:
+            diff = diff_course(session, source)
+            click.echo("No changes." if diff.unchanged else "Would publish:")
+            for line in diff.lines():
+                click.echo(line)
+            return
+        published = publish_course(session, source)
+        session.commit()
+    finally:
+        session.close()
+    if not published.published:
+        click.echo(f"No changes: '{source.slug}' version {published.version.number} is already published.")
+        return
+    previous = f" (replacing version {published.previous_number})" if published.previous_number else ""
+    click.echo(f"Published '{source.slug}' version {published.version.number}{previous}:")
+    for line in published.diff.lines():
+        click.echo(line)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date like 2026-09-01") from None
+
+
+@run_cli.command("create")
+@click.argument("course_slug", metavar="COURSE")
+@click.option("--opens", required=True, callback=_parse_date, help="Opening date, YYYY-MM-DD.")
+@click.option("--closes", required=True, callback=_parse_date, help="Closing date, YYYY-MM-DD.")
+@click.option("--mode", type=click.Choice([m.value for m in RunMode]), default="rolling", show_default=True)
+@click.option("--pace", "pace_days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Days between workbooks of a paced run.")
+@click.option("--cap", "capacity", type=click.IntRange(min=1), default=None, help="Most registrations allowed.")
+@click.option("--name", default=None, help="A name people see.")
+@click.option("--slug", default=None, help="The run's address (default: YEAR-MODE).")
+def run_create(course_slug: str, opens: dt.date, closes: dt.date, mode: str, pace_days: int,
+               capacity: int | None, name: str | None, slug: str | None) -> None:
+    """Open a run of a published course; prints its slug."""
+    session = get_db().session()
+    try:
+        course = find_course(session, course_slug)
+        if course is None:
+            fail(f"no course '{course_slug}': publish it first (shooc content publish content/{course_slug})")
+        try:
+            run = create_run(session, course, opens, closes, mode=mode, name=name, slug=slug,
+                             pace_days=pace_days, capacity=capacity)
+        except RunError as exc:
+            fail(str(exc))
+        session.commit()
+        click.echo(run.slug)
+    finally:
+        session.close()
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--organisation", default=None, help="Place of work.")
+def user_create(email: str, name: str, role: str, password_stdin: bool, organisation: str | None) -> None:
+    """Create an account; the password is read from stdin or generated and printed."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
+    session = get_db().session()
+    try:
+        try:
+            user = create_user(session, email, name, role, password, organisation=organisation)
+        except AccountError as exc:
+            fail(str(exc))
+        session.commit()
+        click.echo(f"Created {user.role.value} {user.email}.")
+        if not password_stdin:
+            click.echo(f"Password: {password}")
+    finally:
+        session.close()
+
+
+@click.command("demo")
+@click.option("--content", "content_path", default=None, help="Folder of course folders (default: content/).")
+def demo(content_path: str | None) -> None:
+    """A ready demo: migrate, publish content/, open a run today, one account per role."""
+    from shooc.migrate import upgrade
+
+    database = get_db()
+    upgrade(database)
+    root = Path(content_path or current_app.config["SHOOC_CONTENT_PATH"])
+    folders = sorted(p for p in root.iterdir() if (p / "course.md").is_file())
+    if not folders:
+        fail(f"no course folders (with a course.md) in {root}")
+    session = database.session()
+    today = dt.date.today()
+    try:
+        runs = []
+        for folder in folders:
+            result = load_course(folder)
+            if not result.ok:
+                for problem in result.problems:
+                    click.echo(str(problem))
+                fail(f"{folder} has problems; fix them or remove the folder")
+            published = publish_course(session, result.course)
+            state = (f"published version {published.version.number}" if published.published
+                     else f"version {published.version.number} already published")
+            click.echo(f"Course '{published.course.slug}': {state}.")
+            run = next(iter(open_runs(session, published.course, today)), None)
+            if run is None:
+                run = create_run(session, published.course, today, today + dt.timedelta(days=365),
+                                 name=f"Demo run from {today:%-d %B %Y}")
+            click.echo(f"Run '{run.slug}': open {run.opens_on} to {run.closes_on} ({run.mode.value}).")
+            runs.append(run)
+        click.echo("\nAccounts (passwords are new each time `shooc demo` runs):")
+        for email, name, role in DEMO_ACCOUNTS:
+            password = generate_password()
+            user = find_user(session, email)
+            if user is None:
+                user = create_user(session, email, name, role, password)
+            else:
+                set_password(session, user, password)
+            if role is Role.learner:
+                for run in runs:
+                    enrol(session, run, user.id, today)
+            click.echo(f"  {role.value:<10} {email:<24} {password}")
+        session.commit()
+    finally:
+        session.close()
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_cli, content_cli, run_cli, user_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo)
+
+
+def _create_app() -> Flask:
+    from shooc import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """The ``shooc`` console script. Flask's own run/shell/routes are left out so that
+    ``shooc run create`` means the run of a course (``flask --app shooc run`` serves)."""
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                     load_dotenv=False, help="shooc: self-paced online courses for teachers.")
+    cli.main(prog_name="shooc")

@@ -1,0 +1,69 @@
+"""Configuration: defaults, then the instance config file, then SHOOC_* environment
+variables, then whatever the caller of ``create_app`` passes (tests).
+
+The public names are those of DESIGN.md §3 (``SHOOC_DATABASE_URL`` ...). Inside the
+Flask config they are stored under the same names, so ``app.config["SHOOC_BASE_URL"]``
+means exactly what the environment variable means.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Every setting shooc reads, with its default. ``None`` means "derived at start-up".
+DEFAULTS: dict[str, Any] = {
+    "SHOOC_DATABASE_URL": None,  # sqlite:///<instance>/shooc.sqlite3
+    "SHOOC_SECRET_KEY": None,  # generated once into <instance>/secret_key
+    "SHOOC_BASE_URL": None,  # the request's own origin
+    "SHOOC_CONTENT_PATH": str(PROJECT_ROOT / "content"),
+    "SHOOC_MAX_UPLOAD_BYTES": 16 * 1024 * 1024,
+}
+
+INSTANCE_CONFIG_FILE = "shooc.cfg"
+
+
+def instance_path_from_env() -> str:
+    return os.environ.get("SHOOC_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the four sources of settings, lowest priority first."""
+    settings = dict(DEFAULTS)
+    config_file = Path(instance_path) / INSTANCE_CONFIG_FILE
+    if config_file.exists():
+        # The instance file is Python, like Flask's own config files.
+        namespace: dict[str, Any] = {}
+        exec(compile(config_file.read_text(), str(config_file), "exec"), namespace)
+        settings.update({k: v for k, v in namespace.items() if k.startswith("SHOOC_")})
+    settings.update({k: v for k, v in os.environ.items() if k in DEFAULTS and v != ""})
+    if overrides:
+        settings.update(overrides)
+
+    if not settings["SHOOC_DATABASE_URL"]:
+        settings["SHOOC_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "shooc.sqlite3")
+    if not settings["SHOOC_SECRET_KEY"]:
+        settings["SHOOC_SECRET_KEY"] = _instance_secret_key(Path(instance_path))
+    if settings["SHOOC_BASE_URL"]:
+        settings["SHOOC_BASE_URL"] = str(settings["SHOOC_BASE_URL"]).rstrip("/")
+    return settings
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """The secret key kept in the instance folder, made on first use (mode 0600)."""
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: if two processes start at once, one writes and the other reads.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

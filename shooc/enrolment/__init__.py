@@ -1,0 +1,1 @@
+"""Runs, enrolments, dates, progress, responses and submission."""

@@ -1,0 +1,80 @@
+"""What every page shares: CSRF, login manager, role checks, security headers, errors."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from flask import Flask, abort, render_template, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from shooc.auth.models import Role, User
+from shooc.db import get_session
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.login_message_category = "info"
+
+# No inline script or style anywhere (DESIGN.md §2): the policy can be strict.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Anonymous people are sent to log in; the wrong role gets 403."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.context_processor
+    def _roles() -> dict[str, Any]:
+        return {"Role": Role}
+
+    def error_page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
+        def handler(error: Exception):  # type: ignore[no-untyped-def]
+            return render_template("error.html", code=code, title=title, message=message), code
+        return handler
+
+    app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
+    app.register_error_handler(CSRFError, error_page(
+        400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and try again; "
+        "what you typed is still in the form if your browser kept it."))
+    app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
+    app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
+    app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
+    app.register_error_handler(413, error_page(413, "Too large", "The file sent is larger than this site accepts."))
+    app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))

@@ -1,0 +1,1 @@
+"""Workbooks: parse, validate and render Markdown course folders; publish versions."""

@@ -1,0 +1,216 @@
+"""The registry of activity kinds (DESIGN.md §2).
+
+Each kind knows the keys of its Markdown definition, how to check them, and which of
+its fields are Markdown to render at publish time. (Answering activities builds on
+the same registry: each kind will also validate an answer and say whether it is
+complete.)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterator
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+COMMON_KEYS = {"id", "kind", "title", "required"}
+DEFAULT_SCALE = ["Not yet", "Beginning", "Developing", "Secure", "Strong"]
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    path: Path_  # where in the YAML, for the line number
+    message: str
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class ActivityKind:
+    """Base of every kind. Subclasses declare their keys and add their own checks."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    #: key -> (required, check, what the check wants)
+    keys: ClassVar[dict[str, tuple[bool, Callable[[Any], bool], str]]] = {}
+    #: keys whose text is Markdown
+    markdown_keys: ClassVar[tuple[str, ...]] = ("prompt", "guidance")
+
+    def validate(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
+        for key in definition:
+            if key not in COMMON_KEYS and key not in self.keys:
+                allowed = ", ".join(sorted(COMMON_KEYS | set(self.keys)))
+                yield DefinitionProblem((key,), f"unknown key '{key}' for a {self.name} (allowed: {allowed})")
+        for key, (required, check, wants) in self.keys.items():
+            if key not in definition:
+                if required:
+                    yield DefinitionProblem((), f"missing required key '{key}'")
+            elif not check(definition[key]):
+                yield DefinitionProblem((key,), f"'{key}' must be {wants}")
+        yield from self.validate_more(definition)
+
+    def validate_more(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
+        return iter(())
+
+    def markdown_fields(self, definition: dict[str, Any]) -> dict[str, str]:
+        """Every Markdown text of the definition, by a flat key, for rendering."""
+        return {k: definition[k] for k in self.markdown_keys if _is_text(definition.get(k))}
+
+
+TEXT = (_is_text, "non-empty text")
+COUNT = (_is_count, "a whole number of 0 or more")
+URL = (lambda v: isinstance(v, str) and re.match(r"^https://[^\s]+$", v) is not None, "an https:// address")
+BOOL = (lambda v: isinstance(v, bool), "true or false")
+
+
+class Reflection(ActivityKind):
+    name = "reflection"
+    description = "a written answer"
+    keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT),
+            "min_words": (False, *COUNT), "max_words": (False, *COUNT)}
+
+    def validate_more(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
+        low, high = definition.get("min_words"), definition.get("max_words")
+        if _is_count(low) and _is_count(high) and high < low:
+            yield DefinitionProblem(("max_words",), "'max_words' is less than 'min_words'")
+
+
+class Discussion(ActivityKind):
+    name = "discussion"
+    description = "notes of a conversation with a trainee or colleagues"
+    keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
+
+
+class SmartGoal(ActivityKind):
+    name = "smart-goal"
+    description = "a specific, measurable, achievable, relevant, time-bound goal"
+    keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
+    FIELDS = ("specific", "measurable", "achievable", "relevant", "time_bound")
+
+
+class Media(ActivityKind):
+    name = "media"
+    description = "a recording with its transcript"
+    keys = {"url": (False, *URL), "transcript": (False, *TEXT), "prompt": (False, *TEXT)}
+    markdown_keys = ("prompt", "transcript")
+
+
+class SelfAssessment(ActivityKind):
+    name = "self-assessment"
+    description = "rate yourself 1-5 against statements"
+    keys = {"prompt": (False, *TEXT), "guidance": (False, *TEXT),
+            "statements": (True, lambda v: isinstance(v, list) and len(v) > 0, "a list of statements"),
+            "scale": (False, lambda v: isinstance(v, list) and len(v) == 5 and all(map(_is_text, v)),
+                      "a list of five labels")}
+    STATEMENT_KEYS = {"id", "text", "standard"}
+
+    def validate_more(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
+        statements = definition.get("statements")
+        if not isinstance(statements, list):
+            return
+        seen: set[str] = set()
+        for i, item in enumerate(statements):
+            where = ("statements", i)
+            if not isinstance(item, dict):
+                yield DefinitionProblem(where, f"statement {i + 1} must have 'id' and 'text'")
+                continue
+            for key in item:
+                if key not in self.STATEMENT_KEYS:
+                    yield DefinitionProblem(where + (key,), f"statement {i + 1}: unknown key '{key}'")
+            sid = item.get("id")
+            if not (isinstance(sid, str) and ID_RE.match(sid)):
+                yield DefinitionProblem(where, f"statement {i + 1} needs an 'id' of lower-case letters, digits and hyphens")
+            elif sid in seen:
+                yield DefinitionProblem(where + ("id",), f"statement id '{sid}' is used twice")
+            else:
+                seen.add(sid)
+            if not _is_text(item.get("text")):
+                yield DefinitionProblem(where, f"statement {i + 1} needs a 'text'")
+
+    def standards(self, definition: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
+        for i, item in enumerate(definition.get("statements") or []):
+            if isinstance(item, dict) and "standard" in item:
+                yield ("statements", i, "standard"), item["standard"]
+
+
+class Quiz(ActivityKind):
+    name = "quiz"
+    description = "marked multiple-choice questions"
+    keys = {"prompt": (False, *TEXT),
+            "pass_mark": (False, lambda v: _is_count(v) and v <= 100, "a percentage from 0 to 100"),
+            "questions": (True, lambda v: isinstance(v, list) and len(v) > 0, "a list of questions")}
+    QUESTION_KEYS = {"id", "text", "options", "multiple", "explanation"}
+    OPTION_KEYS = {"text", "correct", "feedback"}
+
+    def validate_more(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
+        questions = definition.get("questions")
+        if not isinstance(questions, list):
+            return
+        seen: set[str] = set()
+        for i, question in enumerate(questions):
+            n, where = i + 1, ("questions", i)
+            if not isinstance(question, dict):
+                yield DefinitionProblem(where, f"question {n} must have 'text' and 'options'")
+                continue
+            for key in question:
+                if key not in self.QUESTION_KEYS:
+                    yield DefinitionProblem(where + (key,), f"question {n}: unknown key '{key}'")
+            qid = question_id(question, i)
+            if not (isinstance(qid, str) and ID_RE.match(qid)):
+                yield DefinitionProblem(where + ("id",), f"question {n}: 'id' must be lower-case letters, digits and hyphens")
+            elif qid in seen:
+                yield DefinitionProblem(where + ("id",), f"question id '{qid}' is used twice")
+            else:
+                seen.add(qid)
+            if not _is_text(question.get("text")):
+                yield DefinitionProblem(where, f"question {n} needs a 'text'")
+            if "multiple" in question and not isinstance(question["multiple"], bool):
+                yield DefinitionProblem(where + ("multiple",), f"question {n}: 'multiple' must be true or false")
+            options = question.get("options")
+            if not isinstance(options, list) or len(options) < 2:
+                yield DefinitionProblem(where, f"question {n} needs at least two 'options'")
+                continue
+            for j, option in enumerate(options):
+                owhere = where + ("options", j)
+                if not isinstance(option, dict) or not _is_text(option.get("text")):
+                    yield DefinitionProblem(owhere, f"question {n}, option {j + 1} needs a 'text'")
+                    continue
+                for key in option:
+                    if key not in self.OPTION_KEYS:
+                        yield DefinitionProblem(owhere + (key,), f"question {n}, option {j + 1}: unknown key '{key}'")
+                if "correct" in option and not isinstance(option["correct"], bool):
+                    yield DefinitionProblem(owhere + ("correct",), f"question {n}, option {j + 1}: 'correct' must be true or false")
+            if not any(isinstance(o, dict) and o.get("correct") is True for o in options):
+                yield DefinitionProblem(where, f"question {n} has no correct answer")
+
+    def markdown_fields(self, definition: dict[str, Any]) -> dict[str, str]:
+        fields = super().markdown_fields(definition)
+        for i, question in enumerate(definition.get("questions") or []):
+            qid = question_id(question, i)
+            for key in ("text", "explanation"):
+                if _is_text(question.get(key)):
+                    fields[f"{qid}.{key}"] = question[key]
+            for j, option in enumerate(question.get("options") or []):
+                for key in ("text", "feedback"):
+                    if _is_text(option.get(key)):
+                        fields[f"{qid}.{j}.{key}"] = option[key]
+        return fields
+
+
+def question_id(question: dict[str, Any], index: int) -> Any:
+    return question.get("id", f"q{index + 1}")
+
+
+KINDS: dict[str, ActivityKind] = {
+    kind.name: kind() for kind in (Reflection, Quiz, SelfAssessment, SmartGoal, Discussion, Media)
+}
+
+
+def get_kind(name: str) -> ActivityKind | None:
+    return KINDS.get(name)

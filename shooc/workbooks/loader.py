@@ -1,0 +1,518 @@
+"""Read a course folder into frozen dataclasses, collecting every problem at once.
+
+Pure: files in, values and problems out; no database, no Flask. Publishing
+(``publish.py``) takes what this returns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
+from shooc.workbooks.render import ACTIVITY_MARKER
+from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+WORKBOOK_FILE_RE = re.compile(r"^(\d{2})-([a-z0-9][a-z0-9-]*)\.md$")
+IGNORED_FILES = {"README.md"}
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+IMAGE_TYPES = {  # extension -> (media type, magic number test)
+    ".png": ("image/png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
+    ".jpg": ("image/jpeg", lambda b: b.startswith(b"\xff\xd8\xff")),
+    ".jpeg": ("image/jpeg", lambda b: b.startswith(b"\xff\xd8\xff")),
+    ".gif": ("image/gif", lambda b: b[:6] in (b"GIF87a", b"GIF89a")),
+    ".webp": ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
+}
+
+COURSE_KEYS = {"title": True, "summary": True, "issuer": True, "objectives": False,
+               "standards": False, "certificate": False}
+ISSUER_KEYS = {"name": True, "url": True, "email": True}
+STANDARDS_KEYS = {"framework": True, "url": False, "items": True}
+STANDARD_ITEM_KEYS = {"code": True, "name": True, "description": False}
+CERTIFICATE_KEYS = {"title": False, "text": False, "signatory": False}
+WORKBOOK_KEYS = {"title": True, "summary": True, "estimated_hours": False, "standards": False,
+                 "badge": True}
+BADGE_KEYS = {"name": True, "description": True, "criteria": True, "image": False}
+
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
+_IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+_IMAGE_HTML_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: str  # relative to the course folder, POSIX
+    media_type: str
+    sha256: str
+    data: bytes = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"/assets/{self.sha256}{PurePosixPath(self.path).suffix.lower()}"
+
+
+@dataclass(frozen=True)
+class ActivitySource:
+    id: str
+    kind: str
+    required: bool
+    title: str | None
+    definition: dict[str, Any]
+    line: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class WorkbookSource:
+    position: int
+    slug: str
+    filename: str
+    title: str
+    summary: str
+    estimated_hours: float
+    standards: tuple[str, ...]
+    badge: dict[str, Any]
+    body: str  # Markdown, each activity replaced by its ACTIVITY_MARKER paragraph
+    activities: tuple[ActivitySource, ...]
+    images: tuple[str, ...]
+    word_count: int
+    digest: str
+
+    def activity(self, activity_id: str) -> ActivitySource | None:
+        return next((a for a in self.activities if a.id == activity_id), None)
+
+
+@dataclass(frozen=True)
+class CourseSource:
+    slug: str
+    path: str
+    title: str
+    summary: str
+    meta: dict[str, Any]  # issuer, objectives, standards, certificate
+    body: str
+    digest: str
+    workbooks: tuple[WorkbookSource, ...]
+    images: dict[str, ImageFile]
+    source_digest: str  # of everything above: equal digests mean nothing changed
+
+    @property
+    def word_count(self) -> int:
+        return sum(w.word_count for w in self.workbooks)
+
+
+@dataclass
+class LoadResult:
+    course: CourseSource | None
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.course is not None and not self.problems
+
+
+def _sha256(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _digest_of(value: Any) -> str:
+    return _sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False))
+
+
+class _FileReader:
+    """Collects the problems of one file, with its display name."""
+
+    def __init__(self, display: str, problems: list[Problem]) -> None:
+        self.display = display
+        self.problems = problems
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.display, line, message))
+
+    def split_front_matter(self, text: str) -> tuple[YamlDoc | None, str, int]:
+        """Returns (front matter, body, line number of the body's first line)."""
+        lines = text.split("\n")
+        if not lines or lines[0].strip() != "---":
+            self.problem(1, "missing front matter: the file must start with a '---' line, "
+                            "then YAML, then another '---' line")
+            return None, text, 1
+        for index in range(1, len(lines)):
+            if lines[index].strip() in ("---", "..."):
+                break
+        else:
+            self.problem(1, "front matter is not closed: no second '---' line")
+            return None, "", len(lines) + 1
+        yaml_text = "\n".join(lines[1:index])
+        body = "\n".join(lines[index + 1:])
+        try:
+            doc = parse_yaml(yaml_text, first_line=2)
+        except YamlError as exc:
+            self.problem(exc.line, exc.message)
+            return None, body, index + 2
+        for key, line in doc.duplicate_keys:
+            self.problem(line, f"key '{key}' is given twice")
+        if doc.value is None:
+            doc.value = {}
+        if not isinstance(doc.value, dict):
+            self.problem(2, "front matter must be a set of 'key: value' lines")
+            return None, body, index + 2
+        return doc, body, index + 2
+
+    def check_keys(self, doc: YamlDoc, mapping: Any, spec: dict[str, bool], path: tuple[Any, ...],
+                   what: str) -> bool:
+        """Unknown and missing keys of one mapping; False if it is not a mapping."""
+        if not isinstance(mapping, dict):
+            self.problem(doc.line(*path), f"{what} must be a set of 'key: value' lines")
+            return False
+        for key in mapping:
+            if key not in spec:
+                allowed = ", ".join(spec)
+                self.problem(doc.line(*path, key), f"unknown key '{key}' in {what} (allowed: {allowed})")
+        for key, required in spec.items():
+            if required and key not in mapping:
+                self.problem(doc.line(*path), f"missing required key '{key}' in {what}")
+            elif key in mapping and required and _blank(mapping[key]):
+                self.problem(doc.line(*path, key), f"'{key}' in {what} is empty")
+        return True
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def load_course(path: str | os.PathLike[str]) -> LoadResult:
+    """Read and check a course folder; returns the course if there is no problem."""
+    folder = Path(path)
+    display_root = str(path).rstrip("/")
+    problems: list[Problem] = []
+
+    def display(name: str) -> str:
+        return f"{display_root}/{name}"
+
+    if not folder.is_dir():
+        problems.append(Problem(display_root, 1, "not a folder"))
+        return LoadResult(None, problems)
+    slug = folder.resolve().name
+    if not SLUG_RE.match(slug):
+        problems.append(Problem(display_root, 1, f"the folder name '{slug}' is the course's address: "
+                                                 "use lower-case letters, digits and hyphens"))
+    course_file = folder / "course.md"
+    if not course_file.is_file():
+        problems.append(Problem(display("course.md"), 1, "missing: every course folder needs a course.md"))
+        return LoadResult(None, problems)
+
+    images: dict[str, ImageFile] = {}
+    course_reader = _FileReader(display("course.md"), problems)
+    course_text = _read_text(course_file, course_reader)
+    course_fm, course_body, course_body_line = course_reader.split_front_matter(course_text or "")
+    meta: dict[str, Any] = {}
+    standard_codes: set[str] = set()
+    if course_fm is not None:
+        meta, standard_codes = _check_course_front_matter(course_reader, course_fm)
+    course_images = _check_images(course_reader, folder, course_body, course_body_line, images)
+
+    workbooks: list[WorkbookSource] = []
+    positions: dict[int, str] = {}
+    slugs: dict[str, str] = {}
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
+            continue
+        match = WORKBOOK_FILE_RE.match(name)
+        if not match:
+            problems.append(Problem(display(name), 1, "a workbook's file name must be NN-slug.md "
+                                                      "(two digits, a hyphen, lower-case letters, digits and hyphens)"))
+            continue
+        position, wb_slug = int(match.group(1)), match.group(2)
+        if position in positions:
+            problems.append(Problem(display(name), 1, f"workbook number {match.group(1)} is also used by {positions[position]}"))
+        if wb_slug in slugs:
+            problems.append(Problem(display(name), 1, f"workbook slug '{wb_slug}' is also used by {slugs[wb_slug]}"))
+        positions.setdefault(position, name)
+        slugs.setdefault(wb_slug, name)
+        workbook = _load_workbook(entry, display(name), position, wb_slug, folder, standard_codes,
+                                  images, problems)
+        if workbook is not None:
+            workbooks.append(workbook)
+    if not positions and not problems:
+        problems.append(Problem(display_root, 1, "the course has no workbooks (files named NN-slug.md)"))
+
+    if problems or course_fm is None:
+        return LoadResult(None, problems)
+    course_body_md = course_body
+    digest = _digest_of({"meta": meta, "body": course_body_md,
+                         "images": {p: images[p].sha256 for p in course_images}})
+    source_digest = _digest_of({"course": digest, "workbooks": [(w.filename, w.digest) for w in workbooks]})
+    course = CourseSource(
+        slug=slug, path=display_root, title=_text(meta["title"]), summary=_text(meta["summary"]),
+        meta=meta, body=course_body_md, digest=digest, workbooks=tuple(workbooks), images=images,
+        source_digest=source_digest,
+    )
+    return LoadResult(course, [])
+
+
+def _read_text(file: Path, reader: _FileReader) -> str | None:
+    try:
+        return file.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        reader.problem(line, "not UTF-8 text (save the file as UTF-8)")
+        return None
+
+
+def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[str, Any], set[str]]:
+    fm = doc.value
+    reader.check_keys(doc, fm, COURSE_KEYS, (), "course.md's front matter")
+    if "issuer" in fm and reader.check_keys(doc, fm["issuer"], ISSUER_KEYS, ("issuer",), "'issuer'"):
+        url = fm["issuer"].get("url")
+        if isinstance(url, str) and not url.startswith(("https://", "http://")):
+            reader.problem(doc.line("issuer", "url"), "'issuer' 'url' must be a web address (https://...)")
+        email = fm["issuer"].get("email")
+        if isinstance(email, str) and "@" not in email:
+            reader.problem(doc.line("issuer", "email"), "'issuer' 'email' is not an e-mail address")
+    objectives = fm.get("objectives")
+    if objectives is not None and not (isinstance(objectives, list) and all(isinstance(o, str) and o.strip() for o in objectives)):
+        reader.problem(doc.line("objectives"), "'objectives' must be a list of sentences")
+    codes: set[str] = set()
+    standards = fm.get("standards")
+    if standards is not None and reader.check_keys(doc, standards, STANDARDS_KEYS, ("standards",), "'standards'"):
+        items = standards.get("items")
+        if not isinstance(items, list):
+            reader.problem(doc.line("standards", "items"), "'standards' 'items' must be a list")
+        else:
+            for i, item in enumerate(items):
+                if reader.check_keys(doc, item, STANDARD_ITEM_KEYS, ("standards", "items", i), f"standard {i + 1}"):
+                    code = _text(item.get("code"))
+                    if code in codes:
+                        reader.problem(doc.line("standards", "items", i, "code"), f"standard code '{code}' is used twice")
+                    codes.add(code)
+    if "certificate" in fm:
+        reader.check_keys(doc, fm["certificate"], CERTIFICATE_KEYS, ("certificate",), "'certificate'")
+    return dict(fm), codes
+
+
+def _load_workbook(file: Path, display: str, position: int, slug: str, folder: Path,
+                   standard_codes: set[str], images: dict[str, ImageFile],
+                   problems: list[Problem]) -> WorkbookSource | None:
+    reader = _FileReader(display, problems)
+    before = len(problems)
+    text = _read_text(file, reader)
+    if text is None:
+        return None
+    doc, body, body_line = reader.split_front_matter(text)
+    fm: dict[str, Any] = doc.value if doc is not None else {}
+    if doc is not None:
+        reader.check_keys(doc, fm, WORKBOOK_KEYS, (), "the front matter")
+        if "badge" in fm and reader.check_keys(doc, fm["badge"], BADGE_KEYS, ("badge",), "'badge'"):
+            image = fm["badge"].get("image")
+            if image is not None:
+                found = _check_image_ref(reader, folder, str(image), doc.line("badge", "image"), images)
+                if found is not None and found.media_type != "image/png":
+                    reader.problem(doc.line("badge", "image"), f"badge image '{image}' must be a PNG file")
+        hours = fm.get("estimated_hours")
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 100):
+            reader.problem(doc.line("estimated_hours"), "'estimated_hours' must be a number of hours, e.g. 2.5")
+        standards = fm.get("standards", [])
+        if not isinstance(standards, list):
+            reader.problem(doc.line("standards"), "'standards' must be a list of codes, e.g. [S1, S3]")
+            standards = []
+        for i, code in enumerate(standards):
+            if str(code) not in standard_codes:
+                known = ", ".join(sorted(standard_codes)) or "none: course.md has no 'standards'"
+                reader.problem(doc.line("standards", i), f"unknown standard '{code}' (course.md defines {known})")
+
+    body_md, activities = _extract_activities(reader, body, body_line, standard_codes)
+    image_paths = _check_images(reader, folder, body, body_line, images)
+    if len(problems) > before or doc is None:
+        return None
+
+    word_count = len(_WORD_RE.findall(_strip_code(body_md).replace("@@activity:", "")))
+    hours = fm.get("estimated_hours")
+    if hours is None:
+        # About 120 words a minute for study reading, 15 minutes a required activity
+        # and 5 for an optional one; to the nearest half hour.
+        minutes = word_count / 120 + sum(15 if a.required else 5 for a in activities)
+        hours = max(0.5, round(minutes / 30) / 2)
+    badge = {k: _text(v) for k, v in fm["badge"].items()}
+    image_digests = {p: images[p].sha256 for p in image_paths}
+    if badge.get("image"):
+        image_digests[badge["image"]] = images[_normalise_ref(badge["image"])].sha256
+    digest = _digest_of({"front": fm, "body": body_md, "images": image_digests,
+                         "activities": [a.digest for a in activities]})
+    return WorkbookSource(
+        position=position, slug=slug, filename=file.name, title=_text(fm["title"]),
+        summary=_text(fm["summary"]), estimated_hours=float(hours),
+        standards=tuple(str(c) for c in fm.get("standards", [])), badge=badge, body=body_md,
+        activities=tuple(activities), images=tuple(image_paths), word_count=word_count, digest=digest,
+    )
+
+
+def _extract_activities(reader: _FileReader, body: str, body_line: int,
+                        standard_codes: set[str]) -> tuple[str, list[ActivitySource]]:
+    """Replace each ```activity block by its marker; check each definition."""
+    out: list[str] = []
+    activities: list[ActivitySource] = []
+    seen: dict[str, int] = {}
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines):
+        match = _FENCE_RE.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence, info = match.group(1), match.group(2)
+        start = i
+        end = i + 1
+        while end < len(lines) and not re.match(rf"^ {{0,3}}{fence[0]}{{{len(fence)},}}\s*$", lines[end]):
+            end += 1
+        if info != "activity":
+            out.extend(lines[start:end + 1])
+            i = end + 1
+            continue
+        fence_line = body_line + start
+        if end >= len(lines):
+            reader.problem(fence_line, f"activity block is not closed: no closing {fence} line")
+            break
+        activity = _check_activity(reader, "\n".join(lines[start + 1:end]), fence_line, seen, standard_codes)
+        if activity is not None:
+            activities.append(activity)
+            out.extend(["", ACTIVITY_MARKER.format(id=activity.id), ""])
+        i = end + 1
+    return "\n".join(out), activities
+
+
+def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[str, int],
+                    standard_codes: set[str]) -> ActivitySource | None:
+    try:
+        doc = parse_yaml(text, first_line=fence_line + 1)
+    except YamlError as exc:
+        reader.problem(exc.line, f"activity: {exc.message}")
+        return None
+    definition = doc.value
+    for key, line in doc.duplicate_keys:
+        reader.problem(line, f"activity: key '{key}' is given twice")
+    if not isinstance(definition, dict):
+        reader.problem(fence_line, "activity: the block must be YAML 'key: value' lines")
+        return None
+    before = len(reader.problems)
+    activity_id = definition.get("id")
+    label = f"activity '{activity_id}'" if isinstance(activity_id, str) else "activity"
+    if activity_id is None:
+        reader.problem(fence_line, "activity has no 'id'")
+    elif not (isinstance(activity_id, str) and ID_RE.match(activity_id)):
+        reader.problem(doc.line("id"), f"activity id '{activity_id}' must be lower-case letters, digits and hyphens")
+    elif activity_id in seen:
+        reader.problem(doc.line("id"), f"duplicate activity id '{activity_id}' (first used on line {seen[activity_id]})")
+    else:
+        seen[activity_id] = doc.line("id")
+    if "required" in definition and not isinstance(definition["required"], bool):
+        reader.problem(doc.line("required"), f"{label}: 'required' must be true or false")
+    if "title" in definition and not isinstance(definition["title"], str):
+        reader.problem(doc.line("title"), f"{label}: 'title' must be text")
+    kind_name = definition.get("kind")
+    kind = get_kind(kind_name) if isinstance(kind_name, str) else None
+    if kind_name is None:
+        reader.problem(fence_line, f"{label} has no 'kind' (one of: {', '.join(sorted(KINDS))})")
+    elif kind is None:
+        reader.problem(doc.line("kind"), f"{label}: activity kind '{kind_name}' is not one of: {', '.join(sorted(KINDS))}")
+    else:
+        for problem in kind.validate(definition):
+            reader.problem(doc.line(*problem.path), f"{label}: {problem.message}")
+        if isinstance(kind, SelfAssessment):
+            for path, code in kind.standards(definition):
+                if str(code) not in standard_codes:
+                    reader.problem(doc.line(*path), f"{label}: unknown standard '{code}'")
+    if len(reader.problems) > before:
+        return None
+    return ActivitySource(
+        id=activity_id, kind=kind_name, required=definition.get("required", False),
+        title=definition.get("title"), definition=definition, line=fence_line,
+        digest=_digest_of(definition),
+    )
+
+
+def _strip_code(markdown_text: str) -> str:
+    return re.sub(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1\s*$", "", markdown_text, flags=re.M | re.S)
+
+
+def _normalise_ref(ref: str) -> str:
+    return str(PurePosixPath(ref.split("#")[0].split("?")[0]))
+
+
+def _check_images(reader: _FileReader, folder: Path, body: str, body_line: int,
+                  images: dict[str, ImageFile]) -> list[str]:
+    """Every image the body refers to must be a file of the course folder."""
+    found: list[str] = []
+    in_code: str | None = None  # the fence character of the code block we are in
+    for offset, line in enumerate(body.split("\n")):
+        fence = _FENCE_RE.match(line)
+        if fence:
+            char = fence.group(1)[0]
+            if in_code is None:
+                in_code = char
+            elif char == in_code:
+                in_code = None
+            continue
+        if in_code:
+            continue
+        for regex in (_IMAGE_MD_RE, _IMAGE_HTML_RE):
+            for match in regex.finditer(line):
+                image = _check_image_ref(reader, folder, match.group(1), body_line + offset, images)
+                if image is not None:
+                    found.append(image.path)
+    return found
+
+
+def _check_image_ref(reader: _FileReader, folder: Path, ref: str, line: int,
+                     images: dict[str, ImageFile]) -> ImageFile | None:
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
+        reader.problem(line, f"image '{ref}' is on another site: put the file in the course folder "
+                             "(learners' browsers load images only from this site)")
+        return None
+    relative = _normalise_ref(ref)
+    if relative in images:
+        return images[relative]
+    if relative.startswith("/") or ".." in PurePosixPath(relative).parts:
+        reader.problem(line, f"image '{ref}' is outside the course folder")
+        return None
+    file = folder / relative
+    suffix = PurePosixPath(relative).suffix.lower()
+    if not file.is_file():
+        reader.problem(line, f"image '{ref}' not found in the course folder")
+        return None
+    if suffix not in IMAGE_TYPES:
+        reader.problem(line, f"image '{ref}': use a PNG, JPEG, GIF or WebP file")
+        return None
+    data = file.read_bytes()
+    media_type, looks_right = IMAGE_TYPES[suffix]
+    if len(data) > MAX_IMAGE_BYTES:
+        reader.problem(line, f"image '{ref}' is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        return None
+    if not looks_right(data):
+        reader.problem(line, f"image '{ref}' is not a {suffix[1:].upper()} file")
+        return None
+    image = ImageFile(path=relative, media_type=media_type, sha256=_sha256(data), data=data)
+    images[relative] = image
+    return image

@@ -1,0 +1,87 @@
+"""Markdown to sanitised HTML. Runs at publish time only: requests never render."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+import markdown
+import nh3
+
+EXTENSIONS = ["tables", "footnotes", "toc", "fenced_code", "sane_lists", "admonition", "smarty"]
+EXTENSION_CONFIGS = {"toc": {"permalink": False}, "footnotes": {"BACKLINK_TITLE": "Back to the text"}}
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl",
+    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub",
+    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "th": {"style", "colspan", "rowspan", "scope"},
+    "td": {"style", "colspan", "rowspan"},
+    "ol": {"start"},
+    "abbr": {"title"},
+}
+# (class is not in ALLOWED_ATTRIBUTES: nh3 takes it from here.)
+# Markdown's own classes (footnotes, admonitions); anything else is dropped.
+ALLOWED_CLASSES = {
+    "div": {"footnote", "admonition", "note", "tip", "warning", "important"},
+    "p": {"admonition-title"},
+    "sup": {"footnote-ref"},
+    "a": {"footnote-ref", "footnote-backref"},
+}
+
+ACTIVITY_MARKER = "@@activity:{id}@@"
+_ACTIVITY_SPLIT = re.compile(r"<p>@@activity:([a-z0-9-]+)@@</p>")
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
+                             output_format="html")
+
+
+def sanitise(html: str, image_src: Callable[[str], str | None] | None = None) -> str:
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src":
+            return image_src(value) if image_src else None
+        return value
+
+    return nh3.clean(
+        html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, allowed_classes=ALLOWED_CLASSES,
+        url_schemes={"http", "https", "mailto"}, attribute_filter=attribute_filter,
+        filter_style_properties={"text-align"}, clean_content_tags={"script", "style"},
+    )
+
+
+def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None) -> str:
+    return sanitise(_markdown().convert(text), image_src)
+
+
+def render_body(text: str, image_src: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
+    """Render a workbook body whose activities stand as ACTIVITY_MARKER paragraphs.
+
+    Returns the parts in order: ``{"html": ...}`` and ``{"activity": id}``.
+    """
+    html = render_markdown(text, image_src)
+    pieces = _ACTIVITY_SPLIT.split(html)
+    parts: list[dict[str, Any]] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append({"activity": piece})
+        elif piece.strip():
+            parts.append({"html": piece})
+    return parts
+
+
+def render_fields(fields: Mapping[str, str], image_src: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """Render each Markdown field; a one-paragraph text loses its <p> to sit inline."""
+    rendered = {}
+    for key, text in fields.items():
+        html = render_markdown(text, image_src).strip()
+        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+            html = html[3:-4]
+        rendered[key] = html
+    return rendered

@@ -1,0 +1,188 @@
+"""Fixtures in the manner of Flask's flaskr tutorial: ``app``, ``client``, ``runner``,
+a login helper, and factories for users, courses and runs.
+
+The database is real: SQLite by default, PostgreSQL when SHOOC_TEST_DATABASE_URL is
+set. The schema is made once per test session by the Alembic migrations; each test
+then runs inside a transaction that is rolled back at its end (views and CLI commands
+commit to a SAVEPOINT), so tests are isolated without re-creating tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from shooc import create_app
+from shooc.auth.models import Role, User
+from shooc.auth.services import create_user
+from shooc.config import PROJECT_ROOT
+from shooc.db import Database, get_db
+from shooc.enrolment.models import Run
+from shooc.enrolment.services import create_run
+from shooc.migrate import upgrade
+from shooc.models import Base
+from shooc.workbooks.loader import load_course
+from shooc.workbooks.publish import PublishResult, publish_course
+
+CONTENT = PROJECT_ROOT / "content"
+MENTORING = CONTENT / "mentoring"
+PASSWORD = "correct horse battery staple"
+TODAY = dt.date.today()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database for the whole test session."""
+    url = os.environ.get("SHOOC_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    database = Database(url)
+    upgrade(database)
+    database.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def session_app(database_url: str, instance_path: Path) -> Flask:
+    return create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
+                       "SHOOC_SECRET_KEY": "test-secret", "TESTING": True})
+
+
+@pytest.fixture
+def app(session_app: Flask) -> Iterator[Flask]:
+    """The app, its sessions bound to one connection whose transaction is rolled back."""
+    database = get_db(session_app)
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session_app
+    finally:
+        database.sessionmaker.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session for a test's own setting up and checking."""
+    session = get_db(app).session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(db: Session):  # type: ignore[no-untyped-def]
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role | str = Role.learner, email: str | None = None, name: str | None = None) -> User:
+        n = next(counter)
+        role = Role(role)
+        user = create_user(db, email or f"{role.value}{n}@example.org", name or f"{role.value.title()} {n}",
+                           role, PASSWORD)
+        db.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def publish(db: Session):  # type: ignore[no-untyped-def]
+    def do(path: Path | str = MENTORING) -> PublishResult:
+        result = load_course(path)
+        assert result.ok, [str(p) for p in result.problems]
+        published = publish_course(db, result.course)
+        db.commit()
+        return published
+
+    return do
+
+
+@pytest.fixture
+def make_run(db: Session, publish):  # type: ignore[no-untyped-def]
+    def make(course_slug: str = "mentoring", opens: dt.date | None = None, closes: dt.date | None = None,
+             **kwargs: Any) -> Run:
+        from shooc.workbooks.publish import find_course
+
+        course = find_course(db, course_slug) or publish(CONTENT / course_slug).course
+        run = create_run(db, course, opens or TODAY - dt.timedelta(days=10),
+                         closes or TODAY + dt.timedelta(days=100), **kwargs)
+        db.commit()
+        return run
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, page: str = "/auth/login") -> str:
+    """The CSRF token of the client's session, read from a page's form as a browser would."""
+    match = CSRF_RE.search(client.get(page).get_data(as_text=True))
+    assert match, f"no CSRF token on {page}"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user_or_email: User | str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        email = user_or_email.email if isinstance(user_or_email, User) else user_or_email
+        return self.client.post("/auth/login", data={
+            "email": email, "password": password, "csrf_token": csrf_token(self.client)})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(self.client, "/auth/logout")})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped course to break or change."""
+    target = tmp_path / "mentoring"
+    shutil.copytree(MENTORING, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def schema_tables() -> list[str]:
+    return [t.name for t in reversed(Base.metadata.sorted_tables)]
