@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
@@ -158,6 +158,7 @@ def user_create(email: str, name: str, role: str, password_stdin: bool, organisa
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--content", "content_path", default=None, help="Folder of course folders (default: content/).")
 def demo(content_path: str | None) -> None:
     """A ready demo: migrate, publish content/, open a run today, one account per role."""

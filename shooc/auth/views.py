@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, s
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from shooc.auth.services import authenticate
 from shooc.db import get_session
@@ -15,7 +15,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
     remember = BooleanField("Keep me logged in on this device")
 

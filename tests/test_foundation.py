@@ -1,0 +1,58 @@
+"""Configuration, the schema's migrations, and the app factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from shooc import create_app
+from shooc.db import get_db
+from shooc.models import Base
+
+
+def test_migrations_match_the_models(app) -> None:
+    """Every model change comes with its migration (checked on SQLite and PostgreSQL)."""
+    with get_db(app).engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_defaults_use_the_instance_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SHOOC_DATABASE_URL", "SHOOC_SECRET_KEY", "SHOOC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"SHOOC_INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SHOOC_DATABASE_URL"] == f"sqlite:///{tmp_path}/shooc.sqlite3"
+    key = (tmp_path / "secret_key").read_text()
+    assert app.config["SECRET_KEY"] == key and len(key) == 64
+    assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+    assert create_app({"SHOOC_INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"] == key  # kept, not remade
+    assert app.config["SHOOC_BASE_URL"] is None
+    assert not app.debug
+
+
+def test_environment_overrides_instance_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shooc.cfg").write_text(
+        'SHOOC_BASE_URL = "https://from-file.example"\nSHOOC_SECRET_KEY = "file-key"\n')
+    monkeypatch.setenv("SHOOC_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SHOOC_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHOOC_BASE_URL", "https://learn.example.ac.uk/")
+    monkeypatch.delenv("SHOOC_SECRET_KEY", raising=False)
+    app = create_app()
+    assert app.instance_path == str(tmp_path)
+    assert app.config["SHOOC_BASE_URL"] == "https://learn.example.ac.uk"  # env wins, no trailing slash
+    assert app.config["SECRET_KEY"] == "file-key"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_session_cookie_settings(app) -> None:
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_error_pages_show_no_trace(client) -> None:
+    response = client.get("/does/not/exist")
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert "There is no page at this address." in body and "Traceback" not in body

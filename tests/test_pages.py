@@ -1,0 +1,158 @@
+"""The pages of this issue over real HTTP: catalogue, course page, workbook preview,
+who may see what, log in and out."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from conftest import PASSWORD, TODAY, csrf_token
+from shooc.enrolment.services import enrol
+
+
+def test_catalogue_without_courses(client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "No course has been published yet" in response.get_data(as_text=True)
+
+
+def test_catalogue_and_course_page_for_anyone(client, make_run) -> None:
+    run = make_run(opens=TODAY - dt.timedelta(days=3), closes=TODAY + dt.timedelta(days=60), name="Spring run")
+    page = client.get("/").get_data(as_text=True)
+    assert "Mentoring trainee and early-career teachers" in page and "Spring run" in page
+    course = client.get("/courses/mentoring")
+    assert course.status_code == 200
+    html = course.get_data(as_text=True)
+    for title in ("The mentor&#39;s role", "Building the relationship", "Observation and feedback",
+                  "Strengths-based goal setting", "Mentoring communities"):
+        assert title in html
+    assert html.count("About 3 hours") == 5
+    assert f"open {run.opens_on:%-d %B %Y} to {run.closes_on:%-d %B %Y}" in html
+    assert "Log in to enrol" in html
+    assert "S4 · Self-development and working in partnership" in html
+
+
+def test_course_page_without_an_open_run_names_the_next(client, make_run) -> None:
+    make_run(opens=TODAY + dt.timedelta(days=7), closes=TODAY + dt.timedelta(days=90))
+    html = client.get("/courses/mentoring").get_data(as_text=True)
+    assert "No run is open at the moment." in html
+    assert f"The next one opens on {TODAY + dt.timedelta(days=7):%-d %B %Y}" in html
+
+
+def test_unknown_course_and_workbook_are_404(client, auth, make_user, publish) -> None:
+    publish()
+    assert client.get("/courses/nope").status_code == 404
+    auth.login(make_user("leader"))
+    assert client.get("/courses/mentoring/workbooks/nope").status_code == 404
+    assert client.get("/courses/mentoring/workbooks/observation-and-feedback?version=9").status_code == 404
+
+
+@pytest.mark.parametrize("role,status", [("leader", 200), ("admin", 200), ("learner", 403), ("evaluator", 403)])
+def test_workbook_preview_by_role(client, auth, make_user, publish, role: str, status: int) -> None:
+    publish()
+    auth.login(make_user(role))
+    response = client.get("/courses/mentoring/workbooks/observation-and-feedback")
+    assert response.status_code == status
+    if status == 200:
+        assert "Preview of version 1" in response.get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_log_in(client, publish) -> None:
+    publish()
+    response = client.get("/courses/mentoring/workbooks/observation-and-feedback")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_enrolled_learner_reads_the_workbook_as_the_preview_shows_it(client, auth, db: Session, make_user, make_run) -> None:
+    run = make_run()
+    learner, leader = make_user(), make_user("leader")
+    enrol(db, run, learner.id, TODAY)
+    db.commit()
+    auth.login(learner)
+    learner_page = client.get("/courses/mentoring/workbooks/observation-and-feedback").get_data(as_text=True)
+    auth.logout()
+    auth.login(leader)
+    leader_page = client.get("/courses/mentoring/workbooks/observation-and-feedback").get_data(as_text=True)
+
+    def article(page: str) -> str:
+        return page[page.index('<article class="workbook">'):page.index("</article>")]
+
+    assert article(learner_page) == article(leader_page)
+    assert "Preview of version" not in learner_page
+
+
+def test_quiz_answers_never_reach_the_browser(client, auth, make_user, publish) -> None:
+    version = publish().version
+    auth.login(make_user("leader"))
+    for workbook in version.workbooks:
+        html = client.get(f"/courses/mentoring/workbooks/{workbook.slug}").get_data(as_text=True)
+        for quiz in (a for a in workbook.activities if a.kind == "quiz"):
+            section = html.split(f'id="activity-{quiz.activity_id}"')[1].split("</section>")[0]
+            assert "correct" not in section.replace("correctly", "")
+            for key, rendered in quiz.rendered.items():
+                if key.endswith((".feedback", ".explanation")):
+                    assert rendered not in html, key
+            for question in quiz.definition["questions"]:
+                assert quiz.rendered[f"{question['id']}.text"] in section
+
+
+def test_leader_previews_an_earlier_version(client, auth, make_user, publish, course_copy) -> None:
+    publish(course_copy)
+    wb = course_copy / "03-observation-and-feedback.md"
+    wb.write_text(wb.read_text().replace("# Observation and feedback", "# Observation and feedback, revised"))
+    publish(course_copy)
+    auth.login(make_user("leader"))
+    current = client.get("/courses/mentoring/workbooks/observation-and-feedback").get_data(as_text=True)
+    old = client.get("/courses/mentoring/workbooks/observation-and-feedback?version=1").get_data(as_text=True)
+    assert "revised" in current and "Preview of version 2" in current
+    assert "revised" not in old and "Preview of version 1" in old and "not the current version" in old
+
+
+def test_log_in_and_out(client, auth, make_user) -> None:
+    user = make_user("learner", name="Ada Lovelace")
+    bad = auth.login(user, "wrong password!")
+    assert bad.status_code == 422
+    assert "do not match an account" in bad.get_data(as_text=True)
+    good = auth.login(user)
+    assert good.status_code == 302
+    assert "Ada Lovelace" in client.get("/").get_data(as_text=True)
+    out = auth.logout()
+    assert out.status_code == 302
+    assert "Ada Lovelace" not in client.get("/").get_data(as_text=True)
+
+
+def test_login_redirects_only_within_the_site(client, make_user) -> None:
+    user = make_user()
+    for target, expected in (("/courses/mentoring", "/courses/mentoring"), ("https://evil.example/", "/"),
+                             ("//evil.example/", "/"), ("/\\evil.example", "/")):
+        response = client.post(f"/auth/login?next={target}", data={
+            "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
+        assert response.headers["Location"] == expected, target
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/logout")})
+
+
+def test_forms_need_a_csrf_token(client, make_user) -> None:
+    user = make_user()
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Form expired" in response.get_data(as_text=True)
+
+
+def test_security_headers_on_every_page(client, publish) -> None:
+    publish()
+    for url in ("/", "/courses/mentoring", "/auth/login", "/nope"):
+        headers = client.get(url).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script_or_style(client, auth, make_user, publish) -> None:
+    publish()
+    auth.login(make_user("leader"))
+    for url in ("/", "/courses/mentoring", "/courses/mentoring/workbooks/the-mentors-role"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script" not in html and "<style" not in html and " style=" not in html.replace('style="text-align', "")
