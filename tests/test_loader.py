@@ -96,7 +96,7 @@ def test_malformed_activity_yaml_names_its_line(course_copy: Path) -> None:
     edit(course_copy, WB, "kind: quiz\n", "kind: quiz\npass_mark: : 3\n")
     line = line_of(course_copy, WB, "pass_mark: : 3")
     assert problems_of(course_copy) == [
-        f"{course_copy}/{WB}:{line}: activity: malformed YAML: mapping values are not allowed here"]
+        f"{course_copy}/{WB}:{line}: activity: malformed YAML: mapping values are not allowed in this context"]
 
 
 def test_unknown_activity_kind(course_copy: Path) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any, Callable, Mapping
 
 import markdown
@@ -38,9 +39,17 @@ ACTIVITY_MARKER = "@@activity:{id}@@"
 _ACTIVITY_SPLIT = re.compile(r"<p>@@activity:([a-z0-9-]+)@@</p>")
 
 
+_local = threading.local()
+
+
 def _markdown() -> markdown.Markdown:
-    return markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
-                             output_format="html")
+    """A reset Markdown converter of this thread's own: making one costs more than
+    converting a paragraph, and a publish converts hundreds of small texts."""
+    converter = getattr(_local, "markdown", None)
+    if converter is None:
+        converter = _local.markdown = markdown.Markdown(
+            extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html")
+    return converter.reset()
 
 
 def sanitise(html: str, image_src: Callable[[str], str | None] | None = None) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 Path_ = tuple[Any, ...]
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -39,9 +40,12 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
 
     Raises YamlError with the file line of the mistake.
     """
+    # One pass: compose the node tree (for line numbers), then construct the value
+    # from it; libyaml's C loader when PyYAML has it.
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        value = yaml.safe_load(text)
+        node = loader.get_single_node()
+        value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
@@ -49,6 +53,8 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
         raise YamlError(f"malformed YAML: {what}", line) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error is marked
         raise YamlError(f"malformed YAML: {exc}", first_line) from None
+    finally:
+        loader.dispose()
     doc = YamlDoc(value=value, first_line=first_line)
     if node is not None:
         _walk(node, (), doc, first_line, own_line=True)
