@@ -35,11 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc import db, web
     from shooc.auth import views as auth_views
     from shooc.cli import register_cli
+    from shooc.enrolment import views as learn_views
     from shooc.workbooks import views as workbook_views
 
     db.init_app(app)
     web.init_app(app)
     auth_views.init_app(app)
     app.register_blueprint(workbook_views.bp)
+    app.register_blueprint(learn_views.bp)
     register_cli(app)
     return app

@@ -12,6 +12,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
+from shooc.mail import MAIL_SETTINGS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Every setting shooc reads, with its default. ``None`` means "derived at start-up".
@@ -21,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "SHOOC_BASE_URL": None,  # the request's own origin
     "SHOOC_CONTENT_PATH": str(PROJECT_ROOT / "content"),
     "SHOOC_MAX_UPLOAD_BYTES": 16 * 1024 * 1024,
+    "SHOOC_SESSION_HOURS": 12,  # a login lasts this long without use ("keep me logged in": 30 days)
+    **MAIL_SETTINGS,
 }
 
 INSTANCE_CONFIG_FILE = "shooc.cfg"

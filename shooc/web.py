@@ -1,15 +1,18 @@
 """What every page shares: CSRF, login manager, role checks, security headers, errors."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hmac
 from typing import Any, Callable
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
+from shooc.mail import Mailer
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -25,8 +28,16 @@ CONTENT_SECURITY_POLICY = (
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(cookie_id: str) -> User | None:
+    """The login cookie holds "<id>:<session token>"; a token the user no longer has
+    (they logged out elsewhere, or changed their password) logs nobody in."""
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = get_session().get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -46,9 +57,23 @@ def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
     return decorator
 
 
+def mailer() -> Mailer:
+    return current_app.extensions["shooc.mail"]
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL for e-mails and badges: on SHOOC_BASE_URL when it is set."""
+    base = current_app.config.get("SHOOC_BASE_URL")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)
+    app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shooc.db import Base, utcnow
@@ -17,6 +18,28 @@ class Role(str, enum.Enum):
     admin = "admin"
 
 
+JOB_ROLES = {
+    "class-teacher": "Class or subject teacher",
+    "mentor": "School-based mentor",
+    "induction-tutor": "Induction tutor or professional tutor",
+    "middle-leader": "Middle leader (e.g. head of department)",
+    "senior-leader": "Senior leader",
+    "trainee-or-ect": "Trainee or early-career teacher",
+    "teacher-educator": "Teacher educator (university or provider)",
+    "other": "Other",
+}
+MENTORING_EXPERIENCE = {
+    "none": "I have not mentored yet",
+    "under-1": "Less than a year",
+    "1-3": "One to three years",
+    "over-3": "More than three years",
+}
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
 
@@ -26,9 +49,21 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, validate_strings=True))
     organisation: Mapped[str | None] = mapped_column(String(200))
+    job_role: Mapped[str | None] = mapped_column(String(40))
+    mentoring_experience: Mapped[str | None] = mapped_column(String(20))
+    email_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
+    consented_at: Mapped[dt.datetime | None]  # to the privacy notice, at registration
+    email_verified_at: Mapped[dt.datetime | None]
+    # Part of the login cookie: changing it (log out, new password) ends every session.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token,
+                                               server_default="")
+    last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     @property
     def is_leader(self) -> bool:
         """Leaders and admins run courses."""
         return self.role in (Role.leader, Role.admin)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"

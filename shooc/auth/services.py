@@ -2,16 +2,34 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import re
 import secrets
 
-from sqlalchemy import select
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, null, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shooc.auth.models import Role, User
+from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE, Role, User, new_session_token
+from shooc.db import utcnow
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
+RESET_LINK_HOURS = 2
+CONFIRM_LINK_HOURS = 72
+# Long enough but guessed first by anyone who tries (from public lists of the most
+# used passwords); issue 8 may grow this into a proper list.
+COMMON_PASSWORDS = {
+    "1234567890", "12345678910", "123456789a", "qwertyuiop", "password12", "password123",
+    "password1234", "1q2w3e4r5t", "qwerty1234", "qwerty12345", "iloveyou12", "abcdefghij",
+    "1qaz2wsx3edc", "passw0rd123", "letmein123", "welcome123", "football123", "0987654321",
+    "1111111111", "0000000000", "aaaaaaaaaa", "teacher123", "school1234", "mentoring1",
+}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,14 +61,32 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def password_problem(password: str, email: str = "", name: str = "") -> str | None:
+    """Why a new password will not do, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
+        return "that password is one of the first that anyone would try: choose another"
+    if email and lowered == email.lower() or name and lowered == name.strip().lower():
+        return "the password must not be your e-mail address or your name"
+    return None
+
+
 def create_user(session: Session, email: str, name: str, role: Role | str,
-                password: str, organisation: str | None = None) -> User:
+                password: str, organisation: str | None = None, verified: bool = True,
+                **profile: Any) -> User:
+    """An account. Accounts made by administrators (CLI) count as verified; people
+    who register confirm their address first."""
     email = normalise_email(email)
     name = name.strip()
     if not name:
         raise AccountError("a name is required")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, email, name)
+    if problem:
+        raise AccountError(problem)
     try:
         role = Role(role)
     except ValueError:
@@ -58,16 +94,157 @@ def create_user(session: Session, email: str, name: str, role: Role | str,
     if find_user(session, email) is not None:
         raise AccountError(f"an account for {email} already exists")
     user = User(email=email, name=name, role=role, password_hash=hash_password(password),
-                organisation=organisation)
+                organisation=organisation, email_verified_at=utcnow() if verified else None)
+    update_profile(user, **profile)
     session.add(user)
     session.flush()
     return user
 
 
+def update_profile(user: User, **profile: Any) -> None:
+    for key, value in profile.items():
+        if key == "job_role" and value not in JOB_ROLES and value is not None:
+            raise AccountError(f"unknown role in school '{value}'")
+        if key == "mentoring_experience" and value not in MENTORING_EXPERIENCE and value is not None:
+            raise AccountError(f"unknown mentoring experience '{value}'")
+        if key not in {"name", "organisation", "job_role", "mentoring_experience", "email_opt_in"}:
+            raise TypeError(f"not a profile field: {key}")
+        setattr(user, key, value.strip() if isinstance(value, str) else value)
+
+
 def set_password(session: Session, user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    """A new password; every existing login of the account ends."""
+    problem = password_problem(password, user.email, user.name)
+    if problem:
+        raise AccountError(problem)
     user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    session.flush()
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Log the account out everywhere (the login cookie carries the session token)."""
+    user.session_token = new_session_token()
+    session.flush()
+
+
+@dataclass
+class Registration:
+    """What registering did: a new account, or nothing because one exists (the
+    person is told the same either way, so no one learns who has an account)."""
+
+    user: User
+    created: bool
+
+
+def register(session: Session, email: str, name: str, password: str, consent: bool,
+             **profile: Any) -> Registration:
+    if not consent:
+        raise AccountError("please agree to the privacy notice to register")
+    existing = find_user(session, email)
+    if existing is not None:
+        return Registration(existing, created=False)
+    user = create_user(session, email, name, Role.learner, password, verified=False, **profile)
+    user.consented_at = utcnow()
+    session.flush()
+    return Registration(user, created=True)
+
+
+# Signed links: e-mail confirmation and password reset -----------------------------
+
+class LinkError(ValueError):
+    def __init__(self, message: str, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"shooc-{purpose}")
+
+
+def _fingerprint(user: User, purpose: str) -> str:
+    """Changes when the link must stop working: a reset link once the password (and
+    with it the session token) has changed, so it works once; a confirmation link
+    once the address is confirmed."""
+    basis = (user.password_hash + user.session_token if purpose == "reset"
+             else f"{user.email}|{user.email_verified_at is not None}")
+    return hashlib.sha256(basis.encode()).hexdigest()[:20]
+
+
+def make_link_token(secret_key: str, purpose: str, user: User) -> str:
+    return _serializer(secret_key, purpose).dumps([user.id, _fingerprint(user, purpose)])
+
+
+def read_link_token(session: Session, secret_key: str, purpose: str, token: str, max_hours: int) -> User:
+    try:
+        user_id, fingerprint = _serializer(secret_key, purpose).loads(token, max_age=max_hours * 3600)
+    except SignatureExpired:
+        raise LinkError("This link has expired.", expired=True) from None
+    except (BadSignature, ValueError, TypeError):
+        raise LinkError("This link is not valid: it may have been copied incompletely.") from None
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not hmac.compare_digest(_fingerprint(user, purpose), str(fingerprint)):
+        raise LinkError("This link has already been used.")
+    return user
+
+
+def confirm_email(session: Session, user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        session.flush()
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    set_password(session, user, password)
+    confirm_email(session, user)  # the link reached them: the address is theirs
+
+
+# The learner's own data -----------------------------------------------------------
+
+def export_data(session: Session, user: User) -> dict[str, Any]:
+    """Everything shooc keeps about a person, as they may download it (JSON)."""
+    from shooc.enrolment.models import Enrolment, Response, Submission
+
+    enrolments = []
+    for enrolment in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.id)):
+        responses = session.scalars(select(Response).where(Response.enrolment_id == enrolment.id)
+                                    .order_by(Response.workbook_slug, Response.activity_id)).all()
+        submissions = session.scalars(select(Submission).where(Submission.enrolment_id == enrolment.id)
+                                      .order_by(Submission.submitted_at)).all()
+        enrolments.append({
+            "course": enrolment.run.course.slug, "run": enrolment.run.slug, "run_name": enrolment.run.name,
+            "enrolled_on": enrolment.enrolled_on.isoformat(), "close_date": enrolment.close_date.isoformat(),
+            "withdrawn_at": _iso(enrolment.withdrawn_at),
+            "answers": [{"workbook": r.workbook_slug, "activity": r.activity_id, "answer": r.answer,
+                         "saved_at": _iso(r.updated_at)} for r in responses],
+            "submissions": [{"workbook": s.workbook_slug, "submitted_at": _iso(s.submitted_at),
+                             "course_version": s.course_version_number} for s in submissions],
+        })
+    return {
+        "exported_at": _iso(utcnow()),
+        "account": {"email": user.email, "name": user.name, "role": user.role.value,
+                    "organisation": user.organisation, "job_role": user.job_role,
+                    "mentoring_experience": user.mentoring_experience, "email_opt_in": user.email_opt_in,
+                    "registered_at": _iso(user.created_at), "consented_to_privacy_notice_at": _iso(user.consented_at),
+                    "email_confirmed_at": _iso(user.email_verified_at), "last_login_at": _iso(user.last_login_at)},
+        "enrolments": enrolments,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def delete_account(session: Session, user: User) -> None:
+    """Erase a person: account, profile and every answer. Their enrolments and
+    submissions stay as anonymous rows so that a run's figures do not change."""
+    from shooc.enrolment.models import Enrolment, Response, Submission
+
+    enrolment_ids = select(Enrolment.id).where(Enrolment.user_id == user.id).scalar_subquery()
+    session.execute(delete(Response).where(Response.enrolment_id.in_(enrolment_ids)))
+    session.execute(update(Submission).where(Submission.enrolment_id.in_(enrolment_ids)).values(answers=null()))
+    session.execute(update(Enrolment).where(Enrolment.user_id == user.id).values(user_id=None))
+    session.delete(user)
     session.flush()
 
 

@@ -1,27 +1,26 @@
+"""Accounts: register, confirm, log in and out, reset a password, and the learner's
+own account page (profile, password, data download, deletion)."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from flask import (Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, login_required, login_user, logout_user
 
-from shooc.auth.services import authenticate
-from shooc.db import get_session
+from shooc.auth import services
+from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
+                              ResetForm, ResetRequestForm)
+from shooc.auth.models import User
+from shooc.db import get_session, utcnow
+from shooc.web import external_url, mailer
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+account_bp = Blueprint("account", __name__, url_prefix="/account")
 
-
-class LoginForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
-    remember = BooleanField("Keep me logged in on this device")
-
-
-class LogoutForm(FlaskForm):
-    pass
+PENDING_KEY = "pending_draft"  # a kept draft's token survives logging in (see learn views)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -34,8 +33,73 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def home_for(user) -> str:  # type: ignore[no-untyped-def]
-    return url_for("workbooks.catalogue")
+def home_for(user: User) -> str:
+    return url_for("learn.dashboard") if user.role.value == "learner" else url_for("workbooks.catalogue")
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """Log in on a fresh session: nothing from before carries over but a kept draft."""
+    pending = session.get(PENDING_KEY)
+    session.clear()
+    if pending:
+        session[PENDING_KEY] = pending
+    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
+    login_user(user, remember=remember, duration=dt.timedelta(days=30))
+    user.last_login_at = utcnow()
+    get_session().commit()
+
+
+def _send_confirmation(user: User) -> None:
+    token = services.make_link_token(current_app.config["SECRET_KEY"], "confirm", user)
+    link = external_url("auth.confirm", token=token)
+    mailer().send(user.email, "Confirm your e-mail address for shooc", render_template(
+        "auth/email/confirm.txt", user=user, link=link, hours=services.CONFIRM_LINK_HOURS))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        db = get_session()
+        result = services.register(
+            db, form.email.data, form.name.data, form.password.data, consent=form.consent.data,
+            organisation=form.organisation.data, job_role=form.job_role.data,
+            mentoring_experience=form.mentoring_experience.data, email_opt_in=form.email_opt_in.data)
+        db.commit()
+        user = result.user
+        if result.created or user.email_verified_at is None:
+            _send_confirmation(user)
+        else:
+            # Someone (perhaps the owner) tried to register an address that has an
+            # account: tell the owner, and tell the visitor only what we tell everyone.
+            mailer().send(user.email, "You already have a shooc account", render_template(
+                "auth/email/already_registered.txt", user=user, login=external_url("auth.login"),
+                reset=external_url("auth.reset_request")))
+        return redirect(url_for("auth.check_email", next=_safe_next(request.args.get("next"))))
+    return render_template("auth/register.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/check-email")
+def check_email():  # type: ignore[no-untyped-def]
+    return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
+
+
+@bp.route("/confirm/<token>")
+def confirm(token: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    try:
+        user = services.read_link_token(db, current_app.config["SECRET_KEY"], "confirm", token,
+                                        services.CONFIRM_LINK_HOURS)
+    except services.LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
+                               what="confirmation"), 400
+    services.confirm_email(db, user)
+    db.commit()
+    start_session(user)
+    flash("Your e-mail address is confirmed and you are logged in. Welcome to shooc!", "info")
+    return redirect(url_for("learn.dashboard"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,21 +107,28 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     next_url = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        user = authenticate(get_session(), form.email.data, form.password.data)
-        if user is not None:
-            session.clear()  # a new session on login: nothing carried over from before
-            login_user(user, remember=form.remember.data)
+        db = get_session()
+        user = services.authenticate(db, form.email.data, form.password.data)
+        if user is not None and user.email_verified_at is None:
+            _send_confirmation(user)
+            flash("Please confirm your e-mail address first: we have sent you a new link.", "error")
+        elif user is not None:
+            start_session(user, remember=form.remember.data)
             return redirect(next_url or home_for(user))
-        flash("That e-mail address and password do not match an account.", "error")
+        else:
+            flash("That e-mail address and password do not match an account.", "error")
     return render_template("auth/login.html", form=form), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():  # type: ignore[no-untyped-def]
-    form = LogoutForm()
+    form = EmptyForm()
     if not current_user.is_authenticated:
         return redirect(url_for("workbooks.catalogue"))
     if form.validate_on_submit():
+        db = get_session()
+        services.end_sessions(db, current_user._get_current_object())
+        db.commit()
         logout_user()
         session.clear()
         flash("You have logged out.", "info")
@@ -65,9 +136,108 @@ def logout():  # type: ignore[no-untyped-def]
     return render_template("auth/logout.html", form=form)
 
 
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():  # type: ignore[no-untyped-def]
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = services.find_user(db, form.email.data)
+        if user is not None:
+            token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
+            mailer().send(user.email, "Reset your shooc password", render_template(
+                "auth/email/reset.txt", user=user, link=external_url("auth.reset", token=token),
+                hours=services.RESET_LINK_HOURS))
+        # The same answer whether or not there is an account.
+        flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
+              f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
+        return redirect(url_for("auth.check_email"))
+    return render_template("auth/reset_request.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    try:
+        user = services.read_link_token(db, current_app.config["SECRET_KEY"], "reset", token,
+                                        services.RESET_LINK_HOURS)
+    except services.LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
+                               what="reset"), 400
+    form = ResetForm()
+    form.meta.user_email, form.meta.user_name = user.email, user.name
+    if form.validate_on_submit():
+        services.reset_password(db, user, form.password.data)
+        db.commit()
+        start_session(user)
+        flash("Your new password is set and you are logged in.", "info")
+        return redirect(home_for(user))
+    return render_template("auth/reset.html", form=form), (422 if form.errors else 200)
+
+
+# The account page ----------------------------------------------------------------
+
+@account_bp.route("/", methods=["GET", "POST"])
+@login_required
+def account():  # type: ignore[no-untyped-def]
+    user = current_user._get_current_object()
+    profile = ProfileForm(obj=user, prefix="profile")
+    password = ChangePasswordForm(prefix="password")
+    password.meta.user_email, password.meta.user_name = user.email, user.name
+    db = get_session()
+    if request.method == "POST" and "profile-name" in request.form and profile.validate():
+        services.update_profile(user, name=profile.name.data, organisation=profile.organisation.data,
+                                job_role=profile.job_role.data, mentoring_experience=profile.mentoring_experience.data,
+                                email_opt_in=profile.email_opt_in.data)
+        db.commit()
+        flash("Your details are saved.", "info")
+        return redirect(url_for("account.account"))
+    if request.method == "POST" and "password-current" in request.form and password.validate():
+        if not services.check_password(user, password.current.data):
+            password.current.errors = ["That is not your current password."]
+        else:
+            services.set_password(db, user, password.password.data)
+            db.commit()
+            start_session(user)
+            flash("Your password is changed; you have been logged out everywhere else.", "info")
+            return redirect(url_for("account.account"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(),
+                           user=user), status
+
+
+@account_bp.route("/data.json")
+@login_required
+def download_data():  # type: ignore[no-untyped-def]
+    data = services.export_data(get_session(), current_user._get_current_object())
+    response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="shooc-my-data-{dt.date.today()}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@account_bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():  # type: ignore[no-untyped-def]
+    form = DeleteAccountForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        if not services.check_password(user, form.password.data):
+            form.password.errors = ["That is not your password."]
+        else:
+            db = get_session()
+            services.delete_account(db, user)
+            db.commit()
+            logout_user()
+            session.clear()
+            flash("Your account and everything you wrote are erased. Thank you for studying with us.", "info")
+            return redirect(url_for("workbooks.catalogue"))
+    return render_template("auth/delete.html", form=form), (422 if request.method == "POST" else 200)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(account_bp)
 
     @app.context_processor
     def _logout_form():  # type: ignore[no-untyped-def]
-        return {"logout_form": LogoutForm}
+        return {"logout_form": EmptyForm}

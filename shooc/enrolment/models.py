@@ -8,6 +8,7 @@ from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.db import Base, utcnow
+from shooc.enrolment.rules import close_date, run_state, today_in
 from shooc.workbooks.models import Course
 
 
@@ -28,16 +29,17 @@ class Run(Base):
     mode: Mapped[RunMode] = mapped_column(Enum(RunMode, native_enum=False, length=20, validate_strings=True))
     pace_days: Mapped[int] = mapped_column(default=7)
     capacity: Mapped[int | None]
+    timezone: Mapped[str] = mapped_column(String(50), default="Europe/London", server_default="Europe/London")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship()
 
     def state(self, today: dt.date) -> str:
-        if today < self.opens_on:
-            return "upcoming"
-        if today > self.closes_on:
-            return "closed"
-        return "open"
+        return run_state(self.opens_on, self.closes_on, today)
+
+    def today(self) -> dt.date:
+        """Today in the run's time zone."""
+        return today_in(self.timezone)
 
 
 class Enrolment(Base):
@@ -50,9 +52,16 @@ class Enrolment(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     extended_until: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_at: Mapped[dt.datetime | None]
+    last_activity_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     run: Mapped[Run] = relationship()
+
+    @property
+    def close_date(self) -> dt.date:
+        """The last day this learner can submit: the run's closing date unless extended."""
+        return close_date(self.run.closes_on, self.extended_until)
 
 
 class Response(Base):
@@ -70,3 +79,34 @@ class Response(Base):
     # the workbook version the learner was looking at when they last saved
     workbook_version_id: Mapped[int | None] = mapped_column(ForeignKey("workbook_versions.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Submission(Base):
+    """A submitted workbook: one per enrolment and workbook (the unique key makes a
+    double click or two tabs one submission). Badges are issued from it."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("enrolment_id", "workbook_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
+    workbook_slug: Mapped[str] = mapped_column(String(80))
+    workbook_version_id: Mapped[int | None] = mapped_column(ForeignKey("workbook_versions.id"))
+    course_version_number: Mapped[int | None]
+    # the answers as submitted (erased, with the account, when a learner deletes it)
+    answers: Mapped[dict[str, Any] | None]
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    enrolment: Mapped[Enrolment] = relationship()
+
+
+class PendingDraft(Base):
+    """Answers posted after a learner's session had ended, kept until they log in
+    again (then restored into the form), so that an expired session loses nothing."""
+
+    __tablename__ = "pending_drafts"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(300))
+    form: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -1,25 +1,61 @@
-"""Runs and enrolments over a session (no Flask here)."""
+"""Runs, enrolments, answers and submissions over a session (no Flask here).
+
+Services flush; the view or command that called them commits.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from blinker import Namespace
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
-from shooc.enrolment.models import Enrolment, Response, Run, RunMode
-from shooc.workbooks.models import Course
+from shooc.db import utcnow
+from shooc.enrolment import rules
+from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
+from shooc.workbooks.activities import FormData, Quiz, get_kind
+from shooc.workbooks.models import ActivityVersion, Course, CourseVersion, WorkbookVersion
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+PENDING_DRAFT_HOURS = 72
+
+signals = Namespace()
+#: Sent inside the submitting transaction, once per new submission, with
+#: ``session`` and ``submission``: badges hook in here.
+workbook_submitted = signals.signal("workbook-submitted")
 
 
 class RunError(ValueError):
     """A run that cannot be created or changed as asked; the message says why."""
 
 
+class EnrolmentError(ValueError):
+    """The learner cannot do this now (run closed, not released, submitted...)."""
+
+
+@dataclass
+class Incomplete(Exception):
+    """A submission refused: what is missing, by activity id."""
+
+    missing: dict[str, list[str]]
+
+
+@dataclass
+class TooLong(Exception):
+    problems: dict[str, list[str]]
+
+
+# Runs --------------------------------------------------------------------------
+
 def create_run(session: Session, course: Course, opens_on: dt.date, closes_on: dt.date,
                mode: RunMode | str = RunMode.rolling, name: str | None = None,
-               slug: str | None = None, pace_days: int = 7, capacity: int | None = None) -> Run:
+               slug: str | None = None, pace_days: int = 7, capacity: int | None = None,
+               timezone: str = rules.DEFAULT_TIMEZONE) -> Run:
     try:
         mode = RunMode(mode)
     except ValueError:
@@ -41,7 +77,7 @@ def create_run(session: Session, course: Course, opens_on: dt.date, closes_on: d
     if name is None:
         name = f"{'Rolling' if mode is RunMode.rolling else 'Paced'} run from {opens_on:%-d %B %Y}"
     run = Run(course_id=course.id, slug=slug, name=name.strip(), opens_on=opens_on,
-              closes_on=closes_on, mode=mode, pace_days=pace_days, capacity=capacity)
+              closes_on=closes_on, mode=mode, pace_days=pace_days, capacity=capacity, timezone=timezone)
     session.add(run)
     session.flush()
     return run
@@ -72,17 +108,37 @@ def upcoming_runs(session: Session, course: Course, today: dt.date) -> list[Run]
         select(Run).where(Run.course_id == course.id, Run.opens_on > today).order_by(Run.opens_on)))
 
 
-def enrol(session: Session, run: Run, user_id: int, today: dt.date) -> Enrolment:
-    """Enrol a learner in an open run; their start date is today."""
-    if run.state(today) != "open":
-        raise RunError(f"run '{run.slug}' is not open for enrolment")
+# Enrolment ---------------------------------------------------------------------
+
+def enrol(session: Session, run: Run, user_id: int, today: dt.date | None = None) -> Enrolment:
+    """Enrol a learner in an open run; their start date is today (the run's today).
+    Enrolling again is harmless; enrolling after withdrawing rejoins."""
+    today = today or run.today()
     existing = session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user_id))
+    if existing is not None and existing.withdrawn_at is None:
+        return existing
+    enrolled = session.scalar(select(func.count()).select_from(Enrolment).where(
+        Enrolment.run_id == run.id, Enrolment.withdrawn_at.is_(None)))
+    decision = rules.enrolment_decision(run.opens_on, run.closes_on, today, run.capacity, enrolled or 0)
+    if not decision.allowed:
+        raise EnrolmentError(decision.reason)
     if existing is not None:
+        existing.withdrawn_at = None
+        session.flush()
         return existing
     enrolment = Enrolment(run_id=run.id, user_id=user_id, enrolled_on=today)
-    session.add(enrolment)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(enrolment)
+    except IntegrityError:  # the same learner enrolling from two tabs at once
+        return session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user_id))
     return enrolment
+
+
+def withdraw(session: Session, enrolment: Enrolment) -> None:
+    if enrolment.withdrawn_at is None:
+        enrolment.withdrawn_at = utcnow()
+        session.flush()
 
 
 def is_enrolled(session: Session, user_id: int, course: Course) -> bool:
@@ -91,9 +147,165 @@ def is_enrolled(session: Session, user_id: int, course: Course) -> bool:
     ) is not None
 
 
+def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment | None:
+    """The learner's enrolment in the course: the latest run they joined."""
+    return session.scalar(
+        select(Enrolment).join(Run).where(Enrolment.user_id == user_id, Run.course_id == course.id)
+        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc()).options(selectinload(Enrolment.run)).limit(1))
+
+
+# Answers -----------------------------------------------------------------------
+
+@dataclass
+class ActivityState:
+    activity: ActivityVersion
+    answer: dict[str, Any] | None
+    missing: list[str]
+    saved_at: dt.datetime | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def started(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass
+class WorkbookState:
+    """A learner's work on one workbook, as the workbook page shows it."""
+
+    workbook: WorkbookVersion
+    activities: dict[str, ActivityState]
+    submission: Submission | None
+    released_on: dt.date
+    editable: bool
+    locked_reason: str = ""
+
+    @property
+    def required_missing(self) -> dict[str, list[str]]:
+        return {aid: s.missing for aid, s in self.activities.items() if s.activity.required and s.missing}
+
+    @property
+    def status(self) -> str:
+        if self.submission is not None:
+            return "submitted"
+        return "in progress" if any(s.started for s in self.activities.values()) else "not started"
+
+
+def answers_for(session: Session, enrolment: Enrolment, workbook_slug: str) -> dict[str, Response]:
+    return {r.activity_id: r for r in session.scalars(select(Response).where(
+        Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug))}
+
+
+def find_submission(session: Session, enrolment: Enrolment, workbook_slug: str) -> Submission | None:
+    return session.scalar(select(Submission).where(
+        Submission.enrolment_id == enrolment.id, Submission.workbook_slug == workbook_slug))
+
+
+def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVersion,
+                   today: dt.date | None = None) -> WorkbookState:
+    run = enrolment.run
+    today = today or run.today()
+    responses = answers_for(session, enrolment, workbook.slug)
+    activities = {}
+    for activity in workbook.activities:
+        kind = get_kind(activity.kind)
+        response = responses.get(activity.activity_id)
+        answer = response.answer if response else None
+        activities[activity.activity_id] = ActivityState(
+            activity, answer, kind.missing(answer, activity.definition), response.updated_at if response else None)
+    submission = find_submission(session, enrolment, workbook.slug)
+    released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, workbook.position)
+    reason = _locked_reason(enrolment, submission, released_on, today)
+    return WorkbookState(workbook, activities, submission, released_on, editable=not reason, locked_reason=reason)
+
+
+def _locked_reason(enrolment: Enrolment, submission: Submission | None, released_on: dt.date, today: dt.date) -> str:
+    if enrolment.withdrawn_at is not None:
+        return "You have withdrawn from this run: your work can be read but not changed."
+    if submission is not None:
+        return f"You submitted this workbook on {submission.submitted_at:%-d %B %Y}."
+    if today > enrolment.close_date:
+        return (f"Your time on this run ended on {enrolment.close_date:%-d %B %Y}: everything can still be "
+                "read and downloaded, but nothing can be submitted.")
+    if today < released_on:
+        return f"This workbook opens on {released_on:%-d %B %Y}."
+    return ""
+
+
+def _require_editable(state: WorkbookState) -> None:
+    if not state.editable:
+        raise EnrolmentError(state.locked_reason)
+
+
+def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None,
+                     previous: Mapping[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """Each activity's answer from a posted workbook form (or just activity ``only``)."""
+    drafts = {}
+    for activity in workbook.activities:
+        if only is not None and activity.activity_id != only:
+            continue
+        prefix = f"a.{activity.activity_id}"
+        if not any(key == prefix or key.startswith(prefix + ".") for key in form.keys()) and activity.kind != "media":
+            continue  # not on the form that was posted (e.g. a read-only part)
+        kind = get_kind(activity.kind)
+        drafts[activity.activity_id] = kind.answer_from_form(form, prefix, activity.definition,
+                                                             previous.get(activity.activity_id))
+    return drafts
+
+
+def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
+                drafts: Mapping[str, dict[str, Any]]) -> None:
+    """Store drafts (complete or not). Nothing is stored if any is too long."""
+    _require_editable(state)
+    too_long = {aid: get_kind(state.activities[aid].activity.kind).too_long(answer)
+                for aid, answer in drafts.items() if aid in state.activities}
+    too_long = {aid: problems for aid, problems in too_long.items() if problems}
+    if too_long:
+        raise TooLong(too_long)
+    for activity_id, answer in drafts.items():
+        if activity_id in state.activities:
+            _store(session, enrolment, state, activity_id, answer)
+    enrolment.last_activity_at = utcnow()
+    session.flush()
+
+
+def check_quiz(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
+               draft: dict[str, Any]) -> dict[str, Any]:
+    """Mark a quiz attempt on the server; returns the marked answer."""
+    _require_editable(state)
+    activity = state.activities[activity_id].activity
+    kind = get_kind(activity.kind)
+    assert isinstance(kind, Quiz)
+    marked = kind.mark(draft, activity.definition)
+    _store(session, enrolment, state, activity_id, marked)
+    enrolment.last_activity_at = utcnow()
+    session.flush()
+    return marked
+
+
+def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
+           answer: dict[str, Any]) -> None:
+    response = session.scalar(select(Response).where(
+        Response.enrolment_id == enrolment.id, Response.workbook_slug == state.workbook.slug,
+        Response.activity_id == activity_id))
+    if response is None:
+        response = Response(enrolment_id=enrolment.id, workbook_slug=state.workbook.slug,
+                            activity_id=activity_id, answer=answer, workbook_version_id=state.workbook.id)
+        session.add(response)
+    else:
+        response.answer = answer
+        response.workbook_version_id = state.workbook.id
+    activity_state = state.activities[activity_id]
+    activity_state.answer = answer
+    activity_state.missing = get_kind(activity_state.activity.kind).missing(answer, activity_state.activity.definition)
+
+
 def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
-                answer: dict, workbook_version_id: int | None = None) -> Response:
-    """Store a learner's answer against the workbook slug and activity id."""
+                answer: dict[str, Any], workbook_version_id: int | None = None) -> Response:
+    """Store one answer directly (imports and tests); the workbook page uses save_drafts."""
     response = session.scalar(select(Response).where(
         Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
         Response.activity_id == activity_id))
@@ -108,6 +320,150 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
     return response
 
 
-def answers_for(session: Session, enrolment: Enrolment, workbook_slug: str) -> dict[str, Response]:
-    return {r.activity_id: r for r in session.scalars(select(Response).where(
-        Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug))}
+# Submission --------------------------------------------------------------------
+
+def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState) -> Submission:
+    """Submit a workbook whose required activities are complete.
+
+    Idempotent: a second submit (a double click, another tab, a concurrent request)
+    returns the first submission. Raises Incomplete listing what is missing.
+    """
+    if state.submission is not None:
+        return state.submission
+    _require_editable(state)
+    missing = state.required_missing
+    if missing:
+        raise Incomplete(missing)
+    workbook = state.workbook
+    version_number = session.scalar(select(CourseVersion.number).where(CourseVersion.id == workbook.course_version_id))
+    submission = Submission(
+        enrolment_id=enrolment.id, workbook_slug=workbook.slug, workbook_version_id=workbook.id,
+        course_version_number=version_number,
+        answers={aid: s.answer for aid, s in state.activities.items() if s.answer is not None},
+    )
+    try:
+        with session.begin_nested():
+            session.add(submission)
+    except IntegrityError:
+        existing = find_submission(session, enrolment, workbook.slug)
+        if existing is None:
+            raise
+        return existing
+    enrolment.last_activity_at = utcnow()
+    workbook_submitted.send(session, submission=submission)
+    session.flush()
+    state.submission = submission
+    return submission
+
+
+# Pending drafts (a session that ended before a save) ------------------------------
+
+def keep_pending_draft(session: Session, path: str, form: dict[str, Any]) -> str:
+    """Keep a form posted without a live session; returns the token to restore it."""
+    cutoff = utcnow() - dt.timedelta(hours=PENDING_DRAFT_HOURS)
+    session.query(PendingDraft).filter(PendingDraft.created_at < cutoff).delete(synchronize_session=False)
+    token = secrets.token_urlsafe(24)
+    session.add(PendingDraft(token=token, path=path, form=form))
+    session.flush()
+    return token
+
+
+def take_pending_draft(session: Session, token: str, path: str) -> dict[str, Any] | None:
+    """The form kept under ``token`` for ``path`` (once: it is then forgotten)."""
+    pending = session.get(PendingDraft, token)
+    if pending is None or pending.path != path:
+        return None
+    form = pending.form
+    session.delete(pending)
+    session.flush()
+    if pending.created_at < utcnow() - dt.timedelta(hours=PENDING_DRAFT_HOURS):
+        return None
+    return form
+
+
+# The dashboard ------------------------------------------------------------------
+
+@dataclass
+class WorkbookSummary:
+    position: int
+    slug: str
+    title: str
+    estimated_hours: float
+    status: str  # not started, in progress, submitted
+    released_on: dt.date
+    released: bool
+    suggested_by: dt.date
+    submitted_at: dt.datetime | None
+
+
+@dataclass
+class EnrolmentSummary:
+    enrolment: Enrolment
+    run: Run
+    course: Course
+    version: CourseVersion
+    workbooks: list[WorkbookSummary]
+    today: dt.date
+    close_date: dt.date = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.close_date = self.enrolment.close_date
+
+    @property
+    def submitted(self) -> int:
+        return sum(1 for w in self.workbooks if w.status == "submitted")
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted / len(self.workbooks)) if self.workbooks else 0
+
+    @property
+    def days_left(self) -> int:
+        return rules.days_left(self.close_date, self.today)
+
+    @property
+    def closed(self) -> bool:
+        return self.today > self.close_date
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.enrolment.withdrawn_at is not None
+
+    @property
+    def next_workbook(self) -> WorkbookSummary | None:
+        """What to do next: the workbook in progress, else the first not started."""
+        open_ones = [w for w in self.workbooks if w.status != "submitted" and w.released]
+        in_progress = [w for w in open_ones if w.status == "in progress"]
+        return (in_progress or open_ones or [None])[0]
+
+
+def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
+    enrolments = session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user_id)
+        .options(selectinload(Enrolment.run).selectinload(Run.course))
+        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())).all()
+    if not enrolments:
+        return []
+    ids = [e.id for e in enrolments]
+    started = set(session.execute(select(Response.enrolment_id, Response.workbook_slug)
+                                  .where(Response.enrolment_id.in_(ids)).distinct()).tuples())
+    submitted = {(s.enrolment_id, s.workbook_slug): s.submitted_at for s in session.scalars(
+        select(Submission).where(Submission.enrolment_id.in_(ids)))}
+    summaries = []
+    for enrolment in enrolments:
+        run = enrolment.run
+        course = run.course
+        version = session.scalar(select(CourseVersion).where(CourseVersion.id == course.current_version_id)
+                                 .options(selectinload(CourseVersion.workbooks)))
+        today = run.today()
+        workbooks = []
+        for wb in version.workbooks:
+            key = (enrolment.id, wb.slug)
+            released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, wb.position)
+            status = "submitted" if key in submitted else "in progress" if key in started else "not started"
+            workbooks.append(WorkbookSummary(
+                wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
+                rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
+                submitted.get(key)))
+        summaries.append(EnrolmentSummary(enrolment, run, course, version, workbooks, today))
+    return summaries

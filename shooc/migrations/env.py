@@ -1,9 +1,19 @@
 """Alembic environment: the engine comes from shooc (see shooc/migrate.py)."""
 from alembic import context
 
+from shooc.db import UTCDateTime
 from shooc.models import Base
 
 config = context.config
+
+
+def _render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    """Migrations name plain SQLAlchemy types, never shooc's own (they must not
+    change when shooc's code does)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 engine = config.attributes["engine"]
 
 with engine.connect() as connection:
@@ -12,6 +22,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,15 +7,33 @@ complete.)
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Protocol
 
+MAX_TEXT = 20_000  # characters in one answer field: a long essay, not a file
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 COMMON_KEYS = {"id", "kind", "title", "required"}
 DEFAULT_SCALE = ["Not yet", "Beginning", "Developing", "Secure", "Strong"]
 
 Path_ = tuple[Any, ...]
+
+
+class FormData(Protocol):
+    """What a posted form offers (werkzeug's MultiDict, or a plain stand-in)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+def word_count(text: str | None) -> int:
+    """Words as a word processor counts them: runs of non-space characters."""
+    return len(text.split()) if text else 0
+
+
+def _form_text(form: FormData, key: str) -> str:
+    return (form.get(key) or "").replace("\r\n", "\n").strip()
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,23 @@ class ActivityKind:
         """Every Markdown text of the definition, by a flat key, for rendering."""
         return {k: definition[k] for k in self.markdown_keys if _is_text(definition.get(k))}
 
+    # Answers. A form posts each field of an activity as "a.<activity id>.<field>".
+
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
+        """The learner's draft from a posted form (never rejected for being incomplete)."""
+        raise NotImplementedError
+
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
+        """What the learner still has to do; empty when the activity is complete."""
+        raise NotImplementedError
+
+    def too_long(self, answer: dict[str, Any]) -> list[str]:
+        """Texts over the size a draft may have (the draft is then not saved, but
+        shown again with the message, so nothing is lost)."""
+        return [f"'{k}' is longer than {MAX_TEXT:,} characters" for k, v in answer.items()
+                if isinstance(v, str) and len(v) > MAX_TEXT]
+
 
 TEXT = (_is_text, "non-empty text")
 COUNT = (_is_count, "a whole number of 0 or more")
@@ -80,18 +115,54 @@ class Reflection(ActivityKind):
         if _is_count(low) and _is_count(high) and high < low:
             yield DefinitionProblem(("max_words",), "'max_words' is less than 'min_words'")
 
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        return {"text": _form_text(form, f"{prefix}.text")}
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        words = word_count((answer or {}).get("text"))
+        low, high = definition.get("min_words") or 0, definition.get("max_words")
+        if words == 0:
+            return ["Write your answer" + (f" (at least {low} words)" if low else "") + "."]
+        if words < low:
+            return [f"Write at least {low} words: you have {words}."]
+        if high and words > high:
+            return [f"Keep it to {high} words at most: you have {words}."]
+        return []
+
 
 class Discussion(ActivityKind):
     name = "discussion"
     description = "notes of a conversation with a trainee or colleagues"
     keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
 
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        return {"text": _form_text(form, f"{prefix}.text")}
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        return [] if word_count((answer or {}).get("text")) else ["Write your notes of the conversation."]
+
 
 class SmartGoal(ActivityKind):
     name = "smart-goal"
     description = "a specific, measurable, achievable, relevant, time-bound goal"
     keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
-    FIELDS = ("specific", "measurable", "achievable", "relevant", "time_bound")
+    FIELDS = {"specific": "Specific", "measurable": "Measurable", "achievable": "Achievable",
+              "relevant": "Relevant", "time_bound": "Time-bound"}
+
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        answer = {field: _form_text(form, f"{prefix}.{field}") for field in self.FIELDS}
+        answer["target_date"] = _form_text(form, f"{prefix}.target_date")
+        return answer
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        answer = answer or {}
+        empty = [label for field, label in self.FIELDS.items() if not answer.get(field)]
+        problems = [f"Fill in: {', '.join(empty)}."] if empty else []
+        try:
+            dt.date.fromisoformat(answer.get("target_date") or "")
+        except ValueError:
+            problems.append("Give a target date.")
+        return problems
 
 
 class Media(ActivityKind):
@@ -99,6 +170,14 @@ class Media(ActivityKind):
     description = "a recording with its transcript"
     keys = {"url": (False, *URL), "transcript": (False, *TEXT), "prompt": (False, *TEXT)}
     markdown_keys = ("prompt", "transcript")
+
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        return {"watched": form.get(f"{prefix}.watched") == "yes"}
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        if not definition.get("url") and not definition.get("transcript"):
+            return []  # nothing posted yet: nothing to do
+        return [] if (answer or {}).get("watched") else ["Watch the recording (or read the transcript) and tick the box."]
 
 
 class SelfAssessment(ActivityKind):
@@ -132,6 +211,20 @@ class SelfAssessment(ActivityKind):
                 seen.add(sid)
             if not _is_text(item.get("text")):
                 yield DefinitionProblem(where, f"statement {i + 1} needs a 'text'")
+
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        ratings = {}
+        for item in definition["statements"]:
+            value = form.get(f"{prefix}.{item['id']}")
+            if value in ("1", "2", "3", "4", "5"):
+                ratings[item["id"]] = int(value)
+        return {"ratings": ratings}
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        ratings = (answer or {}).get("ratings") or {}
+        total = len(definition["statements"])
+        rated = sum(1 for item in definition["statements"] if item["id"] in ratings)
+        return [] if rated == total else [f"Rate every statement: {rated} of {total} rated."]
 
     def standards(self, definition: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
         for i, item in enumerate(definition.get("statements") or []):
@@ -201,6 +294,56 @@ class Quiz(ActivityKind):
                     if _is_text(option.get(key)):
                         fields[f"{qid}.{j}.{key}"] = option[key]
         return fields
+
+
+    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+        """The learner's choices; an attempt's marks stay until the next attempt."""
+        choices: dict[str, list[int]] = {}
+        for i, question in enumerate(definition["questions"]):
+            qid = question_id(question, i)
+            picked = sorted({int(v) for v in form.getlist(f"{prefix}.{qid}")
+                             if str(v).isdigit() and int(v) < len(question["options"])})
+            if picked:
+                choices[qid] = picked if is_multiple(question) else picked[:1]
+        answer = dict(previous or {})
+        answer["choices"] = choices
+        return answer
+
+    def mark(self, answer: dict[str, Any], definition: dict[str, Any]) -> dict[str, Any]:
+        """Mark the current choices as an attempt; returns the answer with its result."""
+        choices = answer.get("choices") or {}
+        correct: dict[str, bool] = {}
+        for i, question in enumerate(definition["questions"]):
+            qid = question_id(question, i)
+            right = [j for j, option in enumerate(question["options"]) if option.get("correct") is True]
+            correct[qid] = sorted(choices.get(qid, [])) == right
+        score, total = sum(correct.values()), len(correct)
+        passed = score * 100 >= pass_mark(definition) * total
+        marked = dict(answer)
+        marked["attempts"] = int(answer.get("attempts") or 0) + 1
+        marked["last_attempt"] = {"choices": choices, "correct": correct, "score": score, "total": total,
+                                  "passed": passed}
+        marked["passed"] = bool(answer.get("passed")) or passed
+        return marked
+
+    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+        answer = answer or {}
+        if answer.get("passed"):
+            return []
+        needed = pass_mark(definition)
+        if not answer.get("attempts"):
+            return [f"Answer the questions and check your answers ({needed}% to pass)."]
+        return [f"Try again: {needed}% of the questions right are needed to pass."]
+
+
+def pass_mark(definition: dict[str, Any]) -> int:
+    value = definition.get("pass_mark")
+    return 100 if value is None else int(value)
+
+
+def is_multiple(question: dict[str, Any]) -> bool:
+    """Check boxes when asked for, or when more than one option is correct."""
+    return bool(question.get("multiple")) or sum(1 for o in question["options"] if o.get("correct") is True) > 1
 
 
 def question_id(question: dict[str, Any], index: int) -> Any:

@@ -1,17 +1,16 @@
 """Public pages of the content: catalogue, course page, workbooks, images."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from shooc.auth.forms import EmptyForm
 from shooc.db import get_session
-from shooc.enrolment.services import is_enrolled, open_runs, upcoming_runs
-from shooc.web import login_manager
-from shooc.workbooks.models import Asset, Course, CourseVersion, WorkbookVersion
+from shooc.enrolment.rules import today_in
+from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
+from shooc.workbooks.models import Asset, Course, CourseVersion
 
 bp = Blueprint("workbooks", __name__)
 
@@ -30,7 +29,7 @@ def catalogue():  # type: ignore[no-untyped-def]
     courses = session.scalars(
         select(Course).where(Course.current_version_id.is_not(None)).order_by(Course.slug)
         .options(selectinload(Course.current_version).selectinload(CourseVersion.workbooks))).all()
-    today = dt.date.today()
+    today = today_in()
     runs = {c.id: open_runs(session, c, today) for c in courses}
     return render_template("catalogue/index.html", courses=courses, runs=runs)
 
@@ -41,38 +40,16 @@ def course_page(course_slug: str):  # type: ignore[no-untyped-def]
     course = _published_course(course_slug)
     version = session.scalar(select(CourseVersion).where(CourseVersion.id == course.current_version_id)
                              .options(selectinload(CourseVersion.workbooks)))
-    today = dt.date.today()
-    return render_template("catalogue/course.html", course=course, version=version,
+    today = today_in()
+    enrolment = enrolment_for(session, current_user.id, course) if current_user.is_authenticated else None
+    return render_template("catalogue/course.html", course=course, version=version, enrolment=enrolment,
                            open_runs=open_runs(session, course, today),
-                           upcoming_runs=upcoming_runs(session, course, today), today=today)
+                           upcoming_runs=upcoming_runs(session, course, today), today=today, form=EmptyForm())
 
 
-@bp.route("/courses/<course_slug>/workbooks/<workbook_slug>")
-def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
-    """A workbook, for learners enrolled in the course; leaders see it as a preview,
-    of the current version or, with ``?version=N``, of any earlier one."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    session = get_session()
-    course = _published_course(course_slug)
-    preview = current_user.is_leader
-    if not preview and not is_enrolled(session, current_user.id, course):
-        abort(403)
-    version = course.current_version
-    requested = request.args.get("version", type=int)
-    if preview and requested is not None:
-        version = session.scalar(select(CourseVersion).where(
-            CourseVersion.course_id == course.id, CourseVersion.number == requested)) or abort(404)
-    workbook = session.scalar(
-        select(WorkbookVersion).where(WorkbookVersion.course_version_id == version.id,
-                                      WorkbookVersion.slug == workbook_slug)
-        .options(selectinload(WorkbookVersion.activities))) or abort(404)
-    siblings = session.execute(
-        select(WorkbookVersion.position, WorkbookVersion.slug, WorkbookVersion.title)
-        .where(WorkbookVersion.course_version_id == version.id).order_by(WorkbookVersion.position)).all()
-    return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
-                           activities={a.activity_id: a for a in workbook.activities},
-                           siblings=siblings, preview=preview)
+@bp.route("/privacy")
+def privacy():  # type: ignore[no-untyped-def]
+    return render_template("catalogue/privacy.html")
 
 
 @bp.route("/assets/<sha256>.<ext>")

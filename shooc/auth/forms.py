@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
+
+from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
+from shooc.auth.services import AccountError, normalise_email, password_problem
+
+def _email(form: FlaskForm, field: EmailField) -> None:
+    try:
+        field.data = normalise_email(field.data or "")
+    except AccountError:
+        raise ValidationError("Enter an e-mail address like name@school.org.uk.") from None
+
+class NewPassword:
+    """The house rules for a new password, with the form's e-mail and name."""
+
+    def __call__(self, form: FlaskForm, field: PasswordField) -> None:
+        email = getattr(form, "email", None)
+        name = getattr(form, "name", None)
+        problem = password_problem(field.data or "", email.data if email else getattr(form.meta, "user_email", ""),
+                                   name.data if name else getattr(form.meta, "user_name", ""))
+        if problem:
+            raise ValidationError(problem[0].upper() + problem[1:] + ".")
+
+class ProfileFields:
+    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
+    organisation = StringField("Place of work", validators=[DataRequired("Enter your school, college or employer."),
+                                                            Length(max=200)])
+    job_role = SelectField("Your role", choices=[("", "Choose one")] + list(JOB_ROLES.items()),
+                           validators=[DataRequired("Choose the role closest to yours.")])
+    mentoring_experience = SelectField("Mentoring experience",
+                                       choices=[("", "Choose one")] + list(MENTORING_EXPERIENCE.items()),
+                                       validators=[DataRequired("Choose how long you have mentored.")])
+    email_opt_in = BooleanField("E-mail me the course team's announcements and reminders")
+
+class RegisterForm(ProfileFields, FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
+    password = PasswordField("Password", validators=[DataRequired("Choose a password."), NewPassword()])
+    confirm = PasswordField("Password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+    consent = BooleanField("I have read the privacy notice and agree to shooc keeping my details and answers as it describes",
+                           validators=[InputRequired("Please agree to the privacy notice to register.")])
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1000)])
+    remember = BooleanField("Keep me logged in on this device for 30 days")
+
+class EmptyForm(FlaskForm):
+    """A form of buttons only: its CSRF token is what it carries."""
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
+
+class ResetForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
+    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+
+class ProfileForm(ProfileFields, FlaskForm):
+    pass
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
+    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
+    confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased and cannot be restored",
+                           validators=[InputRequired("Tick the box to confirm.")])

@@ -1,0 +1,243 @@
+"""The learner's pages: enrol, dashboard, workbooks (answer, save, check, submit),
+withdraw. Leaders open the same workbook URL as a preview."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+from wtforms import ValidationError
+
+from shooc.auth.forms import EmptyForm
+from shooc.auth.models import Role
+from shooc.auth.views import PENDING_KEY
+from shooc.db import get_session
+from shooc.enrolment import services
+from shooc.enrolment.models import Enrolment, Run
+from shooc.web import csrf, login_manager
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+
+bp = Blueprint("learn", __name__)
+
+
+def _course(slug: str) -> Course:
+    course = get_session().scalar(select(Course).where(Course.slug == slug)
+                                  .options(selectinload(Course.current_version)))
+    if course is None or course.current_version is None:
+        abort(404)
+    return course
+
+
+@bp.route("/courses/<course_slug>/enrol", methods=["POST"])
+@login_required
+def enrol(course_slug: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    course = _course(course_slug)
+    run = db.scalar(select(Run).where(Run.course_id == course.id, Run.slug == request.form.get("run", "")))
+    if run is None:
+        abort(404)
+    try:
+        services.enrol(db, run, current_user.id)
+    except services.EnrolmentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("workbooks.course_page", course_slug=course.slug))
+    db.commit()
+    flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go.", "info")
+    return redirect(url_for("learn.dashboard"))
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    summaries = services.dashboard(get_session(), current_user.id)
+    return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm())
+
+
+def _own_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = get_session().get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != current_user.id:
+        abort(404)  # not 403: another learner's enrolment does not exist for you
+    return enrolment
+
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = _own_enrolment(enrolment_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        db = get_session()
+        services.withdraw(db, enrolment)
+        db.commit()
+        flash(f"You have withdrawn from {enrolment.run.name}. Your work is kept and can still be read and "
+              "downloaded; you can rejoin while the run is open.", "info")
+        return redirect(url_for("learn.dashboard"))
+    return render_template("learn/withdraw.html", enrolment=enrolment, form=form)
+
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/rejoin", methods=["POST"])
+@login_required
+def rejoin(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = _own_enrolment(enrolment_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        services.enrol(db, enrolment.run, current_user.id)
+    except services.EnrolmentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("learn.dashboard"))
+    db.commit()
+    flash(f"Welcome back to {enrolment.run.name}.", "info")
+    return redirect(url_for("learn.dashboard"))
+
+
+def _form_dict(form: MultiDict) -> dict[str, list[str]]:
+    return {key: form.getlist(key) for key in form if key != "csrf_token"}
+
+
+@bp.route("/courses/<course_slug>/workbooks/<workbook_slug>", methods=["GET", "POST"])
+@csrf.exempt  # checked below, so that a post from an ended session can be kept, not refused
+def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    if not current_user.is_authenticated:
+        if request.method == "POST" and request.form:
+            token = services.keep_pending_draft(db, request.path, _form_dict(request.form))
+            db.commit()
+            session[PENDING_KEY] = token
+            flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
+                  "saved into your workbook.", "error")
+        return login_manager.unauthorized()
+    course = _course(course_slug)
+    if current_user.is_leader:
+        return _preview(course, workbook_slug)
+    if current_user.role is not Role.learner:
+        abort(403)  # evaluators see figures, never workbooks
+
+    enrolment = services.enrolment_for(db, current_user.id, course)
+    if enrolment is None:
+        flash("Enrol in the course to open its workbooks.", "error")
+        return redirect(url_for("workbooks.course_page", course_slug=course.slug))
+    workbook = db.scalar(
+        select(WorkbookVersion).where(WorkbookVersion.course_version_id == course.current_version_id,
+                                      WorkbookVersion.slug == workbook_slug)
+        .options(selectinload(WorkbookVersion.activities))) or abort(404)
+    state = services.workbook_state(db, enrolment, workbook)
+
+    if request.method == "GET":
+        restored = _restore_pending(db, enrolment, state)
+        if restored:
+            return redirect(request.path)
+        return _render(course, enrolment, state)
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return _render(course, enrolment, state, posted=request.form, status=400, problem=(
+            "This page had been open too long for its form to be accepted. Your text is shown again below: "
+            "press Save again."))
+    return _act(db, course, enrolment, state, request.form)
+
+
+def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
+    action = form.get("action", "save")
+    verb, _, activity_id = action.partition(":")
+    if activity_id and activity_id not in state.activities:
+        abort(400)
+    previous = {aid: s.answer for aid, s in state.activities.items()}
+    drafts = services.drafts_from_form(state.workbook, form, activity_id or None, previous)
+    anchor = f"activity-{activity_id}" if activity_id else None
+    try:
+        if verb == "check":
+            marked = services.check_quiz(db, enrolment, state, activity_id, drafts[activity_id])
+            db.commit()
+            result = marked["last_attempt"]
+            flash(f"You scored {result['score']} out of {result['total']}: "
+                  + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
+                  "info" if result["passed"] else "error")
+        elif verb == "submit":
+            services.save_drafts(db, enrolment, state, drafts)
+            db.commit()  # the drafts are kept even if the submission is refused
+            services.submit_workbook(db, enrolment, state)
+            db.commit()
+            flash(f"Workbook {state.workbook.position} is submitted. Well done!", "info")
+            return redirect(url_for("learn.dashboard"))
+        elif verb == "save":
+            services.save_drafts(db, enrolment, state, drafts)
+            db.commit()
+            flash("Draft saved." if activity_id else "All your answers are saved.", "info")
+        else:
+            abort(400)
+    except services.Incomplete as exc:
+        return _render(course, enrolment, state, status=422, missing=exc.missing, problem=(
+            "The workbook cannot be submitted yet: finish the activities marked below. Your answers are saved."))
+    except services.TooLong as exc:
+        return _render(course, enrolment, state, posted=form, status=422, missing=exc.problems,
+                       problem="Some answers are too long to save. Shorten them and save again: your text is below.")
+    except services.EnrolmentError as exc:
+        return _render(course, enrolment, state, posted=form, status=409, problem=(
+            f"{exc} What you typed is shown below so that you can copy it."))
+    return redirect(url_for("learn.workbook", course_slug=course.slug, workbook_slug=state.workbook.slug,
+                            _anchor=anchor))
+
+
+def _restore_pending(db, enrolment, state) -> bool:  # type: ignore[no-untyped-def]
+    token = session.get(PENDING_KEY)
+    if not token:
+        return False
+    form = services.take_pending_draft(db, token, request.path)
+    if form is None:
+        return False
+    session.pop(PENDING_KEY, None)
+    drafts = services.drafts_from_form(state.workbook, MultiDict([(k, v) for k, vs in form.items() for v in vs]),
+                                       None, {aid: s.answer for aid, s in state.activities.items()})
+    try:
+        services.save_drafts(db, enrolment, state, drafts)
+    except (services.EnrolmentError, services.TooLong):
+        db.rollback()
+        return False
+    db.commit()
+    flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
+    return True
+
+
+def _render(course, enrolment, state, posted=None, status=200, missing=None, problem=None):  # type: ignore[no-untyped-def]
+    """The workbook with the learner's answers, or what they just posted if it could
+    not be saved (so that nothing they typed disappears)."""
+    answers = {aid: s.answer for aid, s in state.activities.items()}
+    if posted is not None:
+        answers.update(services.drafts_from_form(state.workbook, posted, None, answers))
+    version = course.current_version
+    siblings = _siblings(version)
+    return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
+                           activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
+                           preview=False, state=state, answers=answers, missing=missing or {}, problem=problem,
+                           enrolment=enrolment, form=EmptyForm()), status
+
+
+def _siblings(version: CourseVersion) -> list[Any]:
+    return get_session().execute(
+        select(WorkbookVersion.position, WorkbookVersion.slug, WorkbookVersion.title)
+        .where(WorkbookVersion.course_version_id == version.id).order_by(WorkbookVersion.position)).all()
+
+
+def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def]
+    """Leaders see any version (``?version=N``) exactly as learners do, read-only."""
+    db = get_session()
+    version = course.current_version
+    requested = request.args.get("version", type=int)
+    if requested is not None:
+        version = db.scalar(select(CourseVersion).where(
+            CourseVersion.course_id == course.id, CourseVersion.number == requested)) or abort(404)
+    workbook = db.scalar(
+        select(WorkbookVersion).where(WorkbookVersion.course_version_id == version.id,
+                                      WorkbookVersion.slug == workbook_slug)
+        .options(selectinload(WorkbookVersion.activities))) or abort(404)
+    return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
+                           activities={a.activity_id: a for a in workbook.activities},
+                           siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
+                           problem=None, enrolment=None, form=None)
