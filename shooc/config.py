@@ -19,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Every setting shooc reads, with its default. ``None`` means "derived at start-up".
 DEFAULTS: dict[str, Any] = {
     "SHOOC_DATABASE_URL": None,  # sqlite:///<instance>/shooc.sqlite3
+    "SHOOC_DATABASE_POOL_SIZE": 5,  # connections kept per process
+    "SHOOC_DATABASE_MAX_OVERFLOW": 10,  # extra connections per process under load
     "SHOOC_SECRET_KEY": None,  # generated once into <instance>/secret_key
     "SHOOC_BASE_URL": None,  # the request's own origin
     "SHOOC_CONTENT_PATH": str(PROJECT_ROOT / "content"),

@@ -7,13 +7,18 @@ view the session of the current request, closed when the request ends.
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+#: Whether the transactions begun in this context may write. On SQLite, writing
+#: transactions begin IMMEDIATE; reading ones (GET requests) stay concurrent.
+write_intent: ContextVar[bool] = ContextVar("shooc_write_intent", default=True)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,12 +57,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine with a connection pool per process (per gunicorn worker):
+    ``pool_size`` kept open, up to ``max_overflow`` more under load."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=max_overflow)
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        # pool_pre_ping: a connection the database dropped (restart, failover) is
+        # replaced before use instead of failing a request.
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
     return engine
 
 
@@ -76,15 +85,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads and then writes cannot wait for another writer
+        # in WAL mode (its snapshot is stale: "database is locked" at once); one
+        # that takes the write lock at BEGIN IMMEDIATE waits its turn instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
 class Database:
     """The engine and session factory of one app (``app.extensions['shooc.db']``)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size, max_overflow)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -92,8 +104,13 @@ class Database:
 
 
 def init_app(app: Flask) -> Database:
-    database = Database(app.config["SHOOC_DATABASE_URL"])
+    database = Database(app.config["SHOOC_DATABASE_URL"], int(app.config["SHOOC_DATABASE_POOL_SIZE"]),
+                        int(app.config["SHOOC_DATABASE_MAX_OVERFLOW"]))
     app.extensions["shooc.db"] = database
+
+    @app.before_request
+    def _declare_write_intent() -> None:
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:

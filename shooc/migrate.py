@@ -5,8 +5,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from shooc.db import Database
+from shooc.db import Database, write_intent
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,5 +20,18 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
+def is_up_to_date(database: Database) -> bool:
+    """Whether the database is at the latest revision (a read: no write lock taken)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(database)).get_heads())
+    intent = write_intent.set(False)
+    try:
+        with database.engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+    finally:
+        write_intent.reset(intent)
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
+    if revision == "head" and is_up_to_date(database):
+        return
     command.upgrade(alembic_config(database), revision)

@@ -25,7 +25,7 @@ from shooc import create_app
 from shooc.auth.models import Role, User
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db
+from shooc.db import Database, get_db, write_intent
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import create_run
 from shooc.migrate import upgrade
@@ -77,7 +77,11 @@ def app(session_app: Flask) -> Iterator[Flask]:
     """The app, its sessions bound to one connection whose transaction is rolled back."""
     database = get_db(session_app)
     connection = database.engine.connect()
+    # A deferred BEGIN: on SQLite the test's transaction takes the write lock only
+    # once it writes, so that a command's own connection (migrations) can read.
+    intent = write_intent.set(False)
     transaction = connection.begin()
+    write_intent.reset(intent)
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     try:
         yield session_app
@@ -186,3 +190,34 @@ def course_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def schema_tables() -> list[str]:
     return [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+def empty_tables(database: Database, tables: list[str]) -> None:
+    with database.engine.begin() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def committed_app(database_url: str, tmp_path: Path, schema_tables: list[str]) -> Iterator[Flask]:
+    """An app whose requests really commit, for tests of concurrency and of a live
+    server: its own SQLite file, or the PostgreSQL test database emptied before and
+    after (the other tests leave nothing there: they roll back)."""
+    postgres = not database_url.startswith("sqlite")
+    url = database_url if postgres else f"sqlite:///{tmp_path}/committed.sqlite3"
+    app = create_app({"SHOOC_DATABASE_URL": url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+                      "SHOOC_SECRET_KEY": "committed", "SHOOC_DATABASE_POOL_SIZE": 25})
+    database = get_db(app)
+    if postgres:
+        empty_tables(database, schema_tables)
+    else:
+        upgrade(database)
+    try:
+        yield app
+    finally:
+        if postgres:
+            empty_tables(database, schema_tables)
+        database.engine.dispose()

@@ -1,90 +1,130 @@
 """Journeys people click through, in a real Chromium (Debian's, driven by Playwright)
-against a real server on 127.0.0.1 that commits to a real database."""
+against a real server on 127.0.0.1 that commits to a real database.
+
+Screenshots of every page go to build/screenshots/<test>/ (desktop and phone width)
+for people to look at. Without Chromium the tests skip, unless SHOOC_REQUIRE_BROWSER=1
+(CI sets it), when they fail.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from conftest import MENTORING, PASSWORD, TODAY
-from shooc import create_app
 from shooc.auth.services import create_user
+from shooc.config import PROJECT_ROOT
 from shooc.db import Database, get_db
+from shooc.enrolment.models import Submission
 from shooc.enrolment.services import create_run
-from shooc.migrate import upgrade
 from shooc.workbooks.loader import load_course
+from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
 
 
-def _empty_tables(database: Database, tables: list[str]) -> None:
-    with database.engine.begin() as conn:
-        conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
-def live_server(database_url: str, tmp_path: Path, schema_tables: list[str]) -> Iterator[tuple[str, Database]]:
-    postgres = not database_url.startswith("sqlite")
-    url = database_url if postgres else f"sqlite:///{tmp_path}/live.sqlite3"
-    app = create_app({"SHOOC_DATABASE_URL": url, "SHOOC_INSTANCE_PATH": str(tmp_path), "SHOOC_SECRET_KEY": "live"})
-    database = get_db(app)
-    if postgres:
-        _empty_tables(database, schema_tables)
-    else:
-        upgrade(database)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(committed_app) -> Iterator[tuple[str, Database]]:
+    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", database
+        yield f"http://127.0.0.1:{server.server_port}", get_db(committed_app)
     finally:
         server.shutdown()
         thread.join(timeout=5)
-        if postgres:
-            _empty_tables(database, schema_tables)
-        database.engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
+    required = os.environ.get("SHOOC_REQUIRE_BROWSER") == "1"
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (make test installs it as root; or apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
+        message = f"Chromium is not installed at {CHROMIUM} (make test installs it as root; or apt-get install chromium)"
+        pytest.fail(message) if required else pytest.skip(message)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            raise
+        pytest.skip("Playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
         yield browser
         browser.close()
 
 
+class Shots:
+    """Numbered screenshots of a test's pages, at desktop and phone width."""
+
+    def __init__(self, browser, folder: Path) -> None:  # type: ignore[no-untyped-def]
+        self.folder = folder
+        self.count = 0
+        self.phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    def take(self, page, name: str) -> None:  # type: ignore[no-untyped-def]
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+        # the same page at phone width, with the same cookies
+        self.phone.clear_cookies()
+        self.phone.add_cookies(page.context.cookies())
+        phone_page = self.phone.new_page()
+        phone_page.goto(page.url)
+        phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
+        width = phone_page.evaluate("document.documentElement.scrollWidth")
+        phone_page.close()
+        assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"
+
+
 @pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
+def page(browser, request):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.problems = []  # console errors, CSP violations included
-    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.problems = []  # script errors and CSP violations (not expected 4xx answers)
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and page.problems.append(m.text))
     page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.shots = Shots(browser, SCREENSHOTS / request.node.name)
     yield page
+    page.shots.phone.close()
     context.close()
 
 
-def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server, page, tmp_path: Path) -> None:
-    base, database = live_server
+def _set_up_course(database: Database, leader: bool = False) -> None:
     session = database.session()
     course = publish_course(session, load_course(MENTORING).course).course
-    create_user(session, "leader@example.org", "Lee Leader", "leader", PASSWORD)
-    create_run(session, course, TODAY, TODAY + dt.timedelta(days=90), name="Open run")
+    create_run(session, course, TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=90), name="Open run")
+    if leader:
+        create_user(session, "leader@example.org", "Lee Leader", "leader", PASSWORD)
     session.commit()
     session.close()
 
+
+def _last_mail(outbox: Path) -> str:
+    newest = max(outbox.glob("*.eml"), key=lambda p: p.name)
+    message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
+    return message.get_body().get_content()
+
+
+def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server, page) -> None:
+    base, database = live_server
+    _set_up_course(database, leader=True)
     page.goto(base + "/")
     page.get_by_role("link", name="Mentoring trainee and early-career teachers").click()
     assert page.url == base + "/courses/mentoring"
@@ -101,10 +141,147 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
     assert page.url.endswith("/courses/mentoring/workbooks/observation-and-feedback")
     assert page.get_by_role("note").inner_text().startswith("Preview of version 1")
     assert page.get_by_role("heading", name="Case study").is_visible()
-    quiz = page.locator("#activity-observation-quiz")
-    assert quiz.get_by_role("group").count() >= 4  # one fieldset per question
-    page.screenshot(path=str(tmp_path / "workbook.png"), full_page=True)
-
+    assert page.locator("#activity-observation-quiz").get_by_role("group").count() >= 4
+    assert page.locator("textarea:enabled").count() == 0  # a preview takes no answers
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_text("You have logged out.").is_visible()
     assert page.problems == []
+
+
+def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, page, tmp_path: Path) -> None:
+    base, database = live_server
+    _set_up_course(database)
+    shots = page.shots
+    page.goto(base + "/")
+    shots.take(page, "catalogue")
+    page.get_by_role("link", name="Mentoring trainee and early-career teachers").click()
+    shots.take(page, "course")
+    page.get_by_role("link", name="Register to enrol").click()
+
+    # a first attempt with mistakes: every one named, nothing lost but the passwords
+    page.get_by_label("Your name").fill("Tess Teacher")
+    page.get_by_label("E-mail address").fill("not-an-address")
+    page.get_by_role("button", name="Register").click()
+    assert page.get_by_text("Enter an e-mail address like name@school.org.uk.").is_visible()
+    assert page.get_by_text("Please agree to the privacy notice to register.").is_visible()
+    assert page.get_by_label("Your name").input_value() == "Tess Teacher"
+    shots.take(page, "register-errors")
+
+    page.get_by_label("E-mail address").fill("Tess@Hillside.example")
+    page.get_by_label("Place of work").fill("Hillside Primary School")
+    page.get_by_label("Your role").select_option("mentor")
+    page.get_by_label("Mentoring experience").select_option("1-3")
+    page.get_by_label("Password", exact=True).fill("tall green lanterns")
+    page.get_by_label("Password again").fill("tall green lanterns")
+    page.get_by_label("I have read the privacy notice").check()
+    page.get_by_role("button", name="Register").click()
+    assert page.get_by_role("heading", name="Check your e-mail").is_visible()
+
+    link = re.search(r"https?://\S+/auth/confirm/\S+", _last_mail(tmp_path / "outbox")).group(0)
+    page.goto(link)
+    assert page.get_by_text("Your e-mail address is confirmed").is_visible()
+    page.goto(base + "/courses/mentoring")
+    page.get_by_role("button", name="Enrol now").click()
+    assert page.get_by_text("0 of 5 workbooks submitted").is_visible()
+    shots.take(page, "dashboard-new")
+
+    # workbook 1: reflection, discussion, self-assessment, quiz
+    page.get_by_role("link", name="The mentor's role").first.click()
+    page.locator("[name='a.roles-warm-up.text']").fill("Model, guide and critical friend.")
+    page.locator("#activity-roles-warm-up").get_by_role("button", name="Save draft").click()
+    assert page.get_by_text("Draft saved.").is_visible()
+    page.locator("[name='a.expectations-conversation.text']").fill("We agreed to meet on Tuesdays at 3.45.")
+    session = database.session()
+    statements = session.scalar(select(ActivityVersion).where(ActivityVersion.activity_id == "role-self-assessment")).definition["statements"]
+    quiz = session.scalar(select(ActivityVersion).where(ActivityVersion.activity_id == "role-quiz"))
+    session.close()
+    for statement in statements:
+        page.locator(f"[name='a.role-self-assessment.{statement['id']}'][value='4']").check()
+    page.get_by_role("button", name="Save all").last.click()
+    page.reload()
+    assert page.locator("[name='a.roles-warm-up.text']").input_value() == "Model, guide and critical friend."
+    assert page.locator(f"[name='a.role-self-assessment.{statements[0]['id']}'][value='4']").is_checked()
+
+    # the reflection: the word count follows the typing; too short is refused with the draft kept
+    reflection = page.locator("[name='a.my-mentoring-context.text']")
+    reflection.fill("I mentor one trainee in Year 4.")
+    assert page.locator("#my-mentoring-context-words .count").inner_text() == "7"
+    page.get_by_role("button", name="Submit workbook").click()
+    assert page.get_by_text("The workbook cannot be submitted yet").is_visible()
+    assert page.get_by_text("Write at least 200 words: you have 7.").first.is_visible()
+    assert reflection.input_value() == "I mentor one trainee in Year 4."
+    shots.take(page, "workbook-missing")
+
+    # the quiz: one wrong answer first, then right
+    questions = quiz.definition["questions"]
+    box = page.locator("#activity-role-quiz")
+    for n, question in enumerate(questions):
+        correct = [i for i, o in enumerate(question["options"]) if o.get("correct")]
+        wrong = next(i for i, o in enumerate(question["options"]) if not o.get("correct"))
+        for index in ([wrong] if n == 0 else correct):
+            box.locator(f"[name='a.role-quiz.{question['id']}'][value='{index}']").check()
+    box.get_by_role("button", name="Check my answers").click()
+    assert page.get_by_text(f"You scored {len(questions) - 1} out of {len(questions)}").is_visible()
+    assert page.locator("#activity-role-quiz .question.wrong").count() == 1
+    shots.take(page, "quiz-feedback")
+    first = questions[0]
+    box = page.locator("#activity-role-quiz")
+    for index, option in enumerate(first["options"]):
+        checkbox = box.locator(f"[name='a.role-quiz.{first['id']}'][value='{index}']")
+        if option.get("correct"):
+            checkbox.check()
+        elif checkbox.get_attribute("type") == "checkbox":
+            checkbox.uncheck()
+    box.get_by_role("button", name="Check my answers").click()
+    assert page.get_by_text(f"You scored {len(questions)} out of {len(questions)}: a pass.").is_visible()
+
+    page.locator("[name='a.my-mentoring-context.text']").fill(" ".join(["reflection"] * 205))
+    assert page.locator("#my-mentoring-context-words").get_attribute("class").split()[-1] == "enough"
+    page.get_by_role("button", name="Submit workbook").click()
+    assert page.get_by_text("Workbook 1 is submitted. Well done!").is_visible()
+    assert page.get_by_text("1 of 5 workbooks submitted").is_visible()
+    assert page.locator(".status-tag.submitted").count() == 1
+    shots.take(page, "dashboard-after-submit")
+
+    # workbook 4: a SMART goal; workbook 5: a recording with its transcript
+    page.goto(base + "/courses/mentoring/workbooks/smart-goal-setting")
+    goal = page.locator("#activity-smart-goal")
+    for field, text in (("specific", "Plan the first weekly meeting agenda together."),
+                        ("measurable", "An agreed agenda used in six meetings."),
+                        ("achievable", "We already meet weekly."), ("relevant", "Meetings drift."),
+                        ("time_bound", "By half-term, reviewed weekly.")):
+        goal.locator(f"[name='a.smart-goal.{field}']").fill(text)
+    goal.locator("[name='a.smart-goal.target_date']").fill((TODAY + dt.timedelta(days=42)).isoformat())
+    goal.get_by_role("button", name="Save draft").click()
+    page.reload()
+    assert page.locator("[name='a.smart-goal.target_date']").input_value() == (TODAY + dt.timedelta(days=42)).isoformat()
+    assert page.locator("#activity-smart-goal .done-tag").is_visible()
+    shots.take(page, "smart-goal")
+
+    page.goto(base + "/courses/mentoring/workbooks/mentoring-communities")
+    media = page.locator("#activity-community-webinar")
+    media.get_by_text("Read the transcript", exact=True).click()
+    media.get_by_label("I have watched the recording or read the transcript").check()
+    media.get_by_role("button", name="Save draft").click()
+    page.reload()
+    assert page.locator("#activity-community-webinar").get_by_label("I have watched").is_checked()
+
+    # a session that ends before a save loses nothing
+    page.locator("[name='a.community-step.text']").fill("Start a termly mentors' breakfast.")
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Save all").last.click()
+    assert page.get_by_text("Your session had ended").is_visible()
+    page.get_by_label("E-mail address").fill("tess@hillside.example")
+    page.get_by_label("Password").fill("tall green lanterns")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_text("What you typed before your session ended is saved").is_visible()
+    assert page.locator("[name='a.community-step.text']").input_value() == "Start a termly mentors' breakfast."
+
+    page.goto(base + "/dashboard")
+    assert page.locator(".status-tag.in-progress").count() == 2
+    shots.take(page, "dashboard-progress")
+    page.goto(base + "/account/")
+    shots.take(page, "account")
+    assert page.problems == []
+    with database.session() as check:
+        assert check.scalar(select(Submission.workbook_slug)) == "the-mentors-role"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
@@ -24,14 +25,18 @@ class NewPassword:
         if problem:
             raise ValidationError(problem[0].upper() + problem[1:] + ".")
 
+def _choices(options: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice("", "Choose one")] + [SelectChoice(value, label) for value, label in options.items()]
+
+
 class ProfileFields:
     name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
     organisation = StringField("Place of work", validators=[DataRequired("Enter your school, college or employer."),
                                                             Length(max=200)])
-    job_role = SelectField("Your role", choices=[("", "Choose one")] + list(JOB_ROLES.items()),
+    job_role = SelectField("Your role", choices=_choices(JOB_ROLES),
                            validators=[DataRequired("Choose the role closest to yours.")])
     mentoring_experience = SelectField("Mentoring experience",
-                                       choices=[("", "Choose one")] + list(MENTORING_EXPERIENCE.items()),
+                                       choices=_choices(MENTORING_EXPERIENCE),
                                        validators=[DataRequired("Choose how long you have mentored.")])
     email_opt_in = BooleanField("E-mail me the course team's announcements and reminders")
 

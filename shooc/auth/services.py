@@ -142,8 +142,22 @@ def register(session: Session, email: str, name: str, password: str, consent: bo
     if not consent:
         raise AccountError("please agree to the privacy notice to register")
     existing = find_user(session, email)
-    if existing is not None:
+    if existing is not None and existing.email_verified_at is not None:
         return Registration(existing, created=False)
+    if existing is not None:
+        # Registered but never confirmed: whoever registers last sets the password,
+        # and only the link sent now can confirm it. Someone who registered another
+        # person's address first cannot keep the account when its owner arrives.
+        problem = password_problem(password, existing.email, name)
+        if problem:
+            raise AccountError(problem)
+        existing.password_hash = hash_password(password)
+        existing.session_token = new_session_token()
+        existing.name = name.strip()
+        update_profile(existing, **profile)
+        existing.consented_at = utcnow()
+        session.flush()
+        return Registration(existing, created=True)
     user = create_user(session, email, name, Role.learner, password, verified=False, **profile)
     user.consented_at = utcnow()
     session.flush()
@@ -163,11 +177,12 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User, purpose: str) -> str:
-    """Changes when the link must stop working: a reset link once the password (and
-    with it the session token) has changed, so it works once; a confirmation link
-    once the address is confirmed."""
-    basis = (user.password_hash + user.session_token if purpose == "reset"
-             else f"{user.email}|{user.email_verified_at is not None}")
+    """Changes when the link must stop working: a reset link once the password has
+    changed, so it works once; a confirmation link once the address is confirmed, or
+    once someone registers the address again (the newest registration's link is the
+    only one that works)."""
+    basis = (f"{user.email}|{user.password_hash}" if purpose == "reset"
+             else f"{user.email}|{user.email_verified_at is not None}|{user.password_hash}")
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 

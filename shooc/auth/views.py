@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session,
@@ -15,8 +16,10 @@ from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, 
                               ResetForm, ResetRequestForm)
 from shooc.auth.models import User
 from shooc.db import get_session, utcnow
+from shooc.mail import MailError
 from shooc.web import external_url, mailer
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 account_bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -49,11 +52,19 @@ def start_session(user: User, remember: bool = False) -> None:
     get_session().commit()
 
 
+def _send(to: str, subject: str, template: str, **context: object) -> None:
+    """Send a message; a mail server that fails is logged, never shown, so that no
+    answer differs between addresses with and without an account."""
+    try:
+        mailer().send(to, subject, render_template(template, **context))
+    except MailError:
+        log.exception("could not send %r", subject)
+
+
 def _send_confirmation(user: User) -> None:
     token = services.make_link_token(current_app.config["SECRET_KEY"], "confirm", user)
-    link = external_url("auth.confirm", token=token)
-    mailer().send(user.email, "Confirm your e-mail address for shooc", render_template(
-        "auth/email/confirm.txt", user=user, link=link, hours=services.CONFIRM_LINK_HOURS))
+    _send(user.email, "Confirm your e-mail address for shooc", "auth/email/confirm.txt", user=user,
+          link=external_url("auth.confirm", token=token), hours=services.CONFIRM_LINK_HOURS)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -63,20 +74,23 @@ def register():  # type: ignore[no-untyped-def]
     form = RegisterForm()
     if form.validate_on_submit():
         db = get_session()
-        result = services.register(
-            db, form.email.data, form.name.data, form.password.data, consent=form.consent.data,
-            organisation=form.organisation.data, job_role=form.job_role.data,
-            mentoring_experience=form.mentoring_experience.data, email_opt_in=form.email_opt_in.data)
+        try:
+            result = services.register(
+                db, form.email.data, form.name.data, form.password.data, consent=form.consent.data,
+                organisation=form.organisation.data, job_role=form.job_role.data,
+                mentoring_experience=form.mentoring_experience.data, email_opt_in=form.email_opt_in.data)
+        except services.AccountError as exc:
+            form.consent.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+            return render_template("auth/register.html", form=form), 422
         db.commit()
         user = result.user
-        if result.created or user.email_verified_at is None:
+        if result.created:
             _send_confirmation(user)
         else:
             # Someone (perhaps the owner) tried to register an address that has an
             # account: tell the owner, and tell the visitor only what we tell everyone.
-            mailer().send(user.email, "You already have a shooc account", render_template(
-                "auth/email/already_registered.txt", user=user, login=external_url("auth.login"),
-                reset=external_url("auth.reset_request")))
+            _send(user.email, "You already have a shooc account", "auth/email/already_registered.txt", user=user,
+                  login=external_url("auth.login"), reset=external_url("auth.reset_request"))
         return redirect(url_for("auth.check_email", next=_safe_next(request.args.get("next"))))
     return render_template("auth/register.html", form=form), (422 if form.errors else 200)
 
@@ -144,9 +158,8 @@ def reset_request():  # type: ignore[no-untyped-def]
         user = services.find_user(db, form.email.data)
         if user is not None:
             token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
-            mailer().send(user.email, "Reset your shooc password", render_template(
-                "auth/email/reset.txt", user=user, link=external_url("auth.reset", token=token),
-                hours=services.RESET_LINK_HOURS))
+            _send(user.email, "Reset your shooc password", "auth/email/reset.txt", user=user,
+                  link=external_url("auth.reset", token=token), hours=services.RESET_LINK_HOURS)
         # The same answer whether or not there is an account.
         flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
@@ -180,18 +193,22 @@ def reset(token: str):  # type: ignore[no-untyped-def]
 @login_required
 def account():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
-    profile = ProfileForm(obj=user, prefix="profile")
-    password = ChangePasswordForm(prefix="password")
+    # Each form reads the post only if the post was its own: a refused password
+    # change must not show the details form as if it had been emptied.
+    profile = ProfileForm(formdata=request.form if "profile-name" in request.form else None, obj=user,
+                          prefix="profile")
+    password = ChangePasswordForm(formdata=request.form if "password-current" in request.form else None,
+                                  prefix="password")
     password.meta.user_email, password.meta.user_name = user.email, user.name
     db = get_session()
-    if request.method == "POST" and "profile-name" in request.form and profile.validate():
+    if profile.is_submitted() and "profile-name" in request.form and profile.validate():
         services.update_profile(user, name=profile.name.data, organisation=profile.organisation.data,
                                 job_role=profile.job_role.data, mentoring_experience=profile.mentoring_experience.data,
                                 email_opt_in=profile.email_opt_in.data)
         db.commit()
         flash("Your details are saved.", "info")
         return redirect(url_for("account.account"))
-    if request.method == "POST" and "password-current" in request.form and password.validate():
+    if password.is_submitted() and "password-current" in request.form and password.validate():
         if not services.check_password(user, password.current.data):
             password.current.errors = ["That is not your current password."]
         else:

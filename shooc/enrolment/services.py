@@ -445,8 +445,8 @@ def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
     if not enrolments:
         return []
     ids = [e.id for e in enrolments]
-    started = set(session.execute(select(Response.enrolment_id, Response.workbook_slug)
-                                  .where(Response.enrolment_id.in_(ids)).distinct()).tuples())
+    started = {tuple(row) for row in session.execute(select(Response.enrolment_id, Response.workbook_slug)
+                                                     .where(Response.enrolment_id.in_(ids)).distinct())}
     submitted = {(s.enrolment_id, s.workbook_slug): s.submitted_at for s in session.scalars(
         select(Submission).where(Submission.enrolment_id.in_(ids)))}
     summaries = []

@@ -32,6 +32,11 @@ def word_count(text: str | None) -> int:
     return len(text.split()) if text else 0
 
 
+def _is_index(value: Any) -> bool:
+    """'0'..'99': ASCII digits only (str.isdigit also takes '²', which int() refuses)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 2
+
+
 def _form_text(form: FormData, key: str) -> str:
     return (form.get(key) or "").replace("\r\n", "\n").strip()
 
@@ -108,7 +113,8 @@ class Reflection(ActivityKind):
     name = "reflection"
     description = "a written answer"
     keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT),
-            "min_words": (False, *COUNT), "max_words": (False, *COUNT)}
+            "min_words": (False, *COUNT),
+            "max_words": (False, lambda v: _is_count(v) and v >= 1, "a whole number of 1 or more")}
 
     def validate_more(self, definition: dict[str, Any]) -> Iterator[DefinitionProblem]:
         low, high = definition.get("min_words"), definition.get("max_words")
@@ -158,9 +164,7 @@ class SmartGoal(ActivityKind):
         answer = answer or {}
         empty = [label for field, label in self.FIELDS.items() if not answer.get(field)]
         problems = [f"Fill in: {', '.join(empty)}."] if empty else []
-        try:
-            dt.date.fromisoformat(answer.get("target_date") or "")
-        except ValueError:
+        if not _is_iso_date(answer.get("target_date")):
             problems.append("Give a target date.")
         return problems
 
@@ -302,7 +306,7 @@ class Quiz(ActivityKind):
         for i, question in enumerate(definition["questions"]):
             qid = question_id(question, i)
             picked = sorted({int(v) for v in form.getlist(f"{prefix}.{qid}")
-                             if str(v).isdigit() and int(v) < len(question["options"])})
+                             if _is_index(v) and int(v) < len(question["options"])})
             if picked:
                 choices[qid] = picked if is_multiple(question) else picked[:1]
         answer = dict(previous or {})
@@ -334,6 +338,17 @@ class Quiz(ActivityKind):
         if not answer.get("attempts"):
             return [f"Answer the questions and check your answers ({needed}% to pass)."]
         return [f"Try again: {needed}% of the questions right are needed to pass."]
+
+
+def _is_iso_date(value: Any) -> bool:
+    """YYYY-MM-DD and a real day (fromisoformat alone also takes '20261218')."""
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def pass_mark(definition: dict[str, Any]) -> int:
