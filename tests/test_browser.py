@@ -27,7 +27,7 @@ from shooc.db import Database, get_db
 from shooc.enrolment.models import Submission
 from shooc.enrolment.services import create_run
 from shooc.workbooks.loader import load_course
-from shooc.workbooks.models import ActivityVersion, WorkbookVersion
+from shooc.workbooks.models import ActivityVersion
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"

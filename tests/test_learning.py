@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import MENTORING, PASSWORD, TODAY, csrf_token
+from conftest import PASSWORD, TODAY, csrf_token
 from shooc.enrolment.models import Enrolment, Response, Submission
 from shooc.enrolment.services import enrol, workbook_submitted
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion

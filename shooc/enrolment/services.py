@@ -141,12 +141,6 @@ def withdraw(session: Session, enrolment: Enrolment) -> None:
         session.flush()
 
 
-def is_enrolled(session: Session, user_id: int, course: Course) -> bool:
-    return session.scalar(
-        select(Enrolment.id).join(Run).where(Enrolment.user_id == user_id, Run.course_id == course.id).limit(1)
-    ) is not None
-
-
 def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment | None:
     """The learner's enrolment in the course: the latest run they joined."""
     return session.scalar(
@@ -288,16 +282,7 @@ def check_quiz(session: Session, enrolment: Enrolment, state: WorkbookState, act
 
 def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
            answer: dict[str, Any]) -> None:
-    response = session.scalar(select(Response).where(
-        Response.enrolment_id == enrolment.id, Response.workbook_slug == state.workbook.slug,
-        Response.activity_id == activity_id))
-    if response is None:
-        response = Response(enrolment_id=enrolment.id, workbook_slug=state.workbook.slug,
-                            activity_id=activity_id, answer=answer, workbook_version_id=state.workbook.id)
-        session.add(response)
-    else:
-        response.answer = answer
-        response.workbook_version_id = state.workbook.id
+    save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
     activity_state = state.activities[activity_id]
     activity_state.answer = answer
     activity_state.missing = get_kind(activity_state.activity.kind).missing(answer, activity_state.activity.definition)
@@ -305,7 +290,7 @@ def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activit
 
 def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
                 answer: dict[str, Any], workbook_version_id: int | None = None) -> Response:
-    """Store one answer directly (imports and tests); the workbook page uses save_drafts."""
+    """Store a learner's answer to one activity, keyed by workbook slug and activity id."""
     response = session.scalar(select(Response).where(
         Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
         Response.activity_id == activity_id))

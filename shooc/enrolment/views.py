@@ -20,23 +20,16 @@ from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.web import csrf, login_manager
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+from shooc.workbooks.views import published_course_or_404
 
 bp = Blueprint("learn", __name__)
-
-
-def _course(slug: str) -> Course:
-    course = get_session().scalar(select(Course).where(Course.slug == slug)
-                                  .options(selectinload(Course.current_version)))
-    if course is None or course.current_version is None:
-        abort(404)
-    return course
 
 
 @bp.route("/courses/<course_slug>/enrol", methods=["POST"])
 @login_required
 def enrol(course_slug: str):  # type: ignore[no-untyped-def]
     db = get_session()
-    course = _course(course_slug)
+    course = published_course_or_404(course_slug)
     run = db.scalar(select(Run).where(Run.course_id == course.id, Run.slug == request.form.get("run", "")))
     if run is None:
         abort(404)
@@ -112,7 +105,7 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
             flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
                   "saved into your workbook.", "error")
         return login_manager.unauthorized()
-    course = _course(course_slug)
+    course = published_course_or_404(course_slug)
     if current_user.is_leader:
         return _preview(course, workbook_slug)
     if current_user.role is not Role.learner:

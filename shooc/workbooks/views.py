@@ -15,7 +15,7 @@ from shooc.workbooks.models import Asset, Course, CourseVersion
 bp = Blueprint("workbooks", __name__)
 
 
-def _published_course(slug: str) -> Course:
+def published_course_or_404(slug: str) -> Course:
     course = get_session().scalar(select(Course).where(Course.slug == slug)
                                   .options(selectinload(Course.current_version)))
     if course is None or course.current_version is None:
@@ -37,7 +37,7 @@ def catalogue():  # type: ignore[no-untyped-def]
 @bp.route("/courses/<course_slug>")
 def course_page(course_slug: str):  # type: ignore[no-untyped-def]
     session = get_session()
-    course = _published_course(course_slug)
+    course = published_course_or_404(course_slug)
     version = session.scalar(select(CourseVersion).where(CourseVersion.id == course.current_version_id)
                              .options(selectinload(CourseVersion.workbooks)))
     today = today_in()
