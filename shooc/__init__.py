@@ -33,7 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config[key] = config[key]
 
     from shooc import db, web
+    from shooc.badges import services as _badge_services  # noqa: F401  (issues badges on submission)
     from shooc.auth import views as auth_views
+    from shooc.badges import views as badge_views
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
     from shooc.workbooks import views as workbook_views
@@ -43,5 +45,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth_views.init_app(app)
     app.register_blueprint(workbook_views.bp)
     app.register_blueprint(learn_views.bp)
+    app.register_blueprint(badge_views.bp)
     register_cli(app)
     return app

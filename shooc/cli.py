@@ -2,7 +2,9 @@
 the views, then commit."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.db import get_db
 from shooc.enrolment.models import RunMode
-from shooc.enrolment.services import RunError, create_run, enrol, open_runs
+from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import diff_course, find_course, publish_course
 
@@ -22,6 +24,8 @@ db_cli = AppGroup("db", help="The database.")
 content_cli = AppGroup("content", help="Course content: validate and publish course folders.")
 run_cli = AppGroup("run", help="Runs of a course.")
 user_cli = AppGroup("user", help="Accounts.")
+badges_cli = AppGroup("badges", help="Open Badges issued to learners.")
+certificates_cli = AppGroup("certificates", help="Certificates issued to learners.")
 
 DEMO_ACCOUNTS = [
     ("learner@example.org", "Demo Learner", Role.learner),
@@ -207,8 +211,80 @@ def demo(content_path: str | None) -> None:
         session.close()
 
 
+def _base_url() -> str:
+    """Badge and certificate URLs: on SHOOC_BASE_URL (set it in production)."""
+    return current_app.config.get("SHOOC_BASE_URL") or "http://127.0.0.1:5000"
+
+
+def _run_or_fail(session, slug: str):  # type: ignore[no-untyped-def]
+    run = find_run(session, slug)
+    if run is None:
+        fail(f"no run '{slug}'")
+    return run
+
+
+def _write_rows(rows: list[dict], fmt: str, columns: list[str]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    writer = csv.DictWriter(click.get_text_stream("stdout"), fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@badges_cli.command("list")
+@click.argument("run_slug", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="csv", show_default=True)
+def badges_list(run_slug: str, fmt: str) -> None:
+    """Every badge of a run: assertion URL, e-mail, workbook, issue date, revoked."""
+    from shooc.badges import services as badges
+
+    urls = badges.Urls(_base_url())
+    with get_db().session() as session:
+        run = _run_or_fail(session, run_slug)
+        rows = [{"assertion": urls.assertion(a.id), "email": email or "", "workbook": a.workbook_slug,
+                 "issued_on": a.issued_on.date().isoformat(), "revoked": a.revoked}
+                for a, email in badges.assertions_of_run(session, run)]
+    _write_rows(rows, fmt, ["assertion", "email", "workbook", "issued_on", "revoked"])
+
+
+@badges_cli.command("revoke")
+@click.argument("assertion")
+@click.option("--reason", required=True, help="Why; shown publicly on the badge's page.")
+def badges_revoke(assertion: str, reason: str) -> None:
+    """Revoke one badge (by its id or URL), and the certificate that depends on it."""
+    from shooc.badges import services as badges
+
+    with get_db().session() as session:
+        found = badges.find_assertion(session, assertion)
+        if found is None:
+            fail(f"no badge '{assertion}'")
+        try:
+            certificate = badges.revoke_badge(session, found, reason)
+        except badges.BadgeError as exc:
+            fail(str(exc))
+        session.commit()
+        click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
+
+
+@certificates_cli.command("list")
+@click.argument("run_slug", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="csv", show_default=True)
+def certificates_list(run_slug: str, fmt: str) -> None:
+    """Every certificate of a run: code, URL, e-mail, issue date, revoked."""
+    from shooc.badges import services as badges
+
+    urls = badges.Urls(_base_url())
+    with get_db().session() as session:
+        run = _run_or_fail(session, run_slug)
+        rows = [{"code": c.code, "url": urls.certificate(c.code), "email": email or "",
+                 "issued_on": c.issued_on.date().isoformat(), "revoked": c.revoked}
+                for c, email in badges.certificates_of_run(session, run)]
+    _write_rows(rows, fmt, ["code", "url", "email", "issued_on", "revoked"])
+
+
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, content_cli, run_cli, user_cli):
+    for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
 

@@ -1,7 +1,7 @@
 """Journeys people click through, in a real Chromium (Debian's, driven by Playwright)
 against a real server on 127.0.0.1 that commits to a real database.
 
-Screenshots of every page go to build/screenshots/<test>/ (desktop and phone width)
+Screenshots of every page go to tests/output/screenshots/<test>/ (desktop and phone width)
 for people to look at. Without Chromium the tests skip, unless SHOOC_REQUIRE_BROWSER=1
 (CI sets it), when they fail.
 """
@@ -31,7 +31,7 @@ from shooc.workbooks.models import ActivityVersion
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+SCREENSHOTS = PROJECT_ROOT / "tests" / "output" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
 

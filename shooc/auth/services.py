@@ -258,6 +258,12 @@ def delete_account(session: Session, user: User) -> None:
     enrolment_ids = select(Enrolment.id).where(Enrolment.user_id == user.id).scalar_subquery()
     session.execute(delete(Response).where(Response.enrolment_id.in_(enrolment_ids)))
     session.execute(update(Submission).where(Submission.enrolment_id.in_(enrolment_ids)).values(answers=null()))
+    from shooc.badges.models import BadgeAssertion, Certificate
+
+    session.execute(update(Certificate).where(Certificate.enrolment_id.in_(enrolment_ids))
+                    .values(holder_name=None, pdf=None))
+    session.execute(update(BadgeAssertion).where(BadgeAssertion.enrolment_id.in_(enrolment_ids))
+                    .values(show_name=False, evidence_activity_id=None))
     session.execute(update(Enrolment).where(Enrolment.user_id == user.id).values(user_id=None))
     session.delete(user)
     session.flush()

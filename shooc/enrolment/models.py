@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shooc.auth.models import User
 from shooc.db import Base, utcnow
 from shooc.enrolment.rules import close_date, run_state, today_in
 from shooc.workbooks.models import Course
@@ -57,6 +58,7 @@ class Enrolment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     run: Mapped[Run] = relationship()
+    user: Mapped[User | None] = relationship()
 
     @property
     def close_date(self) -> dt.date:

@@ -319,6 +319,10 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
     missing = state.required_missing
     if missing:
         raise Incomplete(missing)
+    # One submission of this learner's at a time (PostgreSQL row lock; SQLite's writers
+    # queue anyway): the last of the course's workbooks then sees all the others,
+    # even when two are submitted at the same moment, and issues the certificate.
+    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
     workbook = state.workbook
     version_number = session.scalar(select(CourseVersion.number).where(CourseVersion.id == workbook.course_version_id))
     submission = Submission(

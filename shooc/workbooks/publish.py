@@ -1,11 +1,13 @@
 """Publishing a loaded course as a new version, all-or-nothing, and telling what changed."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from shooc.badges import images
 from shooc.workbooks.activities import get_kind
 from shooc.workbooks.loader import CourseSource, WorkbookSource
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
@@ -147,8 +149,13 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
         meta=_jsonable(source.meta), body_html=render_markdown(source.body, image_src),
         digest=source.digest, source_digest=source.source_digest, published_by_id=published_by_id,
     )
+    previous_badges = {w.slug: w.badge for w in published.workbooks} if published else {}
     for workbook in source.workbooks:
-        version.workbooks.append(_workbook_version(workbook, image_src, source))
+        wb_version = _workbook_version(workbook, image_src, source)
+        if not workbook.badge.get("image"):
+            wb_version.badge = _generated_badge_image(session, wb_version.badge, workbook, source,
+                                                      previous_badges.get(workbook.slug))
+        version.workbooks.append(wb_version)
     session.add(version)
     session.flush()
     course.current_version_id = version.id
@@ -177,6 +184,24 @@ def _workbook_version(workbook: WorkbookSource, image_src, source: CourseSource)
             digest=activity.digest,
         ))
     return version
+
+
+def _generated_badge_image(session: Session, badge: dict, workbook: WorkbookSource, source: CourseSource,
+                           previous: dict | None) -> dict:
+    """A badge without an image of its own gets a drawn one (number, title, course);
+    drawn again only when those change."""
+    key = hashlib.sha256(f"{images.__name__}:{images.SIZE}|{workbook.position}|{workbook.title}|{source.title}"
+                         .encode()).hexdigest()
+    badge = dict(badge)
+    if previous and previous.get("generated_key") == key and previous.get("image_sha256"):
+        sha = previous["image_sha256"]
+    else:
+        png = images.draw_badge(workbook.position, workbook.title, source.title)
+        sha = hashlib.sha256(png).hexdigest()
+        if session.get(Asset, sha) is None:
+            session.add(Asset(sha256=sha, media_type="image/png", data=png))
+    badge.update(generated_key=key, image_sha256=sha, image_url=f"/assets/{sha}.png")
+    return badge
 
 
 def _store_assets(session: Session, source: CourseSource) -> None:

@@ -1,0 +1,189 @@
+"""The certificate as a PDF (ReportLab): A4 landscape, fonts embedded from Python
+packages so that any Latin, Greek or Cyrillic name prints, and a QR code of the
+verification URL."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import font_source_sans_pro
+import font_source_serif_pro
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import HexColor, white
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from shooc.badges.images import PALETTE
+
+INK = HexColor("#1d2433")
+MUTED = HexColor("#5b6475")
+ACCENT = HexColor("#174a6c")
+GOLD = HexColor("#b08d3c")
+SERIF_FILES = Path(font_source_serif_pro.__file__).parent / "files"
+SANS_FILES = Path(font_source_sans_pro.__file__).parent / "files"
+
+
+@cache
+def _register_fonts() -> None:
+    for name, path in (("Serif", SERIF_FILES / "SourceSerifPro-Regular.ttf"),
+                       ("Serif-Semibold", SERIF_FILES / "SourceSerifPro-Semibold.ttf"),
+                       ("Sans", SANS_FILES / "SourceSansPro-Regular.ttf"),
+                       ("Sans-Semibold", SANS_FILES / "SourceSansPro-Semibold.ttf")):
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+
+
+@dataclass(frozen=True)
+class CertificateContent:
+    holder: str
+    course_title: str
+    run_name: str
+    completed_on: dt.date
+    title: str  # e.g. "Certificate of completion"
+    text: str  # e.g. "has completed all five workbooks of ..."
+    signatory: str
+    issuer_name: str
+    workbooks: tuple[tuple[int, str, str], ...]  # (position, title, badge name)
+    code: str  # as people read it: XXXX-XXXX-XXXX
+    url: str
+    revoked_reason: str | None = None
+
+
+def _draw_qr(pdf: Canvas, text: str, x: float, y: float, size: float) -> None:
+    """A QR code drawn straight onto the page: encoded once (ReportLab's own
+    encoder), each row's dark runs as one rectangle of a single path. ReportLab's
+    QR widget encodes twice and draws every module; this is several times faster."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    count = code.getModuleCount()
+    quiet = 2  # modules of white margin (the page around it is white too)
+    cell = size / (count + 2 * quiet)
+    path = pdf.beginPath()
+    for row in range(count):
+        column = 0
+        while column < count:
+            if code.isDark(row, column):
+                start = column
+                while column < count and code.isDark(row, column):
+                    column += 1
+                path.rect(x + (quiet + start) * cell, y + size - (quiet + row + 1) * cell,
+                          (column - start) * cell, cell)
+            else:
+                column += 1
+    pdf.setFillColor(INK)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
+def render(content: CertificateContent) -> bytes:
+    _register_fonts()
+    width, height = landscape(A4)
+    out = io.BytesIO()
+    pdf = Canvas(out, pagesize=(width, height), pageCompression=1)
+    pdf.setTitle(f"{content.title}: {content.holder}")
+    pdf.setAuthor(content.issuer_name)
+    pdf.setSubject(content.course_title)
+
+    # frame: a wide band, then a thin gold rule inside it
+    pdf.setFillColor(ACCENT)
+    pdf.rect(0, 0, width, height, stroke=0, fill=1)
+    pdf.setFillColor(white)
+    pdf.rect(22, 22, width - 44, height - 44, stroke=0, fill=1)
+    pdf.setStrokeColor(GOLD)
+    pdf.setLineWidth(1.2)
+    pdf.rect(34, 34, width - 68, height - 68, stroke=1, fill=0)
+    pdf.setLineWidth(0.5)
+    pdf.rect(38, 38, width - 76, height - 76, stroke=1, fill=0)
+
+    centre = width / 2
+    pdf.setFillColor(MUTED)
+    pdf.setFont("Sans-Semibold", 11)
+    pdf.drawCentredString(centre, height - 78, content.issuer_name.upper())
+    pdf.setFillColor(ACCENT)
+    pdf.setFont("Serif-Semibold", 34)
+    pdf.drawCentredString(centre, height - 124, content.title)
+    pdf.setFillColor(MUTED)
+    pdf.setFont("Serif", 14)
+    pdf.drawCentredString(centre, height - 158, "This is to certify that")
+
+    # the holder's name, as large as fits
+    size = 36.0
+    while size > 16 and pdfmetrics.stringWidth(content.holder, "Serif-Semibold", size) > width - 200:
+        size -= 1
+    pdf.setFillColor(INK)
+    pdf.setFont("Serif-Semibold", size)
+    pdf.drawCentredString(centre, height - 205, content.holder)
+    pdf.setStrokeColor(GOLD)
+    pdf.setLineWidth(0.8)
+    pdf.line(centre - 210, height - 217, centre + 210, height - 217)
+
+    pdf.setFillColor(INK)
+    pdf.setFont("Serif", 14)
+    y = height - 244
+    for line in simpleSplit(content.text, "Serif", 14, width - 240):
+        pdf.drawCentredString(centre, y, line)
+        y -= 19
+    pdf.setFillColor(MUTED)
+    pdf.setFont("Sans", 11.5)
+    pdf.drawCentredString(centre, y - 4, f"{content.run_name} · completed {content.completed_on:%-d %B %Y}")
+
+    # the workbooks and their badges, each with its badge colour
+    top = 205
+    pdf.setFont("Sans-Semibold", 10.5)
+    pdf.setFillColor(ACCENT)
+    pdf.drawString(80, top, "WORKBOOKS COMPLETED, EACH WITH ITS OPEN BADGE")
+    y = top - 22
+    for position, title, badge in content.workbooks:
+        light, dark = PALETTE[(position - 1) % len(PALETTE)]
+        pdf.setFillColor(HexColor(light))
+        pdf.circle(89, y + 3.5, 8, stroke=0, fill=1)
+        pdf.setFillColor(white)
+        pdf.setFont("Sans-Semibold", 9.5)
+        pdf.drawCentredString(89, y + 0.3, str(position))
+        pdf.setFillColor(INK)
+        pdf.setFont("Sans-Semibold", 10.5)
+        pdf.drawString(104, y, title)
+        pdf.setFillColor(MUTED)
+        pdf.setFont("Sans", 9.5)
+        pdf.drawString(104 + pdfmetrics.stringWidth(title, "Sans-Semibold", 10.5) + 6, y, f"· {badge}")
+        y -= 21
+
+    # signatory
+    pdf.setStrokeColor(INK)
+    pdf.setLineWidth(0.6)
+    pdf.line(80, 64, 300, 64)
+    pdf.setFillColor(INK)
+    pdf.setFont("Sans", 10)
+    pdf.drawString(80, 52, content.signatory)
+
+    # verification: QR code, code and address
+    qr_size = 104
+    _draw_qr(pdf, content.url, width - 80 - qr_size, 92, qr_size)
+    pdf.setFillColor(MUTED)
+    pdf.setFont("Sans", 9)
+    pdf.drawRightString(width - 80, 80, "Check this certificate at")
+    pdf.setFillColor(ACCENT)
+    pdf.drawRightString(width - 80, 68, content.url)
+    pdf.setFillColor(INK)
+    pdf.setFont("Sans-Semibold", 10.5)
+    pdf.drawRightString(width - 80, 52, f"Code {content.code}")
+    pdf.linkURL(content.url, (width - 80 - qr_size, 92, width - 80, 92 + qr_size), relative=0)
+
+    if content.revoked_reason:
+        pdf.saveState()
+        pdf.setFillColor(HexColor("#b42318"))
+        pdf.setFillAlpha(0.18)
+        pdf.translate(centre, height / 2)
+        pdf.rotate(24)
+        pdf.setFont("Sans-Semibold", 120)
+        pdf.drawCentredString(0, -40, "REVOKED")
+        pdf.restoreState()
+
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()

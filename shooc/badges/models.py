@@ -1,0 +1,55 @@
+"""Issued credentials: an Open Badges 2.0 assertion per submitted workbook, and a
+certificate per enrolment that completed every workbook."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shooc.db import Base, utcnow
+from shooc.enrolment.models import Enrolment, Submission
+
+
+class BadgeAssertion(Base):
+    __tablename__ = "badge_assertions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, public: the URL's last part
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    course_slug: Mapped[str] = mapped_column(String(80))
+    workbook_slug: Mapped[str] = mapped_column(String(80))
+    # Recipient: "sha256$" + sha256(lower-cased e-mail + salt), as Open Badges wants.
+    recipient_identity: Mapped[str] = mapped_column(String(80))
+    salt: Mapped[str] = mapped_column(String(32))
+    issued_on: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    show_name: Mapped[bool] = mapped_column(default=False)  # the learner's choice, per badge
+    evidence_activity_id: Mapped[str | None] = mapped_column(String(80))  # a reflection shown as evidence
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship()
+    enrolment: Mapped[Enrolment] = relationship()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)  # random, short enough to type
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), unique=True)
+    holder_name: Mapped[str | None] = mapped_column(String(200))  # as the learner wrote it; erased with the account
+    issued_on: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # The PDF, made once on first request and kept (any app server can serve it).
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    enrolment: Mapped[Enrolment] = relationship()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,310 @@
+"""Issuing, describing and revoking credentials (no Flask here).
+
+A badge is issued in the transaction that submits a workbook (the
+``workbook_submitted`` signal); the certificate in the transaction that submits the
+last workbook of the course. Documents are Open Badges 2.0 JSON-LD with hosted
+verification; their ids are built on the public base URL the caller passes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.db import utcnow
+from shooc.enrolment.models import Enrolment, Run, Submission
+from shooc.enrolment.services import workbook_submitted
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+
+CONTEXT = "https://w3id.org/openbadges/v2"
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out and type
+CODE_LENGTH = 12  # 60 random bits
+
+
+class BadgeError(ValueError):
+    pass
+
+
+# Identities --------------------------------------------------------------------
+
+def new_assertion_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_certificate_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """XXXX-XXXX-XXXX, for people."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_code(text: str) -> str:
+    return re.sub(r"[\s-]", "", text).upper()
+
+
+def recipient_identity(email: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
+
+
+# Issuing -----------------------------------------------------------------------
+
+def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
+    """The badge of a submitted workbook (once per submission)."""
+    existing = session.scalar(select(BadgeAssertion).where(BadgeAssertion.submission_id == submission.id))
+    if existing is not None:
+        return existing
+    enrolment = session.get(Enrolment, submission.enrolment_id)
+    if enrolment is None or enrolment.user is None:
+        raise BadgeError("a badge needs a learner with an e-mail address")
+    salt = secrets.token_hex(8)
+    assertion = BadgeAssertion(
+        id=new_assertion_id(), submission_id=submission.id, enrolment_id=enrolment.id,
+        course_slug=enrolment.run.course.slug, workbook_slug=submission.workbook_slug,
+        recipient_identity=recipient_identity(enrolment.user.email, salt), salt=salt,
+        issued_on=submission.submitted_at or utcnow())
+    session.add(assertion)
+    session.flush()
+    return assertion
+
+
+def course_workbook_slugs(session: Session, course: Course) -> set[str]:
+    return set(session.scalars(select(WorkbookVersion.slug).where(
+        WorkbookVersion.course_version_id == course.current_version_id)))
+
+
+def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certificate | None:
+    """The certificate, once every workbook of the course has a valid badge."""
+    existing = session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    if existing is not None:
+        return existing
+    needed = course_workbook_slugs(session, enrolment.run.course)
+    badges = set(session.scalars(select(BadgeAssertion.workbook_slug).where(
+        BadgeAssertion.enrolment_id == enrolment.id, BadgeAssertion.revoked_at.is_(None))))
+    if not needed or not needed <= badges:
+        return None
+    issued_on = session.scalar(select(func.max(BadgeAssertion.issued_on)).where(
+        BadgeAssertion.enrolment_id == enrolment.id)) or utcnow()
+    certificate = Certificate(code=new_certificate_code(), enrolment_id=enrolment.id,
+                              holder_name=enrolment.user.name if enrolment.user else None, issued_on=issued_on)
+    try:
+        with session.begin_nested():
+            session.add(certificate)
+    except IntegrityError:
+        return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    return certificate
+
+
+@workbook_submitted.connect
+def _on_workbook_submitted(session: Session, submission: Submission) -> None:
+    assertion = issue_badge(session, submission)
+    maybe_issue_certificate(session, assertion.enrolment)
+
+
+# Revoking ----------------------------------------------------------------------
+
+def find_assertion(session: Session, id_or_url: str) -> BadgeAssertion | None:
+    """By its id, or by its URL (as printed by `shooc badges list`)."""
+    match = re.search(r"([0-9a-f]{32})(?:\.png)?/?$", id_or_url.strip())
+    return session.get(BadgeAssertion, match.group(1)) if match else None
+
+
+def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str) -> Certificate | None:
+    """Revoke a badge, and the certificate that depended on it; returns that certificate."""
+    reason = reason.strip()
+    if not reason:
+        raise BadgeError("give a reason for revoking: the badge's page shows it")
+    if assertion.revoked_at is None:
+        assertion.revoked_at = utcnow()
+        assertion.revocation_reason = reason
+    certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
+    if certificate is not None and certificate.revoked_at is None:
+        revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
+    session.flush()
+    return certificate
+
+
+def revoke_certificate(session: Session, certificate: Certificate, reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise BadgeError("give a reason for revoking: the certificate's page shows it")
+    if certificate.revoked_at is None:
+        certificate.revoked_at = utcnow()
+        certificate.revocation_reason = reason
+        certificate.pdf = None  # a revoked certificate's PDF says so: made again
+        session.flush()
+
+
+# Reading -----------------------------------------------------------------------
+
+def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, str | None]]:
+    """Every assertion of a run with its recipient's e-mail (None once erased)."""
+    from shooc.auth.models import User
+
+    return list(session.execute(
+        select(BadgeAssertion, User.email).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
+        .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
+        .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).tuples())
+
+
+def certificates_of_run(session: Session, run: Run) -> list[tuple[Certificate, str | None]]:
+    from shooc.auth.models import User
+
+    return list(session.execute(
+        select(Certificate, User.email).join(Enrolment, Certificate.enrolment_id == Enrolment.id)
+        .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
+        .order_by(Certificate.issued_on, Certificate.code)).tuples())
+
+
+def badge_workbook(session: Session, course_slug: str, workbook_slug: str) -> WorkbookVersion | None:
+    """The newest published version of a workbook (even one a later version removed:
+    its badges must still verify)."""
+    return session.scalar(
+        select(WorkbookVersion).join(CourseVersion).join(Course, CourseVersion.course_id == Course.id)
+        .where(Course.slug == course_slug, WorkbookVersion.slug == workbook_slug)
+        .order_by(CourseVersion.number.desc()).limit(1))
+
+
+def site_issuer(session: Session) -> dict[str, Any] | None:
+    """The issuer of this site's badges: the one named by the most recently published
+    course (one organisation runs a shooc site)."""
+    meta = session.scalar(select(CourseVersion.meta).order_by(CourseVersion.published_at.desc(),
+                                                              CourseVersion.id.desc()).limit(1))
+    return meta.get("issuer") if meta else None
+
+
+# Open Badges 2.0 documents ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Urls:
+    """Absolute URLs on the public base (SHOOC_BASE_URL or the request's origin)."""
+
+    base: str
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/badges/issuer"
+
+    def badge_class(self, course_slug: str, workbook_slug: str) -> str:
+        return f"{self.base}/badges/classes/{course_slug}/{workbook_slug}"
+
+    def assertion(self, assertion_id: str) -> str:
+        return f"{self.base}/badges/assertions/{assertion_id}"
+
+    def certificate(self, code: str) -> str:
+        return f"{self.base}/certificates/{code}"
+
+    def asset(self, sha256: str) -> str:
+        return f"{self.base}/assets/{sha256}.png"
+
+
+def issuer_document(urls: Urls, issuer: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": CONTEXT, "type": "Issuer", "id": urls.issuer, "name": issuer["name"],
+            "url": issuer["url"], "email": issuer["email"]}
+
+
+def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion,
+                         course_meta: dict[str, Any]) -> dict[str, Any]:
+    badge = workbook.badge
+    document: dict[str, Any] = {
+        "@context": CONTEXT, "type": "BadgeClass", "id": urls.badge_class(course_slug, workbook.slug),
+        "name": badge["name"], "description": badge["description"],
+        "image": urls.asset(badge["image_sha256"]),
+        "criteria": {"id": urls.badge_class(course_slug, workbook.slug) + "#criteria",
+                     "narrative": badge["criteria"]},
+        "issuer": urls.issuer,
+        "tags": ["mentoring", "teacher education", course_slug],
+    }
+    standards = course_meta.get("standards") or {}
+    items = {item["code"]: item for item in standards.get("items", [])}
+    alignment = []
+    for code in workbook.standards:
+        item = items.get(code)
+        if item is None:
+            continue
+        entry = {"targetName": f"{code} {item['name']}",
+                 "targetUrl": standards.get("url") or f"{urls.base}/courses/{course_slug}",
+                 "targetFramework": standards.get("framework"), "targetCode": code}
+        if item.get("description"):
+            entry["targetDescription"] = item["description"]
+        alignment.append({k: v for k, v in entry.items() if v})
+    if alignment:
+        document["alignment"] = alignment
+    return document
+
+
+def assertion_document(urls: Urls, assertion: BadgeAssertion, evidence: dict[str, str] | None = None) -> dict[str, Any]:
+    if assertion.revoked:
+        return revoked_document(urls, assertion)
+    document: dict[str, Any] = {
+        "@context": CONTEXT, "type": "Assertion", "id": urls.assertion(assertion.id),
+        "recipient": {"type": "email", "hashed": True, "salt": assertion.salt,
+                      "identity": assertion.recipient_identity},
+        "badge": urls.badge_class(assertion.course_slug, assertion.workbook_slug),
+        "verification": {"type": "hosted"},
+        "issuedOn": assertion.issued_on.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "image": urls.assertion(assertion.id) + ".png",
+    }
+    if evidence:
+        document["evidence"] = [evidence]
+    return document
+
+
+def revoked_document(urls: Urls, assertion: BadgeAssertion) -> dict[str, Any]:
+    return {"@context": CONTEXT, "id": urls.assertion(assertion.id), "revoked": True,
+            "revocationReason": assertion.revocation_reason or "Revoked by the issuer"}
+
+
+# Certificates --------------------------------------------------------------------
+
+def find_certificate(session: Session, code: str) -> Certificate | None:
+    return session.get(Certificate, normalise_code(code))
+
+
+def certificate_workbooks(session: Session, certificate: Certificate) -> list[tuple[WorkbookVersion, BadgeAssertion]]:
+    """The workbooks the certificate stands on, with their badges, in course order."""
+    assertions = session.scalars(select(BadgeAssertion).where(
+        BadgeAssertion.enrolment_id == certificate.enrolment_id)).all()
+    pairs = []
+    for assertion in assertions:
+        workbook = badge_workbook(session, assertion.course_slug, assertion.workbook_slug)
+        if workbook is not None:
+            pairs.append((workbook, assertion))
+    return sorted(pairs, key=lambda pair: pair[0].position)
+
+
+def certificate_pdf(session: Session, certificate: Certificate, urls: Urls) -> bytes:
+    """The certificate's PDF: made on first request and kept with the certificate."""
+    if certificate.pdf is not None:
+        return certificate.pdf
+    from shooc.badges.certificate_pdf import CertificateContent, render
+
+    enrolment = certificate.enrolment
+    run = enrolment.run
+    meta = session.scalar(select(CourseVersion.meta).where(CourseVersion.id == run.course.current_version_id)) or {}
+    title = session.scalar(select(CourseVersion.title).where(CourseVersion.id == run.course.current_version_id))
+    texts = meta.get("certificate") or {}
+    issuer = meta.get("issuer") or {}
+    content = CertificateContent(
+        holder=certificate.holder_name or "(name erased at the holder's request)",
+        course_title=title or run.course.slug, run_name=run.name,
+        completed_on=certificate.issued_on.date(),
+        title=texts.get("title") or "Certificate of completion",
+        text=texts.get("text") or f"has completed every workbook of {title}.",
+        signatory=texts.get("signatory") or issuer.get("name", ""), issuer_name=issuer.get("name", ""),
+        workbooks=tuple((wb.position, wb.title, wb.badge["name"]) for wb, _ in certificate_workbooks(session, certificate)),
+        code=format_code(certificate.code), url=urls.certificate(certificate.code),
+        revoked_reason=certificate.revocation_reason if certificate.revoked else None,
+    )
+    certificate.pdf = render(content)
+    session.flush()
+    return certificate.pdf

@@ -1,0 +1,224 @@
+"""Badges and certificates on the web: hosted verification (JSON-LD for machines,
+HTML for people), baked images, the learner's badges, revocation by leaders."""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from openbadges_bakery import bake
+from sqlalchemy import select
+
+from shooc.auth.forms import EmptyForm
+from shooc.auth.models import Role
+from shooc.badges import services
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.db import get_session
+from shooc.enrolment.models import Enrolment
+from shooc.web import roles_required
+from shooc.workbooks.models import Asset, Course, CourseVersion
+
+bp = Blueprint("badges", __name__)
+
+JSON_LD = "application/ld+json"
+
+
+def urls() -> services.Urls:
+    base = current_app.config.get("SHOOC_BASE_URL") or request.host_url.rstrip("/")
+    return services.Urls(base)
+
+
+def wants_html() -> bool:
+    """JSON-LD for application/ld+json, application/json or no Accept; HTML when a
+    browser prefers it."""
+    if not request.accept_mimetypes:
+        return False
+    best = request.accept_mimetypes.best_match([JSON_LD, "application/json", "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes[JSON_LD]
+
+
+def json_ld(document: dict[str, Any], status: int = 200) -> Response:
+    response = Response(json.dumps(document, ensure_ascii=False), status=status, mimetype=JSON_LD)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # backpacks verify from their own pages
+    return response
+
+
+@bp.after_request
+def _vary(response: Response) -> Response:
+    response.vary.add("Accept")
+    return response
+
+
+def _course_meta(course_slug: str) -> dict[str, Any]:
+    meta = get_session().scalar(select(CourseVersion.meta).join(Course, CourseVersion.course_id == Course.id)
+                                .where(Course.slug == course_slug).order_by(CourseVersion.number.desc()).limit(1))
+    return meta or {}
+
+
+@bp.route("/badges/issuer")
+def issuer():  # type: ignore[no-untyped-def]
+    found = services.site_issuer(get_session())
+    if found is None:
+        abort(404)
+    document = services.issuer_document(urls(), found)
+    if wants_html():
+        return render_template("badges/issuer.html", issuer=document)
+    return json_ld(document)
+
+
+@bp.route("/badges/classes/<course_slug>/<workbook_slug>")
+def badge_class(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+    workbook = services.badge_workbook(get_session(), course_slug, workbook_slug) or abort(404)
+    document = services.badge_class_document(urls(), course_slug, workbook, _course_meta(course_slug))
+    if wants_html():
+        return render_template("badges/badge_class.html", badge=document, workbook=workbook, course_slug=course_slug)
+    return json_ld(document)
+
+
+def _evidence(assertion: BadgeAssertion) -> tuple[dict[str, str] | None, str | None]:
+    """The reflection a learner chose to show with their badge (document, text)."""
+    if not assertion.evidence_activity_id or assertion.submission.answers is None:
+        return None, None
+    answer = (assertion.submission.answers or {}).get(assertion.evidence_activity_id) or {}
+    text = answer.get("text")
+    if not text:
+        return None, None
+    evidence_url = url_for("badges.evidence", assertion_id=assertion.id)
+    return {"id": urls().base + evidence_url, "narrative": text}, text
+
+
+@bp.route("/badges/assertions/<assertion_id>")
+def assertion(assertion_id: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = db.get(BadgeAssertion, assertion_id) or abort(404)
+    evidence, _ = _evidence(found)
+    document = services.assertion_document(urls(), found, evidence)
+    status = 410 if found.revoked else 200
+    if wants_html():
+        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
+        holder = found.enrolment.user if found.show_name else None
+        badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
+        return render_template("badges/assertion.html", assertion=found, badge=badge, holder=holder,
+                               evidence=evidence, form=EmptyForm(), document=document), status
+    return json_ld(document, status)
+
+
+@bp.route("/badges/assertions/<assertion_id>.png")
+def baked_image(assertion_id: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = db.get(BadgeAssertion, assertion_id) or abort(404)
+    if found.revoked:
+        abort(410)
+    workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug) or abort(404)
+    image = db.get(Asset, workbook.badge["image_sha256"]) or abort(404)
+    evidence, _ = _evidence(found)
+    document = services.assertion_document(urls(), found, evidence)
+    baked = bake(io.BytesIO(image.data), json.dumps(document, ensure_ascii=False), io.BytesIO()).getvalue()
+    response = Response(baked, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="badge-{found.workbook_slug}.png"'
+    return response
+
+
+@bp.route("/badges/assertions/<assertion_id>/evidence")
+def evidence(assertion_id: str):  # type: ignore[no-untyped-def]
+    found = get_session().get(BadgeAssertion, assertion_id) or abort(404)
+    _, text = _evidence(found)
+    if text is None or found.revoked:
+        abort(404)
+    return render_template("badges/evidence.html", assertion=found, text=text,
+                           holder=found.enrolment.user if found.show_name else None)
+
+
+@bp.route("/badges/assertions/<assertion_id>/revoke", methods=["POST"])
+@roles_required(Role.leader, Role.admin)
+def revoke(assertion_id: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = db.get(BadgeAssertion, assertion_id) or abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        certificate = services.revoke_badge(db, found, request.form.get("reason", ""))
+    except services.BadgeError as exc:
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
+        return redirect(url_for("badges.assertion", assertion_id=found.id))
+    db.commit()
+    flash("The badge is revoked" + (" and so is the certificate that depended on it." if certificate else "."), "info")
+    return redirect(url_for("badges.assertion", assertion_id=found.id))
+
+
+# The learner's badges -----------------------------------------------------------
+
+@bp.route("/badges")
+@login_required
+def my_badges():  # type: ignore[no-untyped-def]
+    db = get_session()
+    rows = db.execute(
+        select(BadgeAssertion).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
+        .where(Enrolment.user_id == current_user.id).order_by(BadgeAssertion.issued_on)).scalars().all()
+    badges = []
+    for found in rows:
+        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
+        reflections = [(aid, activity_title(workbook, aid)) for aid, answer in (found.submission.answers or {}).items()
+                       if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
+        badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
+                       "reflections": reflections})
+    certificates = db.scalars(select(Certificate).join(Enrolment).where(Enrolment.user_id == current_user.id)).all()
+    return render_template("badges/my_badges.html", badges=badges, certificates=certificates, form=EmptyForm(),
+                           format_code=services.format_code)
+
+
+def _kind(workbook, activity_id: str) -> str | None:  # type: ignore[no-untyped-def]
+    return next((a.kind for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
+
+
+def activity_title(workbook, activity_id: str) -> str:  # type: ignore[no-untyped-def]
+    activity = next((a for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
+    return (activity.title if activity and activity.title else activity_id.replace("-", " ").capitalize())
+
+
+@bp.route("/badges/assertions/<assertion_id>/settings", methods=["POST"])
+@login_required
+def badge_settings(assertion_id: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = db.get(BadgeAssertion, assertion_id)
+    if found is None or found.enrolment.user_id != current_user.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    found.show_name = request.form.get("show_name") == "yes"
+    chosen = request.form.get("evidence") or None
+    if chosen is not None and chosen not in (found.submission.answers or {}):
+        abort(400)
+    found.evidence_activity_id = chosen
+    db.commit()
+    flash("Your badge's public page is updated.", "info")
+    return redirect(url_for("badges.my_badges", _anchor=f"badge-{found.id}"))
+
+
+# Certificates -------------------------------------------------------------------
+
+@bp.route("/certificates/<code>")
+def certificate(code: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = services.find_certificate(db, code) or abort(404)
+    if code != found.code:
+        return redirect(url_for("badges.certificate", code=found.code), 301)
+    workbooks = services.certificate_workbooks(db, found)
+    course = found.enrolment.run.course
+    title = db.scalar(select(CourseVersion.title).where(CourseVersion.id == course.current_version_id))
+    return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
+                           course_title=title, code=services.format_code(found.code),
+                           url=urls().certificate(found.code)), (410 if found.revoked else 200)
+
+
+@bp.route("/certificates/<code>.pdf")
+def certificate_pdf(code: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = services.find_certificate(db, code) or abort(404)
+    pdf = services.certificate_pdf(db, found, urls())
+    db.commit()
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'
+    return response
