@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 INSTALLED := $(VENV)/.installed
+# 1EdTech's Open Badges validator, in a virtual environment of its own (its pins clash with ours)
+OB_VENV := .venv-openbadges
+OB_REQUIREMENTS := tests/openbadges-requirements.txt
+OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test browser clean
+.PHONY: run test browser openbadges clean
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,7 @@ run: $(INSTALLED)
 	$(BIN)/flask --app shooc run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL)
-test: $(INSTALLED) browser
+test: $(INSTALLED) browser openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
@@ -33,5 +37,17 @@ browser:
 	  else echo "Chromium is not installed (apt-get install chromium): browser tests will be skipped."; fi; \
 	fi
 
+# The validator that tests/test_badge_conformance.py runs on our badges: made anew, from
+# exactly the pinned list (--no-deps), whenever that list changes.
+openbadges: $(OB_INSTALLED)
+
+$(OB_INSTALLED): $(OB_REQUIREMENTS)
+	rm -rf $(OB_VENV)
+	$(PYTHON) -m venv $(OB_VENV)
+	$(OB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OB_VENV)/bin/python -m pip install --quiet --no-deps -r $(OB_REQUIREMENTS)
+	$(OB_VENV)/bin/python -c 'import openbadges'
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(OB_VENV) .pytest_cache build *.egg-info

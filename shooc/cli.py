@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import sys
 from pathlib import Path
@@ -227,9 +228,11 @@ def _write_rows(rows: list[dict], fmt: str, columns: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    writer = csv.DictWriter(click.get_text_stream("stdout"), fieldnames=columns, lineterminator="\n")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    click.echo(out.getvalue(), nl=False)
 
 
 @badges_cli.command("list")

@@ -150,10 +150,10 @@ def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, 
     """Every assertion of a run with its recipient's e-mail (None once erased)."""
     from shooc.auth.models import User
 
-    return list(session.execute(
+    return list(session.execute(  # type: ignore[arg-type]
         select(BadgeAssertion, User.email).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
-        .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).tuples())
+        .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).all())
 
 
 def certificates_of_run(session: Session, run: Run) -> list[tuple[Certificate, str | None]]:
@@ -162,7 +162,7 @@ def certificates_of_run(session: Session, run: Run) -> list[tuple[Certificate, s
     return list(session.execute(
         select(Certificate, User.email).join(Enrolment, Certificate.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
-        .order_by(Certificate.issued_on, Certificate.code)).tuples())
+        .order_by(Certificate.issued_on, Certificate.code)).all())
 
 
 def badge_workbook(session: Session, course_slug: str, workbook_slug: str) -> WorkbookVersion | None:

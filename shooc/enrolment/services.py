@@ -234,6 +234,19 @@ def _require_editable(state: WorkbookState) -> None:
         raise EnrolmentError(state.locked_reason)
 
 
+def _lock(session: Session, enrolment: Enrolment, state: WorkbookState) -> None:
+    """One write of a learner's at a time (a PostgreSQL row lock on the enrolment,
+    taken before anything else so that two tabs never deadlock; SQLite's writers
+    queue anyway). What another request did meanwhile is then seen: a workbook it
+    submitted is no longer editable here."""
+    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
+    if state.submission is None:
+        state.submission = find_submission(session, enrolment, state.workbook.slug)
+        if state.submission is not None:
+            state.editable = False
+            state.locked_reason = _locked_reason(enrolment, state.submission, state.released_on, enrolment.run.today())
+
+
 def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None,
                      previous: Mapping[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
     """Each activity's answer from a posted workbook form (or just activity ``only``)."""
@@ -253,6 +266,7 @@ def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None
 def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
                 drafts: Mapping[str, dict[str, Any]]) -> None:
     """Store drafts (complete or not). Nothing is stored if any is too long."""
+    _lock(session, enrolment, state)
     _require_editable(state)
     too_long = {aid: get_kind(state.activities[aid].activity.kind).too_long(answer)
                 for aid, answer in drafts.items() if aid in state.activities}
@@ -269,6 +283,7 @@ def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
 def check_quiz(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
                draft: dict[str, Any]) -> dict[str, Any]:
     """Mark a quiz attempt on the server; returns the marked answer."""
+    _lock(session, enrolment, state)
     _require_editable(state)
     activity = state.activities[activity_id].activity
     kind = get_kind(activity.kind)
@@ -291,16 +306,20 @@ def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activit
 def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
                 answer: dict[str, Any], workbook_version_id: int | None = None) -> Response:
     """Store a learner's answer to one activity, keyed by workbook slug and activity id."""
-    response = session.scalar(select(Response).where(
-        Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
-        Response.activity_id == activity_id))
+    where = (Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
+             Response.activity_id == activity_id)
+    response = session.scalar(select(Response).where(*where))
     if response is None:
         response = Response(enrolment_id=enrolment.id, workbook_slug=workbook_slug, activity_id=activity_id,
                             answer=answer, workbook_version_id=workbook_version_id)
-        session.add(response)
-    else:
-        response.answer = answer
-        response.workbook_version_id = workbook_version_id
+        try:
+            with session.begin_nested():
+                session.add(response)
+            return response
+        except IntegrityError:  # the same draft saved from another tab at the same moment
+            response = session.scalar(select(Response).where(*where))
+    response.answer = answer
+    response.workbook_version_id = workbook_version_id
     session.flush()
     return response
 
@@ -315,14 +334,15 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
     """
     if state.submission is not None:
         return state.submission
+    # Under the lock, the last of the course's workbooks sees all the others, even
+    # when two are submitted at the same moment, and issues the certificate.
+    _lock(session, enrolment, state)
+    if state.submission is not None:
+        return state.submission
     _require_editable(state)
     missing = state.required_missing
     if missing:
         raise Incomplete(missing)
-    # One submission of this learner's at a time (PostgreSQL row lock; SQLite's writers
-    # queue anyway): the last of the course's workbooks then sees all the others,
-    # even when two are submitted at the same moment, and issues the certificate.
-    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
     workbook = state.workbook
     version_number = session.scalar(select(CourseVersion.number).where(CourseVersion.id == workbook.course_version_id))
     submission = Submission(

@@ -152,12 +152,16 @@ def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
             flash(f"You scored {result['score']} out of {result['total']}: "
                   + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
                   "info" if result["passed"] else "error")
-        elif verb == "submit" and state.submission is not None:
-            # a second click, or another tab: the first submission stands
-            flash(f"Workbook {state.workbook.position} is already submitted.", "info")
-            return redirect(url_for("learn.dashboard"))
         elif verb == "submit":
-            services.save_drafts(db, enrolment, state, drafts)
+            try:
+                services.save_drafts(db, enrolment, state, drafts)
+            except services.EnrolmentError:
+                if state.submission is None:
+                    raise
+                # a second click, or another tab: the first submission stands
+                db.rollback()
+                flash(f"Workbook {state.workbook.position} is already submitted.", "info")
+                return redirect(url_for("learn.dashboard"))
             db.commit()  # the drafts are kept even if the submission is refused
             services.submit_workbook(db, enrolment, state)
             db.commit()

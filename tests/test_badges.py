@@ -1,0 +1,231 @@
+"""Open Badges and certificates: issued on submission, verifiable by anyone, revocable."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+from openbadges_bakery import unbake
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from conftest import TODAY, complete_and_submit, csrf_token
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.enrolment.services import enrol
+from shooc.workbooks.models import WorkbookVersion
+
+SLUGS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback",
+         "smart-goal-setting", "mentoring-communities"]
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.fixture
+def enrolment(db: Session, make_user, make_run):  # type: ignore[no-untyped-def]
+    run = make_run(name="Spring run")
+    user = make_user("learner", email="Ada.Lovelace@Example.org", name="Ada Lovelace")
+    found = enrol(db, run, user.id, TODAY)
+    db.commit()
+    return found
+
+
+def submit(db: Session, enrolment, *slugs: str) -> None:  # type: ignore[no-untyped-def]
+    for slug in slugs:
+        complete_and_submit(db, enrolment, slug)
+    db.commit()
+
+
+def test_a_submitted_workbook_issues_its_badge(client, db: Session, enrolment) -> None:
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    response = client.get(f"/badges/assertions/{assertion.id}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/ld+json" and "Accept" in response.headers["Vary"]
+    document = response.get_json(force=True)
+    base = "http://localhost"
+    assert document["@context"] == "https://w3id.org/openbadges/v2"
+    assert document["type"] == "Assertion" and document["id"] == f"{base}/badges/assertions/{assertion.id}"
+    assert document["badge"] == f"{base}/badges/classes/mentoring/the-mentors-role"
+    assert document["verification"] == {"type": "hosted"}
+    recipient = document["recipient"]
+    expected = "sha256$" + hashlib.sha256(("ada.lovelace@example.org" + recipient["salt"]).encode()).hexdigest()
+    assert recipient == {"type": "email", "hashed": True, "salt": recipient["salt"], "identity": expected}
+    assert document["issuedOn"].endswith("Z")
+    assert "Ada" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept,html", [(None, False), ("application/json", False), ("application/ld+json", False),
+                                         ("*/*", False), (BROWSER, True), ("text/html", True)])
+def test_content_negotiation(client, db: Session, enrolment, accept, html: bool) -> None:
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    headers = {"Accept": accept} if accept else {}
+    for url in ("/badges/issuer", "/badges/classes/mentoring/the-mentors-role", f"/badges/assertions/{assertion.id}"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, url
+        assert (response.mimetype == "text/html") is html, url
+        assert "Accept" in response.headers["Vary"]
+
+
+def test_issuer_and_badge_class(client, db: Session, enrolment) -> None:
+    issuer = client.get("/badges/issuer").get_json(force=True)
+    assert issuer == {"@context": "https://w3id.org/openbadges/v2", "type": "Issuer",
+                      "id": "http://localhost/badges/issuer", "name": "shooc Mentoring Course Team",
+                      "url": "https://shooc.example.org", "email": "mentoring@shooc.example.org"}
+    badge = client.get("/badges/classes/mentoring/observation-and-feedback").get_json(force=True)
+    assert badge["type"] == "BadgeClass" and badge["name"] == "Mentoring 3: Observation and feedback"
+    assert badge["issuer"] == issuer["id"]
+    assert badge["criteria"]["narrative"].startswith("Studied focused observation")
+    assert [a["targetCode"] for a in badge["alignment"]] == ["S2", "S1"]
+    assert badge["alignment"][0]["targetFramework"].startswith("National Standards")
+    image = client.get(badge["image"].replace("http://localhost", ""))
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    images = {client.get(f"/badges/classes/mentoring/{slug}").get_json(force=True)["image"] for slug in SLUGS}
+    assert len(images) == 5  # a distinct image for each workbook
+    assert client.get("/badges/classes/mentoring/nope").status_code == 404
+
+
+def test_the_base_url_setting_builds_the_ids(app, client, db: Session, enrolment, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "https://learn.example.ac.uk")
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    document = client.get(f"/badges/assertions/{assertion.id}").get_json(force=True)
+    assert document["id"] == f"https://learn.example.ac.uk/badges/assertions/{assertion.id}"
+    assert document["badge"].startswith("https://learn.example.ac.uk/badges/classes/")
+
+
+def test_the_baked_image_carries_the_assertion(client, db: Session, enrolment) -> None:
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    response = client.get(f"/badges/assertions/{assertion.id}.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    baked = json.loads(unbake(io.BytesIO(response.data)))
+    assert baked["id"] == f"http://localhost/badges/assertions/{assertion.id}"
+    assert baked["recipient"]["identity"] == assertion.recipient_identity
+
+
+def test_the_public_page_shows_the_name_and_evidence_only_when_the_learner_chooses(
+        client, auth, db: Session, enrolment) -> None:
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    page = client.get(f"/badges/assertions/{assertion.id}", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert "Valid." in page and "Ada Lovelace" not in page and "name not shown" in page
+    auth.login("ada.lovelace@example.org")
+    mine = client.get("/badges").get_data(as_text=True)
+    assert "Mentoring 1: The mentor&#39;s role" in mine and f"/badges/assertions/{assertion.id}.png" in mine
+    client.post(f"/badges/assertions/{assertion.id}/settings", data={
+        "csrf_token": csrf_token(client, "/badges"), "show_name": "yes", "evidence": "my-mentoring-context"})
+    auth.logout()
+    page = client.get(f"/badges/assertions/{assertion.id}", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert "Ada Lovelace" in page and "A reflection the holder chose to share" in page
+    document = client.get(f"/badges/assertions/{assertion.id}").get_json(force=True)
+    assert document["evidence"][0]["id"].endswith(f"/badges/assertions/{assertion.id}/evidence")
+    assert "word word" in document["evidence"][0]["narrative"]
+    assert "word word" in client.get(f"/badges/assertions/{assertion.id}/evidence").get_data(as_text=True)
+
+
+def test_only_the_owner_changes_a_badge(client, auth, db: Session, enrolment, make_user) -> None:
+    submit(db, enrolment, "the-mentors-role")
+    assertion = db.scalar(select(BadgeAssertion))
+    auth.login(make_user())
+    response = client.post(f"/badges/assertions/{assertion.id}/settings", data={
+        "csrf_token": csrf_token(client, "/badges"), "show_name": "yes"})
+    assert response.status_code == 404
+    assert db.get(BadgeAssertion, assertion.id).show_name is False
+
+
+def test_five_workbooks_make_one_certificate(client, db: Session, enrolment) -> None:
+    submit(db, enrolment, *SLUGS[:4])
+    assert db.scalar(select(func.count()).select_from(Certificate)) == 0
+    submit(db, enrolment, SLUGS[4])
+    certificate = db.scalar(select(Certificate))
+    assert db.scalar(select(func.count()).select_from(BadgeAssertion)) == 5
+    assert certificate.holder_name == "Ada Lovelace" and len(certificate.code) == 12
+    page = client.get(f"/certificates/{certificate.code}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Valid certificate." in html and "Ada Lovelace" in html
+    assert html.count('<span class="status-tag submitted">valid</span>') == 5
+    grouped = "-".join(certificate.code[i:i + 4] for i in range(0, 12, 4))
+    assert client.get(f"/certificates/{grouped.lower()}").status_code == 301  # as typed from the paper
+    pdf = client.get(f"/certificates/{certificate.code}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert b"SourceSerifPro" in pdf.data  # the name's font is embedded
+    db.refresh(certificate)
+    assert certificate.pdf == pdf.data  # made once, kept
+    assert client.get("/certificates/ZZZZZZZZZZZZ").status_code == 404
+
+
+def test_revoking_a_badge_answers_410_and_takes_the_certificate_down(client, auth, db: Session, enrolment,
+                                                                    make_user) -> None:
+    submit(db, enrolment, *SLUGS)
+    assertion = db.scalar(select(BadgeAssertion).where(BadgeAssertion.workbook_slug == "observation-and-feedback"))
+    certificate = db.scalar(select(Certificate))
+    client.get(f"/certificates/{certificate.code}.pdf")
+    url = f"/badges/assertions/{assertion.id}"
+    auth.login(make_user("learner"))
+    assert client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, "/badges"), "reason": "x"}).status_code == 403
+    auth.logout()
+    auth.login(make_user("leader"))
+    assert "Revoke this badge" in client.get(url, headers={"Accept": BROWSER}).get_data(as_text=True)
+    refused = client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, "/badges"), "reason": " "})
+    assert refused.status_code == 302 and db.get(BadgeAssertion, assertion.id).revoked_at is None
+    client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, "/badges"), "reason": "Plagiarised reflection"})
+    auth.logout()
+    response = client.get(url)
+    assert response.status_code == 410
+    assert response.get_json(force=True) == {"@context": "https://w3id.org/openbadges/v2",
+                                             "id": f"http://localhost{url}", "revoked": True,
+                                             "revocationReason": "Plagiarised reflection"}
+    page = client.get(url, headers={"Accept": BROWSER})
+    assert page.status_code == 410 and "This badge has been revoked" in page.get_data(as_text=True)
+    assert client.get(f"{url}.png").status_code == 410
+    cert_page = client.get(f"/certificates/{certificate.code}")
+    assert cert_page.status_code == 410
+    assert "A badge it depends on was revoked: Plagiarised reflection" in cert_page.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(Certificate, certificate.code).pdf is None  # remade, marked revoked
+
+
+def test_cli_lists_and_revokes(runner, db: Session, enrolment) -> None:
+    submit(db, enrolment, *SLUGS)
+    run_slug = enrolment.run.slug
+    listed = runner.invoke(args=["badges", "list", run_slug, "--format", "json"])
+    rows = json.loads(listed.output)
+    assert len(rows) == 5 and rows[0]["email"] == "ada.lovelace@example.org"
+    assert set(rows[0]) == {"assertion", "email", "workbook", "issued_on", "revoked"}
+    assert {r["workbook"] for r in rows} == set(SLUGS) and not any(r["revoked"] for r in rows)
+    as_csv = list(csv.DictReader(io.StringIO(runner.invoke(args=["badges", "list", run_slug]).output)))
+    assert len(as_csv) == 5 and as_csv[0]["assertion"].startswith("http://127.0.0.1:5000/badges/assertions/")
+    certificates = json.loads(runner.invoke(args=["certificates", "list", run_slug, "--format", "json"]).output)
+    assert len(certificates) == 1 and set(certificates[0]) == {"code", "url", "email", "issued_on", "revoked"}
+    revoked = runner.invoke(args=["badges", "revoke", rows[2]["assertion"], "--reason", "Issued in error"])
+    assert revoked.exit_code == 0 and "Revoked certificate" in revoked.output
+    assert json.loads(runner.invoke(args=["certificates", "list", run_slug, "--format", "json"]).output)[0]["revoked"]
+    missing = runner.invoke(args=["badges", "revoke", "0" * 32, "--reason", "x"])
+    assert missing.exit_code == 1
+    no_reason = runner.invoke(args=["badges", "revoke", rows[0]["assertion"], "--reason", ""])
+    assert no_reason.exit_code == 1 and "reason" in no_reason.output
+    assert runner.invoke(args=["badges", "list", "no-such-run"]).exit_code == 1
+
+
+def test_deleting_the_account_erases_the_name_but_badges_still_verify(client, auth, db: Session, enrolment) -> None:
+    submit(db, enrolment, *SLUGS)
+    certificate = db.scalar(select(Certificate))
+    assertion = db.scalar(select(BadgeAssertion))
+    auth.login("ada.lovelace@example.org")
+    client.post("/account/delete", data={"csrf_token": csrf_token(client, "/account/delete"),
+                                         "password": "correct horse battery staple", "confirm": "y"})
+    html = client.get(f"/certificates/{certificate.code}").get_data(as_text=True)
+    assert "Ada" not in html and "erased at the holder" in html
+    assert client.get(f"/badges/assertions/{assertion.id}").status_code == 200
+
+
+def test_a_removed_workbook_keeps_its_badges_verifiable(client, db: Session, enrolment, publish, course_copy) -> None:
+    publish(course_copy)
+    submit(db, enrolment, "mentoring-communities")
+    (course_copy / "05-mentoring-communities.md").unlink()
+    publish(course_copy)
+    assert client.get("/badges/classes/mentoring/mentoring-communities").status_code == 200
+    assertion = db.scalar(select(BadgeAssertion))
+    assert client.get(f"/badges/assertions/{assertion.id}.png").status_code == 200
