@@ -27,7 +27,7 @@ from shooc.db import Database, get_db
 from shooc.enrolment.models import Submission
 from shooc.enrolment.services import create_run
 from shooc.workbooks.loader import load_course
-from shooc.workbooks.models import ActivityVersion
+from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"
@@ -285,3 +285,62 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     assert page.problems == []
     with database.session() as check:
         assert check.scalar(select(Submission.workbook_slug)) == "the-mentors-role"
+
+
+def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificate(live_server, page) -> None:
+    base, database = live_server
+    _set_up_course(database)
+    session = database.session()
+    create_user(session, "finn@school.example", "Finn Ó Súilleabháin", "learner", PASSWORD)
+    session.commit()
+    workbooks = session.scalars(select(WorkbookVersion).order_by(WorkbookVersion.position)).all()
+    required = {w.slug: [a for a in w.activities if a.required] for w in workbooks}
+    session.close()
+
+    page.goto(base + "/auth/login")
+    page.get_by_label("E-mail address").fill("finn@school.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(base + "/courses/mentoring")
+    page.get_by_role("button", name="Enrol now").click()
+
+    for slug, activities in required.items():
+        page.goto(f"{base}/courses/mentoring/workbooks/{slug}")
+        for activity in activities:
+            box = page.locator(f"#activity-{activity.activity_id}")
+            name = f"a.{activity.activity_id}"
+            if activity.kind in ("reflection", "discussion"):
+                box.locator(f"[name='{name}.text']").fill(" ".join(["thought"] * 220))
+            elif activity.kind == "smart-goal":
+                for field in ("specific", "measurable", "achievable", "relevant", "time_bound"):
+                    box.locator(f"[name='{name}.{field}']").fill("Agreed with my mentee.")
+                box.locator(f"[name='{name}.target_date']").fill((TODAY + dt.timedelta(days=30)).isoformat())
+            elif activity.kind == "quiz":
+                for question in activity.definition["questions"]:
+                    for index, option in enumerate(question["options"]):
+                        if option.get("correct"):
+                            box.locator(f"[name='{name}.{question['id']}'][value='{index}']").check()
+                box.get_by_role("button", name="Check my answers").click()
+                assert page.get_by_text("a pass.").is_visible()
+        page.get_by_role("button", name="Submit workbook").click()
+        assert page.get_by_text("is submitted. Well done!").is_visible(), slug
+
+    assert page.get_by_text("You have submitted all 5 workbooks").is_visible()
+    page.get_by_role("link", name="Your badges and certificate").click()
+    assert page.locator(".my-badge").count() == 5
+    page.shots.take(page, "my-badges")
+    page.get_by_role("link", name="Its verification page").click()
+    assert page.get_by_text("Valid certificate.").is_visible()
+    assert page.locator("dd", has_text="Finn Ó Súilleabháin").is_visible()
+    page.shots.take(page, "certificate-page")
+    certificate_url = page.url
+    pdf = page.request.get(certificate_url + ".pdf")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    # the QR code's area links to the verification page printed beside it
+    assert f"/URI ({certificate_url})".encode() in pdf.body()
+    # the badge a backpack would be given answers with its JSON-LD
+    page.goto(base + "/badges")
+    badge_url = page.locator("input[id^='url-']").first.input_value()
+    document = page.request.get(badge_url, headers={"Accept": "application/ld+json"}).json()
+    assert document["type"] == "Assertion" and document["verification"] == {"type": "hosted"}
+    assert page.problems == []

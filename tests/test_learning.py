@@ -126,12 +126,18 @@ def test_save_a_draft_of_every_kind_and_find_it_again(client, db: Session, learn
     assert "Last attempt" not in html
 
 
-def test_a_per_activity_save_saves_only_that_activity(client, db: Session, learner) -> None:
-    response = post(client, WB1, {"a.roles-warm-up.text": "only this", "a.my-mentoring-context.text": "not this",
+def test_any_button_saves_everything_typed_and_returns_to_its_activity(client, db: Session, learner) -> None:
+    response = post(client, WB1, {"a.roles-warm-up.text": "this one", "a.my-mentoring-context.text": "and this",
                                   "action": "save:roles-warm-up"})
     assert response.headers["Location"].endswith("#activity-roles-warm-up")
     saved = {r.activity_id: r.answer for r in db.scalars(select(Response))}
-    assert saved == {"roles-warm-up": {"text": "only this"}}
+    assert saved["roles-warm-up"] == {"text": "this one"} and saved["my-mentoring-context"] == {"text": "and this"}
+    quiz = quiz_of(db)
+    post(client, WB1, {"a.my-mentoring-context.text": "changed before checking the quiz",
+                       **quiz_fields(quiz), "action": f"check:{quiz.activity_id}"})
+    db.expire_all()
+    assert db.scalar(select(Response.answer).where(Response.activity_id == "my-mentoring-context")) == {
+        "text": "changed before checking the quiz"}
 
 
 def test_word_count_is_shown(client, learner) -> None:

@@ -222,7 +222,7 @@ def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion
         "criteria": {"id": urls.badge_class(course_slug, workbook.slug) + "#criteria",
                      "narrative": badge["criteria"]},
         "issuer": urls.issuer,
-        "tags": ["mentoring", "teacher education", course_slug],
+        "tags": list(dict.fromkeys(["teacher education", "mentoring", course_slug])),
     }
     standards = course_meta.get("standards") or {}
     items = {item["code"]: item for item in standards.get("items", [])}

@@ -141,12 +141,16 @@ def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
     verb, _, activity_id = action.partition(":")
     if activity_id and activity_id not in state.activities:
         abort(400)
+    # Whichever button was pressed, everything typed on the page is saved: a
+    # learner who checks a quiz after writing a goal must not lose the goal.
     previous = {aid: s.answer for aid, s in state.activities.items()}
-    drafts = services.drafts_from_form(state.workbook, form, activity_id or None, previous)
+    drafts = services.drafts_from_form(state.workbook, form, None, previous)
     anchor = f"activity-{activity_id}" if activity_id else None
     try:
         if verb == "check":
-            marked = services.check_quiz(db, enrolment, state, activity_id, drafts[activity_id])
+            quiz_draft = drafts.pop(activity_id)
+            services.save_drafts(db, enrolment, state, drafts)
+            marked = services.check_quiz(db, enrolment, state, activity_id, quiz_draft)
             db.commit()
             result = marked["last_attempt"]
             flash(f"You scored {result['score']} out of {result['total']}: "
