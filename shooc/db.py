@@ -125,6 +125,13 @@ def get_db(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["shooc.db"]
 
 
+def will_write() -> None:
+    """Declare, before its first query, that this GET request writes (a cache, a
+    confirmation): on SQLite its transaction then waits for the write lock instead
+    of failing when another request is writing."""
+    write_intent.set(True)
+
+
 def get_session() -> Session:
     """The session of the current app context, opened on first use."""
     if "db_session" not in g:

@@ -15,7 +15,7 @@ from shooc.auth import services
 from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
                               ResetForm, ResetRequestForm)
 from shooc.auth.models import User
-from shooc.db import get_session, utcnow
+from shooc.db import get_session, utcnow, will_write
 from shooc.mail import MailError
 from shooc.web import external_url, mailer
 
@@ -102,6 +102,7 @@ def check_email():  # type: ignore[no-untyped-def]
 
 @bp.route("/confirm/<token>")
 def confirm(token: str):  # type: ignore[no-untyped-def]
+    will_write()
     db = get_session()
     try:
         user = services.read_link_token(db, current_app.config["SECRET_KEY"], "confirm", token,

@@ -15,7 +15,7 @@ from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.db import get_session
+from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
 from shooc.web import roles_required
 from shooc.workbooks.models import Asset, Course, CourseVersion
@@ -215,6 +215,7 @@ def certificate(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/certificates/<code>.pdf")
 def certificate_pdf(code: str):  # type: ignore[no-untyped-def]
+    will_write()  # the first download keeps the PDF
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)
     pdf = services.certificate_pdf(db, found, urls())

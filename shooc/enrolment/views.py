@@ -15,7 +15,7 @@ from wtforms import ValidationError
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.auth.views import PENDING_KEY
-from shooc.db import get_session
+from shooc.db import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.web import csrf, login_manager
@@ -96,6 +96,8 @@ def _form_dict(form: MultiDict) -> dict[str, list[str]]:
 @bp.route("/courses/<course_slug>/workbooks/<workbook_slug>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, so that a post from an ended session can be kept, not refused
 def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+    if request.method == "GET" and session.get(PENDING_KEY):
+        will_write()  # restoring a kept draft
     db = get_session()
     if not current_user.is_authenticated:
         if request.method == "POST" and request.form:
