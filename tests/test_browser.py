@@ -134,7 +134,8 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
     page.get_by_role("link", name="Log in to enrol").click()
     page.get_by_label("E-mail address").fill("leader@example.org")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
     assert page.url == base + "/courses/mentoring"  # back where they were
 
     page.get_by_role("link", name="Observation and feedback").click()
@@ -143,7 +144,8 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
     assert page.get_by_role("heading", name="Case study").is_visible()
     assert page.locator("#activity-observation-quiz").get_by_role("group").count() >= 4
     assert page.locator("textarea:enabled").count() == 0  # a preview takes no answers
-    page.get_by_role("button", name="Log out").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
     assert page.get_by_text("You have logged out.").is_visible()
     assert page.problems == []
 
@@ -161,7 +163,8 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     # a first attempt with mistakes: every one named, nothing lost but the passwords
     page.get_by_label("Your name").fill("Tess Teacher")
     page.get_by_label("E-mail address").fill("not-an-address")
-    page.get_by_role("button", name="Register").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Register").click()
     assert page.get_by_text("Enter an e-mail address like name@school.org.uk.").is_visible()
     assert page.get_by_text("Please agree to the privacy notice to register.").is_visible()
     assert page.get_by_label("Your name").input_value() == "Tess Teacher"
@@ -174,21 +177,24 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     page.get_by_label("Password", exact=True).fill("tall green lanterns")
     page.get_by_label("Password again").fill("tall green lanterns")
     page.get_by_label("I have read the privacy notice").check()
-    page.get_by_role("button", name="Register").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Register").click()
     assert page.get_by_role("heading", name="Check your e-mail").is_visible()
 
     link = re.search(r"https?://\S+/auth/confirm/\S+", _last_mail(tmp_path / "outbox")).group(0)
     page.goto(link)
     assert page.get_by_text("Your e-mail address is confirmed").is_visible()
     page.goto(base + "/courses/mentoring")
-    page.get_by_role("button", name="Enrol now").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol now").click()
     assert page.get_by_text("0 of 5 workbooks submitted").is_visible()
     shots.take(page, "dashboard-new")
 
     # workbook 1: reflection, discussion, self-assessment, quiz
     page.get_by_role("link", name="The mentor's role").first.click()
     page.locator("[name='a.roles-warm-up.text']").fill("Model, guide and critical friend.")
-    page.locator("#activity-roles-warm-up").get_by_role("button", name="Save draft").click()
+    with page.expect_navigation():
+        page.locator("#activity-roles-warm-up").get_by_role("button", name="Save draft").click()
     assert page.get_by_text("Draft saved.").is_visible()
     page.locator("[name='a.expectations-conversation.text']").fill("We agreed to meet on Tuesdays at 3.45.")
     session = database.session()
@@ -197,7 +203,8 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     session.close()
     for statement in statements:
         page.locator(f"[name='a.role-self-assessment.{statement['id']}'][value='4']").check()
-    page.get_by_role("button", name="Save all").last.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save all").last.click()
     page.reload()
     assert page.locator("[name='a.roles-warm-up.text']").input_value() == "Model, guide and critical friend."
     assert page.locator(f"[name='a.role-self-assessment.{statements[0]['id']}'][value='4']").is_checked()
@@ -206,7 +213,8 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     reflection = page.locator("[name='a.my-mentoring-context.text']")
     reflection.fill("I mentor one trainee in Year 4.")
     assert page.locator("#my-mentoring-context-words .count").inner_text() == "7"
-    page.get_by_role("button", name="Submit workbook").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit workbook").click()
     assert page.get_by_text("The workbook cannot be submitted yet").is_visible()
     assert page.get_by_text("Write at least 200 words: you have 7.").first.is_visible()
     assert reflection.input_value() == "I mentor one trainee in Year 4."
@@ -220,7 +228,8 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
         wrong = next(i for i, o in enumerate(question["options"]) if not o.get("correct"))
         for index in ([wrong] if n == 0 else correct):
             box.locator(f"[name='a.role-quiz.{question['id']}'][value='{index}']").check()
-    box.get_by_role("button", name="Check my answers").click()
+    with page.expect_navigation():
+        box.get_by_role("button", name="Check my answers").click()
     assert page.get_by_text(f"You scored {len(questions) - 1} out of {len(questions)}").is_visible()
     assert page.locator("#activity-role-quiz .question.wrong").count() == 1
     shots.take(page, "quiz-feedback")
@@ -232,12 +241,14 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
             checkbox.check()
         elif checkbox.get_attribute("type") == "checkbox":
             checkbox.uncheck()
-    box.get_by_role("button", name="Check my answers").click()
+    with page.expect_navigation():
+        box.get_by_role("button", name="Check my answers").click()
     assert page.get_by_text(f"You scored {len(questions)} out of {len(questions)}: a pass.").is_visible()
 
     page.locator("[name='a.my-mentoring-context.text']").fill(" ".join(["reflection"] * 205))
     assert page.locator("#my-mentoring-context-words").get_attribute("class").split()[-1] == "enough"
-    page.get_by_role("button", name="Submit workbook").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit workbook").click()
     assert page.get_by_text("Workbook 1 is submitted. Well done!").is_visible()
     assert page.get_by_text("1 of 5 workbooks submitted").is_visible()
     assert page.locator(".status-tag.submitted").count() == 1
@@ -252,7 +263,8 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
                         ("time_bound", "By half-term, reviewed weekly.")):
         goal.locator(f"[name='a.smart-goal.{field}']").fill(text)
     goal.locator("[name='a.smart-goal.target_date']").fill((TODAY + dt.timedelta(days=42)).isoformat())
-    goal.get_by_role("button", name="Save draft").click()
+    with page.expect_navigation():
+        goal.get_by_role("button", name="Save draft").click()
     page.reload()
     assert page.locator("[name='a.smart-goal.target_date']").input_value() == (TODAY + dt.timedelta(days=42)).isoformat()
     assert page.locator("#activity-smart-goal .done-tag").is_visible()
@@ -262,18 +274,21 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     media = page.locator("#activity-community-webinar")
     media.get_by_text("Read the transcript", exact=True).click()
     media.get_by_label("I have watched the recording or read the transcript").check()
-    media.get_by_role("button", name="Save draft").click()
+    with page.expect_navigation():
+        media.get_by_role("button", name="Save draft").click()
     page.reload()
     assert page.locator("#activity-community-webinar").get_by_label("I have watched").is_checked()
 
     # a session that ends before a save loses nothing
     page.locator("[name='a.community-step.text']").fill("Start a termly mentors' breakfast.")
     page.context.clear_cookies()
-    page.get_by_role("button", name="Save all").last.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save all").last.click()
     assert page.get_by_text("Your session had ended").is_visible()
     page.get_by_label("E-mail address").fill("tess@hillside.example")
     page.get_by_label("Password").fill("tall green lanterns")
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
     assert page.get_by_text("What you typed before your session ended is saved").is_visible()
     assert page.locator("[name='a.community-step.text']").input_value() == "Start a termly mentors' breakfast."
 
@@ -300,9 +315,11 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     page.goto(base + "/auth/login")
     page.get_by_label("E-mail address").fill("finn@school.example")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
     page.goto(base + "/courses/mentoring")
-    page.get_by_role("button", name="Enrol now").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol now").click()
 
     for slug, activities in required.items():
         page.goto(f"{base}/courses/mentoring/workbooks/{slug}")
@@ -320,9 +337,11 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
                     for index, option in enumerate(question["options"]):
                         if option.get("correct"):
                             box.locator(f"[name='{name}.{question['id']}'][value='{index}']").check()
-                box.get_by_role("button", name="Check my answers").click()
+                with page.expect_navigation():
+                    box.get_by_role("button", name="Check my answers").click()
                 assert page.get_by_text("a pass.").is_visible()
-        page.get_by_role("button", name="Submit workbook").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Submit workbook").click()
         assert page.get_by_text("is submitted. Well done!").is_visible(), slug
 
     assert page.get_by_text("You have submitted all 5 workbooks").is_visible()
