@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from shooc import create_app
 from shooc.auth.models import Role, User
@@ -190,6 +192,19 @@ def course_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def schema_tables() -> list[str]:
     return [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+@pytest.fixture
+def live_server(committed_app: Flask) -> Iterator[tuple[str, Database]]:
+    """A real HTTP server on 127.0.0.1 (a free port) serving the committing app."""
+    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", get_db(committed_app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def empty_tables(database: Database, tables: list[str]) -> None:

@@ -17,23 +17,20 @@ import datetime as dt
 import json
 import os
 import subprocess
-import threading
 import urllib.request
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from openbadges_bakery import unbake
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from conftest import MENTORING, PASSWORD
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion
 from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db
+from shooc.db import Database
 from shooc.enrolment import services
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import WorkbookVersion
@@ -53,18 +50,6 @@ def validator() -> Path:
                    "(`make openbadges` builds it; `make test` does too)")
         pytest.fail(message) if os.environ.get("SHOOC_REQUIRE_BROWSER") == "1" else pytest.skip(message)
     return VALIDATOR_PYTHON
-
-
-@pytest.fixture
-def live_server(committed_app) -> Iterator[tuple[str, Database]]:
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", get_db(committed_app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def _issue_badge(database: Database, email: str, evidence: bool = False) -> tuple[str, str]:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from conftest import TODAY, complete_and_submit, csrf_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.enrolment.services import enrol
-from shooc.workbooks.models import WorkbookVersion
 
 SLUGS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback",
          "smart-goal-setting", "mentoring-communities"]

@@ -12,18 +12,15 @@ import email
 import email.policy
 import os
 import re
-import threading
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from conftest import MENTORING, PASSWORD, TODAY
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db
+from shooc.db import Database
 from shooc.enrolment.models import Submission
 from shooc.enrolment.services import create_run
 from shooc.workbooks.loader import load_course
@@ -34,18 +31,6 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "tests" / "output" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_server(committed_app) -> Iterator[tuple[str, Database]]:
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", get_db(committed_app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
