@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc.badges import views as badge_views
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
+    from shooc.lead import views as lead_views
     from shooc.workbooks import views as workbook_views
 
     db.init_app(app)
@@ -46,5 +47,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(workbook_views.bp)
     app.register_blueprint(learn_views.bp)
     app.register_blueprint(badge_views.bp)
+    app.register_blueprint(lead_views.bp)
     register_cli(app)
     return app

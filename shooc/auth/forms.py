@@ -25,18 +25,20 @@ class NewPassword:
         if problem:
             raise ValidationError(problem[0].upper() + problem[1:] + ".")
 
-def _choices(options: dict[str, str]) -> list[SelectChoice]:
-    return [SelectChoice("", "Choose one")] + [SelectChoice(value, label) for value, label in options.items()]
+def select_choices(options: dict[str, str] | list[tuple[str, str]], prompt: str | None = None) -> list[SelectChoice]:
+    """Choices for a SelectField (WTForms 3.3 asks for SelectChoice objects)."""
+    pairs = list(options.items()) if isinstance(options, dict) else list(options)
+    return ([SelectChoice("", prompt)] if prompt else []) + [SelectChoice(value, label) for value, label in pairs]
 
 
 class ProfileFields:
     name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=200)])
     organisation = StringField("Place of work", validators=[DataRequired("Enter your school, college or employer."),
                                                             Length(max=200)])
-    job_role = SelectField("Your role", choices=_choices(JOB_ROLES),
+    job_role = SelectField("Your role", choices=select_choices(JOB_ROLES, "Choose one"),
                            validators=[DataRequired("Choose the role closest to yours.")])
     mentoring_experience = SelectField("Mentoring experience",
-                                       choices=_choices(MENTORING_EXPERIENCE),
+                                       choices=select_choices(MENTORING_EXPERIENCE, "Choose one"),
                                        validators=[DataRequired("Choose how long you have mentored.")])
     email_opt_in = BooleanField("E-mail me the course team's announcements and reminders")
 

@@ -259,6 +259,9 @@ def delete_account(session: Session, user: User) -> None:
     session.execute(delete(Response).where(Response.enrolment_id.in_(enrolment_ids)))
     session.execute(update(Submission).where(Submission.enrolment_id.in_(enrolment_ids)).values(answers=null()))
     from shooc.badges.models import BadgeAssertion, Certificate
+    from shooc.lead.models import WorkbookFeedback
+
+    session.execute(delete(WorkbookFeedback).where(WorkbookFeedback.enrolment_id.in_(enrolment_ids)))
 
     session.execute(update(Certificate).where(Certificate.enrolment_id.in_(enrolment_ids))
                     .values(holder_name=None, pdf=None))

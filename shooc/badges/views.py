@@ -17,6 +17,7 @@ from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
+from shooc.lead.services import audit
 from shooc.web import roles_required
 from shooc.workbooks.models import Asset, Course, CourseVersion
 
@@ -143,6 +144,9 @@ def revoke(assertion_id: str):  # type: ignore[no-untyped-def]
     except services.BadgeError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("badges.assertion", assertion_id=found.id))
+    audit(db, current_user, "badge.revoke", f"Revoked badge {found.id} ({found.workbook_slug})"
+          + (f" and certificate {certificate.code}" if certificate else ""), enrolment=found.enrolment,
+          reason=found.revocation_reason)
     db.commit()
     flash("The badge is revoked" + (" and so is the certificate that depended on it." if certificate else "."), "info")
     return redirect(url_for("badges.assertion", assertion_id=found.id))

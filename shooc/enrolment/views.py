@@ -18,6 +18,7 @@ from shooc.auth.views import PENDING_KEY
 from shooc.db import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
+from shooc.lead.services import feedback_for
 from shooc.web import csrf, login_manager
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.views import published_course_or_404
@@ -223,7 +224,8 @@ def _render(course, enrolment, state, posted=None, status=200, missing=None, pro
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
                            preview=False, state=state, answers=answers, missing=missing or {}, problem=problem,
-                           enrolment=enrolment, form=EmptyForm()), status
+                           enrolment=enrolment, form=EmptyForm(),
+                           feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug)), status
 
 
 def _siblings(version: CourseVersion) -> list[Any]:

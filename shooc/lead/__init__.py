@@ -1,0 +1,2 @@
+"""The course leaders' area: runs, participants, one learner, extensions, feedback,
+the audit log."""

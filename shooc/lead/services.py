@@ -1,0 +1,293 @@
+"""What course leaders do, over a session (no Flask here). Every change a leader
+makes to a run or a learner is written to the audit log in the same transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from shooc.auth.models import User
+from shooc.enrolment.models import Enrolment, Response, Run, RunMode, Submission
+from shooc.enrolment.services import RunError, SLUG_RE
+from shooc.lead.models import AuditEntry, WorkbookFeedback
+from shooc.workbooks.models import WorkbookVersion
+
+PAGE_SIZE = 50
+STATUSES = {
+    "not-started": "Not started",
+    "in-progress": "In progress",
+    "completed": "Completed all workbooks",
+    "withdrawn": "Withdrawn",
+    "closed": "Closed without finishing",
+}
+SORTS = {"name", "email", "enrolled", "progress", "last-activity", "close-date"}
+
+
+class LeadError(ValueError):
+    """A leader's request that cannot be carried out; the message says why."""
+
+
+# The audit log ------------------------------------------------------------------
+
+def audit(session: Session, actor: User | None, action: str, summary: str, *, run: Run | None = None,
+          enrolment: Enrolment | None = None, reason: str | None = None, **details: Any) -> AuditEntry:
+    """Record an action. Learners are referred to by their enrolment, never by name,
+    so that deleting an account leaves no name behind in the log."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        actor=f"{actor.name} <{actor.email}>" if actor else "command line",
+        action=action, summary=summary, reason=reason,
+        run_id=(run.id if run else enrolment.run_id if enrolment else None),
+        enrolment_id=enrolment.id if enrolment else None, details=details)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def audit_entries(session: Session, run: Run | None = None, enrolment: Enrolment | None = None,
+                  limit: int = 200) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if run is not None:
+        query = query.where(AuditEntry.run_id == run.id)
+    if enrolment is not None:
+        query = query.where(AuditEntry.enrolment_id == enrolment.id)
+    return list(session.scalars(query))
+
+
+# Runs --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunFigures:
+    run: Run
+    enrolled: int
+    active: int
+    completed: int
+
+
+def runs_overview(session: Session) -> list[RunFigures]:
+    submitted = (select(Submission.enrolment_id, func.count().label("n")).group_by(Submission.enrolment_id)
+                 .subquery())
+    rows = session.execute(
+        select(Run, func.count(Enrolment.id),
+               func.count(Enrolment.id).filter(Enrolment.withdrawn_at.is_(None)),
+               func.count(Enrolment.id).filter(submitted.c.n >= 5))
+        .outerjoin(Enrolment, Enrolment.run_id == Run.id)
+        .outerjoin(submitted, submitted.c.enrolment_id == Enrolment.id)
+        .group_by(Run.id).order_by(Run.opens_on.desc(), Run.id.desc())).all()
+    return [RunFigures(run, enrolled, active, completed) for run, enrolled, active, completed in rows]
+
+
+def affected_by_new_close_date(session: Session, run: Run, closes_on: dt.date) -> int:
+    """Learners whose close date moves if the run's does (not those with a later extension)."""
+    if closes_on == run.closes_on:
+        return 0
+    later = max(run.closes_on, closes_on)
+    return session.scalar(select(func.count()).select_from(Enrolment).where(
+        Enrolment.run_id == run.id, Enrolment.withdrawn_at.is_(None),
+        or_(Enrolment.extended_until.is_(None), Enrolment.extended_until < later))) or 0
+
+
+def update_run(session: Session, actor: User | None, run: Run, *, name: str, opens_on: dt.date,
+               closes_on: dt.date, mode: str, pace_days: int, capacity: int | None, slug: str) -> list[str]:
+    """Change a run; returns what changed, for people (also in the audit log)."""
+    if closes_on <= opens_on:
+        raise RunError("the closing date must be after the opening date")
+    if pace_days < 1:
+        raise RunError("the pace must be at least one day")
+    if capacity is not None and capacity < 1:
+        raise RunError("the cap on registrations must be at least 1")
+    if not SLUG_RE.match(slug):
+        raise RunError(f"run slug '{slug}' must be lower-case letters, digits and hyphens")
+    if slug != run.slug and session.scalar(select(Run.id).where(Run.slug == slug)) is not None:
+        raise RunError(f"a run with the slug '{slug}' already exists")
+    new = {"name": name.strip(), "slug": slug, "opens_on": opens_on, "closes_on": closes_on,
+           "mode": RunMode(mode), "pace_days": pace_days, "capacity": capacity}
+    changes = []
+    for key, value in new.items():
+        old = getattr(run, key)
+        if old != value:
+            changes.append(f"{key.replace('_', ' ')}: {_show(old)} → {_show(value)}")
+            setattr(run, key, value)
+    if changes:
+        audit(session, actor, "run.update", "; ".join(changes), run=run)
+    session.flush()
+    return changes
+
+
+def close_run(session: Session, actor: User | None, run: Run, reason: str) -> int:
+    """Close a run now: its last day was yesterday. Returns the learners it stopped.
+    (Learners with an extension beyond today keep it.)"""
+    today = run.today()
+    if run.closes_on < today:
+        raise LeadError("the run is already closed")
+    yesterday = today - dt.timedelta(days=1)
+    if yesterday < run.opens_on:
+        raise LeadError("a run that has not opened yet can be given later dates instead")
+    affected = affected_by_new_close_date(session, run, yesterday)
+    audit(session, actor, "run.close", f"Closed the run (closing date {run.closes_on} → {yesterday})",
+          run=run, reason=reason.strip() or None)
+    run.closes_on = yesterday
+    session.flush()
+    return affected
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    return value.value if isinstance(value, RunMode) else str(value)
+
+
+# Participants ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    enrolment_id: int
+    name: str | None
+    email: str | None
+    organisation: str | None
+    enrolled_on: dt.date
+    close_date: dt.date
+    submitted: int
+    started: bool
+    withdrawn: bool
+    last_activity: dt.datetime | None
+
+    def status(self, workbooks: int, today: dt.date) -> str:
+        if self.withdrawn:
+            return "withdrawn"
+        if self.submitted >= workbooks:
+            return "completed"
+        if today > self.close_date:
+            return "closed"
+        return "in-progress" if self.started else "not-started"
+
+
+@dataclass
+class ParticipantPage:
+    rows: list[ParticipantRow]
+    total: int
+    page: int
+    pages: int
+    workbooks: int
+    today: dt.date
+
+
+def _participants_query(session: Session, run: Run, workbooks: int, today: dt.date, search: str = "",
+                        status: str = "") -> tuple[Select, Any, Any]:
+    submitted = (select(func.count()).where(Submission.enrolment_id == Enrolment.id)
+                 .correlate(Enrolment).scalar_subquery())
+    started = exists().where(Response.enrolment_id == Enrolment.id).correlate(Enrolment)
+    close_date = func.coalesce(Enrolment.extended_until, run.closes_on)
+    query = (select(Enrolment.id, User.name, User.email, User.organisation, Enrolment.enrolled_on,
+                    close_date.label("close_date"), submitted.label("submitted"), started.label("started"),
+                    Enrolment.withdrawn_at, Enrolment.last_activity_at)
+             .select_from(Enrolment).outerjoin(User, Enrolment.user_id == User.id)
+             .where(Enrolment.run_id == run.id))
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like),
+                                func.lower(User.organisation).like(like)))
+    active = Enrolment.withdrawn_at.is_(None)
+    if status == "withdrawn":
+        query = query.where(Enrolment.withdrawn_at.is_not(None))
+    elif status == "completed":
+        query = query.where(active, submitted >= workbooks)
+    elif status == "closed":
+        query = query.where(active, submitted < workbooks, close_date < today)
+    elif status == "in-progress":
+        query = query.where(active, submitted < workbooks, close_date >= today, started)
+    elif status == "not-started":
+        query = query.where(active, close_date >= today, ~started)
+    return query, submitted, close_date
+
+
+def participants(session: Session, run: Run, search: str = "", status: str = "", sort: str = "name",
+                 descending: bool = False, page: int = 1, page_size: int = PAGE_SIZE) -> ParticipantPage:
+    """One page of a run's participants, searched, filtered and sorted in the database
+    (a page costs the same at 100 participants or 100,000)."""
+    today = run.today()
+    workbooks = run_workbook_count(session, run)
+    query, submitted, close_date = _participants_query(session, run, workbooks, today, search, status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = {"name": func.lower(User.name), "email": User.email, "enrolled": Enrolment.enrolled_on,
+             "progress": submitted, "last-activity": Enrolment.last_activity_at, "close-date": close_date
+             }.get(sort, func.lower(User.name))
+    order = order.desc() if descending else order.asc()
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    rows = session.execute(query.order_by(order.nulls_last(), Enrolment.id)
+                           .limit(page_size).offset((page - 1) * page_size)).all()
+    return ParticipantPage([_row(r) for r in rows], total, page, pages, workbooks, today)
+
+
+def all_participants(session: Session, run: Run, search: str = "", status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
+    """Every participant the filters select (for the CSV export)."""
+    today = run.today()
+    workbooks = run_workbook_count(session, run)
+    query, _, _ = _participants_query(session, run, workbooks, today, search, status)
+    rows = session.execute(query.order_by(Enrolment.enrolled_on, Enrolment.id)).all()
+    return [_row(r) for r in rows], workbooks, today
+
+
+def _row(r: Any) -> ParticipantRow:
+    return ParticipantRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or 0, bool(r[7]), r[8] is not None, r[9])
+
+
+def run_workbook_count(session: Session, run: Run) -> int:
+    return session.scalar(select(func.count()).select_from(WorkbookVersion).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id)) or 0
+
+
+# One learner ---------------------------------------------------------------------
+
+def extend_close_date(session: Session, actor: User | None, enrolment: Enrolment, until: dt.date,
+                      reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise LeadError("give a reason for the extension: it is kept in the audit log")
+    if until <= enrolment.run.closes_on:
+        raise LeadError(f"an extension must be later than the run's closing date ({enrolment.run.closes_on:%-d %B %Y})")
+    before = enrolment.close_date
+    enrolment.extended_until = until
+    audit(session, actor, "enrolment.extend", f"Close date {before} → {until}", enrolment=enrolment,
+          reason=reason, previous=str(before), until=str(until))
+    session.flush()
+
+
+def remove_extension(session: Session, actor: User | None, enrolment: Enrolment, reason: str) -> None:
+    if enrolment.extended_until is None:
+        return
+    audit(session, actor, "enrolment.extension-removed",
+          f"Close date {enrolment.extended_until} → {enrolment.run.closes_on} (the run's)",
+          enrolment=enrolment, reason=reason.strip() or None)
+    enrolment.extended_until = None
+    session.flush()
+
+
+def feedback_for(session: Session, enrolment: Enrolment) -> dict[str, WorkbookFeedback]:
+    return {f.workbook_slug: f for f in session.scalars(
+        select(WorkbookFeedback).where(WorkbookFeedback.enrolment_id == enrolment.id))}
+
+
+def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_slug: str, text: str) -> None:
+    text = text.strip()
+    existing = session.scalar(select(WorkbookFeedback).where(
+        WorkbookFeedback.enrolment_id == enrolment.id, WorkbookFeedback.workbook_slug == workbook_slug))
+    if not text:
+        if existing is not None:
+            session.delete(existing)
+            audit(session, actor, "feedback.remove", f"Removed feedback on {workbook_slug}", enrolment=enrolment)
+        session.flush()
+        return
+    if len(text) > 20_000:
+        raise LeadError("feedback is limited to 20,000 characters")
+    if existing is None:
+        session.add(WorkbookFeedback(enrolment_id=enrolment.id, workbook_slug=workbook_slug, text=text,
+                                     author_id=actor.id, author_name=actor.name))
+    else:
+        existing.text, existing.author_id, existing.author_name = text, actor.id, actor.name
+    audit(session, actor, "feedback.give", f"Feedback on {workbook_slug}", enrolment=enrolment)
+    session.flush()

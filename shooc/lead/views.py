@@ -1,0 +1,253 @@
+"""The leaders' area, /lead: leaders and admins only (every view checks)."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.models import Role
+from shooc.db import get_session
+from shooc.enrolment import services as enrolment_services
+from shooc.enrolment.models import Enrolment, Run
+from shooc.lead import services
+from shooc.web import roles_required
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+
+bp = Blueprint("lead", __name__, url_prefix="/lead")
+
+
+@bp.before_request
+@roles_required(Role.leader, Role.admin)
+def _leaders_only() -> None:
+    """Every view of this blueprint: anonymous people log in, others get 403."""
+
+
+class RunForm(FlaskForm):
+    course = SelectField("Course", validators=[DataRequired("Choose the course.")])
+    name = StringField("Name", validators=[DataRequired("Give the run a name."), Length(max=200)])
+    slug = StringField("Address (slug)", validators=[Optional(), Length(max=80)])
+    opens_on = DateField("Opens on", validators=[DataRequired("Give the opening date.")])
+    closes_on = DateField("Closes on", validators=[DataRequired("Give the closing date.")])
+    mode = SelectField("Mode", choices=select_choices([("rolling", "Rolling: every workbook available from the start"),
+                                                       ("paced", "Paced: one workbook more every few days")]))
+    pace_days = IntegerField("Days between workbooks (paced runs; also the suggested schedule)", default=7,
+                             validators=[NumberRange(min=1, max=365)])
+    capacity = IntegerField("Cap on registrations (empty: no cap)", validators=[Optional(), NumberRange(min=1)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason: it is kept in the audit log."),
+                                                 Length(max=2000)])
+
+
+class ExtendForm(ReasonForm):
+    until = DateField("New close date", validators=[DataRequired("Give the new close date.")])
+
+
+class FeedbackForm(FlaskForm):
+    text = TextAreaField("Feedback", validators=[Length(max=20_000)])
+
+
+def _run(slug: str) -> Run:
+    return get_session().scalar(select(Run).where(Run.slug == slug).options(selectinload(Run.course))) or abort(404)
+
+
+def _courses() -> list[tuple[str, str]]:
+    rows = get_session().execute(select(Course.slug, CourseVersion.title).join(
+        CourseVersion, CourseVersion.id == Course.current_version_id).order_by(Course.slug)).all()
+    return [(slug, title) for slug, title in rows]
+
+
+@bp.route("/")
+def home():  # type: ignore[no-untyped-def]
+    return render_template("lead/home.html", runs=services.runs_overview(get_session()),
+                           courses=_courses())
+
+
+@bp.route("/runs/new", methods=["GET", "POST"])
+def new_run():  # type: ignore[no-untyped-def]
+    form = RunForm()
+    form.course.choices = select_choices(_courses())
+    if form.validate_on_submit():
+        db = get_session()
+        course = db.scalar(select(Course).where(Course.slug == form.course.data)) or abort(400)
+        try:
+            run = enrolment_services.create_run(
+                db, course, form.opens_on.data, form.closes_on.data, mode=form.mode.data, name=form.name.data,
+                slug=form.slug.data or None, pace_days=form.pace_days.data, capacity=form.capacity.data)
+        except enrolment_services.RunError as exc:
+            form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        else:
+            services.audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
+                           run=run)
+            db.commit()
+            flash(f"Run {run.name} is created: {run.slug}.", "info")
+            return redirect(url_for("lead.home"))
+    return render_template("lead/run_form.html", form=form, run=None), (422 if form.errors else 200)
+
+
+@bp.route("/runs/<slug>/edit", methods=["GET", "POST"])
+def edit_run(slug: str):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    form = RunForm(obj=run)
+    form.course.choices = select_choices([(run.course.slug, run.course.slug)])
+    form.course.data = run.course.slug
+    affected = None
+    if form.validate_on_submit():
+        db = get_session()
+        affected = services.affected_by_new_close_date(db, run, form.closes_on.data)
+        if affected and request.form.get("confirmed") != form.closes_on.data.isoformat():
+            # Show how many learners a new closing date moves before saving it.
+            return render_template("lead/run_form.html", form=form, run=run, affected=affected), 200
+        try:
+            changes = services.update_run(db, current_user, run, name=form.name.data, opens_on=form.opens_on.data,
+                                          closes_on=form.closes_on.data, mode=form.mode.data,
+                                          pace_days=form.pace_days.data, capacity=form.capacity.data,
+                                          slug=form.slug.data or run.slug)
+        except enrolment_services.RunError as exc:
+            db.rollback()
+            form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        else:
+            db.commit()
+            flash("Saved: " + "; ".join(changes) if changes else "Nothing changed.", "info")
+            return redirect(url_for("lead.home"))
+    return render_template("lead/run_form.html", form=form, run=run, affected=affected), (422 if form.errors else 200)
+
+
+@bp.route("/runs/<slug>/close", methods=["GET", "POST"])
+def close_run(slug: str):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    form = ReasonForm()
+    db = get_session()
+    if form.validate_on_submit():
+        try:
+            affected = services.close_run(db, current_user, run, form.reason.data)
+        except services.LeadError as exc:
+            flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
+            return redirect(url_for("lead.home"))
+        db.commit()
+        flash(f"{run.name} is closed. {affected} learner(s) can now read but not submit.", "info")
+        return redirect(url_for("lead.home"))
+    affected = services.affected_by_new_close_date(db, run, run.today())
+    return render_template("lead/close_run.html", form=form, run=run, affected=affected), (422 if form.errors else 200)
+
+
+def _filters() -> dict:
+    return {"q": request.args.get("q", "")[:200], "status": request.args.get("status", ""),
+            "sort": request.args.get("sort", "name"), "desc": request.args.get("desc") == "1"}
+
+
+@bp.route("/runs/<slug>/participants")
+def participants(slug: str):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    f = _filters()
+    if f["status"] not in services.STATUSES:
+        f["status"] = ""
+    if f["sort"] not in services.SORTS:
+        f["sort"] = "name"
+    db = get_session()
+    if request.args.get("format") == "csv":
+        return _participants_csv(run, f)
+    page = services.participants(db, run, f["q"], f["status"], f["sort"], f["desc"],
+                                 request.args.get("page", 1, type=int))
+    return render_template("lead/participants.html", run=run, page=page, filters=f, statuses=services.STATUSES)
+
+
+def _participants_csv(run: Run, f: dict) -> Response:
+    rows, workbooks, today = services.all_participants(get_session(), run, f["q"], f["status"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["name", "email", "organisation", "enrolled_on", "close_date", "workbooks_submitted",
+                     "status", "last_activity"])
+    for r in rows:
+        writer.writerow([safe_cell(r.name), safe_cell(r.email), safe_cell(r.organisation), r.enrolled_on,
+                         r.close_date, r.submitted, r.status(workbooks, today),
+                         r.last_activity.date().isoformat() if r.last_activity else ""])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="participants-{run.slug}.csv"'
+    return response
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _enrolment(run: Run, enrolment_id: int) -> Enrolment:
+    enrolment = get_session().get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.run_id != run.id:
+        abort(404)
+    return enrolment
+
+
+@bp.route("/runs/<slug>/participants/<int:enrolment_id>")
+def participant(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    enrolment = _enrolment(run, enrolment_id)
+    return _participant_page(run, enrolment, ExtendForm(), None)
+
+
+def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, status_code: int | None):  # type: ignore[no-untyped-def]
+    db = get_session()
+    workbooks = db.scalars(select(WorkbookVersion).where(WorkbookVersion.course_version_id == run.course.current_version_id)
+                           .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
+    states = [enrolment_services.workbook_state(db, enrolment, wb) for wb in workbooks]
+    return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
+                           feedback=services.feedback_for(db, enrolment), extend_form=extend_form,
+                           feedback_form=FeedbackForm, form=EmptyForm(),
+                           audit=services.audit_entries(db, enrolment=enrolment)), (status_code or 200)
+
+
+@bp.route("/runs/<slug>/participants/<int:enrolment_id>/extend", methods=["POST"])
+def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    enrolment = _enrolment(run, enrolment_id)
+    form = ExtendForm()
+    db = get_session()
+    if form.validate_on_submit():
+        try:
+            services.extend_close_date(db, current_user, enrolment, form.until.data, form.reason.data)
+        except services.LeadError as exc:
+            form.until.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        else:
+            db.commit()
+            flash(f"The close date is now {form.until.data:%-d %B %Y}.", "info")
+            return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id))
+    return _participant_page(run, enrolment, form, 422)
+
+
+@bp.route("/runs/<slug>/participants/<int:enrolment_id>/feedback/<workbook_slug>", methods=["POST"])
+def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    enrolment = _enrolment(run, enrolment_id)
+    form = FeedbackForm()
+    db = get_session()
+    if not form.validate_on_submit():
+        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])), "error")
+        return _participant_page(run, enrolment, ExtendForm(), 422)
+    try:
+        services.give_feedback(db, current_user, enrolment, workbook_slug, form.text.data or "")
+    except services.LeadError as exc:
+        flash(str(exc), "error")
+        return _participant_page(run, enrolment, ExtendForm(), 422)
+    db.commit()
+    flash("Feedback saved: the learner sees it on the workbook's page.", "info")
+    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id, _anchor=f"wb-{workbook_slug}"))
+
+
+@bp.route("/audit")
+def audit_log():  # type: ignore[no-untyped-def]
+    db = get_session()
+    run = _run(request.args["run"]) if request.args.get("run") else None
+    entries = services.audit_entries(db, run=run, limit=500)
+    runs = {r.id: r.slug for r in db.scalars(select(Run))}
+    return render_template("lead/audit.html", entries=entries, runs=runs, run=run)
