@@ -62,18 +62,9 @@ def create_run(session: Session, course: Course, opens_on: dt.date, closes_on: d
         raise RunError(f"mode must be 'rolling' or 'paced', not '{mode}'") from None
     if course.current_version_id is None:
         raise RunError(f"course '{course.slug}' has not been published yet")
-    if closes_on <= opens_on:
-        raise RunError("the closing date must be after the opening date")
-    if pace_days < 1:
-        raise RunError("the pace must be at least one day")
-    if capacity is not None and capacity < 1:
-        raise RunError("the cap on registrations must be at least 1")
     if slug is None:
         slug = _free_slug(session, f"{opens_on.year}-{mode.value}")
-    elif not SLUG_RE.match(slug):
-        raise RunError(f"run slug '{slug}' must be lower-case letters, digits and hyphens")
-    elif session.scalar(select(Run.id).where(Run.slug == slug)) is not None:
-        raise RunError(f"a run with the slug '{slug}' already exists")
+    check_run_fields(session, opens_on, closes_on, pace_days, capacity, slug)
     if name is None:
         name = f"{'Rolling' if mode is RunMode.rolling else 'Paced'} run from {opens_on:%-d %B %Y}"
     run = Run(course_id=course.id, slug=slug, name=name.strip(), opens_on=opens_on,
@@ -81,6 +72,21 @@ def create_run(session: Session, course: Course, opens_on: dt.date, closes_on: d
     session.add(run)
     session.flush()
     return run
+
+
+def check_run_fields(session: Session, opens_on: dt.date, closes_on: dt.date, pace_days: int,
+                     capacity: int | None, slug: str, current_slug: str | None = None) -> None:
+    """The rules every run keeps, whether new or changed."""
+    if closes_on <= opens_on:
+        raise RunError("the closing date must be after the opening date")
+    if pace_days < 1:
+        raise RunError("the pace must be at least one day")
+    if capacity is not None and capacity < 1:
+        raise RunError("the cap on registrations must be at least 1")
+    if not SLUG_RE.match(slug):
+        raise RunError(f"run slug '{slug}' must be lower-case letters, digits and hyphens")
+    if slug != current_slug and session.scalar(select(Run.id).where(Run.slug == slug)) is not None:
+        raise RunError(f"a run with the slug '{slug}' already exists")
 
 
 def _free_slug(session: Session, base: str) -> str:

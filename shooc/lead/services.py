@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shooc.auth.models import User
 from shooc.enrolment.models import Enrolment, Response, Run, RunMode, Submission
-from shooc.enrolment.services import RunError, SLUG_RE
+from shooc.enrolment.services import check_run_fields
 from shooc.lead.models import AuditEntry, WorkbookFeedback
 from shooc.workbooks.models import WorkbookVersion
 
@@ -93,16 +93,7 @@ def affected_by_new_close_date(session: Session, run: Run, closes_on: dt.date) -
 def update_run(session: Session, actor: User | None, run: Run, *, name: str, opens_on: dt.date,
                closes_on: dt.date, mode: str, pace_days: int, capacity: int | None, slug: str) -> list[str]:
     """Change a run; returns what changed, for people (also in the audit log)."""
-    if closes_on <= opens_on:
-        raise RunError("the closing date must be after the opening date")
-    if pace_days < 1:
-        raise RunError("the pace must be at least one day")
-    if capacity is not None and capacity < 1:
-        raise RunError("the cap on registrations must be at least 1")
-    if not SLUG_RE.match(slug):
-        raise RunError(f"run slug '{slug}' must be lower-case letters, digits and hyphens")
-    if slug != run.slug and session.scalar(select(Run.id).where(Run.slug == slug)) is not None:
-        raise RunError(f"a run with the slug '{slug}' already exists")
+    check_run_fields(session, opens_on, closes_on, pace_days, capacity, slug, current_slug=run.slug)
     new = {"name": name.strip(), "slug": slug, "opens_on": opens_on, "closes_on": closes_on,
            "mode": RunMode(mode), "pace_days": pace_days, "capacity": capacity}
     changes = []
