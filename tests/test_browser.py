@@ -21,7 +21,8 @@ from conftest import MENTORING, PASSWORD, TODAY
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
-from shooc.enrolment.models import Submission
+from shooc.badges.models import BadgeAssertion
+from shooc.enrolment.models import Run, Submission
 from shooc.enrolment.services import create_run
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
@@ -347,4 +348,64 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     badge_url = page.locator("input[id^='url-']").first.input_value()
     document = page.request.get(badge_url, headers={"Accept": "application/ld+json"}).json()
     assert document["type"] == "Assertion" and document["verification"] == {"type": "hosted"}
+    assert page.problems == []
+
+
+def test_a_leader_opens_a_run_extends_a_deadline_and_revokes_a_badge(live_server, page) -> None:
+    from conftest import complete_and_submit
+    from shooc.enrolment.services import enrol
+
+    base, database = live_server
+    _set_up_course(database, leader=True)
+    session = database.session()
+    run = session.scalar(select(Run))
+    learner = create_user(session, "lara@school.example", "Lara Learner", "learner", PASSWORD)
+    enrolment = enrol(session, run, learner.id, TODAY)
+    complete_and_submit(session, enrolment, "the-mentors-role")
+    session.commit()
+    session.close()
+
+    page.goto(base + "/auth/login")
+    page.get_by_label("E-mail address").fill("leader@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Leading").click()
+    page.shots.take(page, "lead-home")
+
+    # a new run
+    page.get_by_role("link", name="New run").click()
+    page.get_by_label("Name").fill("Summer term paced run")
+    page.get_by_label("Address (slug)").fill("summer-paced")
+    page.get_by_label("Opens on").fill((TODAY + dt.timedelta(days=10)).isoformat())
+    page.get_by_label("Closes on").fill((TODAY + dt.timedelta(days=120)).isoformat())
+    page.get_by_label("Mode").select_option("paced")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Run Summer term paced run is created: summer-paced.").is_visible()
+    assert page.get_by_role("row", name=re.compile("Summer term paced run")).get_by_text("upcoming").is_visible()
+
+    # one learner: read the submitted work, extend the deadline
+    page.get_by_role("row", name=re.compile("Open run")).get_by_role("link", name="Participants").click()
+    page.shots.take(page, "participants")
+    page.get_by_role("link", name="Lara Learner").click()
+    new_date = run.closes_on + dt.timedelta(days=14)
+    page.get_by_label("New close date").fill(new_date.isoformat())
+    page.get_by_label("Reason").fill("Family illness")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Extend").click()
+    assert page.get_by_text(f"The close date is now {new_date:%-d %B %Y}.").is_visible()
+    assert page.locator(".audit").get_by_text("Family illness").is_visible()
+    page.shots.take(page, "one-learner")
+
+    # revoke her badge from its public page
+    with database.session() as check:
+        assertion_id = check.scalar(select(BadgeAssertion.id))
+    page.goto(f"{base}/badges/assertions/{assertion_id}")
+    page.get_by_label("Reason").fill("Issued in error")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Revoke the badge").click()
+    assert page.get_by_text("This badge has been revoked").is_visible()
+    page.goto(base + "/lead/audit")
+    assert page.get_by_role("cell", name="Issued in error").is_visible()
     assert page.problems == []
