@@ -266,11 +266,6 @@ def badges_revoke(assertion: str, reason: str) -> None:
             certificate = badges.revoke_badge(session, found, reason)
         except badges.BadgeError as exc:
             fail(str(exc))
-        from shooc.lead.services import audit
-
-        audit(session, None, "badge.revoke", f"Revoked badge {found.id} ({found.workbook_slug})"
-              + (f" and certificate {certificate.code}" if certificate else ""), enrolment=found.enrolment,
-              reason=found.revocation_reason)
         session.commit()
         click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
 

@@ -102,6 +102,14 @@ def _set_up_course(database: Database, leader: bool = False) -> None:
     session.close()
 
 
+def _log_in(page, base: str, email: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/auth/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
 def _last_mail(outbox: Path) -> str:
     newest = max(outbox.glob("*.eml"), key=lambda p: p.name)
     message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
@@ -298,11 +306,7 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     required = {w.slug: [a for a in w.activities if a.required] for w in workbooks}
     session.close()
 
-    page.goto(base + "/auth/login")
-    page.get_by_label("E-mail address").fill("finn@school.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    _log_in(page, base, "finn@school.example")
     page.goto(base + "/courses/mentoring")
     with page.expect_navigation():
         page.get_by_role("button", name="Enrol now").click()
@@ -365,11 +369,7 @@ def test_a_leader_opens_a_run_extends_a_deadline_and_revokes_a_badge(live_server
     session.commit()
     session.close()
 
-    page.goto(base + "/auth/login")
-    page.get_by_label("E-mail address").fill("leader@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+    _log_in(page, base, "leader@example.org")
     page.get_by_role("link", name="Leading").click()
     page.shots.take(page, "lead-home")
 

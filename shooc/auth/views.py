@@ -100,16 +100,22 @@ def check_email():  # type: ignore[no-untyped-def]
     return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
 
 
+def _link_user(purpose: str, token: str, hours: int):  # type: ignore[no-untyped-def]
+    """The user a signed link is for, or the page saying why the link cannot be used."""
+    try:
+        return services.read_link_token(get_session(), current_app.config["SECRET_KEY"], purpose, token, hours)
+    except services.LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
+                               what=purpose), 400
+
+
 @bp.route("/confirm/<token>")
 def confirm(token: str):  # type: ignore[no-untyped-def]
     will_write()
+    user = _link_user("confirm", token, services.CONFIRM_LINK_HOURS)
+    if not isinstance(user, User):
+        return user
     db = get_session()
-    try:
-        user = services.read_link_token(db, current_app.config["SECRET_KEY"], "confirm", token,
-                                        services.CONFIRM_LINK_HOURS)
-    except services.LinkError as exc:
-        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
-                               what="confirmation"), 400
     services.confirm_email(db, user)
     db.commit()
     start_session(user)
@@ -170,13 +176,10 @@ def reset_request():  # type: ignore[no-untyped-def]
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):  # type: ignore[no-untyped-def]
+    user = _link_user("reset", token, services.RESET_LINK_HOURS)
+    if not isinstance(user, User):
+        return user
     db = get_session()
-    try:
-        user = services.read_link_token(db, current_app.config["SECRET_KEY"], "reset", token,
-                                        services.RESET_LINK_HOURS)
-    except services.LinkError as exc:
-        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
-                               what="reset"), 400
     form = ResetForm()
     form.meta.user_email, form.meta.user_name = user.email, user.name
     if form.validate_on_submit():

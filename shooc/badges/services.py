@@ -18,10 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import workbook_submitted
+from shooc.lead.services import audit
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -118,8 +120,10 @@ def find_assertion(session: Session, id_or_url: str) -> BadgeAssertion | None:
     return session.get(BadgeAssertion, match.group(1)) if match else None
 
 
-def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str) -> Certificate | None:
-    """Revoke a badge, and the certificate that depended on it; returns that certificate."""
+def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
+                 actor: User | None = None) -> Certificate | None:
+    """Revoke a badge, and the certificate that depended on it; returns that
+    certificate. Recorded in the audit log (``actor`` None: the command line)."""
     reason = reason.strip()
     if not reason:
         raise BadgeError("give a reason for revoking: the badge's page shows it")
@@ -129,6 +133,9 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str) -> Ce
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
     if certificate is not None and certificate.revoked_at is None:
         revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
+    audit(session, actor, "badge.revoke", f"Revoked badge {assertion.id} ({assertion.workbook_slug})"
+          + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
+          reason=assertion.revocation_reason)
     session.flush()
     return certificate
 
@@ -148,8 +155,6 @@ def revoke_certificate(session: Session, certificate: Certificate, reason: str) 
 
 def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, str | None]]:
     """Every assertion of a run with its recipient's e-mail (None once erased)."""
-    from shooc.auth.models import User
-
     return list(session.execute(  # type: ignore[arg-type]
         select(BadgeAssertion, User.email).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
@@ -157,8 +162,6 @@ def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, 
 
 
 def certificates_of_run(session: Session, run: Run) -> list[tuple[Certificate, str | None]]:
-    from shooc.auth.models import User
-
     return list(session.execute(
         select(Certificate, User.email).join(Enrolment, Certificate.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)

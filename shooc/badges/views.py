@@ -17,7 +17,6 @@ from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
-from shooc.lead.services import audit
 from shooc.web import roles_required
 from shooc.workbooks.models import Asset, Course, CourseVersion
 
@@ -140,13 +139,10 @@ def revoke(assertion_id: str):  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        certificate = services.revoke_badge(db, found, request.form.get("reason", ""))
+        certificate = services.revoke_badge(db, found, request.form.get("reason", ""), current_user)
     except services.BadgeError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("badges.assertion", assertion_id=found.id))
-    audit(db, current_user, "badge.revoke", f"Revoked badge {found.id} ({found.workbook_slug})"
-          + (f" and certificate {certificate.code}" if certificate else ""), enrolment=found.enrolment,
-          reason=found.revocation_reason)
     db.commit()
     flash("The badge is revoked" + (" and so is the certificate that depended on it." if certificate else "."), "info")
     return redirect(url_for("badges.assertion", assertion_id=found.id))
