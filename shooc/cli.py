@@ -287,7 +287,9 @@ def certificates_list(run_slug: str, fmt: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli):
+    from shooc.lead.communication_cli import mail_cli, reminders_cli
+
+    for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, mail_cli, reminders_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
 

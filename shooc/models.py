@@ -2,9 +2,14 @@
 from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import Base
-from shooc.lead.models import AuditEntry, WorkbookFeedback
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
+from shooc.evaluate.models import Evaluation, OverallEffect
+from shooc.lead.models import (Announcement, AuditEntry, ContentUpload, RecordImport, Recording, ReminderSent,
+                               WorkbookFeedback)
+from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
 
-__all__ = ["ActivityVersion", "Asset", "AuditEntry", "WorkbookFeedback", "BadgeAssertion", "Base", "Certificate", "Course", "CourseVersion", "Enrolment",
-           "PendingDraft", "Response", "Role", "Run", "RunMode", "Submission", "User", "WorkbookVersion"]
+__all__ = ["ActivityVersion", "Announcement", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",
+           "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "OutgoingMail", "OverallEffect",
+           "PendingDraft", "RecordImport", "Recording", "ReminderSent", "Response", "Role", "Run", "RunMode",
+           "Submission", "User", "WorkbookFeedback", "WorkbookVersion"]

@@ -52,6 +52,9 @@ class Enrolment(Base):
     # NULL once the learner deleted their account: the run's counts keep the row.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
+    # The day the learner first saved an answer ("started" in the statistics); for
+    # imported records, the file's started_on.
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
     extended_until: Mapped[dt.date | None] = mapped_column(Date)
     withdrawn_at: Mapped[dt.datetime | None]
     last_activity_at: Mapped[dt.datetime | None]

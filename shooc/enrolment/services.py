@@ -314,6 +314,8 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
     """Store a learner's answer to one activity, keyed by workbook slug and activity id."""
     where = (Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
              Response.activity_id == activity_id)
+    if enrolment.started_on is None:
+        enrolment.started_on = enrolment.run.today()
     response = session.scalar(select(Response).where(*where))
     if response is None:
         response = Response(enrolment_id=enrolment.id, workbook_slug=workbook_slug, activity_id=activity_id,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shooc.db import Base, utcnow
@@ -40,3 +40,83 @@ class WorkbookFeedback(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     author_name: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Announcement(Base):
+    """A message from the course team to a run: on learners' dashboards, and e-mailed
+    to those who opted in."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # Markdown, as written
+    body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200))
+    emailed_to: Mapped[int] = mapped_column(default=0)  # how many e-mails were queued
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Recording(Base):
+    """A webinar recording attached to a workbook of a course (every run's learners
+    see it), with its transcript for those who cannot or would rather not watch."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    workbook_slug: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000))
+    transcript: Mapped[str] = mapped_column(Text)
+    recorded_on: Mapped[dt.date | None] = mapped_column(Date)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReminderSent(Base):
+    """A reminder e-mailed to a learner: at most one per kind per learner per week."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (Index("ix_reminders_sent_enrolment_kind_at", "enrolment_id", "kind", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # closing or inactive
+    workbook_slug: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ContentUpload(Base):
+    """A course folder uploaded (as a zip) or read from the server, waiting for a
+    leader to look at its validation and diff and publish or discard it. Kept in the
+    database, not on disk, so any app server can show and publish it."""
+
+    __tablename__ = "content_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))  # the zip's name, or the folder's path
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the course folder as a zip
+    course_slug: Mapped[str | None] = mapped_column(String(80))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RecordImport(Base):
+    """A records import (DESIGN.md §3) started from the web: its file, state and outcome."""
+
+    __tablename__ = "record_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, done, failed
+    rows: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from shooc.auth.models import User
-from shooc.enrolment.models import Enrolment, Response, Run, RunMode, Submission
+from shooc.enrolment.models import Enrolment, Run, RunMode, Submission
 from shooc.enrolment.services import check_run_fields
 from shooc.lead.models import AuditEntry, WorkbookFeedback
 from shooc.workbooks.models import WorkbookVersion
@@ -170,7 +170,7 @@ def _participants_query(session: Session, run: Run, workbooks: int, today: dt.da
                         status: str = "") -> tuple[Select, Any, Any]:
     submitted = (select(func.count()).where(Submission.enrolment_id == Enrolment.id)
                  .correlate(Enrolment).scalar_subquery())
-    started = exists().where(Response.enrolment_id == Enrolment.id).correlate(Enrolment)
+    started = Enrolment.started_on.is_not(None)
     close_date = func.coalesce(Enrolment.extended_until, run.closes_on)
     query = (select(Enrolment.id, User.name, User.email, User.organisation, Enrolment.enrolled_on,
                     close_date.label("close_date"), submitted.label("submitted"), started.label("started"),

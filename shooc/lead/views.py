@@ -251,3 +251,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     entries = services.audit_entries(db, run=run, limit=500)
     runs = {r.id: r.slug for r in db.scalars(select(Run))}
     return render_template("lead/audit.html", entries=entries, runs=runs, run=run)
+
+
+# The rest of /lead, one module per part (they add their routes to bp).
+from shooc.lead import communication_views, import_views, publish_views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Evaluation: the course survey and the figures evaluators read."""
