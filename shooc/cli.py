@@ -27,6 +27,7 @@ run_cli = AppGroup("run", help="Runs of a course.")
 user_cli = AppGroup("user", help="Accounts.")
 badges_cli = AppGroup("badges", help="Open Badges issued to learners.")
 certificates_cli = AppGroup("certificates", help="Certificates issued to learners.")
+records_cli = AppGroup("records", help="A past run's records.")
 
 DEMO_ACCOUNTS = [
     ("learner@example.org", "Demo Learner", Role.learner),
@@ -286,12 +287,75 @@ def certificates_list(run_slug: str, fmt: str) -> None:
     _write_rows(rows, fmt, ["code", "url", "email", "issued_on", "revoked"])
 
 
+@records_cli.command("import")
+@click.argument("run_slug", metavar="RUN")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def records_import(run_slug: str, file: Path) -> None:
+    """Import a past run's records from a CSV (DESIGN.md §3): every row is checked
+    first; any problem imports nothing and is printed as FILE:LINE: message."""
+    from shooc.lead import records
+
+    with get_db().session() as session:
+        run = _run_or_fail(session, run_slug)
+        checked = records.check_file(session, run, file.read_bytes(), str(file))
+        if not checked.ok:
+            for problem in checked.problems:
+                click.echo(str(problem))
+            more = " (and maybe more: the check stopped there)" if checked.truncated else ""
+            fail(f"{len(checked.problems)} problem(s) found{more}; nothing imported.")
+        with click.progressbar(length=len(checked.rows), label=f"Importing {len(checked.rows):,} rows",
+                               file=sys.stderr) as bar:
+            done = 0
+
+            def progress(rows: int, total: int) -> None:
+                nonlocal done
+                bar.update(rows - done)
+                done = rows
+
+            summary = records.import_records(session, run, checked, progress=progress)
+        session.commit()
+    click.echo(f"Imported {file} into {run_slug}:")
+    for line in summary.lines():
+        click.echo(f"  {line}")
+
+
+@click.command("stats")
+@click.argument("run_slug", metavar="RUN")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+@with_appcontext
+def stats(run_slug: str, fmt: str) -> None:
+    """A run's completion figures (the JSON of DESIGN.md §3)."""
+    from shooc.evaluate.stats import run_stats
+
+    with get_db().session() as session:
+        figures = run_stats(session, _run_or_fail(session, run_slug))
+    if fmt == "json":
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
+    flat = {k: v for k, v in figures.items() if not isinstance(v, (list, dict))}
+    for w in figures["per_workbook"]:
+        flat[f"workbook_{w['order']}_started"] = w["started"]
+        flat[f"workbook_{w['order']}_completed"] = w["completed"]
+    flat["evaluation_responses"] = figures["evaluation"]["responses"]
+    for effect, count in figures["evaluation"]["overall_effect"].items():
+        flat[f"overall_effect_{effect}"] = count
+    if fmt == "csv":
+        _write_rows([flat], "csv", list(flat))
+        return
+    width = max(len(k) for k in flat)
+    for key, value in flat.items():
+        shown = f"{value:.1%}" if key.startswith("completion_rate") else value
+        click.echo(f"{key.replace('_', ' '):<{width}}  {shown}")
+
+
 def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli
 
-    for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, mail_cli, reminders_cli):
+    for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
+                  reminders_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
+    app.cli.add_command(stats)
 
 
 def _create_app() -> Flask:

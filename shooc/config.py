@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "SHOOC_BASE_URL": None,  # the request's own origin
     "SHOOC_CONTENT_PATH": str(PROJECT_ROOT / "content"),
     "SHOOC_MAX_UPLOAD_BYTES": 16 * 1024 * 1024,
+    # Records files with more rows than this are imported in the background, with progress.
+    "SHOOC_IMPORT_INLINE_ROWS": 5000,
     "SHOOC_SESSION_HOURS": 12,  # a login lasts this long without use ("keep me logged in": 30 days)
     **MAIL_SETTINGS,
 }

@@ -1,0 +1,460 @@
+"""Importing a past run's records (DESIGN.md §3), over a session (no Flask here).
+
+``read_records`` checks every row of the CSV before anything is written and returns
+every problem as ``FILE:LINE: message`` (the header is line 1). ``import_records``
+then writes the rows in one transaction (the caller commits): all or nothing.
+
+Decisions, for course teams:
+
+- A learner is matched by e-mail address. A new address makes an account that
+  cannot be logged into (no password, address not confirmed, no e-mail opt-in, no
+  consent recorded): if the person later registers with that address, they confirm
+  it and the account, with its badges and certificate, becomes theirs.
+- Importing is additive and idempotent: what the run already holds is kept (an
+  enrolment's date, a submitted workbook, an evaluation the learner gave), what the
+  file adds is added. Importing the same file twice changes nothing.
+- ``workbook_N`` is the workbook at position N of the course as published now. A
+  completion becomes a submission (with no answers: the file holds none) and its
+  badge, issued on that date at midday in the run's time zone; five completions
+  issue the certificate, dated on the last of them. Nobody is e-mailed.
+- ``registered_on`` must fall within the run's dates; ``started_on`` and completions
+  on or after it, and none in the future. A completion after the run's closing date
+  is kept, and that learner's close date extended to it, as it must have been.
+- ``overall_effect`` takes the five values of DESIGN.md, in any case, with a space
+  or an underscore ("Very good" = "very_good").
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from shooc.auth.models import Role, User
+from shooc.auth.services import AccountError, normalise_email
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.badges.services import new_assertion_id, new_certificate_code, recipient_identity
+from shooc.db import utcnow
+from shooc.enrolment.models import Enrolment, Run, Submission
+from shooc.evaluate.models import Evaluation, OverallEffect
+from shooc.lead.services import audit
+from shooc.workbooks.models import CourseVersion, WorkbookVersion
+
+WORKBOOK_COLUMNS = [f"workbook_{n}" for n in range(1, 6)]
+COLUMNS = ["email", "name", "organisation", "registered_on", "started_on", *WORKBOOK_COLUMNS, "overall_effect"]
+REQUIRED_COLUMNS = ["email", "name", "registered_on"]
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UNUSABLE_PASSWORD = "!"  # no hash matches it: the account is claimed by registering
+BATCH = 1000
+MAX_PROBLEMS = 1000  # a file that is wrong throughout is reported this far
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    line: int
+    email: str
+    name: str
+    organisation: str | None
+    registered_on: dt.date
+    started_on: dt.date | None
+    completed: tuple[dt.date | None, ...]  # by workbook position, 1 to 5
+    overall_effect: OverallEffect | None
+
+    @property
+    def last_date(self) -> dt.date:
+        return max([self.registered_on, self.started_on or self.registered_on,
+                    *(d for d in self.completed if d)])
+
+
+@dataclass(frozen=True)
+class Problem:
+    filename: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.line}: {self.message}"
+
+
+@dataclass
+class RecordsFile:
+    filename: str
+    rows: list[RecordRow]
+    problems: list[Problem]
+    truncated: bool = False  # more problems than MAX_PROBLEMS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    accounts_created: int = 0
+    enrolments_created: int = 0
+    enrolments_kept: int = 0
+    starts_added: int = 0
+    workbooks_added: int = 0
+    badges_issued: int = 0
+    certificates_issued: int = 0
+    evaluations_added: int = 0
+    close_dates_extended: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    def lines(self) -> list[str]:
+        return [f"{self.rows:,} rows read",
+                f"{self.enrolments_created:,} learners enrolled ({self.accounts_created:,} new accounts), "
+                f"{self.enrolments_kept:,} already enrolled",
+                f"{self.starts_added:,} starts, {self.workbooks_added:,} completed workbooks, "
+                f"{self.badges_issued:,} badges, {self.certificates_issued:,} certificates, "
+                f"{self.evaluations_added:,} evaluations added"]
+
+
+class RecordsInvalid(ValueError):
+    def __init__(self, records: RecordsFile) -> None:
+        super().__init__(f"{len(records.problems)} problem(s) in {records.filename}")
+        self.records = records
+
+
+# Reading and checking ------------------------------------------------------------
+
+def template_csv() -> str:
+    """A header and one example row, for people preparing a file."""
+    return (",".join(COLUMNS) + "\r\n"
+            + "jo.bloggs@example.org,Jo Bloggs,Hilltop Primary School,2017-01-09,2017-01-10,"
+              "2017-01-20,2017-02-03,,,,very_good\r\n")
+
+
+def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
+                 today: dt.date | None = None) -> RecordsFile:
+    """Every row of a records CSV, checked; nothing is written."""
+    today = today or run.today()
+    problems: list[Problem] = []
+
+    def problem(line: int, message: str) -> None:
+        problems.append(Problem(filename, line, message))
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        problem(line, "the file is not UTF-8 text (save it from your spreadsheet as 'CSV UTF-8')")
+        return RecordsFile(filename, [], problems)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        problem(1, f"the header is not valid CSV: {exc}")
+        return RecordsFile(filename, [], problems)
+    if not header or not any(h.strip() for h in header):
+        problem(1, "the file is empty: the first line must be the header " + ",".join(COLUMNS))
+        return RecordsFile(filename, [], problems)
+    names = [h.strip().lower() for h in header]
+    for name in names:
+        if name not in COLUMNS:
+            problem(1, f"unknown column '{name}' (the columns are {', '.join(COLUMNS)})")
+    for name in COLUMNS:
+        if name not in names:
+            problem(1, f"missing column '{name}'")
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        problem(1, f"column '{duplicated[0]}' appears twice")
+    if problems:
+        return RecordsFile(filename, [], problems)
+    index = {name: names.index(name) for name in COLUMNS}
+
+    rows: list[RecordRow] = []
+    first_line: dict[str, int] = {}
+    line = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problem(reader.line_num, f"not valid CSV: {exc}")
+            break
+        line_start, line = line + 1, reader.line_num  # a quoted field may span lines
+        if not any(f.strip() for f in fields):
+            continue  # blank lines (spreadsheets add them at the end)
+        if len(fields) != len(names):
+            problem(line_start, f"{len(fields)} fields, but the header has {len(names)}")
+            continue
+        row = _check_row(line_start, {name: fields[i].strip() for name, i in index.items()}, run,
+                         workbook_count, today, lambda message, n=line_start: problem(n, message))
+        if row is None:
+            continue
+        if row.email in first_line:
+            problem(line_start, f"{row.email} appears again (first on line {first_line[row.email]})")
+            continue
+        first_line[row.email] = line_start
+        rows.append(row)
+        if len(problems) >= MAX_PROBLEMS:
+            return RecordsFile(filename, rows, problems, truncated=True)
+    if not rows and not problems:
+        problem(1, "the file has a header but no rows")
+    return RecordsFile(filename, rows, problems)
+
+
+def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
+               problem: Callable[[str], None]) -> RecordRow | None:
+    before = _Counter(problem)
+    email = ""
+    try:
+        email = normalise_email(values["email"]) if values["email"] else ""
+        if not email:
+            before("email is empty")
+    except AccountError:
+        before(f"email '{values['email']}' is not an e-mail address")
+    name = values["name"]
+    if not name:
+        before("name is empty")
+    elif len(name) > 200:
+        before("name is longer than 200 characters")
+    organisation = values["organisation"] or None
+    if organisation and len(organisation) > 200:
+        before("organisation is longer than 200 characters")
+
+    def date(column: str, required: bool = False) -> dt.date | None:
+        text = values[column]
+        if not text:
+            if required:
+                before(f"{column} is empty")
+            return None
+        try:
+            if not DATE_RE.match(text):
+                raise ValueError
+            value = dt.date.fromisoformat(text)
+        except ValueError:
+            before(f"{column} '{text}' is not a date like 2017-01-31")
+            return None
+        if value > today:
+            before(f"{column} {value} is in the future")
+        return value
+
+    registered_on = date("registered_on", required=True)
+    started_on = date("started_on")
+    completed = tuple(date(column) for column in WORKBOOK_COLUMNS)
+    if registered_on and not run.opens_on <= registered_on <= run.closes_on:
+        before(f"registered_on {registered_on} is outside the run's dates ({run.opens_on} to {run.closes_on})")
+    if registered_on and started_on and started_on < registered_on:
+        before(f"started_on {started_on} is before registered_on {registered_on}")
+    for position, done in enumerate(completed, start=1):
+        if done is None:
+            continue
+        if position > workbook_count:
+            before(f"workbook_{position} has a date, but the course has {workbook_count} workbooks")
+        elif started_on is None and values["started_on"] == "":
+            before(f"workbook_{position} is completed, so started_on must be given")
+        elif started_on and done < started_on:
+            before(f"workbook_{position} {done} is before started_on {started_on}")
+    effect_text = values["overall_effect"].lower().replace(" ", "_").replace("-", "_")
+    effect = None
+    if effect_text:
+        try:
+            effect = OverallEffect(effect_text)
+        except ValueError:
+            before(f"overall_effect '{values['overall_effect']}' is not one of "
+                   + ", ".join(e.value for e in OverallEffect) + " (or empty)")
+    if before.count or registered_on is None:
+        return None
+    return RecordRow(line, email, name, organisation, registered_on, started_on, completed, effect)
+
+
+class _Counter:
+    def __init__(self, problem: Callable[[str], None]) -> None:
+        self.problem = problem
+        self.count = 0
+
+    def __call__(self, message: str) -> None:
+        self.count += 1
+        self.problem(message)
+
+
+# Writing -----------------------------------------------------------------------------
+
+def course_workbooks(session: Session, run: Run) -> list[WorkbookVersion]:
+    """The run's course's workbooks as published now, in order (workbook_N = position N)."""
+    return list(session.scalars(select(WorkbookVersion).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id).order_by(WorkbookVersion.position)))
+
+
+def check_file(session: Session, run: Run, data: bytes, filename: str,
+               today: dt.date | None = None) -> RecordsFile:
+    return read_records(data, filename, run, len(course_workbooks(session, run)), today)
+
+
+def import_records(session: Session, run: Run, records: RecordsFile, actor: User | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    """Write checked records into ``run``; flushes, the caller commits (all or nothing)."""
+    if not records.ok:
+        raise RecordsInvalid(records)
+    # One import per run at a time (PostgreSQL row lock; SQLite serialises writes).
+    session.execute(select(Run.id).where(Run.id == run.id).with_for_update())
+    workbooks = course_workbooks(session, run)
+    version_number = session.scalar(select(CourseVersion.number).where(
+        CourseVersion.id == run.course.current_version_id))
+    writer = _Writer(session, run, workbooks, version_number)
+    total = len(records.rows)
+    for start in range(0, total, BATCH):
+        writer.write(records.rows[start:start + BATCH])
+        if progress:
+            progress(min(start + BATCH, total), total)
+    summary = writer.summary
+    summary.rows = total
+    audit(session, actor, "records.import", f"Imported {records.filename}: " + "; ".join(summary.lines()),
+          run=run, **summary.as_dict())
+    session.flush()
+    return summary
+
+
+class _Writer:
+    """Writes rows a batch at a time with a few bulk statements per table (100,000
+    rows would take hours one ORM object at a time)."""
+
+    def __init__(self, session: Session, run: Run, workbooks: Sequence[WorkbookVersion],
+                 version_number: int | None) -> None:
+        self.session = session
+        self.run = run
+        self.workbooks = list(workbooks)
+        self.slugs = {w.slug for w in workbooks}
+        self.version_number = version_number
+        self.zone = ZoneInfo(run.timezone)
+        self.summary = ImportSummary()
+
+    def at_midday(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(12), tzinfo=self.zone).astimezone(dt.timezone.utc)
+
+    def write(self, rows: Sequence[RecordRow]) -> None:
+        session, summary = self.session, self.summary
+        users = self._users(rows)
+        enrolments = self._enrolments(rows, users)
+        ids = [enrolment_id for enrolment_id, _, _ in enrolments.values()]
+
+        # Submissions and their badges
+        have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
+                                                  .where(Submission.enrolment_id.in_(ids)))}
+        new_submissions = []
+        for row in rows:
+            enrolment_id = enrolments[row.email][0]
+            for workbook, day in zip(self.workbooks, row.completed):
+                if day is not None and (enrolment_id, workbook.slug) not in have:
+                    new_submissions.append({
+                        "enrolment_id": enrolment_id, "workbook_slug": workbook.slug,
+                        "workbook_version_id": workbook.id, "course_version_number": self.version_number,
+                        "answers": None, "submitted_at": self.at_midday(day)})
+        badges = []
+        if new_submissions:
+            emails = {enrolments[row.email][0]: row.email for row in rows}
+            created = session.execute(
+                insert(Submission).returning(Submission.id, Submission.enrolment_id, Submission.workbook_slug,
+                                             Submission.submitted_at), new_submissions)
+            for submission_id, enrolment_id, slug, submitted_at in created:
+                salt = secrets.token_hex(8)
+                badges.append({"id": new_assertion_id(), "submission_id": submission_id,
+                               "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
+                               "workbook_slug": slug, "salt": salt,
+                               "recipient_identity": recipient_identity(emails[enrolment_id], salt),
+                               "issued_on": submitted_at, "show_name": False})
+            session.execute(insert(BadgeAssertion), badges)
+            summary.workbooks_added += len(new_submissions)
+            summary.badges_issued += len(badges)
+
+        # Certificates: every workbook of the course with a valid badge, none yet
+        if badges:
+            touched = {b["enrolment_id"] for b in badges}
+            valid: dict[int, dict[str, dt.datetime]] = {}
+            for enrolment_id, slug, issued_on in session.execute(
+                    select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
+                    .where(BadgeAssertion.enrolment_id.in_(touched), BadgeAssertion.revoked_at.is_(None))):
+                valid.setdefault(enrolment_id, {})[slug] = issued_on
+            certified = set(session.scalars(select(Certificate.enrolment_id)
+                                            .where(Certificate.enrolment_id.in_(touched))))
+            names = {enrolments[row.email][0]: enrolments[row.email][2] for row in rows}
+            certificates = [{"code": new_certificate_code(), "enrolment_id": enrolment_id,
+                             "holder_name": names[enrolment_id], "issued_on": max(issued.values())}
+                            for enrolment_id, issued in valid.items()
+                            if enrolment_id not in certified and self.slugs and self.slugs <= issued.keys()]
+            if certificates:
+                session.execute(insert(Certificate), certificates)
+            summary.certificates_issued += len(certificates)
+
+        # Evaluations: the learner's own answer, if any, is kept
+        rated = [row for row in rows if row.overall_effect is not None]
+        if rated:
+            evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
+                Evaluation.enrolment_id.in_([enrolments[row.email][0] for row in rated]))))
+            evaluations = [{"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
+                            "objective_ratings": {}, "comments": None, "source": "import",
+                            "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
+                           for row in rated if enrolments[row.email][0] not in evaluated]
+            if evaluations:
+                session.execute(insert(Evaluation), evaluations)
+            summary.evaluations_added += len(evaluations)
+
+    def _users(self, rows: Sequence[RecordRow]) -> dict[str, tuple[int, str]]:
+        """E-mail → (user id, name), making the accounts that do not exist yet."""
+        session = self.session
+        users = {email: (user_id, name) for user_id, email, name in session.execute(
+            select(User.id, User.email, User.name).where(User.email.in_([row.email for row in rows])))}
+        new = [{"email": row.email, "name": row.name, "organisation": row.organisation,
+                "password_hash": UNUSABLE_PASSWORD, "role": Role.learner, "email_opt_in": False}
+               for row in rows if row.email not in users]
+        if new:
+            for user_id, email, name in session.execute(
+                    insert(User).returning(User.id, User.email, User.name), new):
+                users[email] = (user_id, name)
+            self.summary.accounts_created += len(new)
+        return users
+
+    def _enrolments(self, rows: Sequence[RecordRow],
+                    users: dict[str, tuple[int, str]]) -> dict[str, tuple[int, int, str]]:
+        """E-mail → (enrolment id, user id, the account's name), enrolling those who are not."""
+        session, run = self.session, self.run
+        by_user = {users[row.email][0]: row for row in rows}
+        existing = {user_id: (enrolment_id, started_on, extended_until)
+                    for enrolment_id, user_id, started_on, extended_until in session.execute(
+                        select(Enrolment.id, Enrolment.user_id, Enrolment.started_on, Enrolment.extended_until)
+                        .where(Enrolment.run_id == run.id, Enrolment.user_id.in_(list(by_user))))}
+        result: dict[str, tuple[int, int, str]] = {}
+        new = []
+        for user_id, row in by_user.items():
+            last_completion = max((d for d in row.completed if d), default=None)
+            extension = last_completion if last_completion and last_completion > run.closes_on else None
+            if user_id in existing:
+                enrolment_id, started_on, extended_until = existing[user_id]
+                result[row.email] = (enrolment_id, user_id, users[row.email][1])
+                self.summary.enrolments_kept += 1
+                changes = {}
+                if started_on is None and row.started_on is not None:
+                    changes["started_on"] = row.started_on
+                    self.summary.starts_added += 1
+                if extension and (extended_until is None or extended_until < extension):
+                    changes["extended_until"] = extension
+                    self.summary.close_dates_extended += 1
+                if changes:
+                    session.execute(update(Enrolment).where(Enrolment.id == enrolment_id).values(**changes))
+                continue
+            new.append({"run_id": run.id, "user_id": user_id, "enrolled_on": row.registered_on,
+                        "started_on": row.started_on, "extended_until": extension,
+                        "last_activity_at": self.at_midday(row.last_date) if row.started_on else None})
+            self.summary.starts_added += row.started_on is not None
+            self.summary.close_dates_extended += extension is not None
+        if new:
+            names = {user_id: name for user_id, name in users.values()}
+            emails = {users[row.email][0]: row.email for row in rows}
+            for enrolment_id, user_id in session.execute(
+                    insert(Enrolment).returning(Enrolment.id, Enrolment.user_id), new):
+                result[emails[user_id]] = (enrolment_id, user_id, names[user_id])
+            self.summary.enrolments_created += len(new)
+        return result
