@@ -11,7 +11,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test browser openbadges clean
+.PHONY: run test bench browser openbadges clean
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: $(INSTALLED)
 ## test: the whole suite (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL)
 test: $(INSTALLED) browser openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the benchmarks in bench/ (tables printed and written to bench/results/);
+## set SHOOC_BENCH_DATABASE_URL to a PostgreSQL database they may empty to measure it too
+bench: $(INSTALLED)
+	$(BIN)/python bench/records_import.py $(BENCH_ARGS)
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:

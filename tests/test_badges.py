@@ -186,6 +186,32 @@ def test_revoking_a_badge_answers_410_and_takes_the_certificate_down(client, aut
     assert db.get(Certificate, certificate.code).pdf is None  # remade, marked revoked
 
 
+def test_a_leader_revokes_a_certificate_alone_with_a_reason(client, auth, db: Session, enrolment,
+                                                           make_user) -> None:
+    from shooc.lead.models import AuditEntry
+
+    submit(db, enrolment, *SLUGS)
+    certificate = db.scalar(select(Certificate))
+    url = f"/certificates/{certificate.code}"
+    assert "Revoke this certificate" not in client.get(url).get_data(as_text=True)  # the public does not see it
+    auth.login(make_user("learner"))
+    assert client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, "/badges"), "reason": "x"}).status_code == 403
+    auth.logout()
+    auth.login(make_user("leader", name="Lee Leader"))
+    assert client.post(f"{url}/revoke", data={"reason": "no token"}).status_code == 400
+    refused = client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, url), "reason": "  "})
+    assert refused.status_code == 302 and db.get(Certificate, certificate.code).revoked_at is None
+    client.post(f"{url}/revoke", data={"csrf_token": csrf_token(client, url), "reason": "Completed on another's account"})
+    db.expire_all()
+    page = client.get(url)
+    assert page.status_code == 410 and "Completed on another&#39;s account" in page.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(BadgeAssertion).where(BadgeAssertion.revoked_at.is_(None))) == 5
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "certificate.revoke"))
+    assert entry.reason == "Completed on another's account" and entry.actor.startswith("Lee Leader")
+    participant = client.get(f"/lead/runs/{enrolment.run.slug}/participants/{enrolment.id}").get_data(as_text=True)
+    assert certificate.code in participant and participant.count("Its badge") == 5
+
+
 def test_cli_lists_and_revokes(runner, db: Session, enrolment) -> None:
     submit(db, enrolment, *SLUGS)
     run_slug = enrolment.run.slug

@@ -409,3 +409,48 @@ def test_a_leader_opens_a_run_extends_a_deadline_and_revokes_a_badge(live_server
     page.goto(base + "/lead/audit")
     assert page.get_by_role("cell", name="Issued in error").is_visible()
     assert page.problems == []
+
+
+def test_a_leader_imports_records_fixes_the_named_row_and_sees_the_counts(live_server, page, tmp_path: Path) -> None:
+    from records_data import expected_counts, records_rows, to_csv
+
+    base, database = live_server
+    _set_up_course(database, leader=True)
+    with database.session() as session:
+        course = session.scalar(select(Run)).course
+        create_run(session, course, dt.date(2017, 1, 9), dt.date(2017, 12, 31), name="2017 rolling run",
+                   slug="2017-rolling")
+        session.commit()
+    rows = records_rows(500, dt.date(2017, 1, 9), dt.date(2017, 12, 31), seed=11)
+    rows[99]["email"] = "not an address"
+    bad = tmp_path / "2017-run.csv"
+    bad.write_bytes(to_csv(rows))
+
+    _log_in(page, base, "leader@example.org")
+    page.goto(base + "/lead/")
+    page.get_by_role("row", name=re.compile("2017 rolling run")).get_by_role("link", name="Import records").click()
+    page.shots.take(page, "import-form")
+    page.get_by_label("Records file (CSV, UTF-8)").set_input_files(str(bad))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check and import").click()
+    problems = page.get_by_role("alert")
+    assert "Nothing was imported: 1 problem in 2017-run.csv" in problems.inner_text()
+    assert "2017-run.csv:101: email 'not an address' is not an e-mail address" in problems.inner_text()
+    page.shots.take(page, "import-problems")
+
+    rows[99]["email"] = "fixed@example.org"
+    good = tmp_path / "2017-run-fixed.csv"
+    good.write_bytes(to_csv(rows))
+    page.get_by_label("Records file (CSV, UTF-8)").set_input_files(str(good))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check and import").click()
+    assert page.get_by_text("Imported 500 rows").is_visible()
+    expected = expected_counts(rows)
+    figures = page.locator("#run-figures")
+    assert figures.get_by_role("row", name="Registered", exact=False).first.inner_text().split()[-1] == "500"
+    assert (figures.get_by_role("row", name="Certificates awarded").first.inner_text().split()[-1]
+            == str(expected["certificates_awarded"]))
+    page.shots.take(page, "import-done")
+    page.get_by_role("link", name="See the participants").click()
+    assert page.get_by_text("500 participants").is_visible()
+    assert page.problems == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -14,11 +15,6 @@ from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol, withdraw
 from shooc.lead.models import AuditEntry
 from shooc.lead.services import participants
-
-LEAD_PAGES = ["/lead/", "/lead/runs/new", "/lead/audit", "/lead/runs/{run}/edit", "/lead/runs/{run}/close",
-              "/lead/runs/{run}/participants", "/lead/runs/{run}/participants?format=csv",
-              "/lead/runs/{run}/participants/{enrolment}"]
-
 
 @pytest.fixture
 def cohort(db: Session, make_user, make_run):  # type: ignore[no-untyped-def]
@@ -39,21 +35,71 @@ def cohort(db: Session, make_user, make_run):  # type: ignore[no-untyped-def]
     return run, people
 
 
-@pytest.mark.parametrize("role,expected", [(None, 302), ("learner", 403), ("evaluator", 403), ("leader", 200),
-                                           ("admin", 200)])
-def test_every_lead_page_checks_the_role(client, auth, make_user, cohort, role, expected) -> None:
+@pytest.fixture
+def lead_route_values(db: Session, cohort, make_user) -> dict[str, str]:
+    """A real value for every parameter of a /lead URL (a new parameter fails the
+    matrix below until it is given one here)."""
+    from shooc.lead.models import Announcement, ContentUpload, RecordImport, Recording
+
     run, people = cohort
+    leader = make_user("leader")
+    from shooc.db import utcnow
+    from shooc.lead.records import ImportSummary
+
+    job = RecordImport(run_id=run.id, filename="old.csv", data=b"", status="done", rows=0, created_by_id=leader.id,
+                       summary=ImportSummary().as_dict(), finished_at=utcnow())
+    upload = ContentUpload(filename="mentoring.zip", data=b"", course_slug="mentoring", uploaded_by_id=leader.id)
+    recording = Recording(course_id=run.course_id, workbook_slug="the-mentors-role", title="Webinar",
+                          url="https://video.example.org/1", transcript="Hello.", author_id=leader.id)
+    announcement = Announcement(run_id=run.id, title="Hello", body="Hi", body_html="<p>Hi</p>",
+                                author_id=leader.id, author_name=leader.name)
+    db.add_all([job, upload, recording, announcement])
+    db.commit()
+    return {"slug": run.slug, "enrolment_id": str(people["busy"].id), "workbook_slug": "the-mentors-role",
+            "course_slug": "mentoring", "import_id": str(job.id), "upload_id": str(upload.id),
+            "recording_id": str(recording.id), "announcement_id": str(announcement.id), "name": "missing.png",
+            "filename": "missing.png", "path": "missing.png"}
+
+
+def lead_routes(app) -> list[tuple[str, set[str]]]:  # type: ignore[no-untyped-def]
+    return sorted((rule.rule, set(rule.methods or ()) - {"HEAD", "OPTIONS"})
+                  for rule in app.url_map.iter_rules() if rule.rule.startswith("/lead"))
+
+
+def test_the_lead_area_has_the_routes_this_matrix_walks(app) -> None:
+    assert len(lead_routes(app)) >= 15
+
+
+@pytest.mark.parametrize("role", [None, "learner", "evaluator", "leader", "admin"])
+def test_every_lead_route_checks_the_role(app, client, auth, make_user, lead_route_values, role) -> None:
+    """Every /lead URL and method, generated from the app's own routes: anonymous
+    people are sent to log in, learners and evaluators get 403, leaders and admins
+    get in (a page, a redirect, or 404/405 for a thing or method that is not there)."""
     if role:
         auth.login(make_user(role))
-    for page in LEAD_PAGES:
-        url = page.format(run=run.slug, enrolment=people["busy"].id)
-        assert client.get(url).status_code == expected, url
     token = csrf_token(client, "/auth/login")
-    for url in (f"/lead/runs/{run.slug}/close", f"/lead/runs/{run.slug}/participants/{people['busy'].id}/extend"):
-        response = client.post(url, data={"csrf_token": token, "reason": "x", "until": "2099-01-01"})
-        assert response.status_code in ((302, 403) if role in (None, "learner", "evaluator") else (302, 200, 422))
-        if role in ("learner", "evaluator"):
-            assert response.status_code == 403
+    checked = 0
+    for rule, methods in lead_routes(app):
+        url = rule
+        for name in re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule):
+            assert name in lead_route_values, f"give the matrix a value for <{name}> ({rule})"
+            url = re.sub(rf"<(?:[a-z]+:)?{name}>", lead_route_values[name], url)
+        for method in sorted(methods):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.open(url, method=method, data={"csrf_token": token})
+            checked += 1
+            where = f"{method} {url} as {role}"
+            if role is None:
+                assert response.status_code == 302 and "/auth/login" in response.headers["Location"], where
+            elif role in ("learner", "evaluator"):
+                assert response.status_code == 403, where
+            else:
+                assert response.status_code in (200, 302, 400, 404, 405, 422), where
+                if response.status_code == 302:
+                    assert "/auth/login" not in response.headers["Location"], where
+    assert checked >= 20
 
 
 def test_create_and_edit_a_run(client, auth, db: Session, make_user, publish) -> None:

@@ -106,7 +106,7 @@ def test_badges_and_certificates_carry_their_historical_dates(db: Session, past_
     evaluation = db.scalar(select(Evaluation).where(Evaluation.enrolment_id == enrolment.id))
     assert evaluation.overall_effect.value == "very_good" and evaluation.source == "import"
     audit = db.scalar(select(AuditEntry).where(AuditEntry.action == "records.import"))
-    assert audit.actor == "command line" and "5 badges" in audit.summary
+    assert audit.actor.startswith("command line") and "5 badges" in audit.summary
 
 
 def test_the_public_badge_says_when_it_was_issued(client, db: Session, past_run: Run) -> None:

@@ -132,7 +132,7 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
         assertion.revocation_reason = reason
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
     if certificate is not None and certificate.revoked_at is None:
-        revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
+        _revoke_certificate(certificate, f"A badge it depends on was revoked: {reason}")
     audit(session, actor, "badge.revoke", f"Revoked badge {assertion.id} ({assertion.workbook_slug})"
           + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
           reason=assertion.revocation_reason)
@@ -140,15 +140,24 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
     return certificate
 
 
-def revoke_certificate(session: Session, certificate: Certificate, reason: str) -> None:
+def revoke_certificate(session: Session, certificate: Certificate, reason: str, actor: User | None = None) -> None:
+    """Revoke a certificate (its badges stay valid), recorded in the audit log."""
     reason = reason.strip()
     if not reason:
         raise BadgeError("give a reason for revoking: the certificate's page shows it")
+    if certificate.revoked_at is not None:
+        return
+    _revoke_certificate(certificate, reason)
+    audit(session, actor, "certificate.revoke", f"Revoked certificate {certificate.code}",
+          enrolment=certificate.enrolment, reason=reason)
+    session.flush()
+
+
+def _revoke_certificate(certificate: Certificate, reason: str) -> None:
     if certificate.revoked_at is None:
         certificate.revoked_at = utcnow()
         certificate.revocation_reason = reason
         certificate.pdf = None  # a revoked certificate's PDF says so: made again
-        session.flush()
 
 
 # Reading -----------------------------------------------------------------------

@@ -209,8 +209,25 @@ def certificate(code: str):  # type: ignore[no-untyped-def]
     course = found.enrolment.run.course
     title = db.scalar(select(CourseVersion.title).where(CourseVersion.id == course.current_version_id))
     return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
-                           course_title=title, code=services.format_code(found.code),
+                           course_title=title, code=services.format_code(found.code), form=EmptyForm(),
                            url=urls().certificate(found.code)), (410 if found.revoked else 200)
+
+
+@bp.route("/certificates/<code>/revoke", methods=["POST"])
+@roles_required(Role.leader, Role.admin)
+def revoke_certificate(code: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    found = services.find_certificate(db, code) or abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.revoke_certificate(db, found, request.form.get("reason", ""), current_user)
+    except services.BadgeError as exc:
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
+        return redirect(url_for("badges.certificate", code=found.code))
+    db.commit()
+    flash("The certificate is revoked. Its badges stay valid.", "info")
+    return redirect(url_for("badges.certificate", code=found.code))
 
 
 @bp.route("/certificates/<code>.pdf")

@@ -318,6 +318,12 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
     return summary
 
 
+def _insert(model: type):  # type: ignore[no-untyped-def]
+    # render_nulls: rows whose None values differ stay in one multi-row INSERT
+    # (without it the ORM splits them into a statement per run of alike rows).
+    return insert(model).execution_options(render_nulls=True)
+
+
 class _Writer:
     """Writes rows a batch at a time with a few bulk statements per table (100,000
     rows would take hours one ORM object at a time)."""
@@ -357,7 +363,7 @@ class _Writer:
         if new_submissions:
             emails = {enrolments[row.email][0]: row.email for row in rows}
             created = session.execute(
-                insert(Submission).returning(Submission.id, Submission.enrolment_id, Submission.workbook_slug,
+                _insert(Submission).returning(Submission.id, Submission.enrolment_id, Submission.workbook_slug,
                                              Submission.submitted_at), new_submissions)
             for submission_id, enrolment_id, slug, submitted_at in created:
                 salt = secrets.token_hex(8)
@@ -366,7 +372,7 @@ class _Writer:
                                "workbook_slug": slug, "salt": salt,
                                "recipient_identity": recipient_identity(emails[enrolment_id], salt),
                                "issued_on": submitted_at, "show_name": False})
-            session.execute(insert(BadgeAssertion), badges)
+            session.execute(_insert(BadgeAssertion), badges)
             summary.workbooks_added += len(new_submissions)
             summary.badges_issued += len(badges)
 
@@ -386,7 +392,7 @@ class _Writer:
                             for enrolment_id, issued in valid.items()
                             if enrolment_id not in certified and self.slugs and self.slugs <= issued.keys()]
             if certificates:
-                session.execute(insert(Certificate), certificates)
+                session.execute(_insert(Certificate), certificates)
             summary.certificates_issued += len(certificates)
 
         # Evaluations: the learner's own answer, if any, is kept
@@ -399,7 +405,7 @@ class _Writer:
                             "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
                            for row in rated if enrolments[row.email][0] not in evaluated]
             if evaluations:
-                session.execute(insert(Evaluation), evaluations)
+                session.execute(_insert(Evaluation), evaluations)
             summary.evaluations_added += len(evaluations)
 
     def _users(self, rows: Sequence[RecordRow]) -> dict[str, tuple[int, str]]:
@@ -412,7 +418,7 @@ class _Writer:
                for row in rows if row.email not in users]
         if new:
             for user_id, email, name in session.execute(
-                    insert(User).returning(User.id, User.email, User.name), new):
+                    _insert(User).returning(User.id, User.email, User.name), new):
                 users[email] = (user_id, name)
             self.summary.accounts_created += len(new)
         return users
@@ -454,7 +460,7 @@ class _Writer:
             names = {user_id: name for user_id, name in users.values()}
             emails = {users[row.email][0]: row.email for row in rows}
             for enrolment_id, user_id in session.execute(
-                    insert(Enrolment).returning(Enrolment.id, Enrolment.user_id), new):
+                    _insert(Enrolment).returning(Enrolment.id, Enrolment.user_id), new):
                 result[emails[user_id]] = (enrolment_id, user_id, names[user_id])
             self.summary.enrolments_created += len(new)
         return result

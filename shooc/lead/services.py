@@ -3,6 +3,7 @@ makes to a run or a learner is written to the audit log in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,13 +39,22 @@ def audit(session: Session, actor: User | None, action: str, summary: str, *, ru
     so that deleting an account leaves no name behind in the log."""
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
-        actor=f"{actor.name} <{actor.email}>" if actor else "command line",
+        actor=f"{actor.name} <{actor.email}>" if actor else command_line_actor(),
         action=action, summary=summary, reason=reason,
         run_id=(run.id if run else enrolment.run_id if enrolment else None),
         enrolment_id=enrolment.id if enrolment else None, details=details)
     session.add(entry)
     session.flush()
     return entry
+
+
+def command_line_actor() -> str:
+    """Who ran a command: the command line has no login (whoever can run it holds
+    the database's credentials); the audit log names the operating-system user."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "command line"
 
 
 def audit_entries(session: Session, run: Run | None = None, enrolment: Enrolment | None = None,

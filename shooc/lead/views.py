@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.auth.models import Role
+from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
@@ -201,7 +202,10 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
     workbooks = db.scalars(select(WorkbookVersion).where(WorkbookVersion.course_version_id == run.course.current_version_id)
                            .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
     states = [enrolment_services.workbook_state(db, enrolment, wb) for wb in workbooks]
+    badges = {b.workbook_slug: b for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
+    certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
     return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
+                           badges=badges, certificate=certificate,
                            feedback=services.feedback_for(db, enrolment), extend_form=extend_form,
                            feedback_form=FeedbackForm, form=EmptyForm(),
                            audit=services.audit_entries(db, enrolment=enrolment)), (status_code or 200)

@@ -1,0 +1,123 @@
+"""Records import at scale: check, import and re-import N rows (default 100,000) of a
+run shaped like the reference course, on SQLite (a fresh file) and, when
+SHOOC_BENCH_DATABASE_URL is set, on PostgreSQL (a database this script empties, and
+creates if it is missing; e.g. postgresql+psycopg://postgres@127.0.0.1:5432/shooc_bench).
+
+    .venv/bin/python bench/records_import.py [--rows N] [--repeat K]
+
+Prints a table and writes it to bench/results/records_import.txt. Each figure is
+the median of K runs on an empty database.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from records_data import expected_counts, records_rows, to_csv  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+
+from shooc.db import Database  # noqa: E402
+from shooc.enrolment.services import create_run, find_run  # noqa: E402
+from shooc.evaluate.stats import run_stats  # noqa: E402
+from shooc.lead import records  # noqa: E402
+from shooc.migrate import upgrade  # noqa: E402
+from shooc.workbooks.loader import load_course  # noqa: E402
+from shooc.workbooks.publish import publish_course  # noqa: E402
+
+OPENS, CLOSES = dt.date(2017, 1, 9), dt.date(2017, 12, 31)
+
+
+def create_database_if_missing(url: str) -> None:
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
+def fresh_database(url: str) -> Database:
+    if url.startswith("postgresql"):
+        create_database_if_missing(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(make_url(url).database + suffix).unlink(missing_ok=True)
+    database = Database(url)
+    upgrade(database)
+    with database.session() as session:
+        course = publish_course(session, load_course(ROOT / "content" / "mentoring").course).course
+        create_run(session, course, OPENS, CLOSES, slug="2017-rolling")
+        session.commit()
+    return database
+
+
+def one_run(url: str, data: bytes, rows: list[dict]) -> dict[str, float]:
+    database = fresh_database(url)
+    times = {}
+    with database.session() as session:
+        run = find_run(session, "2017-rolling")
+        start = time.perf_counter()
+        checked = records.check_file(session, run, data, "bench.csv")
+        times["check"] = time.perf_counter() - start
+        assert checked.ok, checked.problems[:3]
+        start = time.perf_counter()
+        records.import_records(session, run, checked)
+        session.commit()
+        times["import"] = time.perf_counter() - start
+        figures = run_stats(session, run)
+        expected = expected_counts(rows)
+        assert {k: figures[k] for k in expected} == expected, "the run's figures differ from the file's"
+        start = time.perf_counter()
+        checked = records.check_file(session, run, data, "bench.csv")
+        summary = records.import_records(session, run, checked)
+        session.commit()
+        times["re-import (no change)"] = time.perf_counter() - start
+        assert summary.workbooks_added == 0 and summary.enrolments_created == 0
+    database.engine.dispose()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = records_rows(args.rows, OPENS, CLOSES)
+    data = to_csv(rows)
+    counts = expected_counts(rows)
+    targets = []
+    with tempfile.TemporaryDirectory() as folder:
+        targets.append(("SQLite", f"sqlite:///{folder}/bench.sqlite3"))
+        if os.environ.get("SHOOC_BENCH_DATABASE_URL"):
+            targets.append(("PostgreSQL", os.environ["SHOOC_BENCH_DATABASE_URL"]))
+        lines = [f"Records import: {args.rows:,} rows ({len(data) / 1e6:.1f} MB; {counts['workbooks_completed']:,} "
+                 f"completed workbooks, {counts['certificates_awarded']:,} certificates), median of {args.repeat}",
+                 f"{'database':<12}{'step':<24}{'seconds':>10}{'rows/s':>12}"]
+        for name, url in targets:
+            runs = [one_run(url, data, rows) for _ in range(args.repeat)]
+            for step in runs[0]:
+                seconds = statistics.median(r[step] for r in runs)
+                lines.append(f"{name:<12}{step:<24}{seconds:>10.2f}{args.rows / seconds:>12,.0f}")
+    report = "\n".join(lines)
+    print(report)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "records_import.txt").write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
