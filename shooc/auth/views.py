@@ -261,4 +261,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _logout_form():  # type: ignore[no-untyped-def]
-        return {"logout_form": EmptyForm}
+        # formdata=None: the header's form never reads the request body (which an
+        # error page for a too-large upload must not touch again)
+        return {"logout_form": lambda: EmptyForm(formdata=None)}

@@ -367,6 +367,7 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
             raise
         return existing
     enrolment.last_activity_at = utcnow()
+    enrolment.submitted_count = Enrolment.submitted_count + 1  # in SQL: right under concurrency too
     workbook_submitted.send(session, submission=submission)
     session.flush()
     state.submission = submission

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shooc.auth.models import Role, User
@@ -373,6 +373,13 @@ class _Writer:
                                "recipient_identity": recipient_identity(emails[enrolment_id], salt),
                                "issued_on": submitted_at, "show_name": False})
             session.execute(_insert(BadgeAssertion), badges)
+            added: dict[int, int] = {}
+            for submission in new_submissions:
+                added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
+            table = Enrolment.__table__
+            session.execute(update(table).where(table.c.id == bindparam("enrolment"))
+                            .values(submitted_count=table.c.submitted_count + bindparam("added")),
+                            [{"enrolment": e, "added": n} for e, n in added.items()])
             summary.workbooks_added += len(new_submissions)
             summary.badges_issued += len(badges)
 

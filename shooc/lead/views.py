@@ -142,8 +142,12 @@ def close_run(slug: str):  # type: ignore[no-untyped-def]
 
 
 def _filters() -> dict:
+    # Newest first unless asked otherwise: what a rolling run's leaders look at, and
+    # the order an index gives at once however many people enrolled.
+    sorted_by = "sort" in request.args
     return {"q": request.args.get("q", "")[:200], "status": request.args.get("status", ""),
-            "sort": request.args.get("sort", "name"), "desc": request.args.get("desc") == "1"}
+            "sort": request.args.get("sort", "enrolled"),
+            "desc": request.args.get("desc") == "1" if sorted_by else True}
 
 
 @bp.route("/runs/<slug>/participants")
@@ -153,7 +157,7 @@ def participants(slug: str):  # type: ignore[no-untyped-def]
     if f["status"] not in services.STATUSES:
         f["status"] = ""
     if f["sort"] not in services.SORTS:
-        f["sort"] = "name"
+        f["sort"] = "enrolled"
     db = get_session()
     if request.args.get("format") == "csv":
         return _participants_csv(run, f)

@@ -115,6 +115,10 @@ class CourseSource:
     def word_count(self) -> int:
         return sum(w.word_count for w in self.workbooks)
 
+    def image(self, ref: str) -> ImageFile | None:
+        """The image a Markdown reference names (``./images/a.png#x`` = ``images/a.png``)."""
+        return self.images.get(_normalise_ref(ref))
+
 
 @dataclass
 class LoadResult:

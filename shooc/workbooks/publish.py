@@ -140,7 +140,7 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     _store_assets(session, source)
 
     def image_src(ref: str) -> str | None:
-        image = source.images.get(ref.split("#")[0].split("?")[0])
+        image = source.image(ref)
         return image.url if image else None
 
     number = (session.scalar(select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)) or 0) + 1
