@@ -3,7 +3,8 @@ database: queued in the same transaction as what caused it, so that a rolled-bac
 announcement e-mails nobody, and delivered by ``shooc mail send`` (from cron, and
 started in the background after an announcement is posted). Delivery is at least
 once: a message is claimed, sent, then marked sent; a claim that was never marked
-(a crash) is tried again after ``CLAIM_MINUTES``. Any number of app servers and
+(a crash) or whose sending failed is tried again after ``CLAIM_MINUTES``, up to
+``MAX_ATTEMPTS`` times. Any number of app servers and
 cron jobs can deliver at once; each message is claimed by one of them.
 
 Mail to one person that answers their own request (confirm your address, reset
@@ -101,9 +102,11 @@ def deliver(database: Database, mailer: Mailer, limit: int | None = None) -> Del
         for message in batch:
             try:
                 mailer.send(message.recipient, message.subject, message.body)
-            except MailError as exc:
+            except Exception as exc:  # noqa: BLE001 (a server refusal, or a message the mail library rejects)
+                if not isinstance(exc, MailError):
+                    log.exception("message %s could not be sent", message.id)
                 result.failed += 1
-                _mark(database, message.id, error=str(exc))
+                _mark(database, message.id, error=f"{type(exc).__name__}: {exc}")
             else:
                 result.sent += 1
                 _mark(database, message.id)
@@ -112,7 +115,8 @@ def deliver(database: Database, mailer: Mailer, limit: int | None = None) -> Del
 
 def _mark(database: Database, message_id: int, error: str | None = None) -> None:
     with database.session() as session, session.begin():
-        values = {"last_error": error, "claimed_at": None} if error else {"sent_at": utcnow(), "last_error": None}
+        # A failure keeps its claim: tried again after CLAIM_MINUTES, not at once in this run.
+        values = {"last_error": error} if error else {"sent_at": utcnow(), "last_error": None}
         session.execute(update(OutgoingMail).where(OutgoingMail.id == message_id).values(**values))
 
 

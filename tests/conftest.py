@@ -281,3 +281,20 @@ def complete_and_submit(session: Session, enrolment, workbook_slug: str):  # typ
             raise
         return state.submission
     return services.submit_workbook(session, enrolment, state)
+
+
+# Browser tests (tests/browser_kit.py): one Chromium for the whole session, whichever
+# test files use it.
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    from browser_kit import launch_browser
+
+    yield from launch_browser()
+
+
+@pytest.fixture
+def page(browser, request):  # type: ignore[no-untyped-def]
+    from browser_kit import open_page
+
+    yield from open_page(browser, request)

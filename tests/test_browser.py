@@ -8,117 +8,26 @@ for people to look at. Without Chromium the tests skip, unless SHOOC_REQUIRE_BRO
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-import os
 import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from conftest import MENTORING, PASSWORD, TODAY
+from browser_kit import last_mail, log_in, set_up_course
+from conftest import PASSWORD, TODAY
 from shooc.auth.services import create_user
-from shooc.config import PROJECT_ROOT
-from shooc.db import Database
 from shooc.badges.models import BadgeAssertion
 from shooc.enrolment.models import Run, Submission
 from shooc.enrolment.services import create_run
-from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
-from shooc.workbooks.publish import publish_course
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "tests" / "output" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    required = os.environ.get("SHOOC_REQUIRE_BROWSER") == "1"
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium is not installed at {CHROMIUM} (make test installs it as root; or apt-get install chromium)"
-        pytest.fail(message) if required else pytest.skip(message)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            raise
-        pytest.skip("Playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-class Shots:
-    """Numbered screenshots of a test's pages, at desktop and phone width."""
-
-    def __init__(self, browser, folder: Path) -> None:  # type: ignore[no-untyped-def]
-        self.folder = folder
-        self.count = 0
-        self.phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.png"):
-            old.unlink()
-
-    def take(self, page, name: str) -> None:  # type: ignore[no-untyped-def]
-        self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
-        # the same page at phone width, with the same cookies
-        self.phone.clear_cookies()
-        self.phone.add_cookies(page.context.cookies())
-        phone_page = self.phone.new_page()
-        phone_page.goto(page.url)
-        phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
-        width = phone_page.evaluate("document.documentElement.scrollWidth")
-        phone_page.close()
-        assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"
-
-
-@pytest.fixture
-def page(browser, request):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.problems = []  # script errors and CSP violations (not expected 4xx answers)
-    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
-            and page.problems.append(m.text))
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    page.shots = Shots(browser, SCREENSHOTS / request.node.name)
-    yield page
-    page.shots.phone.close()
-    context.close()
-
-
-def _set_up_course(database: Database, leader: bool = False) -> None:
-    session = database.session()
-    course = publish_course(session, load_course(MENTORING).course).course
-    create_run(session, course, TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=90), name="Open run")
-    if leader:
-        create_user(session, "leader@example.org", "Lee Leader", "leader", PASSWORD)
-    session.commit()
-    session.close()
-
-
-def _log_in(page, base: str, email: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/auth/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-
-
-def _last_mail(outbox: Path) -> str:
-    newest = max(outbox.glob("*.eml"), key=lambda p: p.name)
-    message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
-    return message.get_body().get_content()
 
 
 def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server, page) -> None:
     base, database = live_server
-    _set_up_course(database, leader=True)
+    set_up_course(database, leader=True)
     page.goto(base + "/")
     page.get_by_role("link", name="Mentoring trainee and early-career teachers").click()
     assert page.url == base + "/courses/mentoring"
@@ -146,7 +55,7 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
 
 def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, page, tmp_path: Path) -> None:
     base, database = live_server
-    _set_up_course(database)
+    set_up_course(database)
     shots = page.shots
     page.goto(base + "/")
     shots.take(page, "catalogue")
@@ -175,7 +84,7 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
         page.get_by_role("button", name="Register").click()
     assert page.get_by_role("heading", name="Check your e-mail").is_visible()
 
-    link = re.search(r"https?://\S+/auth/confirm/\S+", _last_mail(tmp_path / "outbox")).group(0)
+    link = re.search(r"https?://\S+/auth/confirm/\S+", last_mail(tmp_path / "outbox")).group(0)
     page.goto(link)
     assert page.get_by_text("Your e-mail address is confirmed").is_visible()
     page.goto(base + "/courses/mentoring")
@@ -298,7 +207,7 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
 
 def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificate(live_server, page) -> None:
     base, database = live_server
-    _set_up_course(database)
+    set_up_course(database)
     session = database.session()
     create_user(session, "finn@school.example", "Finn Ó Súilleabháin", "learner", PASSWORD)
     session.commit()
@@ -306,7 +215,7 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     required = {w.slug: [a for a in w.activities if a.required] for w in workbooks}
     session.close()
 
-    _log_in(page, base, "finn@school.example")
+    log_in(page, base, "finn@school.example")
     page.goto(base + "/courses/mentoring")
     with page.expect_navigation():
         page.get_by_role("button", name="Enrol now").click()
@@ -360,7 +269,7 @@ def test_a_leader_opens_a_run_extends_a_deadline_and_revokes_a_badge(live_server
     from shooc.enrolment.services import enrol
 
     base, database = live_server
-    _set_up_course(database, leader=True)
+    set_up_course(database, leader=True)
     session = database.session()
     run = session.scalar(select(Run))
     learner = create_user(session, "lara@school.example", "Lara Learner", "learner", PASSWORD)
@@ -369,7 +278,7 @@ def test_a_leader_opens_a_run_extends_a_deadline_and_revokes_a_badge(live_server
     session.commit()
     session.close()
 
-    _log_in(page, base, "leader@example.org")
+    log_in(page, base, "leader@example.org")
     page.get_by_role("link", name="Leading").click()
     page.shots.take(page, "lead-home")
 
@@ -415,7 +324,7 @@ def test_a_leader_imports_records_fixes_the_named_row_and_sees_the_counts(live_s
     from records_data import expected_counts, records_rows, to_csv
 
     base, database = live_server
-    _set_up_course(database, leader=True)
+    set_up_course(database, leader=True)
     with database.session() as session:
         course = session.scalar(select(Run)).course
         create_run(session, course, dt.date(2017, 1, 9), dt.date(2017, 12, 31), name="2017 rolling run",
@@ -426,7 +335,7 @@ def test_a_leader_imports_records_fixes_the_named_row_and_sees_the_counts(live_s
     bad = tmp_path / "2017-run.csv"
     bad.write_bytes(to_csv(rows))
 
-    _log_in(page, base, "leader@example.org")
+    log_in(page, base, "leader@example.org")
     page.goto(base + "/lead/")
     page.get_by_role("row", name=re.compile("2017 rolling run")).get_by_role("link", name="Import records").click()
     page.shots.take(page, "import-form")

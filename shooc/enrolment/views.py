@@ -18,6 +18,7 @@ from shooc.auth.views import PENDING_KEY
 from shooc.db import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
+from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
 from shooc.web import csrf, login_manager
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
@@ -48,7 +49,8 @@ def enrol(course_slug: str):  # type: ignore[no-untyped-def]
 @login_required
 def dashboard():  # type: ignore[no-untyped-def]
     summaries = services.dashboard(get_session(), current_user.id)
-    return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm())
+    return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
+                           announcements=latest_announcements(get_session(), {s.run.id for s in summaries}))
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:
@@ -225,7 +227,8 @@ def _render(course, enrolment, state, posted=None, status=200, missing=None, pro
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
                            preview=False, state=state, answers=answers, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(),
-                           feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug)), status
+                           feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
+                           recordings=recordings_for(get_session(), course.id, state.workbook.slug)), status
 
 
 def _siblings(version: CourseVersion) -> list[Any]:
@@ -249,4 +252,5 @@ def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def
     return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
                            activities={a.activity_id: a for a in workbook.activities},
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
-                           problem=None, enrolment=None, form=None)
+                           problem=None, enrolment=None, form=None,
+                           recordings=recordings_for(db, course.id, workbook.slug))

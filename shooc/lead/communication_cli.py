@@ -1,7 +1,68 @@
-"""``shooc mail send`` and ``shooc reminders send``."""
+"""``shooc mail send`` and ``shooc reminders send``, for cron:
+
+    */5 * * * *  shooc mail send          # whatever the web app's background delivery left
+    0 8 * * *    shooc reminders send     # closing-date and inactivity reminders
+
+Both are safe to run twice, or at the same time on several servers: queued mail is
+claimed message by message, and reminders already sent this week are not sent again
+(see ``shooc.lead.communications``).
+"""
 from __future__ import annotations
 
+import click
+from flask import current_app
 from flask.cli import AppGroup
+
+from shooc.db import get_db
+from shooc.mailqueue import deliver, queue_figures
+from shooc.web import mailer
 
 mail_cli = AppGroup("mail", help="E-mail queued for many people (announcements, reminders).")
 reminders_cli = AppGroup("reminders", help="Reminders to learners near their close date or inactive.")
+
+
+def _waiting() -> dict[str, int]:
+    with get_db().session() as session:
+        return queue_figures(session)
+
+
+@mail_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Try at most this many messages.")
+def mail_send(limit: int | None) -> None:
+    """Deliver the queued e-mail (announcements, reminders)."""
+    result = deliver(get_db(), mailer(), limit)
+    figures = _waiting()
+    click.echo(f"Sent {result.sent} e-mail{'' if result.sent == 1 else 's'}, {result.failed} failed; "
+               f"{figures['waiting']} waiting, {figures['failed']} given up.")
+
+
+@reminders_cli.command("send")
+@click.option("--closing-days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Remind learners with at most this many days left (today included).")
+@click.option("--inactive-days", type=click.IntRange(min=1), default=14, show_default=True,
+              help="Remind learners who have done nothing for this many days.")
+@click.option("--dry-run", is_flag=True, help="Print who would get what; send and record nothing.")
+def reminders_send(closing_days: int, inactive_days: int, dry_run: bool) -> None:
+    """E-mail learners whose close date is near or who have been inactive (at most
+    once per kind per learner per week), then deliver the queue."""
+    from shooc.cli import _base_url
+    from shooc.lead import communications as comms
+    from shooc.lead.communication_views import email_links
+
+    database = get_db()
+    # A request context on SHOOC_BASE_URL, so that e-mail links are those of the site.
+    with current_app.test_request_context("/", base_url=_base_url()):
+        links = email_links()
+        with database.session() as session:
+            if dry_run:
+                due = comms.due_reminders(session, closing_days=closing_days, inactive_days=inactive_days)
+                for r in due:
+                    click.echo(f"{r.kind:<8} {r.email:<40} {r.run_name} · close {r.close_date} "
+                               f"({r.days_left} days left) · {links.workbook(r.course_slug, r.workbook.slug)}")
+                click.echo(comms.ReminderRun(due).summary("Would send") + "; nothing sent or recorded (dry run).")
+                return
+            result = comms.send_reminders(session, links, closing_days=closing_days, inactive_days=inactive_days)
+            session.commit()
+    delivery = deliver(database, mailer())
+    click.echo(f"{result.summary()}; sent {delivery.sent} e-mail{'' if delivery.sent == 1 else 's'}, "
+               f"{delivery.failed} failed.")

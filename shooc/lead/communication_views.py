@@ -1,14 +1,188 @@
-"""Announcements to a run and webinar recordings attached to workbooks (/lead)."""
+"""Announcements to a run and webinar recordings attached to workbooks (/lead).
+
+E-mail delivery, decided: an announcement's e-mails are queued in the same
+transaction as the announcement (``shooc.mailqueue``); once that commits, the view
+starts delivering the queue in a background thread, so that announcements go out
+without a cron job and the leader does not wait for the mail server. Whatever that thread
+does not finish (the worker is restarted, the mail server is down) is delivered by
+``shooc mail send``, run from cron every few minutes; the queue's claims make the
+two safe to run at once. Under ``TESTING`` the delivery runs in the request
+instead, on the test's own database connection.
+"""
 from __future__ import annotations
 
-from shooc.lead.views import bp
+import logging
+import threading
+from typing import Callable
+
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, Field, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import Optional, ValidationError
+
+from shooc.auth.forms import EmptyForm, select_choices
+from shooc.db import Database, get_db, get_session
+from shooc.lead import communications as comms
+from shooc.lead.models import Announcement, Recording
+from shooc.lead.views import _run, bp
+from shooc.mail import Mailer
+from shooc.mailqueue import deliver, queue_figures
+from shooc.web import external_url, mailer
+from shooc.workbooks.models import Course
+
+log = logging.getLogger(__name__)
+
+
+class Checked:
+    """A field checked by the service's own rule, so that the form and the service
+    say the same thing in the same words."""
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        self.check = check
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        problem = self.check(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+class AnnouncementForm(FlaskForm):
+    title = StringField("Title", validators=[Checked(comms.title_problem)], render_kw={"maxlength": comms.TITLE_MAX})
+    body = TextAreaField("Message", validators=[Checked(comms.body_problem)], render_kw={"rows": 10})
+
+
+class RecordingForm(FlaskForm):
+    workbook = SelectField("Workbook")
+    title = StringField("Title", validators=[Checked(lambda title: comms.title_problem(title, "recording"))],
+                        render_kw={"maxlength": comms.TITLE_MAX})
+    url = URLField("Address of the recording", validators=[Checked(comms.url_problem)],
+                   render_kw={"maxlength": comms.URL_MAX, "placeholder": "https://"})
+    recorded_on = DateField("Recorded on (optional)", validators=[Optional()])
+    transcript = TextAreaField("Transcript", validators=[Checked(comms.transcript_problem)], render_kw={"rows": 12})
+
+
+def email_links() -> comms.Links:
+    """Absolute links for e-mails (on SHOOC_BASE_URL when set); needs a request context."""
+    return comms.Links(
+        dashboard=external_url("learn.dashboard"), account=external_url("account.account"),
+        workbook=lambda course, workbook: external_url("learn.workbook", course_slug=course, workbook_slug=workbook))
+
+
+def _deliver_quietly(database: Database, outgoing: Mailer) -> None:
+    try:
+        result = deliver(database, outgoing)
+        log.info("mail queue: %s sent, %s failed", result.sent, result.failed)
+    except Exception:  # noqa: BLE001  (cron's `shooc mail send` will try again)
+        log.exception("delivering the mail queue failed; `shooc mail send` will retry")
+
+
+def start_delivery(app: Flask) -> None:
+    """Deliver the mail queue after the request's transaction committed."""
+    if app.testing:
+        _deliver_quietly(get_db(app), mailer())
+        return
+    threading.Thread(target=_deliver_quietly, args=(get_db(app), mailer()), daemon=True,
+                     name="shooc-mail").start()
 
 
 @bp.route("/runs/<slug>/announcements", methods=["GET", "POST"])
 def announcements(slug: str):  # type: ignore[no-untyped-def]
-    return "not yet", 501
+    run = _run(slug)
+    db = get_session()
+    form = AnnouncementForm()
+    preview = None
+    if form.validate_on_submit():
+        if request.form.get("action") == "preview":
+            preview = comms.render_announcement(form.body.data)
+        else:
+            try:
+                announcement = comms.post_announcement(db, current_user, run, form.title.data, form.body.data,
+                                                       email_links())
+            except comms.AlreadyPosted as exc:
+                db.rollback()
+                flash(f"“{exc.existing.title}” was already posted a moment ago; it was not posted or e-mailed "
+                      "again.", "info")
+                return redirect(url_for("lead.announcements", slug=run.slug))
+            except comms.Invalid as exc:
+                db.rollback()
+                for name, problem in exc.problems.items():
+                    getattr(form, name).errors = [problem]
+            else:
+                db.commit()
+                start_delivery(current_app._get_current_object())
+                n = announcement.emailed_to
+                flash(f"Posted “{announcement.title}”: learners see it on their dashboards; "
+                      f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
+                return redirect(url_for("lead.announcements", slug=run.slug))
+    return render_template("lead/announcements.html", run=run, form=form, preview=preview,
+                           audience=comms.audience(db, run), announcements=comms.announcements(db, run),
+                           queue=queue_figures(db), delete_form=EmptyForm()), (422 if form.errors else 200)
+
+
+@bp.route("/runs/<slug>/announcements/<int:announcement_id>/remove", methods=["POST"])
+def remove_announcement(slug: str, announcement_id: int):  # type: ignore[no-untyped-def]
+    run = _run(slug)
+    db = get_session()
+    announcement = db.get(Announcement, announcement_id)
+    if announcement is None or announcement.run_id != run.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    comms.remove_announcement(db, current_user, announcement)
+    db.commit()
+    flash(f"“{announcement.title}” is no longer on learners' dashboards. E-mails already sent cannot be recalled.",
+          "info")
+    return redirect(url_for("lead.announcements", slug=run.slug))
+
+
+def _course(course_slug: str) -> Course:
+    course = get_session().scalar(select(Course).where(Course.slug == course_slug))
+    if course is None or course.current_version_id is None:
+        abort(404)
+    return course
 
 
 @bp.route("/courses/<course_slug>/recordings", methods=["GET", "POST"])
 def recordings(course_slug: str):  # type: ignore[no-untyped-def]
-    return "not yet", 501
+    course = _course(course_slug)
+    db = get_session()
+    workbooks = comms.course_workbooks(db, course)
+    form = RecordingForm()
+    form.workbook.choices = select_choices([(w.slug, f"{w.position}. {w.title}") for w in workbooks])
+    if request.method == "GET" and request.args.get("workbook"):
+        form.workbook.data = request.args["workbook"]
+    if form.validate_on_submit():
+        try:
+            recording = comms.add_recording(db, current_user, course, form.workbook.data, form.title.data,
+                                            form.url.data, form.transcript.data, form.recorded_on.data)
+        except comms.Invalid as exc:
+            db.rollback()
+            for name, problem in exc.problems.items():
+                getattr(form, name).errors = [problem]
+        else:
+            db.commit()
+            flash(f"“{recording.title}” is on the workbook's page, with its transcript.", "info")
+            return redirect(url_for("lead.recordings", course_slug=course.slug, _anchor=f"wb-{recording.workbook_slug}"))
+    by_workbook: dict[str, list[Recording]] = {}
+    for r in comms.course_recordings(db, course):
+        by_workbook.setdefault(r.workbook_slug, []).append(r)
+    return render_template("lead/recordings.html", course=course, title=comms.course_title(db, course.id),
+                           workbooks=workbooks, by_workbook=by_workbook, form=form, delete_form=EmptyForm()), \
+        (422 if form.errors else 200)
+
+
+@bp.route("/courses/<course_slug>/recordings/<int:recording_id>/remove", methods=["POST"])
+def remove_recording(course_slug: str, recording_id: int):  # type: ignore[no-untyped-def]
+    course = _course(course_slug)
+    db = get_session()
+    recording = db.get(Recording, recording_id)
+    if recording is None or recording.course_id != course.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    comms.remove_recording(db, current_user, course, recording)
+    db.commit()
+    flash(f"“{recording.title}” is removed from the workbook's page.", "info")
+    return redirect(url_for("lead.recordings", course_slug=course.slug))

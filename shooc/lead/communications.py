@@ -1,0 +1,488 @@
+"""What the course team says to learners, over a session (no Flask here):
+announcements to a run, webinar recordings attached to a workbook, and reminders
+to learners whose close date is near or who have gone quiet.
+
+E-mail to many people goes through the mail queue (``shooc.mailqueue``) in the
+caller's transaction: an announcement or a batch of reminders that is rolled back
+e-mails nobody. Only learners who opted in (``User.email_opt_in``) and confirmed
+their address are e-mailed; withdrawn enrolments and deleted accounts never are.
+
+E-mails link to pages by absolute URLs; the caller (a view or the command line,
+which know the site's origin) passes them in as ``Links``.
+
+Reminders (``send_reminders``), decided here and written down for leaders:
+
+- *closing*: at most ``closing_days`` days are left to the learner, today and
+  their close date included (7: the close date is within the coming week), and
+  they have not submitted every workbook;
+- *inactive*: nothing saved or submitted for ``inactive_days`` days (counted from
+  the enrolment date for a learner who never started) while the run is open for
+  them and they have not submitted every workbook;
+- at most one reminder of each kind per enrolment in any 7 days (``ReminderSent``
+  rows, written in the same transaction as the queued e-mails), and at most one
+  e-mail per enrolment per run of the command: when both are due the closing one is
+  sent, and an inactive reminder is not sent within 7 days of a closing one (it
+  said the same and more);
+- nothing to learners who submitted every workbook, withdrew, deleted their
+  account, did not opt in, whose close date has passed, or who have no workbook
+  open to them (a paced run's next workbook not released yet);
+- the link is to "the workbook they left off": the dashboard's "What to do next"
+  (the workbook in progress, else the first not started).
+
+Running the command twice sends nothing twice: the second run sees the first's
+``ReminderSent`` rows. Two runs at the same moment are serialised, on PostgreSQL
+by a transaction-scoped advisory lock, on SQLite by the write lock every writing
+transaction takes when it begins.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Iterable
+from urllib.parse import urlsplit
+
+import nh3
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from shooc.auth.models import User
+from shooc.db import utcnow
+from shooc.enrolment import rules
+from shooc.enrolment.models import Enrolment, Response, Run, Submission
+from shooc.enrolment.services import EnrolmentSummary, WorkbookSummary
+from shooc.lead.models import Announcement, Recording, ReminderSent
+from shooc.lead.services import LeadError, audit
+from shooc.mailqueue import Message, enqueue
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+from shooc.workbooks.render import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown
+
+TITLE_MAX = 200
+SUBJECT_MAX = 300  # OutgoingMail.subject
+ANNOUNCEMENT_MAX = 20_000
+URL_MAX = 1000
+TRANSCRIPT_MAX = 200_000
+DASHBOARD_ANNOUNCEMENTS = 3
+DUPLICATE_WINDOW = dt.timedelta(hours=1)
+REMINDER_INTERVAL = dt.timedelta(days=7)
+REMINDER_KINDS = ("closing", "inactive")
+#: The PostgreSQL advisory lock that serialises concurrent ``send_reminders``.
+REMINDER_LOCK = 0x5E0C_0001
+
+
+class Invalid(LeadError):
+    """Input refused; ``problems`` maps each field to what is wrong with it."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+class AlreadyPosted(LeadError):
+    """The same announcement was posted to the run a moment ago (a double click)."""
+
+    def __init__(self, existing: Announcement) -> None:
+        super().__init__(f"this announcement was already posted at {existing.created_at:%H:%M}")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URLs for e-mails, made by whoever knows the site's origin."""
+
+    dashboard: str
+    account: str
+    workbook: Callable[[str, str], str]  # (course slug, workbook slug) -> URL
+
+
+def _opted_in() -> tuple:  # type: ignore[type-arg]
+    """Who may be e-mailed: opted in, address confirmed, still enrolled."""
+    return (User.email_opt_in.is_(True), User.email_verified_at.is_not(None), Enrolment.withdrawn_at.is_(None))
+
+
+def course_title(session: Session, course_id: int) -> str:
+    return session.scalar(select(CourseVersion.title).join(Course, Course.current_version_id == CourseVersion.id)
+                          .where(Course.id == course_id)) or ""
+
+
+# Announcements -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Audience:
+    learners: int  # see it on their dashboard
+    emailed: int  # opted in to e-mail
+
+
+def audience(session: Session, run: Run) -> Audience:
+    """Who an announcement to the run reaches: enrolled (not withdrawn, account not
+    deleted) learners, and those of them who will be e-mailed."""
+    base = (select(func.count()).select_from(Enrolment).join(User, User.id == Enrolment.user_id)
+            .where(Enrolment.run_id == run.id, Enrolment.withdrawn_at.is_(None)))
+    return Audience(session.scalar(base) or 0, session.scalar(base.where(*_opted_in())) or 0)
+
+
+def title_problem(title: str, what: str = "announcement") -> str | None:
+    if not title.strip():
+        return (f"Give the {what} a title" + (": it is the e-mail's subject." if what == "announcement" else "."))
+    if len(title.strip()) > TITLE_MAX:
+        return f"Keep the title to {TITLE_MAX} characters."
+    return None
+
+
+def body_problem(body: str) -> str | None:
+    if not body.strip():
+        return "Write the announcement."
+    if len(body) > ANNOUNCEMENT_MAX:
+        return f"Keep the announcement to {ANNOUNCEMENT_MAX:,} characters (it has {len(body):,})."
+    return None
+
+
+def announcement_problems(title: str, body: str) -> dict[str, str]:
+    problems = {"title": title_problem(title), "body": body_problem(body)}
+    return {field: problem for field, problem in problems.items() if problem}
+
+
+def render_announcement(body: str) -> str:
+    """Markdown to sanitised HTML, as workbooks are rendered but without images
+    (an announcement has nowhere to keep them, and e-mail readers get the text)."""
+    html = render_markdown(body, image_src=lambda src: None)
+    # No ids either: a dashboard shows several announcements, whose headings' ids would clash.
+    attributes = {tag: names - {"id"} for tag, names in ALLOWED_ATTRIBUTES.items()}
+    return nh3.clean(html, tags=ALLOWED_TAGS - {"img"}, attributes=attributes,
+                     allowed_classes=ALLOWED_CLASSES, url_schemes={"http", "https", "mailto"},
+                     filter_style_properties={"text-align"})
+
+
+def post_announcement(session: Session, actor: User | None, run: Run, title: str, body: str,
+                      links: Links, now: dt.datetime | None = None) -> Announcement:
+    """Post an announcement to a run and queue an e-mail to each opted-in learner.
+    Raises Invalid, or AlreadyPosted if the same text was posted within the hour."""
+    title, body = one_line(title), body.strip()
+    problems = announcement_problems(title, body)
+    if problems:
+        raise Invalid(problems)
+    now = now or utcnow()
+    # One poster at a time per run (PostgreSQL; SQLite's writers queue anyway), so
+    # that a double click posts, and e-mails, once.
+    session.execute(select(Run.id).where(Run.id == run.id).with_for_update())
+    existing = session.scalar(select(Announcement).where(
+        Announcement.run_id == run.id, Announcement.title == title, Announcement.body == body,
+        Announcement.created_at > now - DUPLICATE_WINDOW).limit(1))
+    if existing is not None:
+        raise AlreadyPosted(existing)
+    announcement = Announcement(run_id=run.id, title=title, body=body, body_html=render_announcement(body),
+                                author_id=actor.id if actor else None,
+                                author_name=actor.name if actor else "The course team", created_at=now)
+    session.add(announcement)
+    session.flush()
+    recipients = session.execute(
+        select(User.id, User.email, User.name).join(Enrolment, Enrolment.user_id == User.id)
+        .where(Enrolment.run_id == run.id, *_opted_in()).order_by(User.id)).all()
+    course = course_title(session, run.course_id)
+    messages = [Message(email, _subject(f"{course}: {title}"),
+                        _announcement_text(name, course, run, announcement, links), "announcement", user_id)
+                for user_id, email, name in recipients]
+    announcement.emailed_to = enqueue(session, messages)
+    audit(session, actor, "announcement.post",
+          f"Announcement “{title}” to {run.slug}: {announcement.emailed_to} e-mail(s) queued",
+          run=run, announcement_id=announcement.id, emailed_to=announcement.emailed_to)
+    session.flush()
+    return announcement
+
+
+def one_line(text: str) -> str:
+    """A title on one line: it becomes an e-mail's subject, where a line break is not allowed."""
+    return " ".join(text.split())
+
+
+def _subject(text: str) -> str:
+    return text if len(text) <= SUBJECT_MAX else text[:SUBJECT_MAX - 1] + "…"
+
+
+def _announcement_text(name: str, course: str, run: Run, announcement: Announcement, links: Links) -> str:
+    return (f"Dear {name},\n\n"
+            f"{announcement.author_name}, for the course team of {course} ({run.name}), writes:\n\n"
+            f"{announcement.title}\n{'=' * min(len(announcement.title), 72)}\n\n"
+            f"{announcement.body}\n\n"
+            f"This announcement is also on your dashboard: {links.dashboard}\n\n"
+            "-- \nYou get these e-mails because you asked for the course team's announcements and reminders.\n"
+            f"To stop them, untick that box on your account page: {links.account}\n")
+
+
+def announcements(session: Session, run: Run) -> list[Announcement]:
+    """Every announcement of a run, newest first (the leaders' page)."""
+    return list(session.scalars(select(Announcement).where(Announcement.run_id == run.id)
+                                .order_by(Announcement.created_at.desc(), Announcement.id.desc())))
+
+
+def latest_announcements(session: Session, run_ids: Iterable[int],
+                         per_run: int = DASHBOARD_ANNOUNCEMENTS) -> dict[int, list[Announcement]]:
+    """The latest few announcements of each run, newest first (a learner's dashboard),
+    in one query whatever the number of runs."""
+    run_ids = list(run_ids)
+    if not run_ids:
+        return {}
+    rank = func.row_number().over(partition_by=Announcement.run_id,
+                                  order_by=(Announcement.created_at.desc(), Announcement.id.desc())).label("rank")
+    ranked = select(Announcement.id, rank).where(Announcement.run_id.in_(run_ids)).subquery()
+    found: dict[int, list[Announcement]] = defaultdict(list)
+    for a in session.scalars(select(Announcement).join(ranked, ranked.c.id == Announcement.id)
+                             .where(ranked.c.rank <= per_run)
+                             .order_by(Announcement.created_at.desc(), Announcement.id.desc())):
+        found[a.run_id].append(a)
+    return dict(found)
+
+
+def remove_announcement(session: Session, actor: User | None, announcement: Announcement) -> None:
+    """Take an announcement off learners' dashboards (e-mails already sent stay sent)."""
+    run = session.get(Run, announcement.run_id)
+    audit(session, actor, "announcement.remove", f"Removed announcement “{announcement.title}”", run=run,
+          announcement_id=announcement.id)
+    session.delete(announcement)
+    session.flush()
+
+
+# Recordings --------------------------------------------------------------------
+
+def url_problem(url: str) -> str | None:
+    url = url.strip()
+    if not url:
+        return "Give the recording's address."
+    if len(url) > URL_MAX:
+        return f"Keep the address to {URL_MAX} characters."
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "That is not a web address."
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+        return "Give a web address starting with https:// (or http://), like https://video.example.ac.uk/webinar-1."
+    return None
+
+
+def transcript_problem(transcript: str) -> str | None:
+    if not transcript.strip():
+        return ("Add the transcript: learners who are deaf or hard of hearing, or who cannot play a video, "
+                "read it instead, so a recording is only posted with one.")
+    if len(transcript) > TRANSCRIPT_MAX:
+        return f"Keep the transcript to {TRANSCRIPT_MAX:,} characters (it has {len(transcript):,})."
+    return None
+
+
+def recording_problems(title: str, url: str, transcript: str) -> dict[str, str]:
+    problems = {"title": title_problem(title, "recording"), "url": url_problem(url),
+                "transcript": transcript_problem(transcript)}
+    return {field: problem for field, problem in problems.items() if problem}
+
+
+def course_workbooks(session: Session, course: Course) -> list[WorkbookVersion]:
+    """The workbooks of the course's current version, in order."""
+    return list(session.scalars(select(WorkbookVersion).where(
+        WorkbookVersion.course_version_id == course.current_version_id).order_by(WorkbookVersion.position)))
+
+
+def add_recording(session: Session, actor: User | None, course: Course, workbook_slug: str, title: str,
+                  url: str, transcript: str, recorded_on: dt.date | None = None) -> Recording:
+    problems = recording_problems(title, url, transcript)
+    if workbook_slug not in {w.slug for w in course_workbooks(session, course)}:
+        problems["workbook"] = "Choose one of the course's workbooks."
+    if problems:
+        raise Invalid(problems)
+    recording = Recording(course_id=course.id, workbook_slug=workbook_slug, title=one_line(title), url=url.strip(),
+                          transcript=transcript.replace("\r\n", "\n").strip(), recorded_on=recorded_on,
+                          author_id=actor.id if actor else None)
+    session.add(recording)
+    session.flush()
+    audit(session, actor, "recording.add", f"Recording “{recording.title}” on {course.slug}/{workbook_slug}",
+          course=course.slug, workbook=workbook_slug, recording_id=recording.id, url=recording.url)
+    return recording
+
+
+def remove_recording(session: Session, actor: User | None, course: Course, recording: Recording) -> None:
+    audit(session, actor, "recording.remove", f"Removed recording “{recording.title}” from "
+          f"{course.slug}/{recording.workbook_slug}", course=course.slug, workbook=recording.workbook_slug,
+          recording_id=recording.id, url=recording.url)
+    session.delete(recording)
+    session.flush()
+
+
+def _recording_order() -> tuple:  # type: ignore[type-arg]
+    return (Recording.recorded_on.desc().nulls_last(), Recording.created_at.desc(), Recording.id.desc())
+
+
+def recordings_for(session: Session, course_id: int, workbook_slug: str) -> list[Recording]:
+    """A workbook's recordings, the latest first (the workbook page)."""
+    return list(session.scalars(select(Recording).where(
+        Recording.course_id == course_id, Recording.workbook_slug == workbook_slug).order_by(*_recording_order())))
+
+
+def course_recordings(session: Session, course: Course) -> list[Recording]:
+    return list(session.scalars(select(Recording).where(Recording.course_id == course.id)
+                                .order_by(Recording.workbook_slug, *_recording_order())))
+
+
+# Reminders ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: str  # closing or inactive
+    enrolment_id: int
+    user_id: int
+    email: str
+    name: str
+    course_slug: str
+    course_title: str
+    run_name: str
+    close_date: dt.date
+    days_left: int
+    submitted: int
+    workbooks: int
+    workbook: WorkbookSummary  # where they left off
+    last_active: dt.date | None  # None: never started
+
+    def message(self, links: Links) -> Message:
+        return Message(self.email, _subject(self.subject), self.text(links), f"reminder-{self.kind}", self.user_id)
+
+    @property
+    def subject(self) -> str:
+        if self.kind == "closing":
+            return f"{self.course_title}: {self.days_left} day{'' if self.days_left == 1 else 's'} left"
+        return f"{self.course_title}: pick up where you left off"
+
+    def text(self, links: Links) -> str:
+        days = f"{self.days_left} day{'' if self.days_left == 1 else 's'}"
+        if self.kind == "closing":
+            opening = (f"Your time on {self.course_title} ({self.run_name}) ends on {self.close_date:%-d %B %Y}: "
+                       f"{days} left, today included. After that you can still read and download your work, "
+                       "but not submit it.")
+        elif self.last_active is None:
+            opening = (f"You enrolled in {self.course_title} ({self.run_name}) but have not started yet. "
+                       f"Your close date is {self.close_date:%-d %B %Y}: {days} left.")
+        else:
+            opening = (f"We have not seen you on {self.course_title} ({self.run_name}) since "
+                       f"{self.last_active:%-d %B %Y}. Your close date is {self.close_date:%-d %B %Y}: {days} left.")
+        verb = "Carry on with" if self.workbook.status == "in progress" else "Start"
+        return (f"Dear {self.name},\n\n{opening}\n\n"
+                f"You have submitted {self.submitted} of {self.workbooks} workbooks. {verb} workbook "
+                f"{self.workbook.position}, {self.workbook.title}:\n"
+                f"{links.workbook(self.course_slug, self.workbook.slug)}\n\n"
+                f"Your dashboard: {links.dashboard}\n\n"
+                "-- \nYou get these reminders because you asked for the course team's announcements and reminders.\n"
+                f"To stop them, untick that box on your account page: {links.account}\n")
+
+
+def due_reminders(session: Session, now: dt.datetime | None = None, closing_days: int = 7,
+                  inactive_days: int = 14) -> list[Reminder]:
+    """The reminders to send now (see the module's docstring for the rules). Reads only."""
+    now = now or utcnow()
+    # Candidates in the database: opted in, enrolled, in a run not closed for everyone.
+    oldest_close = (now - dt.timedelta(days=2)).date()  # run time zones differ from UTC by < 1 day
+    enrolments = session.scalars(
+        select(Enrolment).join(User, User.id == Enrolment.user_id).join(Run, Run.id == Enrolment.run_id)
+        .where(*_opted_in(), or_(Run.closes_on >= oldest_close, Enrolment.extended_until >= oldest_close))
+        .options(selectinload(Enrolment.run).selectinload(Run.course), selectinload(Enrolment.user))
+        .order_by(Enrolment.id)).all()
+    if not enrolments:
+        return []
+    recent: dict[int, set[str]] = defaultdict(set)  # the past week's: at most two per enrolment
+    for enrolment_id, kind in session.execute(select(ReminderSent.enrolment_id, ReminderSent.kind).where(
+            ReminderSent.sent_at > now - REMINDER_INTERVAL)):
+        recent[enrolment_id].add(kind)
+    summaries = _summaries(session, enrolments, now)
+    due = []
+    for summary in summaries:
+        enrolment, today = summary.enrolment, summary.today
+        if summary.closed or today < summary.run.opens_on or summary.submitted >= len(summary.workbooks):
+            continue
+        workbook = summary.next_workbook
+        if workbook is None:
+            continue
+        last_active = (rules.today_in(summary.run.timezone, enrolment.last_activity_at)
+                       if enrolment.last_activity_at else None)
+        quiet_since = last_active or enrolment.started_on or enrolment.enrolled_on
+        sent = recent[enrolment.id]
+        kind = None
+        if summary.days_left <= closing_days and "closing" not in sent:
+            kind = "closing"
+        elif ((today - quiet_since).days >= inactive_days and not sent & {"closing", "inactive"}):
+            kind = "inactive"
+        if kind is None:
+            continue
+        user = enrolment.user
+        assert user is not None
+        due.append(Reminder(kind, enrolment.id, user.id, user.email, user.name, summary.course.slug,
+                            summary.version.title, summary.run.name, summary.close_date, summary.days_left,
+                            summary.submitted, len(summary.workbooks), workbook,
+                            last_active or enrolment.started_on))
+    return due
+
+
+def _summaries(session: Session, enrolments: list[Enrolment], now: dt.datetime) -> list[EnrolmentSummary]:
+    """Dashboard summaries of many enrolments at once (a few queries in all), so that
+    the dashboard's own "What to do next" picks the workbook a reminder links to."""
+    ids = [e.id for e in enrolments]
+    started: set[tuple[int, str]] = set()
+    submitted: dict[tuple[int, str], dt.datetime] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        started.update((e, w) for e, w in session.execute(
+            select(Response.enrolment_id, Response.workbook_slug).where(Response.enrolment_id.in_(part)).distinct()))
+        submitted.update(((e, w), at) for e, w, at in session.execute(
+            select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
+            .where(Submission.enrolment_id.in_(part))))
+    version_ids = {e.run.course.current_version_id for e in enrolments}
+    versions = {v.id: v for v in session.scalars(select(CourseVersion).where(CourseVersion.id.in_(version_ids))
+                                                  .options(selectinload(CourseVersion.workbooks)))}
+    summaries = []
+    for enrolment in enrolments:
+        run = enrolment.run
+        version = versions.get(run.course.current_version_id)  # type: ignore[arg-type]
+        if version is None:
+            continue
+        today = rules.today_in(run.timezone, now)
+        workbooks = []
+        for wb in version.workbooks:
+            key = (enrolment.id, wb.slug)
+            released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, wb.position)
+            status = "submitted" if key in submitted else "in progress" if key in started else "not started"
+            workbooks.append(WorkbookSummary(
+                wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
+                rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
+                submitted.get(key)))
+        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
+    return summaries
+
+
+@dataclass
+class ReminderRun:
+    reminders: list[Reminder]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for r in self.reminders if r.kind == kind)
+
+    def summary(self, verb: str = "Queued") -> str:
+        n = len(self.reminders)
+        return (f"{verb} {n} reminder{'' if n == 1 else 's'} ({self.count('closing')} closing, "
+                f"{self.count('inactive')} inactive)")
+
+
+def send_reminders(session: Session, links: Links, now: dt.datetime | None = None, closing_days: int = 7,
+                   inactive_days: int = 14) -> ReminderRun:
+    """Queue the reminders due now and record them (the caller commits, then delivers)."""
+    if closing_days < 0 or inactive_days < 1:
+        raise LeadError("closing days must be 0 or more and inactive days 1 or more")
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # Another run of the command waits here until this one commits, then sees
+        # its ReminderSent rows: nobody is reminded twice.
+        session.execute(select(func.pg_advisory_xact_lock(REMINDER_LOCK)))
+    due = due_reminders(session, now, closing_days, inactive_days)
+    if due:
+        session.add_all([ReminderSent(enrolment_id=r.enrolment_id, kind=r.kind, workbook_slug=r.workbook.slug,
+                                      sent_at=now) for r in due])
+        enqueue(session, [r.message(links) for r in due])
+        result = ReminderRun(due)
+        audit(session, None, "reminders.send", result.summary(), closing=result.count("closing"),
+              inactive=result.count("inactive"), closing_days=closing_days, inactive_days=inactive_days)
+    session.flush()
+    return ReminderRun(due)
