@@ -38,6 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc.badges import views as badge_views
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
+    from shooc.api import views as api_views
+    from shooc.evaluate import survey_views
+    from shooc.evaluate import views as evaluate_views
     from shooc.lead import views as lead_views
     from shooc.workbooks import views as workbook_views
 
@@ -48,5 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(learn_views.bp)
     app.register_blueprint(badge_views.bp)
     app.register_blueprint(lead_views.bp)
+    app.register_blueprint(evaluate_views.bp)
+    app.register_blueprint(survey_views.bp)
+    app.register_blueprint(api_views.bp)
+    web.csrf.exempt(api_views.bp)  # token-authenticated, no cookies: nothing for CSRF to protect
     register_cli(app)
     return app

@@ -35,3 +35,22 @@ def upgrade(database: Database, revision: str = "head") -> None:
     if revision == "head" and is_up_to_date(database):
         return
     command.upgrade(alembic_config(database), revision)
+    if revision == "head":
+        count_runs_without_counters(database)
+
+
+def count_runs_without_counters(database: Database) -> None:
+    """Runs from before the statistics counters (migration 0007) are counted once
+    from their rows; from then on every event keeps its counters."""
+    from sqlalchemy import select
+
+    from shooc.enrolment.models import Run
+    from shooc.evaluate import counters
+    from shooc.evaluate.models import RunCounter
+
+    with database.session() as session:
+        runs = session.scalars(select(Run).where(~select(RunCounter.run_id).where(
+            RunCounter.run_id == Run.id).exists())).all()
+        for run in runs:
+            counters.rebuild(session, run)
+        session.commit()

@@ -3,13 +3,15 @@ from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import Base
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
-from shooc.evaluate.models import Evaluation, OverallEffect
+from shooc.evaluate.models import (ApiToken, Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
+                                   RunWorkbookCounter, WorkbookStart)
 from shooc.lead.models import (Announcement, AuditEntry, ContentUpload, RecordImport, Recording, ReminderSent,
                                WorkbookFeedback)
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
 
-__all__ = ["ActivityVersion", "Announcement", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",
+__all__ = ["ActivityVersion", "Announcement", "ApiToken", "RunCounter", "RunTally", "RunWeekCounter",
+           "RunWorkbookCounter", "WorkbookStart", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",
            "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "OutgoingMail", "OverallEffect",
            "PendingDraft", "RecordImport", "Recording", "ReminderSent", "Response", "Role", "Run", "RunMode",
            "Submission", "User", "WorkbookFeedback", "WorkbookVersion"]

@@ -23,6 +23,7 @@ from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import workbook_submitted
+from shooc.evaluate import counters
 from shooc.lead.services import audit
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
@@ -76,6 +77,7 @@ def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
         issued_on=submission.submitted_at or utcnow())
     session.add(assertion)
     session.flush()
+    counters.badge_changed(session, enrolment.run_id, 1)
     return assertion
 
 
@@ -103,6 +105,7 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
             session.add(certificate)
     except IntegrityError:
         return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    counters.certificate_changed(session, enrolment.run, enrolment, issued_on, 1)
     return certificate
 
 
@@ -130,9 +133,10 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
     if assertion.revoked_at is None:
         assertion.revoked_at = utcnow()
         assertion.revocation_reason = reason
+        counters.badge_changed(session, assertion.enrolment.run_id, -1)
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
     if certificate is not None and certificate.revoked_at is None:
-        _revoke_certificate(certificate, f"A badge it depends on was revoked: {reason}")
+        _revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
     audit(session, actor, "badge.revoke", f"Revoked badge {assertion.id} ({assertion.workbook_slug})"
           + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
           reason=assertion.revocation_reason)
@@ -147,14 +151,16 @@ def revoke_certificate(session: Session, certificate: Certificate, reason: str, 
         raise BadgeError("give a reason for revoking: the certificate's page shows it")
     if certificate.revoked_at is not None:
         return
-    _revoke_certificate(certificate, reason)
+    _revoke_certificate(session, certificate, reason)
     audit(session, actor, "certificate.revoke", f"Revoked certificate {certificate.code}",
           enrolment=certificate.enrolment, reason=reason)
     session.flush()
 
 
-def _revoke_certificate(certificate: Certificate, reason: str) -> None:
+def _revoke_certificate(session: Session, certificate: Certificate, reason: str) -> None:
     if certificate.revoked_at is None:
+        enrolment = certificate.enrolment
+        counters.certificate_changed(session, enrolment.run, enrolment, certificate.issued_on, -1)
         certificate.revoked_at = utcnow()
         certificate.revocation_reason = reason
         certificate.pdf = None  # a revoked certificate's PDF says so: made again

@@ -47,7 +47,9 @@ class Enrolment(Base):
     __tablename__ = "enrolments"
     __table_args__ = (UniqueConstraint("run_id", "user_id"),
                       # a run's participants in enrolment order, a page at a time, at any size
-                      Index("ix_enrolments_run_id_enrolled_on_id", "run_id", "enrolled_on", "id"))
+                      Index("ix_enrolments_run_id_enrolled_on_id", "run_id", "enrolled_on", "id"),
+                      # who is still inside an extended window after the run closed
+                      Index("ix_enrolments_run_id_extended_until", "run_id", "extended_until"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from blinker import Namespace
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
+from shooc.evaluate import counters
 from shooc.workbooks.activities import FormData, Quiz, get_kind
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion, WorkbookVersion
 
@@ -130,6 +132,7 @@ def enrol(session: Session, run: Run, user_id: int, today: dt.date | None = None
         raise EnrolmentError(decision.reason)
     if existing is not None:
         existing.withdrawn_at = None
+        counters.withdrawal_changed(session, existing, len(course_workbook_slugs(session, run)), -1)
         session.flush()
         return existing
     enrolment = Enrolment(run_id=run.id, user_id=user_id, enrolled_on=today)
@@ -138,13 +141,21 @@ def enrol(session: Session, run: Run, user_id: int, today: dt.date | None = None
             session.add(enrolment)
     except IntegrityError:  # the same learner enrolling from two tabs at once
         return session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user_id))
+    counters.registered(session, enrolment)
     return enrolment
 
 
 def withdraw(session: Session, enrolment: Enrolment) -> None:
     if enrolment.withdrawn_at is None:
         enrolment.withdrawn_at = utcnow()
+        counters.withdrawal_changed(session, enrolment, len(course_workbook_slugs(session, enrolment.run)), 1)
         session.flush()
+
+
+def course_workbook_slugs(session: Session, run: Run) -> list[str]:
+    """The workbooks of the run's course as published now."""
+    return list(session.scalars(select(WorkbookVersion.slug).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id)))
 
 
 def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment | None:
@@ -314,10 +325,17 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
     """Store a learner's answer to one activity, keyed by workbook slug and activity id."""
     where = (Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
              Response.activity_id == activity_id)
+    today = enrolment.run.today()
     if enrolment.started_on is None:
-        enrolment.started_on = enrolment.run.today()
+        # Conditional, so that of two requests that both saw no start, one counts it.
+        if session.execute(update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.started_on.is_(None))
+                           .values(started_on=today)).rowcount:
+            counters.started(session, enrolment, today)
+        set_committed_value(enrolment, "started_on", session.scalar(
+            select(Enrolment.started_on).where(Enrolment.id == enrolment.id)))
     response = session.scalar(select(Response).where(*where))
     if response is None:
+        counters.workbook_started(session, enrolment, workbook_slug, today)
         response = Response(enrolment_id=enrolment.id, workbook_slug=workbook_slug, activity_id=activity_id,
                             answer=answer, workbook_version_id=workbook_version_id)
         try:
@@ -368,6 +386,13 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
         return existing
     enrolment.last_activity_at = utcnow()
     enrolment.submitted_count = Enrolment.submitted_count + 1  # in SQL: right under concurrency too
+    session.flush()
+    slugs = course_workbook_slugs(session, enrolment.run)
+    done = session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.enrolment_id == enrolment.id, Submission.workbook_slug.in_(slugs)))
+    today = enrolment.run.today()
+    counters.workbook_started(session, enrolment, workbook.slug, today)
+    counters.submitted(session, enrolment, workbook.slug, today, finished_course=(done == len(slugs)))
     workbook_submitted.send(session, submission=submission)
     session.flush()
     state.submission = submission

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Date, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.db import Base, utcnow
@@ -47,3 +47,83 @@ class Evaluation(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     enrolment: Mapped[Enrolment] = relationship()
+
+
+# Counters of a run's figures, kept in the transaction of each event (enrolling,
+# starting, submitting, issuing, revoking, evaluating) so that statistics read a few
+# rows whatever the run's size. shooc.evaluate.counters keeps them; a recount from
+# the rows themselves (``shooc stats RUN --recount``) must always agree.
+
+class RunCounter(Base):
+    __tablename__ = "run_counters"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    registered: Mapped[int] = mapped_column(default=0, server_default="0")
+    withdrawn: Mapped[int] = mapped_column(default=0, server_default="0")
+    started: Mapped[int] = mapped_column(default=0, server_default="0")
+    workbooks_completed: Mapped[int] = mapped_column(default=0, server_default="0")
+    badges_awarded: Mapped[int] = mapped_column(default=0, server_default="0")
+    completed_all: Mapped[int] = mapped_column(default=0, server_default="0")
+    certificates_awarded: Mapped[int] = mapped_column(default=0, server_default="0")
+    evaluations: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class RunWorkbookCounter(Base):
+    __tablename__ = "run_workbook_counters"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    workbook_slug: Mapped[str] = mapped_column(String(80), primary_key=True)
+    started: Mapped[int] = mapped_column(default=0, server_default="0")
+    completed: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class RunWeekCounter(Base):
+    """Per week (Monday, in the run's time zone): the picture of a rolling run."""
+
+    __tablename__ = "run_week_counters"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    registered: Mapped[int] = mapped_column(default=0, server_default="0")
+    started: Mapped[int] = mapped_column(default=0, server_default="0")
+    workbooks_completed: Mapped[int] = mapped_column(default=0, server_default="0")
+    certificates_awarded: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class RunTally(Base):
+    """Counts of a run by a named key: ``effect`` (overall effect → responses),
+    ``objective:N`` (rating 1–5 → responses), ``days`` (days from start to
+    certificate → certificates, for the median)."""
+
+    __tablename__ = "run_tallies"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tally: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class WorkbookStart(Base):
+    """That a learner began a workbook (an answer saved in it, or a submission): kept
+    when an account is erased, like the enrolment, so a run's figures do not change."""
+
+    __tablename__ = "workbook_starts"
+
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True)
+    workbook_slug: Mapped[str] = mapped_column(String(80), primary_key=True)
+    started_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class ApiToken(Base):
+    """A personal token for the JSON API: shown once, stored as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, to tell tokens apart
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]

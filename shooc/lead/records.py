@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shooc.auth.models import Role, User
@@ -43,7 +44,8 @@ from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import new_assertion_id, new_certificate_code, recipient_identity
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
-from shooc.evaluate.models import Evaluation, OverallEffect
+from shooc.evaluate import counters
+from shooc.evaluate.models import Evaluation, OverallEffect, WorkbookStart
 from shooc.lead.services import audit
 from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
@@ -312,6 +314,7 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
             progress(min(start + BATCH, total), total)
     summary = writer.summary
     summary.rows = total
+    counters.rebuild(session, run)  # bulk rows bypass the per-event counters: count the run afresh
     audit(session, actor, "records.import", f"Imported {records.filename}: " + "; ".join(summary.lines()),
           run=run, **summary.as_dict())
     session.flush()
@@ -373,6 +376,10 @@ class _Writer:
                                "recipient_identity": recipient_identity(emails[enrolment_id], salt),
                                "issued_on": submitted_at, "show_name": False})
             session.execute(_insert(BadgeAssertion), badges)
+            starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
+                       "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
+            insert_starts = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+            session.execute(insert_starts(WorkbookStart).on_conflict_do_nothing(), starts)
             added: dict[int, int] = {}
             for submission in new_submissions:
                 added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1

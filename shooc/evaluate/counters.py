@@ -1,0 +1,244 @@
+"""A run's figures, kept as counters in the transaction of each event, and the
+recount from the rows themselves that they must always equal.
+
+Events and what they count (definitions in shooc/evaluate/stats.py):
+registering, withdrawing (an unfinished learner) and rejoining, starting (the first
+answer saved), beginning a workbook, submitting a workbook (and finishing the
+course), issuing and revoking badges and certificates, and evaluating.
+
+Counters are bumped with one ``INSERT … ON CONFLICT DO UPDATE`` each (SQLite and
+PostgreSQL alike), so a row appears on first use and two transactions bumping the
+same counter both count. ``rebuild(session, run)`` writes them afresh from the rows
+(after an import, after a migration, or if a check ever finds them wrong).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.enrolment.models import Enrolment, Run, Submission
+from shooc.evaluate.models import (Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
+                                   RunWorkbookCounter, WorkbookStart)
+from shooc.workbooks.models import WorkbookVersion
+
+COUNTER_TABLES = (RunCounter, RunWorkbookCounter, RunWeekCounter, RunTally)
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of a date's week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def local_day(run: Run, moment: dt.datetime) -> dt.date:
+    return moment.astimezone(ZoneInfo(run.timezone)).date()
+
+
+def _bump(session: Session, model: type, keys: dict[str, Any], **deltas: int) -> None:
+    deltas = {k: v for k, v in deltas.items() if v}
+    if not deltas:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = insert(table).values(**keys, **deltas)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + delta for name, delta in deltas.items()})
+    session.execute(statement)
+
+
+def _run_counter(session: Session, run_id: int, **deltas: int) -> None:
+    _bump(session, RunCounter, {"run_id": run_id}, **deltas)
+
+
+def _week(session: Session, run_id: int, day: dt.date, **deltas: int) -> None:
+    _bump(session, RunWeekCounter, {"run_id": run_id, "week": week_of(day)}, **deltas)
+
+
+def _tally(session: Session, run_id: int, tally: str, value: str, delta: int) -> None:
+    _bump(session, RunTally, {"run_id": run_id, "tally": tally, "value": value}, count=delta)
+
+
+# Events ----------------------------------------------------------------------------
+
+def registered(session: Session, enrolment: Enrolment) -> None:
+    _run_counter(session, enrolment.run_id, registered=1)
+    _week(session, enrolment.run_id, enrolment.enrolled_on, registered=1)
+
+
+def withdrawal_changed(session: Session, enrolment: Enrolment, workbooks: int, delta: int) -> None:
+    """``delta`` 1 on withdrawing, -1 on rejoining; a learner who had finished is
+    counted as finished, not as withdrawn."""
+    if enrolment.submitted_count < workbooks:
+        _run_counter(session, enrolment.run_id, withdrawn=delta)
+
+
+def started(session: Session, enrolment: Enrolment, day: dt.date) -> None:
+    _run_counter(session, enrolment.run_id, started=1)
+    _week(session, enrolment.run_id, day, started=1)
+
+
+def workbook_started(session: Session, enrolment: Enrolment, workbook_slug: str, day: dt.date) -> None:
+    """The first time an enrolment touches a workbook (later calls change nothing)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(insert(WorkbookStart).values(
+        enrolment_id=enrolment.id, workbook_slug=workbook_slug, started_on=day).on_conflict_do_nothing())
+    if result.rowcount:
+        _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug},
+              started=1)
+
+
+def submitted(session: Session, enrolment: Enrolment, workbook_slug: str, day: dt.date,
+              finished_course: bool) -> None:
+    _run_counter(session, enrolment.run_id, workbooks_completed=1, completed_all=int(finished_course))
+    _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug}, completed=1)
+    _week(session, enrolment.run_id, day, workbooks_completed=1)
+
+
+def badge_changed(session: Session, run_id: int, delta: int) -> None:
+    _run_counter(session, run_id, badges_awarded=delta)
+
+
+def certificate_changed(session: Session, run: Run, enrolment: Enrolment, issued_on: dt.datetime,
+                        delta: int) -> None:
+    day = local_day(run, issued_on)
+    _run_counter(session, run.id, certificates_awarded=delta)
+    _week(session, run.id, day, certificates_awarded=delta)
+    _tally(session, run.id, "days", str(_days_to_certificate(enrolment, day)), delta)
+
+
+def _days_to_certificate(enrolment: Enrolment, day: dt.date) -> int:
+    return max(0, (day - (enrolment.started_on or enrolment.enrolled_on)).days)
+
+
+def evaluation_changed(session: Session, run_id: int, before: Evaluation | None, after: Evaluation) -> None:
+    """Call after changing ``after``, with ``before`` a copy as it was (None: new)."""
+    if before is None:
+        _run_counter(session, run_id, evaluations=1)
+    for evaluation, delta in ((before, -1), (after, 1)):
+        if evaluation is None:
+            continue
+        if evaluation.overall_effect is not None:
+            _tally(session, run_id, "effect", OverallEffect(evaluation.overall_effect).value, delta)
+        for objective, rating in (evaluation.objective_ratings or {}).items():
+            _tally(session, run_id, f"objective:{objective}", str(rating), delta)
+
+
+# Reading -----------------------------------------------------------------------------
+
+def read(session: Session, run: Run) -> dict[str, Any]:
+    """The counted figures of a run (a handful of primary-key reads)."""
+    row = session.get(RunCounter, run.id)
+    totals = {c.name: (getattr(row, c.name) if row else 0) for c in RunCounter.__table__.columns if c.name != "run_id"}
+    workbooks = {r.workbook_slug: (r.started, r.completed) for r in session.scalars(
+        select(RunWorkbookCounter).where(RunWorkbookCounter.run_id == run.id))}
+    weeks = [(r.week, r.registered, r.started, r.workbooks_completed, r.certificates_awarded) for r in session.scalars(
+        select(RunWeekCounter).where(RunWeekCounter.run_id == run.id).order_by(RunWeekCounter.week))]
+    tallies: dict[str, dict[str, int]] = {}
+    for tally, value, count in session.execute(
+            select(RunTally.tally, RunTally.value, RunTally.count).where(RunTally.run_id == run.id, RunTally.count != 0)):
+        tallies.setdefault(tally, {})[value] = count
+    return {"totals": totals, "workbooks": workbooks,
+            "weeks": [w for w in weeks if any(w[1:])], "tallies": tallies}
+
+
+def recount(session: Session, run: Run) -> dict[str, Any]:
+    """The same figures counted from the rows (slow at scale: for checks and rebuilds)."""
+    in_run = Enrolment.run_id == run.id
+    slugs = list(session.scalars(select(WorkbookVersion.slug).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id)))
+    total = len(slugs)
+    enrolments = session.execute(select(Enrolment.id, Enrolment.enrolled_on, Enrolment.started_on,
+                                        Enrolment.withdrawn_at, Enrolment.submitted_count).where(in_run)).all()
+    by_id = {e.id: e for e in enrolments}
+    weeks: dict[dt.date, list[int]] = {}
+
+    def week(day: dt.date, column: int, delta: int = 1) -> None:
+        weeks.setdefault(week_of(day), [0, 0, 0, 0])[column] += delta
+
+    for e in enrolments:
+        week(e.enrolled_on, 0)
+        if e.started_on:
+            week(e.started_on, 1)
+    submissions = session.execute(select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
+                                  .join(Enrolment, Submission.enrolment_id == Enrolment.id).where(in_run)).all()
+    completed = Counter(s.workbook_slug for s in submissions)
+    per_enrolment = Counter(s.enrolment_id for s in submissions if s.workbook_slug in slugs)
+    for s in submissions:
+        week(local_day(run, s.submitted_at), 2)
+    starts = Counter(session.scalars(select(WorkbookStart.workbook_slug).join(
+        Enrolment, WorkbookStart.enrolment_id == Enrolment.id).where(in_run)))
+    certificates = session.execute(select(Certificate.enrolment_id, Certificate.issued_on).join(
+        Enrolment, Certificate.enrolment_id == Enrolment.id).where(in_run, Certificate.revoked_at.is_(None))).all()
+    days: Counter[str] = Counter()
+    for c in certificates:
+        day = local_day(run, c.issued_on)
+        week(day, 3)
+        e = by_id[c.enrolment_id]
+        days[str(max(0, (day - (e.started_on or e.enrolled_on)).days))] += 1
+    tallies: dict[str, dict[str, int]] = {}
+    if days:
+        tallies["days"] = dict(days)
+    evaluations = session.execute(select(Evaluation.overall_effect, Evaluation.objective_ratings).join(
+        Enrolment, Evaluation.enrolment_id == Enrolment.id).where(in_run)).all()
+    for effect, ratings in evaluations:
+        if effect is not None:
+            tallies.setdefault("effect", Counter())[OverallEffect(effect).value] += 1
+        for objective, rating in (ratings or {}).items():
+            tallies.setdefault(f"objective:{objective}", Counter())[str(rating)] += 1
+    totals = {
+        "registered": len(enrolments),
+        "withdrawn": sum(1 for e in enrolments if e.withdrawn_at is not None and e.submitted_count < total),
+        "started": sum(1 for e in enrolments if e.started_on is not None),
+        "workbooks_completed": len(submissions),
+        "badges_awarded": session.scalar(select(func.count()).select_from(BadgeAssertion).join(
+            Enrolment, BadgeAssertion.enrolment_id == Enrolment.id).where(in_run, BadgeAssertion.revoked_at.is_(None))),
+        "completed_all": sum(1 for n in per_enrolment.values() if total and n >= total),
+        "certificates_awarded": len(certificates),
+        "evaluations": len(evaluations),
+    }
+    return {"totals": totals,
+            "workbooks": {slug: (starts.get(slug, 0), completed.get(slug, 0))
+                          for slug in set(starts) | set(completed)},
+            "weeks": [(w, *counts) for w, counts in sorted(weeks.items()) if any(counts)],
+            "tallies": {k: dict(v) for k, v in tallies.items()}}
+
+
+def rebuild(session: Session, run: Run) -> None:
+    """Write a run's counters afresh from its rows (one transaction: the caller's)."""
+    for model in COUNTER_TABLES:
+        session.execute(delete(model).where(model.run_id == run.id))
+    figures = recount(session, run)
+    session.add(RunCounter(run_id=run.id, **figures["totals"]))
+    session.add_all(RunWorkbookCounter(run_id=run.id, workbook_slug=slug, started=s, completed=c)
+                    for slug, (s, c) in figures["workbooks"].items())
+    session.add_all(RunWeekCounter(run_id=run.id, week=w, registered=r, started=s, workbooks_completed=c,
+                                   certificates_awarded=k) for w, r, s, c, k in figures["weeks"])
+    session.add_all(RunTally(run_id=run.id, tally=tally, value=value, count=count)
+                    for tally, values in figures["tallies"].items() for value, count in values.items())
+    session.flush()
+
+
+def median_from_tally(tally: dict[str, int]) -> float | None:
+    """The median of values given as value → how many (a histogram)."""
+    values = sorted((int(v), n) for v, n in tally.items() if n > 0)
+    total = sum(n for _, n in values)
+    if not total:
+        return None
+    expanded_median = []
+    for rank in sorted({(total - 1) // 2, total // 2}):
+        seen = 0
+        for value, n in values:
+            seen += n
+            if seen > rank:
+                expanded_median.append(value)
+                break
+    return sum(expanded_median) / len(expanded_median)
+
