@@ -32,7 +32,8 @@ test: $(INSTALLED) browser openbadges
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/);
 ## set SHOOC_BENCH_DATABASE_URL to a PostgreSQL database they may empty to measure it too
 bench: $(INSTALLED)
-	$(BIN)/python bench/records_import.py $(BENCH_ARGS)
+	$(BIN)/python bench/records_import.py
+	$(BIN)/python bench/stats.py
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:

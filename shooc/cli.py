@@ -322,29 +322,24 @@ def records_import(run_slug: str, file: Path) -> None:
 @click.command("stats")
 @click.argument("run_slug", metavar="RUN")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]), default="table", show_default=True)
+@click.option("--recount", is_flag=True, help="Count the rows instead of reading the counters (slow; a check).")
 @with_appcontext
-def stats(run_slug: str, fmt: str) -> None:
-    """A run's completion figures (the JSON of DESIGN.md §3)."""
-    from shooc.evaluate.stats import run_stats
+def stats(run_slug: str, fmt: str, recount: bool) -> None:
+    """A run's completion figures (the JSON of DESIGN.md §3, and more)."""
+    from shooc.evaluate.stats import flatten, run_stats
 
     with get_db().session() as session:
-        figures = run_stats(session, _run_or_fail(session, run_slug))
+        figures = run_stats(session, _run_or_fail(session, run_slug), recount=recount)
     if fmt == "json":
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
         return
-    flat = {k: v for k, v in figures.items() if not isinstance(v, (list, dict))}
-    for w in figures["per_workbook"]:
-        flat[f"workbook_{w['order']}_started"] = w["started"]
-        flat[f"workbook_{w['order']}_completed"] = w["completed"]
-    flat["evaluation_responses"] = figures["evaluation"]["responses"]
-    for effect, count in figures["evaluation"]["overall_effect"].items():
-        flat[f"overall_effect_{effect}"] = count
+    flat = flatten(figures)
     if fmt == "csv":
         _write_rows([flat], "csv", list(flat))
         return
     width = max(len(k) for k in flat)
     for key, value in flat.items():
-        shown = f"{value:.1%}" if key.startswith("completion_rate") else value
+        shown = f"{value:.1%}" if key.startswith("completion_rate") else "" if value is None else value
         click.echo(f"{key.replace('_', ' '):<{width}}  {shown}")
 
 

@@ -219,6 +219,7 @@ def reset_password(session: Session, user: User, password: str) -> None:
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything shooc keeps about a person, as they may download it (JSON)."""
     from shooc.enrolment.models import Enrolment, Response, Submission
+    from shooc.evaluate.models import ApiToken, Evaluation
 
     enrolments = []
     for enrolment in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.id)):
@@ -226,6 +227,7 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
                                     .order_by(Response.workbook_slug, Response.activity_id)).all()
         submissions = session.scalars(select(Submission).where(Submission.enrolment_id == enrolment.id)
                                       .order_by(Submission.submitted_at)).all()
+        evaluation = session.scalar(select(Evaluation).where(Evaluation.enrolment_id == enrolment.id))
         enrolments.append({
             "course": enrolment.run.course.slug, "run": enrolment.run.slug, "run_name": enrolment.run.name,
             "enrolled_on": enrolment.enrolled_on.isoformat(), "close_date": enrolment.close_date.isoformat(),
@@ -234,7 +236,12 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
                          "saved_at": _iso(r.updated_at)} for r in responses],
             "submissions": [{"workbook": s.workbook_slug, "submitted_at": _iso(s.submitted_at),
                              "course_version": s.course_version_number} for s in submissions],
+            "evaluation": None if evaluation is None else {
+                "overall_effect": evaluation.overall_effect.value if evaluation.overall_effect else None,
+                "objective_ratings": evaluation.objective_ratings, "comments": evaluation.comments,
+                "submitted_at": _iso(evaluation.submitted_at), "updated_at": _iso(evaluation.updated_at)},
         })
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
     return {
         "exported_at": _iso(utcnow()),
         "account": {"email": user.email, "name": user.name, "role": user.role.value,
@@ -243,6 +250,8 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
                     "registered_at": _iso(user.created_at), "consented_to_privacy_notice_at": _iso(user.consented_at),
                     "email_confirmed_at": _iso(user.email_verified_at), "last_login_at": _iso(user.last_login_at)},
         "enrolments": enrolments,
+        "api_tokens": [{"name": t.name, "created_at": _iso(t.created_at), "last_used_at": _iso(t.last_used_at),
+                        "revoked_at": _iso(t.revoked_at)} for t in tokens],
     }
 
 
@@ -262,6 +271,10 @@ def delete_account(session: Session, user: User) -> None:
     from shooc.lead.models import WorkbookFeedback
 
     session.execute(delete(WorkbookFeedback).where(WorkbookFeedback.enrolment_id.in_(enrolment_ids)))
+    from shooc.evaluate.models import Evaluation
+
+    # their own words go; their ratings stay in the run's figures, without a name
+    session.execute(update(Evaluation).where(Evaluation.enrolment_id.in_(enrolment_ids)).values(comments=None))
 
     session.execute(update(Certificate).where(Certificate.enrolment_id.in_(enrolment_ids))
                     .values(holder_name=None, pdf=None))

@@ -7,17 +7,21 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, Flask, Response, abort, current_app, flash, make_response, redirect, render_template,
+                   request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
 
+from shooc.api import tokens as api_tokens
 from shooc.auth import services
 from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
                               ResetForm, ResetRequestForm)
-from shooc.auth.models import User
+from shooc.auth.models import Role, User
 from shooc.db import get_session, utcnow, will_write
 from shooc.mail import MailError
-from shooc.web import external_url, mailer
+from shooc.web import external_url, mailer, roles_required
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -223,7 +227,66 @@ def account():  # type: ignore[no-untyped-def]
             return redirect(url_for("account.account"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(),
-                           user=user), status
+                           user=user, **_token_section(user)), status
+
+
+# API tokens (evaluators, leaders and admins; the JSON API is shooc/api) -------------
+
+class ApiTokenForm(FlaskForm):
+    token_name = StringField("Name", validators=[DataRequired("Give the token a name, such as the script that will "
+                                                              "use it."),
+                                                 Length(max=api_tokens.MAX_NAME_LENGTH)])
+
+
+def _token_section(user: User, form: ApiTokenForm | None = None, new_token: str | None = None) -> dict[str, object]:
+    """What the account page's "API tokens" section needs (empty for learners)."""
+    if not api_tokens.may_hold_tokens(user):
+        return {"api_tokens": None}
+    return {"api_tokens": api_tokens.tokens_of(get_session(), user),
+            "token_form": form or ApiTokenForm(formdata=None), "new_token": new_token}
+
+
+@account_bp.route("/tokens", methods=["POST"])
+@roles_required(Role.evaluator, Role.leader, Role.admin)
+def create_api_token():  # type: ignore[no-untyped-def]
+    """Make a token and show it in this answer only: it is never stored in the
+    clear, so no later page (nor a redirect through the session cookie) can show it."""
+    user = current_user._get_current_object()
+    form = ApiTokenForm()
+    status, new_token = 422, None
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            _, new_token = api_tokens.create_token(db, user, form.token_name.data)
+        except api_tokens.TokenError as exc:
+            form.token_name.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        else:
+            db.commit()
+            status = 201
+    profile = ProfileForm(formdata=None, obj=user, prefix="profile")
+    password = ChangePasswordForm(formdata=None, prefix="password")
+    response = make_response(render_template(
+        "auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(formdata=None), user=user,
+        **_token_section(user, ApiTokenForm(formdata=None) if new_token else form, new_token)), status)
+    response.headers["Cache-Control"] = "no-store"  # the page with the token is kept by no cache
+    return response
+
+
+@account_bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke one of one's own tokens (any role: revoking never hurts); another
+    person's token is not found."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = get_session()
+    token = api_tokens.revoke_token(db, current_user._get_current_object(), token_id)
+    if token is None:
+        abort(404)
+    db.commit()
+    flash(f"The token “{token.name}” ({token.prefix}…) is revoked: requests that send it are now refused.", "info")
+    return redirect(url_for("account.account", _anchor="api-tokens"))
 
 
 @account_bp.route("/data.json")

@@ -18,6 +18,7 @@ from shooc.auth.views import PENDING_KEY
 from shooc.db import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
+from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
 from shooc.web import csrf, login_manager
@@ -50,7 +51,8 @@ def enrol(course_slug: str):  # type: ignore[no-untyped-def]
 def dashboard():  # type: ignore[no-untyped-def]
     summaries = services.dashboard(get_session(), current_user.id)
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
-                           announcements=latest_announcements(get_session(), {s.run.id for s in summaries}))
+                           announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
+                           surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:

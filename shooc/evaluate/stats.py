@@ -22,7 +22,11 @@ few rows to read at any size of run. ``recount=True`` counts the rows instead.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -89,3 +93,59 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
         "run_dates": {"opens_on": run.opens_on.isoformat(), "closes_on": run.closes_on.isoformat(),
                       "mode": run.mode.value},
     }
+
+
+def flatten(figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures as one row of named values (CSV, tables): scalars first, then each
+    workbook's and each answer's count."""
+    flat = {k: v for k, v in figures.items() if not isinstance(v, (list, dict))}
+    for w in figures["per_workbook"]:
+        flat[f"workbook_{w['order']}_started"] = w["started"]
+        flat[f"workbook_{w['order']}_completed"] = w["completed"]
+    flat["evaluation_responses"] = figures["evaluation"]["responses"]
+    for effect, count in figures["evaluation"]["overall_effect"].items():
+        flat[f"overall_effect_{effect}"] = count
+    return flat
+
+
+PROGRESS_COLUMNS = ["learner", "enrolled_on", "started_on", "withdrawn", "close_date", "workbooks_submitted",
+                    *[f"workbook_{n}" for n in range(1, 6)], "certificate_on"]
+
+
+def anonymised_progress(session: Session, run: Run, secret: str, batch: int = 2000) -> Iterator[list[Any]]:
+    """Each learner's progress without who they are: a pseudonym (the same in every
+    export of this site, so that exports can be joined, but not an id a database
+    or a person can be looked up by), dates, and workbook completion dates. No
+    name, e-mail, organisation, answer or evaluation."""
+    from shooc.badges.models import Certificate
+    from shooc.enrolment.models import Submission
+
+    zone = ZoneInfo(run.timezone)
+    positions = dict(session.execute(select(WorkbookVersion.slug, WorkbookVersion.position).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id)).all())
+    key = hashlib.sha256(f"shooc-progress:{secret}".encode()).digest()
+    last_id = 0
+    while True:
+        enrolments = session.execute(
+            select(Enrolment.id, Enrolment.enrolled_on, Enrolment.started_on, Enrolment.withdrawn_at,
+                   Enrolment.extended_until, Enrolment.submitted_count)
+            .where(Enrolment.run_id == run.id, Enrolment.id > last_id).order_by(Enrolment.id).limit(batch)).all()
+        if not enrolments:
+            return
+        ids = [e.id for e in enrolments]
+        done: dict[int, dict[int, dt.date]] = {}
+        for enrolment_id, slug, at in session.execute(select(
+                Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
+                .where(Submission.enrolment_id.in_(ids))):
+            if slug in positions:
+                done.setdefault(enrolment_id, {})[positions[slug]] = at.astimezone(zone).date()
+        certified = {enrolment_id: at.astimezone(zone).date() for enrolment_id, at in session.execute(
+            select(Certificate.enrolment_id, Certificate.issued_on).where(
+                Certificate.enrolment_id.in_(ids), Certificate.revoked_at.is_(None)))}
+        for e in enrolments:
+            pseudonym = hmac.new(key, str(e.id).encode(), hashlib.sha256).hexdigest()[:12]
+            dates = done.get(e.id, {})
+            yield [pseudonym, e.enrolled_on, e.started_on or "", "yes" if e.withdrawn_at else "no",
+                   e.extended_until or run.closes_on, e.submitted_count,
+                   *[dates.get(n, "") for n in range(1, 6)], certified.get(e.id, "")]
+        last_id = ids[-1]

@@ -1,6 +1,126 @@
-"""The evaluation survey: learners answer it; evaluators read it without names."""
+"""The evaluation survey: learners answer it; evaluators read it without names.
+
+- ``/runs/<run>/evaluation`` (learners, their own enrolment in that run only; 404
+  for a run they are not enrolled in): the form, once they hold a certificate or
+  have withdrawn (before that a 403 page says when it opens); read-only after their
+  close date.
+- ``/evaluate/runs/<run>/evaluation`` (evaluators, leaders, admins; learners 403):
+  the distributions and the comments, anonymous, withheld below five responses.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import RadioField, TextAreaField, ValidationError
+
+from shooc.auth.forms import select_choices
+from shooc.auth.models import Role
+from shooc.db import get_session
+from shooc.enrolment.models import Run
+from shooc.evaluate import survey
+from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect
+from shooc.web import roles_required
+from shooc.workbooks.models import CourseVersion
 
 bp = Blueprint("survey", __name__)
+
+
+def _comments_length(form: FlaskForm, field: TextAreaField) -> None:
+    problem = survey.check_answers([], OverallEffect.good, {}, survey.clean_comments(field.data)).get("comments")
+    if problem:
+        raise ValidationError(problem)
+
+
+class SurveyForm(FlaskForm):
+    overall_effect = RadioField(
+        "Overall, what effect has the course had on your mentoring practice?",
+        choices=select_choices([(e.value, OVERALL_EFFECT_LABELS[e]) for e in OverallEffect]),
+        invalid_choice_message="Choose the effect the course has had on your mentoring practice.")
+    comments = TextAreaField("Comments (optional)", validators=[_comments_length])
+
+    def objective_fields(self) -> list[RadioField]:
+        return [self[name] for name in self._fields if name.startswith("objective_")]
+
+
+def survey_form(objectives: list[str], data: dict | None = None) -> SurveyForm:
+    """The form with one 1–5 rating per objective. ``data`` only for a GET: on a POST
+    a missing answer must stay missing, not fall back to the saved one."""
+
+    class Form(SurveyForm):
+        pass
+
+    for n, text in enumerate(objectives, start=1):
+        setattr(Form, f"objective_{n}", RadioField(
+            text, choices=select_choices([(str(value), f"{value} · {label}")
+                                          for value, label in survey.RATING_LABELS.items()]),
+            invalid_choice_message=f"Rate objective {n} from 1 (not at all) to 5 (fully)."))
+    return Form(data=data) if data is not None else Form()
+
+
+def _saved_answers(evaluation) -> dict:  # type: ignore[no-untyped-def]
+    if evaluation is None:
+        return {}
+    data = {"overall_effect": OverallEffect(evaluation.overall_effect).value if evaluation.overall_effect else None,
+            "comments": evaluation.comments or ""}
+    data.update({f"objective_{n}": str(rating) for n, rating in (evaluation.objective_ratings or {}).items()})
+    return data
+
+
+def _course_title(run: Run) -> str:
+    return get_session().scalar(select(CourseVersion.title).where(
+        CourseVersion.id == run.course.current_version_id)) or run.course.slug
+
+
+@bp.route("/runs/<run_slug>/evaluation", methods=["GET", "POST"])
+@roles_required(Role.learner)
+def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    enrolment = survey.own_enrolment(db, run_slug, current_user.id)
+    if enrolment is None:
+        abort(404)  # another run, or someone else's enrolment: nothing here for you
+    state = survey.survey_state(db, enrolment)
+    page = {"run": enrolment.run, "state": state, "course_title": _course_title(enrolment.run),
+            "rating_labels": survey.RATING_LABELS, "comments_max": survey.COMMENTS_MAX}
+    if not state.offered:
+        return render_template("evaluate/survey.html", form=None, problem=survey.not_offered_reason(state),
+                               **page), 403
+    if not state.editable:  # read-only: the answers as given; a late answer is shown, not saved
+        late = request.method == "POST"
+        form = survey_form(state.objectives) if late else survey_form(state.objectives, _saved_answers(state.evaluation))
+        problem = survey.closed_reason(state) + (
+            " What you sent was not saved: it is shown below so that you can copy it." if late else "")
+        return render_template("evaluate/survey.html", form=form if late or state.evaluation else None,
+                               problem=problem, **page), (409 if late else 200)
+
+    form = survey_form(state.objectives) if request.method == "POST" else survey_form(
+        state.objectives, _saved_answers(state.evaluation))
+    if form.validate_on_submit():
+        ratings = {field.name.removeprefix("objective_"): int(field.data) for field in form.objective_fields()}
+        try:
+            survey.save_evaluation(db, enrolment, form.overall_effect.data, ratings, form.comments.data)
+        except survey.InvalidAnswers as exc:
+            for name, message in exc.problems.items():
+                form[name].errors = [*form[name].errors, message]
+        except survey.SurveyError as exc:  # closed between the page and the answer
+            db.rollback()
+            return render_template("evaluate/survey.html", form=form, problem=str(exc), **page), 409
+        else:
+            db.commit()
+            flash(f"Thank you: your evaluation is saved. You can change it until {state.close_date:%-d %B %Y}.",
+                  "info")
+            return redirect(url_for("learn.dashboard"))
+    return render_template("evaluate/survey.html", form=form, problem=None, **page), (
+        422 if form.errors else 200)
+
+
+@bp.route("/evaluate/runs/<run_slug>/evaluation")
+@roles_required(Role.evaluator, Role.leader, Role.admin)
+def results(run_slug: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    run = db.scalar(select(Run).where(Run.slug == run_slug).options(selectinload(Run.course))) or abort(404)
+    found = survey.results(db, run, page=request.args.get("page", 1, type=int))
+    return render_template("evaluate/evaluation_results.html", run=run, results=found,
+                           course_title=_course_title(run), min_responses=survey.MIN_RESPONSES)

@@ -1,0 +1,157 @@
+"""The evaluators' area: a run's figures and charts, comparisons and exports, and
+nothing in them that names a learner."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+from sqlalchemy.orm import Session
+
+from conftest import TODAY, complete_and_submit, csrf_token
+from records_data import records_rows, to_csv
+from shooc.enrolment.services import enrol
+from shooc.evaluate.stats import PROGRESS_COLUMNS, flatten, run_stats
+from shooc.lead import records
+
+OPENS, CLOSES = dt.date(2017, 1, 9), dt.date(2017, 12, 31)
+
+
+@pytest.fixture
+def imported(db: Session, make_run):  # type: ignore[no-untyped-def]
+    """A past run of 300 learners, from records."""
+    run = make_run(opens=OPENS, closes=CLOSES, name="2017 rolling run", slug="2017-rolling")
+    rows = records_rows(300, OPENS, CLOSES, seed=21, domain="past.example.org")
+    records.import_records(db, run, records.check_file(db, run, to_csv(rows), "2017.csv"))
+    db.commit()
+    return run, rows
+
+
+@pytest.fixture
+def evaluator(auth, make_user):  # type: ignore[no-untyped-def]
+    user = make_user("evaluator")
+    auth.login(user)
+    return user
+
+
+def evaluate_urls(run_slug: str, other: str) -> list[str]:
+    return ["/evaluate/", f"/evaluate/runs/{run_slug}", f"/evaluate/runs/{run_slug}/stats.csv",
+            f"/evaluate/runs/{run_slug}/progress.csv", f"/evaluate/compare?run={run_slug}&run={other}",
+            f"/evaluate/compare.csv?run={run_slug}&run={other}"]
+
+
+@pytest.mark.parametrize("role,expected", [(None, 302), ("learner", 403), ("evaluator", 200), ("leader", 200),
+                                           ("admin", 200)])
+def test_only_evaluators_leaders_and_admins_get_in(client, auth, make_user, make_run, imported, role,
+                                                   expected) -> None:
+    run, _ = imported
+    other = make_run(slug="now")
+    if role:
+        auth.login(make_user(role))
+    for url in evaluate_urls(run.slug, other.slug):
+        response = client.get(url)
+        response.get_data()  # (the exports stream: read them to the end)
+        response.close()
+        assert response.status_code == expected, url
+        if expected == 302:
+            assert "/auth/login" in response.headers["Location"]
+
+
+def test_the_run_page_shows_the_figures_with_charts_and_their_numbers(client, evaluator, imported, db) -> None:
+    run, rows = imported
+    figures = run_stats(db, run)
+    page = client.get(f"/evaluate/runs/{run.slug}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"<dt>Registered</dt><dd>300</dd>" in html
+    assert f"<dt>Certificates awarded</dt><dd>{figures['certificates_awarded']}</dd>" in html
+    assert f"{figures['completion_rate_registered']:.1%}" in html
+    assert html.count('<svg class="chart') == 4  # funnel, states, weekly, effect
+    for title in ("From registering to the certificate", "Where the learners are now", "Week by week",
+                  "What the figures mean"):
+        assert title in html
+    assert html.count("<summary>The numbers</summary>") == 4  # each chart's table
+    assert "<script" not in html.split("</head>")[1]  # no script is needed to read it
+
+
+def test_nothing_on_the_evaluators_pages_names_anyone(client, evaluator, imported, make_run) -> None:
+    run, rows = imported
+    other = make_run(slug="now")
+    for url in evaluate_urls(run.slug, other.slug):
+        body = client.get(url).get_data(as_text=True)
+        for row in rows[:50]:
+            assert row["email"] not in body and row["name"] not in body, url
+        assert "past.example.org" not in body and "School " not in body, url
+
+
+def test_the_effect_is_withheld_below_five_responses(client, evaluator, db, make_run, make_user) -> None:
+    run = make_run(slug="small")
+    for n in range(2):
+        rows = [{**records_rows(1, run.opens_on, TODAY, seed=n)[0], "email": f"x{n}@example.org",
+                 "registered_on": (TODAY - dt.timedelta(days=2)).isoformat(), "started_on": "",
+                 **{f"workbook_{k}": "" for k in range(1, 6)}, "overall_effect": "excellent"}]
+        records.import_records(db, run, records.check_file(db, run, to_csv(rows), "x.csv"))
+    db.commit()
+    html = client.get(f"/evaluate/runs/{run.slug}").get_data(as_text=True)
+    assert "2 responses so far. The breakdown is shown from 5 responses" in html
+    assert "Excellent" not in html
+
+
+def test_the_figures_csv_is_the_stats_in_one_row(client, evaluator, imported, db) -> None:
+    run, _ = imported
+    response = client.get(f"/evaluate/runs/{run.slug}/stats.csv")
+    assert response.mimetype == "text/csv"
+    [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    expected = flatten(run_stats(db, run))
+    for key in ("registered", "started", "completed_all", "certificates_awarded", "workbook_3_completed",
+                "overall_effect_very_good"):
+        assert row[key] == str(expected[key])
+
+
+def test_the_progress_csv_is_every_learner_without_who_they_are(client, evaluator, imported, db) -> None:
+    run, rows = imported
+    body = client.get(f"/evaluate/runs/{run.slug}/progress.csv").get_data(as_text=True)
+    table = list(csv.DictReader(io.StringIO(body)))
+    assert list(table[0]) == PROGRESS_COLUMNS and len(table) == 300
+    assert len({r["learner"] for r in table}) == 300 and all(re.fullmatch(r"[0-9a-f]{12}", r["learner"]) for r in table)
+    assert sum(r["certificate_on"] != "" for r in table) == run_stats(db, run)["certificates_awarded"]
+    assert sorted(r["workbook_1"] for r in table) == sorted(r["workbook_1"] for r in rows)
+    again = list(csv.DictReader(io.StringIO(client.get(f"/evaluate/runs/{run.slug}/progress.csv").get_data(as_text=True))))
+    assert [r["learner"] for r in again] == [r["learner"] for r in table]  # stable: exports can be joined
+
+
+def test_two_runs_side_by_side(client, evaluator, imported, db, make_run, make_user) -> None:
+    run, _ = imported
+    paced = make_run(slug="paced-now", name="Paced run", mode="paced")
+    learner = enrol(db, paced, make_user("learner").id)
+    db.commit()
+    complete_and_submit(db, learner, "the-mentors-role")
+    db.commit()
+    html = client.get(f"/evaluate/compare?run={run.slug}&run={paced.slug}").get_data(as_text=True)
+    assert "The same figures, run by run" in html and "paced, every 7 days" in html
+    assert html.count('<svg class="chart') == 1
+    body = client.get(f"/evaluate/compare.csv?run={run.slug}&run={paced.slug}").get_data(as_text=True)
+    table = list(csv.DictReader(io.StringIO(body)))
+    assert [r["run"] for r in table] == [run.slug, paced.slug]
+    assert table[1]["registered"] == "1" and table[1]["workbook_1_completed"] == "1"
+    assert "Choose two to 4 runs" in client.get(f"/evaluate/compare?run={run.slug}").get_data(as_text=True)
+    assert client.get("/evaluate/compare?run=nope&run=also-nope").status_code == 404
+
+
+def test_the_command_line_gives_the_same_json_and_a_recount_agrees(runner, imported, db) -> None:
+    run, _ = imported
+    counted = runner.invoke(args=["stats", run.slug, "--format", "json"])
+    recounted = runner.invoke(args=["stats", run.slug, "--format", "json", "--recount"])
+    assert counted.exit_code == 0 and recounted.exit_code == 0
+    a, b = json.loads(counted.output), json.loads(recounted.output)
+    a.pop("as_of"), b.pop("as_of")
+    assert a == b
+    expected = run_stats(db, run)
+    expected.pop("as_of")
+    assert a == expected
+    table = runner.invoke(args=["stats", run.slug])
+    assert re.search(r"^registered\s+300$", table.output, re.M)
+    assert runner.invoke(args=["stats", "nope"]).exit_code == 1
