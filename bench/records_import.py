@@ -87,6 +87,7 @@ def one_run(url: str, data: bytes, rows: list[dict]) -> dict[str, float]:
         start = time.perf_counter()
         records.import_records(session, run, checked)
         session.commit()
+        records.refresh_planner_statistics(session, len(rows))
         times["import"] = time.perf_counter() - start
         figures = run_stats(session, run)
         expected = expected_counts(rows)

@@ -52,6 +52,8 @@ def measure(url: str, size: int, repeat: int, instance: str) -> dict[str, float]
         rows = records_rows(size, OPENS, CLOSES, seed=size)
         checked = records.check_file(session, run, to_csv(rows), "bench.csv")
         records.import_records(session, run, checked)
+        session.commit()
+        records.refresh_planner_statistics(session, size)
         create_user(session, "evaluator@example.org", "Eva Evaluator", "evaluator", "correct horse battery staple")
         session.commit()
     database.engine.dispose()

@@ -314,6 +314,7 @@ def records_import(run_slug: str, file: Path) -> None:
 
             summary = records.import_records(session, run, checked, progress=progress)
         session.commit()
+        records.refresh_planner_statistics(session, summary.rows)
     click.echo(f"Imported {file} into {run_slug}:")
     for line in summary.lines():
         click.echo(f"  {line}")

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from conftest import TODAY, complete_and_submit, csrf_token
+from conftest import TODAY, complete_and_submit
 from records_data import records_rows, to_csv
 from shooc.enrolment.services import enrol
 from shooc.evaluate.stats import PROGRESS_COLUMNS, flatten, run_stats
@@ -66,7 +66,7 @@ def test_the_run_page_shows_the_figures_with_charts_and_their_numbers(client, ev
     page = client.get(f"/evaluate/runs/{run.slug}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert f"<dt>Registered</dt><dd>300</dd>" in html
+    assert "<dt>Registered</dt><dd>300</dd>" in html
     assert f"<dt>Certificates awarded</dt><dd>{figures['certificates_awarded']}</dd>" in html
     assert f"{figures['completion_rate_registered']:.1%}" in html
     assert html.count('<svg class="chart') == 4  # funnel, states, weekly, effect

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from blinker import Namespace
 from sqlalchemy import func, select, update
@@ -485,20 +485,34 @@ def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
         select(Enrolment).where(Enrolment.user_id == user_id)
         .options(selectinload(Enrolment.run).selectinload(Run.course))
         .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())).all()
-    if not enrolments:
-        return []
+    return enrolment_summaries(session, enrolments)
+
+
+def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
+                        now: dt.datetime | None = None) -> list[EnrolmentSummary]:
+    """Dashboard summaries of enrolments (a few queries for any number of them): the
+    learner's dashboard, and the reminders, whose link is the dashboard's own "What
+    to do next"."""
     ids = [e.id for e in enrolments]
-    started = {tuple(row) for row in session.execute(select(Response.enrolment_id, Response.workbook_slug)
-                                                     .where(Response.enrolment_id.in_(ids)).distinct())}
-    submitted = {(s.enrolment_id, s.workbook_slug): s.submitted_at for s in session.scalars(
-        select(Submission).where(Submission.enrolment_id.in_(ids)))}
+    started: set[tuple[int, str]] = set()
+    submitted: dict[tuple[int, str], dt.datetime] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        started.update((e, w) for e, w in session.execute(
+            select(Response.enrolment_id, Response.workbook_slug).where(Response.enrolment_id.in_(part)).distinct()))
+        submitted.update(((e, w), at) for e, w, at in session.execute(
+            select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
+            .where(Submission.enrolment_id.in_(part))))
+    version_ids = {e.run.course.current_version_id for e in enrolments}
+    versions = {v.id: v for v in session.scalars(select(CourseVersion).where(CourseVersion.id.in_(version_ids))
+                                                  .options(selectinload(CourseVersion.workbooks)))}
     summaries = []
     for enrolment in enrolments:
         run = enrolment.run
-        course = run.course
-        version = session.scalar(select(CourseVersion).where(CourseVersion.id == course.current_version_id)
-                                 .options(selectinload(CourseVersion.workbooks)))
-        today = run.today()
+        version = versions.get(run.course.current_version_id)  # type: ignore[arg-type]
+        if version is None:
+            continue
+        today = rules.today_in(run.timezone, now)
         workbooks = []
         for wb in version.workbooks:
             key = (enrolment.id, wb.slug)
@@ -508,5 +522,5 @@ def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
                 wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
                 rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
                 submitted.get(key)))
-        summaries.append(EnrolmentSummary(enrolment, run, course, version, workbooks, today))
+        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
     return summaries

@@ -50,8 +50,8 @@ from sqlalchemy.orm import Session, selectinload
 from shooc.auth.models import User
 from shooc.db import utcnow
 from shooc.enrolment import rules
-from shooc.enrolment.models import Enrolment, Response, Run, Submission
-from shooc.enrolment.services import EnrolmentSummary, WorkbookSummary
+from shooc.enrolment.models import Enrolment, Run
+from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.lead.services import LeadError, audit
 from shooc.mailqueue import Message, enqueue
@@ -388,7 +388,7 @@ def due_reminders(session: Session, now: dt.datetime | None = None, closing_days
     for enrolment_id, kind in session.execute(select(ReminderSent.enrolment_id, ReminderSent.kind).where(
             ReminderSent.sent_at > now - REMINDER_INTERVAL)):
         recent[enrolment_id].add(kind)
-    summaries = _summaries(session, enrolments, now)
+    summaries = enrolment_summaries(session, enrolments, now)
     due = []
     for summary in summaries:
         enrolment, today = summary.enrolment, summary.today
@@ -415,42 +415,6 @@ def due_reminders(session: Session, now: dt.datetime | None = None, closing_days
                             summary.submitted, len(summary.workbooks), workbook,
                             last_active or enrolment.started_on))
     return due
-
-
-def _summaries(session: Session, enrolments: list[Enrolment], now: dt.datetime) -> list[EnrolmentSummary]:
-    """Dashboard summaries of many enrolments at once (a few queries in all), so that
-    the dashboard's own "What to do next" picks the workbook a reminder links to."""
-    ids = [e.id for e in enrolments]
-    started: set[tuple[int, str]] = set()
-    submitted: dict[tuple[int, str], dt.datetime] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
-        started.update((e, w) for e, w in session.execute(
-            select(Response.enrolment_id, Response.workbook_slug).where(Response.enrolment_id.in_(part)).distinct()))
-        submitted.update(((e, w), at) for e, w, at in session.execute(
-            select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
-            .where(Submission.enrolment_id.in_(part))))
-    version_ids = {e.run.course.current_version_id for e in enrolments}
-    versions = {v.id: v for v in session.scalars(select(CourseVersion).where(CourseVersion.id.in_(version_ids))
-                                                  .options(selectinload(CourseVersion.workbooks)))}
-    summaries = []
-    for enrolment in enrolments:
-        run = enrolment.run
-        version = versions.get(run.course.current_version_id)  # type: ignore[arg-type]
-        if version is None:
-            continue
-        today = rules.today_in(run.timezone, now)
-        workbooks = []
-        for wb in version.workbooks:
-            key = (enrolment.id, wb.slug)
-            released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, wb.position)
-            status = "submitted" if key in submitted else "in progress" if key in started else "not started"
-            workbooks.append(WorkbookSummary(
-                wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
-                rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
-                submitted.get(key)))
-        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
-    return summaries
 
 
 @dataclass

@@ -117,6 +117,7 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
                                                  progress=progress)
                 _finish(job, summary)
                 session.commit()
+                records.refresh_planner_statistics(session, summary.rows)
         except Exception as exc:  # noqa: BLE001 (anything: the page must say it failed)
             log.exception("records import %s failed", import_id)
             message = ("; ".join(str(p) for p in exc.records.problems[:20])
