@@ -363,3 +363,61 @@ def test_a_leader_imports_records_fixes_the_named_row_and_sees_the_counts(live_s
     page.get_by_role("link", name="See the participants").click()
     assert page.get_by_text("500 participants").is_visible()
     assert page.problems == []
+
+
+def test_an_evaluator_reads_a_runs_figures_compares_runs_and_uses_the_api(live_server, page, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    from records_data import expected_counts, records_rows, to_csv
+    from shooc.lead import records
+
+    base, database = live_server
+    set_up_course(database)
+    with database.session() as session:
+        course = session.scalar(select(Run)).course
+        past = create_run(session, course, dt.date(2017, 1, 9), dt.date(2017, 12, 31), name="2017 rolling run",
+                          slug="2017-rolling")
+        rows = records_rows(400, past.opens_on, past.closes_on, seed=4)
+        records.import_records(session, past, records.check_file(session, past, to_csv(rows), "2017.csv"))
+        create_user(session, "eva@example.org", "Eva Evaluator", "evaluator", PASSWORD)
+        session.commit()
+    expected = expected_counts(rows)
+
+    log_in(page, base, "eva@example.org")
+    page.get_by_role("link", name="Evaluating").click()
+    page.shots.take(page, "evaluate-home")
+    page.get_by_role("link", name="2017 rolling run").click()
+    figures = page.locator(".key-figures")
+    assert figures.get_by_text("Registered", exact=True).locator("xpath=..").inner_text().split()[-1] == "400"
+    assert (figures.get_by_text("Certificates awarded", exact=True).locator("xpath=..").inner_text().split()[-1]
+            == str(expected["certificates_awarded"]))
+    assert page.get_by_role("img", name="Funnel: registered, started, each workbook completed, certificate").is_visible()
+    page.locator("details").first.get_by_text("The numbers").click()
+    assert page.get_by_role("row", name=re.compile(r"^1\. The mentor's role")).is_visible()
+    page.shots.take(page, "run-figures")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Anonymised progress of each learner (CSV)").click()
+    progress = Path(download.value.path()).read_text()
+    assert progress.count("\n") == 401 and "@" not in progress
+
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Evaluating").click()
+    page.get_by_label("Compare 2017 rolling run").check()
+    page.get_by_label("Compare Open run").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Compare the runs ticked").click()
+    assert page.get_by_role("table", name="The same figures, run by run").is_visible()
+    page.shots.take(page, "compare")
+
+    # a token from the account page, then a script
+    page.goto(base + "/account")
+    page.locator("#api-tokens").get_by_label("Name").fill("Evaluation script")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make token").click()
+    token = re.search(r"shooc_[A-Za-z0-9_-]{20,}", page.content()).group(0)
+    request = urllib.request.Request(f"{base}/api/v1/runs/2017-rolling/stats",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as answer:
+        stats = json.load(answer)
+    assert {k: stats[k] for k in expected} == expected
+    assert page.problems == []
