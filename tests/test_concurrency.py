@@ -82,6 +82,7 @@ def test_the_last_two_workbooks_submitted_at_once_still_make_the_certificate(com
     assert _crowd(database, enrolment_id, ["smart-goal-setting", "mentoring-communities"] * 5) == []
     with database.session() as check:
         assert check.scalar(select(func.count()).select_from(Certificate)) == 1
+        _counters_equal_a_recount(check)
 
 
 def test_parallel_submits_of_one_workbook_make_one_submission(committed_app) -> None:
@@ -92,3 +93,16 @@ def test_parallel_submits_of_one_workbook_make_one_submission(committed_app) -> 
     assert _crowd(database, enrolment_id, ["the-mentors-role"] * 20) == []
     with database.session() as check:
         assert check.scalar(select(func.count()).select_from(Submission)) == 1
+        _counters_equal_a_recount(check)
+
+
+def _counters_equal_a_recount(session) -> None:  # type: ignore[no-untyped-def]
+    """The statistics counters, bumped by each of the crowd's transactions, still
+    equal a count of the rows."""
+    from shooc.enrolment.models import Run
+    from shooc.evaluate import counters
+
+    run = session.scalar(select(Run))
+    counted = counters.read(session, run)
+    assert counted == counters.recount(session, run)
+    assert counted["totals"]["registered"] == 1
