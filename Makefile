@@ -34,6 +34,7 @@ test: $(INSTALLED) browser openbadges
 bench: $(INSTALLED)
 	$(BIN)/python bench/records_import.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/events.py
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:
