@@ -31,6 +31,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
+    hops = int(settings["SHOOC_PROXY_HOPS"] or 0)
+    if hops > 0:
+        # Behind nginx (deploy/nginx.conf): the request's scheme, host, client address
+        # and prefix are those the proxy saw, so that badge ids, certificate and e-mail
+        # links carry the public origin when SHOOC_BASE_URL is not set. Only the last
+        # `hops` proxies are believed: a client cannot forge what they appended.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
 
     from shooc import db, web
     from shooc.badges import services as _badge_services  # noqa: F401  (issues badges on submission)

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     # Records files with more rows than this are imported in the background, with progress.
     "SHOOC_IMPORT_INLINE_ROWS": 5000,
     "SHOOC_SESSION_HOURS": 12,  # a login lasts this long without use ("keep me logged in": 30 days)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Prefix
+    # headers are trusted (werkzeug's ProxyFix); 0 ignores those headers.
+    "SHOOC_PROXY_HOPS": 0,
     **MAIL_SETTINGS,
 }
 
@@ -50,6 +53,13 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
     settings.update({k: v for k, v in os.environ.items() if k in DEFAULTS and v != ""})
     if overrides:
         settings.update(overrides)
+    for key, default in DEFAULTS.items():
+        # numbers from the environment (or a file) arrive as text
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(settings[key], str):
+            try:
+                settings[key] = int(settings[key])
+            except ValueError:
+                raise ValueError(f"{key} must be a whole number, not '{settings[key]}'") from None
 
     if not settings["SHOOC_DATABASE_URL"]:
         settings["SHOOC_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "shooc.sqlite3")

@@ -329,7 +329,7 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
     if enrolment.started_on is None:
         # Conditional, so that of two requests that both saw no start, one counts it.
         if session.execute(update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.started_on.is_(None))
-                           .values(started_on=today)).rowcount:
+                           .values(started_on=today).returning(Enrolment.id)).first() is not None:
             counters.started(session, enrolment, today)
         set_committed_value(enrolment, "started_on", session.scalar(
             select(Enrolment.started_on).where(Enrolment.id == enrolment.id)))

@@ -88,9 +88,12 @@ def workbook_started(session: Session, enrolment: Enrolment, workbook_slug: str,
     """The first time an enrolment touches a workbook (later calls change nothing)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(WorkbookStart).values(
-        enrolment_id=enrolment.id, workbook_slug=workbook_slug, started_on=day).on_conflict_do_nothing())
-    if result.rowcount:
+    # RETURNING, not rowcount: a row comes back only if this statement inserted it
+    # (an ORM-enabled INSERT's rowcount is not that on every driver).
+    inserted = session.execute(insert(WorkbookStart).values(
+        enrolment_id=enrolment.id, workbook_slug=workbook_slug, started_on=day).on_conflict_do_nothing()
+        .returning(WorkbookStart.enrolment_id)).first()
+    if inserted is not None:
         _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug},
               started=1)
 
