@@ -31,10 +31,21 @@ test: $(INSTALLED) browser openbadges
 
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/);
 ## set SHOOC_BENCH_DATABASE_URL to a PostgreSQL database they may empty to measure it too
-bench: $(INSTALLED)
+bench: $(INSTALLED) wrk
 	$(BIN)/python bench/records_import.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/surge.py
+
+# bench/pages.py loads the pages with Debian's wrk (installed here when missing and run as root).
+.PHONY: wrk
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q wrk); \
+	  else echo "wrk is not installed (apt-get install wrk): bench/pages.py will stop with that message."; fi; \
+	fi
 
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:
