@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from records_import import fresh_database  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from conftest import complete_answer  # noqa: E402
+from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
@@ -58,15 +58,7 @@ def measure(url: str, learners: int, folder: str) -> dict[str, list[float]]:
             enrolment = services.enrol(session, run, user.id)
             session.commit()
             for workbook in workbooks:
-                state = services.workbook_state(session, enrolment, workbook)
-                for activity in workbook.activities:
-                    if not activity.required:
-                        continue
-                    answer = complete_answer(activity)
-                    if activity.kind == "quiz":
-                        services.check_quiz(session, enrolment, state, activity.activity_id, answer)
-                    else:
-                        services.save_drafts(session, enrolment, state, {activity.activity_id: answer})
+                answer_required(session, enrolment, workbook)
                 session.commit()
                 state = services.workbook_state(session, enrolment, workbook)
                 start = time.perf_counter()

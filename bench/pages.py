@@ -54,7 +54,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -72,16 +71,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from processes import free_port, stop_process_group  # noqa: E402
 from records_data import records_rows, to_csv  # noqa: E402
 from records_import import CLOSES, OPENS, fresh_database  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 
-from conftest import complete_answer  # noqa: E402
+from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.db import get_db  # noqa: E402
 from shooc.enrolment import services  # noqa: E402
-from shooc.enrolment.models import Enrolment, Run  # noqa: E402
+from shooc.enrolment.models import Enrolment  # noqa: E402
 from shooc.lead import records  # noqa: E402
 from shooc.workbooks.models import WorkbookVersion  # noqa: E402
 
@@ -120,29 +119,11 @@ class BenchError(RuntimeError):
 
 # The instance ---------------------------------------------------------------------
 
-def answer_workbook(session: Any, enrolment: Enrolment, workbook: WorkbookVersion, leave: int = 0) -> None:
-    """Complete every required activity of a workbook but the last ``leave`` of them
-    (quizzes marked, as the page's Check button does); the caller commits."""
-    required = [a for a in workbook.activities if a.required]
-    state = services.workbook_state(session, enrolment, workbook)
-    for activity in required[:len(required) - leave]:
-        answer = complete_answer(activity)
-        if activity.kind == "quiz":
-            services.check_quiz(session, enrolment, state, activity.activity_id, answer)
-        else:
-            services.save_drafts(session, enrolment, state, {activity.activity_id: answer})
-
-
 def submit(session: Any, enrolment: Enrolment, workbook: WorkbookVersion) -> None:
-    answer_workbook(session, enrolment, workbook)
+    answer_required(session, enrolment, workbook)
     session.commit()
     services.submit_workbook(session, enrolment, services.workbook_state(session, enrolment, workbook))
     session.commit()
-
-
-def course_workbooks(session: Any, run: Run) -> list[WorkbookVersion]:
-    return list(session.scalars(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id).order_by(WorkbookVersion.position)))
 
 
 def app_config(url: str, instance: Path, secret: str) -> dict[str, str]:
@@ -185,9 +166,9 @@ def build(url: str, participants: int, shape: str, instance: Path, secret: str) 
         create_user(session, EVALUATOR[0], EVALUATOR[1], "evaluator", PASSWORD)
         enrolment = services.enrol(session, run, learner.id)
         session.commit()
-        first, second = course_workbooks(session, run)[:2]
+        first, second = records.course_workbooks(session, run)[:2]
         submit(session, enrolment, second)
-        answer_workbook(session, enrolment, first, leave=1)
+        answer_required(session, enrolment, first, leave=1)
         session.commit()
     get_db(app).engine.dispose()
     return big_slug
@@ -205,12 +186,6 @@ class Server:
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return f"--- {self.name} log, last {lines} lines ({self.log}) ---\n" + "\n".join(text.splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -255,33 +230,6 @@ def wait_until_answering(server: Server, path: str = "/") -> None:
         if time.monotonic() > deadline:
             raise BenchError(f"{server.name} did not answer within {START_TIMEOUT} s\n{server.log_tail()}")
         time.sleep(0.2)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_server(server: Server) -> None:
-    """SIGTERM to the server's process group (a graceful stop), SIGKILL to whatever is
-    left after 20 s; returns when none of its processes is left."""
-    pgid = server.process.pid  # start_new_session: the group's id is the master's pid
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None and not _group_alive(pgid):
-                return
-            time.sleep(0.1)
-    server.process.wait(timeout=5)
 
 
 def hello_server(folder: Path) -> Server:
@@ -537,14 +485,14 @@ def main() -> int:
                     results.append((database, measure(server, hello, big_run, args)))
                 except BenchError as exc:
                     raise BenchError(f"{exc}\n{server.log_tail()}") from None
-                stop_server(server)
+                stop_process_group(server.process)
                 running.remove(server)
         except BenchError as exc:
             print(f"bench/pages.py: {exc}", file=sys.stderr)
             return 1
         finally:
             for server in reversed(running):
-                stop_server(server)
+                stop_process_group(server.process)
     report = table(results, args)
     print(report)
     out = ROOT / "bench" / "results"

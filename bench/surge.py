@@ -52,12 +52,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from pages import (CSRF_RE, PASSWORD, USER_AGENT, BenchError, Browser, Server, answer_workbook,  # noqa: E402
-                   app_config, course_workbooks, free_port, start_server, stop_server, submit,
+from pages import (CSRF_RE, PASSWORD, USER_AGENT, BenchError, Browser, Server, answer_required,  # noqa: E402
+                   app_config, free_port, start_server, stop_process_group, submit,
                    wait_until_answering)
 from records_import import fresh_database  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from shooc.lead import records  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
@@ -86,7 +87,7 @@ def build(url: str, learners: int, instance: Path, secret: str) -> tuple[str, di
         run = services.create_run(session, course, today - dt.timedelta(days=30), today + dt.timedelta(days=90),
                                   name="Surge run", slug=RUN_SLUG)
         session.commit()
-        workbooks = course_workbooks(session, run)
+        workbooks = records.course_workbooks(session, run)
         assert len(workbooks) == WORKBOOKS, [w.slug for w in workbooks]
         for n in range(learners):
             user = create_user(session, email(n), f"Surge Learner {n:04d}", "learner", PASSWORD)
@@ -94,7 +95,7 @@ def build(url: str, learners: int, instance: Path, secret: str) -> tuple[str, di
             session.commit()
             for workbook in workbooks[:-1]:
                 submit(session, enrolment, workbook)
-            answer_workbook(session, enrolment, workbooks[-1])
+            answer_required(session, enrolment, workbooks[-1])
             session.commit()
             if (n + 1) % 50 == 0:
                 print(f"  {n + 1} learners ready", flush=True)
@@ -106,7 +107,7 @@ def build(url: str, learners: int, instance: Path, secret: str) -> tuple[str, di
 
 def form_fields(workbook: Any) -> dict[str, Any]:
     """The workbook form as the learner's browser posts it once every required activity
-    is answered (the same answers as answer_workbook saved), with the Submit button."""
+    is answered (the same answers as answer_required saved), with the Submit button."""
     fields: dict[str, Any] = {"action": "submit"}
     for activity in workbook.activities:
         if not activity.required:
@@ -250,7 +251,7 @@ def main() -> int:
             print(f"  {len(learners)} learners on workbook 5; all submit at once", flush=True)
             results, wall = post_at_once(server, path, form, learners)
             log = server.log.read_text(errors="replace")
-            stop_server(server)
+            stop_process_group(server.process)
             server = None
             checks = verify(url, instance, secret, args.learners)
         except BenchError as exc:
@@ -260,7 +261,7 @@ def main() -> int:
             return 1
         finally:
             if server is not None:
-                stop_server(server)
+                stop_process_group(server.process)
     failed = [r for r in results if not (r[1] == 302 and r[2].endswith("/dashboard"))]
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "[ERROR]" in line]
     checks = [("failed requests", len(failed), 0), *checks, ("errors in the server's log", len(server_errors), 0)]

@@ -254,6 +254,21 @@ def complete_answer(activity) -> dict:  # type: ignore[no-untyped-def]
     return {"watched": True}
 
 
+def answer_required(session: Session, enrolment, workbook, leave: int = 0, state=None) -> None:  # type: ignore[no-untyped-def]
+    """Complete every required activity of a workbook but the last ``leave`` of them
+    (quizzes marked, as the page's Check button does); the caller commits."""
+    from shooc.enrolment import services
+
+    state = state or services.workbook_state(session, enrolment, workbook)
+    required = [a for a in workbook.activities if a.required]
+    for activity in required[:len(required) - leave]:
+        answer = complete_answer(activity)
+        if activity.kind == "quiz":
+            services.check_quiz(session, enrolment, state, activity.activity_id, answer)
+        else:
+            services.save_drafts(session, enrolment, state, {activity.activity_id: answer})
+
+
 def complete_and_submit(session: Session, enrolment, workbook_slug: str):  # type: ignore[no-untyped-def]
     """Answer every required activity of a workbook of the enrolment's course, then submit it."""
     from sqlalchemy import select
@@ -268,14 +283,7 @@ def complete_and_submit(session: Session, enrolment, workbook_slug: str):  # typ
     if state.submission is not None:  # as the page does: a second submit changes nothing
         return state.submission
     try:
-        for activity in workbook.activities:
-            if not activity.required:
-                continue
-            answer = complete_answer(activity)
-            if activity.kind == "quiz":
-                services.check_quiz(session, enrolment, state, activity.activity_id, answer)
-            else:
-                services.save_drafts(session, enrolment, state, {activity.activity_id: answer})
+        answer_required(session, enrolment, workbook, state=state)
     except services.EnrolmentError:
         if state.submission is None:  # submitted by another request meanwhile: that one stands
             raise

@@ -23,8 +23,6 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,6 +40,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from conftest import MENTORING, PASSWORD, _reset_postgres
+from processes import free_port, stop_process_group
 from shooc.auth.models import Role
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
@@ -122,16 +121,10 @@ class Server:
         return f"--- gunicorn {self.name} log (last {lines} lines) ---\n" + "\n".join(text_.splitlines()[-lines:])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(name: str, database_url: str, secret: str, tmp: Path) -> Server:
     instance = tmp / f"instance-{name}"
     instance.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SHOOC_", "GUNICORN_")) and k not in ("FORWARDED_ALLOW_IPS", "WEB_CONCURRENCY")}
     env.update({
@@ -173,33 +166,6 @@ def _wait_until_answering(server: Server) -> None:
         time.sleep(0.2)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stop(server: Server) -> None:
-    """SIGTERM to the gunicorn's process group (master and workers: a graceful stop),
-    SIGKILL to whatever is left after 20 s; returns when no process of it is left."""
-    pgid = server.process.pid  # start_new_session: the group's id is the master's pid
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None and not _group_alive(pgid):
-                return
-            time.sleep(0.1)
-    server.process.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
@@ -214,7 +180,7 @@ def servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield started[0], started[1]
     finally:
         for server in started:
-            _stop(server)
+            stop_process_group(server.process)
 
 
 # A browser: one cookie jar, whichever server answers ------------------------------

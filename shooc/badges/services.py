@@ -22,7 +22,7 @@ from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
-from shooc.enrolment.services import workbook_submitted
+from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
 from shooc.lead.services import audit
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
@@ -81,17 +81,12 @@ def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
     return assertion
 
 
-def course_workbook_slugs(session: Session, course: Course) -> set[str]:
-    return set(session.scalars(select(WorkbookVersion.slug).where(
-        WorkbookVersion.course_version_id == course.current_version_id)))
-
-
 def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certificate | None:
     """The certificate, once every workbook of the course has a valid badge."""
     existing = session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
     if existing is not None:
         return existing
-    needed = course_workbook_slugs(session, enrolment.run.course)
+    needed = set(course_workbook_slugs(session, enrolment.run))
     badges = set(session.scalars(select(BadgeAssertion.workbook_slug).where(
         BadgeAssertion.enrolment_id == enrolment.id, BadgeAssertion.revoked_at.is_(None))))
     if not needed or not needed <= badges:

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from shooc.auth.models import User
 from shooc.enrolment.models import Enrolment, Run, RunMode
-from shooc.enrolment.services import check_run_fields
+from shooc.enrolment.services import check_run_fields, course_workbook_slugs
 from shooc.lead.models import AuditEntry, WorkbookFeedback
-from shooc.workbooks.models import WorkbookVersion
 
 PAGE_SIZE = 50
 STATUSES = {
@@ -222,7 +221,7 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
     an index and costs about the same as at 100; status filters read columns kept on
     the enrolment row; sorting by name or a text search reads the whole run once."""
     today = run.today()
-    workbooks = run_workbook_count(session, run)
+    workbooks = len(course_workbook_slugs(session, run))
     query, close_date = _participants_query(session, run, workbooks, today, search, status)
     counting = select(func.count()).select_from(Enrolment).where(
         Enrolment.run_id == run.id, *_status_filter(run, workbooks, today, status))
@@ -250,7 +249,7 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
 def all_participants(session: Session, run: Run, search: str = "", status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
     """Every participant the filters select (for the CSV export)."""
     today = run.today()
-    workbooks = run_workbook_count(session, run)
+    workbooks = len(course_workbook_slugs(session, run))
     query, _ = _participants_query(session, run, workbooks, today, search, status)
     rows = session.execute(query.order_by(Enrolment.enrolled_on, Enrolment.id)).all()
     return [_row(r) for r in rows], workbooks, today
@@ -260,9 +259,6 @@ def _row(r: Any) -> ParticipantRow:
     return ParticipantRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or 0, bool(r[7]), r[8] is not None, r[9])
 
 
-def run_workbook_count(session: Session, run: Run) -> int:
-    return session.scalar(select(func.count()).select_from(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id)) or 0
 
 
 # One learner ---------------------------------------------------------------------
