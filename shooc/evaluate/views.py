@@ -10,7 +10,7 @@ import datetime as dt
 import io
 from typing import Any, Iterable, Iterator
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -103,18 +103,13 @@ def run_page(slug: str):  # type: ignore[no-untyped-def]
 
 
 def _csv(rows: Iterable[Iterable[Any]], filename: str) -> Response:
-    def generate() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        for row in rows:
-            writer.writerow("" if value is None else value for value in row)
-            if out.tell() > 64_000:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    # Written whole before it is sent: a slow or vanished client must not keep a
+    # database transaction open while it reads (100,000 learners are about 8 MB).
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow("" if value is None else value for value in row)
+    response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
