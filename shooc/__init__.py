@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from shooc import db, web
     from shooc.badges import services as _badge_services  # noqa: F401  (issues badges on submission)
+    from shooc.auth import limits
     from shooc.auth import views as auth_views
     from shooc.badges import views as badge_views
     from shooc.cli import register_cli
@@ -64,5 +65,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)
     web.csrf.exempt(api_views.bp)  # token-authenticated, no cookies: nothing for CSRF to protect
+    limits.init_app(app)  # after the views it wraps
     register_cli(app)
     return app

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from shooc import create_app
+from shooc.auth import limits
 from shooc.auth.models import Role, User
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
@@ -85,6 +86,7 @@ def app(session_app: Flask) -> Iterator[Flask]:
     transaction = connection.begin()
     write_intent.reset(intent)
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    limits.reset(session_app)  # no test inherits another's failed logins
     try:
         yield session_app
     finally:
