@@ -29,14 +29,21 @@ run: $(INSTALLED)
 test: $(INSTALLED) browser openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: the benchmarks in bench/ (tables printed and written to bench/results/);
-## set SHOOC_BENCH_DATABASE_URL to a PostgreSQL database they may empty to measure it too
+## bench: the benchmarks in bench/ (tables printed and written to bench/results/), on
+## SQLite and on the PostgreSQL database SHOOC_BENCH_DATABASE_URL, which they empty
+## (the local one by default; SHOOC_BENCH_DATABASE_URL= measures SQLite alone)
+SHOOC_BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/shooc_bench
+export SHOOC_BENCH_DATABASE_URL
+BENCH_RESULTS := generate records_import stats events pages surge
 bench: $(INSTALLED) wrk
+	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/records_import.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/surge.py
+	@echo; echo "== every figure, next to its goal (bench/results/)"; \
+	for name in $(BENCH_RESULTS); do echo; cat bench/results/$$name.txt; done
 
 # bench/pages.py loads the pages with Debian's wrk (installed here when missing and run as root).
 .PHONY: wrk

@@ -5,9 +5,10 @@ finishes all five), with their answers, badges, certificates and evaluations.
 
     .venv/bin/python bench/generate.py [--participants N] [--database URL]
 
-Without ``--database`` it makes a fresh SQLite file in a temporary folder and says
-how long each step took (bench/results/generate.txt); ``generate()`` is what
-bench/pages.py builds its instance with. A PostgreSQL database given is emptied.
+Without ``--database`` it fills a fresh SQLite file in a temporary folder and, when
+SHOOC_BENCH_DATABASE_URL is set, that PostgreSQL database (emptied first), and says
+how long each step took (bench/results/generate.txt). ``generate()`` is what
+bench/pages.py builds its instance with.
 
 The instance:
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
 import random
 import sys
 import tempfile
@@ -194,31 +196,46 @@ def generate(url: str, participants: int, seed: int = 1, today: dt.date | None =
     return instance
 
 
+def report(name: str, url: str, participants: int) -> list[str]:
+    instance = generate(url, participants)
+    with instance.database.session() as session:
+        figures = {slug: counters.read(session, find_run(session, slug))["totals"] for slug in instance.runs}
+    instance.database.engine.dispose()
+    lines = [f"{name}: {participants:,} participants in {instance.seconds['total']:.0f} s (goal: minutes): "
+             f"{instance.answers:,} answers, {instance.submissions_answered:,} submissions with their answers, "
+             f"{instance.in_progress:,} workbooks in progress",
+             f"  {'run':<16}{'registered':>11}{'started':>9}{'workbooks':>10}{'badges':>8}{'all five':>9}"
+             f"{'certificates':>13}"]
+    for slug, totals in figures.items():
+        lines.append(f"  {slug:<16}{totals['registered']:>11,}{totals['started']:>9,}"
+                     f"{totals['workbooks_completed']:>10,}{totals['badges_awarded']:>8,}"
+                     f"{totals['completed_all']:>9,}{totals['certificates_awarded']:>13,}")
+    lines.append("  seconds: " + ", ".join(f"{step} {s:.1f}" for step, s in instance.seconds.items()))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--participants", type=int, default=100_000)
-    parser.add_argument("--database", help="a SQLAlchemy URL (emptied); default: a temporary SQLite file")
+    parser.add_argument("--database", help="a SQLAlchemy URL (emptied); default: a temporary SQLite file, and "
+                                           "SHOOC_BENCH_DATABASE_URL when it is set")
     args = parser.parse_args()
+    lines = [f"The generator (bench/generate.py): {args.participants:,} participants over three runs"]
     with tempfile.TemporaryDirectory(prefix="shooc-generate-") as folder:
-        url = args.database or f"sqlite:///{folder}/generated.sqlite3"
-        instance = generate(url, args.participants)
-        with instance.database.session() as session:
-            figures = {slug: counters.read(session, find_run(session, slug))["totals"] for slug in instance.runs}
-        instance.database.engine.dispose()
-    lines = [f"Generated {args.participants:,} participants on {url.split(':')[0]} in "
-             f"{instance.seconds['total']:.0f} s: {instance.answers:,} answers, {instance.submissions_answered:,} "
-             f"submissions with their answers, {instance.in_progress:,} workbooks in progress",
-             f"{'run':<16}{'registered':>11}{'started':>9}{'workbooks':>10}{'badges':>8}{'all five':>9}"
-             f"{'certificates':>13}"]
-    for slug, totals in figures.items():
-        lines.append(f"{slug:<16}{totals['registered']:>11,}{totals['started']:>9,}{totals['workbooks_completed']:>10,}"
-                     f"{totals['badges_awarded']:>8,}{totals['completed_all']:>9,}{totals['certificates_awarded']:>13,}")
-    lines.append("seconds: " + ", ".join(f"{step} {s:.1f}" for step, s in instance.seconds.items()))
-    report = "\n".join(lines)
-    print(report)
+        if args.database:
+            targets = [(args.database.split(":")[0], args.database)]
+        else:
+            targets = [("SQLite", f"sqlite:///{folder}/generated.sqlite3")]
+            if os.environ.get("SHOOC_BENCH_DATABASE_URL"):
+                targets.append(("PostgreSQL", os.environ["SHOOC_BENCH_DATABASE_URL"]))
+        for name, url in targets:
+            block = report(name, url, args.participants)
+            print("\n".join(block), flush=True)
+            lines += block
+    text_report = "\n".join(lines)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "generate.txt").write_text(report + "\n")
+    (out / "generate.txt").write_text(text_report + "\n")
 
 
 if __name__ == "__main__":

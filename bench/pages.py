@@ -3,7 +3,7 @@ against a bare Flask hello-world served the same way in the same run, at N
 participants (default 100,000), on SQLite (a fresh file) and, when
 SHOOC_BENCH_DATABASE_URL is set, PostgreSQL (a database this script empties).
 
-    .venv/bin/python bench/pages.py [--participants N] [--duration S] [--rounds R] [--shape live|past]
+    .venv/bin/python bench/pages.py [--participants N] [--duration S] [--rounds R]
 
 Needs Debian's wrk (``make wrk``, or ``apt-get install wrk``); stops with a message
 without it. Prints a table and writes it to bench/results/pages.txt.
@@ -31,14 +31,10 @@ How it measures:
   must be about the page's size, and any non-2xx/3xx response or socket error
   (connect, read, write, timeout) fails the benchmark.
 
-The instance (``--shape``):
-
-- ``live`` (default): the course's one open run, opened 180 days ago and closing in
-  180, holds the N imported participants (records shaped like the reference course,
-  every date up to today) and the learner, who enrols today: the national course
-  while it runs. The evaluator's page is that run's statistics.
-- ``past``: the N participants are a past run (2017, as in bench/stats.py) and the
-  learner is alone in a run opened today; the evaluator's page is the past run's.
+The instance: bench/generate.py's N participants over three runs (two closed, the
+national run open: opened 180 days ago, closing in 180), with their answers, badges
+and certificates; the learner enrols in the national run today. The evaluator's
+page is the national run's statistics.
 
 The learner has submitted workbook 2 (a badge on the dashboard) and answered all
 but the last required activity of workbook 1, the workbook page measured (the
@@ -48,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import os
 import re
 import secrets
@@ -72,8 +67,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from processes import free_port, stop_process_group  # noqa: E402
-from records_data import records_rows, to_csv  # noqa: E402
-from records_import import CLOSES, OPENS, fresh_database  # noqa: E402
+from generate import LIVE_SLUG, generate  # noqa: E402
 
 from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
@@ -92,7 +86,6 @@ USER_AGENT = "shooc-bench/1.0"  # the same for the login and for wrk (Flask-Logi
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 START_TIMEOUT = 90  # seconds for a gunicorn to answer its first request
 P99_GOAL_MS = 50.0
-LIVE_SLUG, PAST_SLUG, TODAY_SLUG = "national", "2017-rolling", "bench-now"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,37 +124,12 @@ def app_config(url: str, instance: Path, secret: str) -> dict[str, str]:
             "SHOOC_BASE_URL": BASE_URL}
 
 
-def build(url: str, participants: int, shape: str, instance: Path, secret: str) -> str:
+def build(url: str, participants: int, instance: Path, secret: str) -> str:
     """Empty the database and make the instance; returns the slug of the big run."""
-    database = fresh_database(url)  # migrated, the course published, the past run 2017-rolling
-    today = dt.date.today()
-    with database.session() as session:
-        if shape == "live":
-            course = services.find_run(session, PAST_SLUG).course
-            big = services.create_run(session, course, today - dt.timedelta(days=180), today + dt.timedelta(days=180),
-                                      name="National run", slug=LIVE_SLUG)
-            session.commit()
-            rows = records_rows(participants, big.opens_on, today, seed=participants)
-        else:
-            big = services.find_run(session, PAST_SLUG)
-            rows = records_rows(participants, OPENS, CLOSES, seed=participants)
-        checked = records.check_file(session, big, to_csv(rows), "bench.csv")
-        if not checked.ok:
-            raise BenchError(f"the generated records do not import: {checked.problems[:3]}")
-        records.import_records(session, big, checked)
-        session.commit()
-        records.refresh_planner_statistics(session, participants)
-        big_slug = big.slug
-    database.engine.dispose()
-
+    generate(url, participants).database.engine.dispose()
     app = create_app(app_config(url, instance, secret))
     with app.app_context(), get_db(app).session() as session:
-        if shape == "live":
-            run = services.find_run(session, LIVE_SLUG)
-        else:
-            course = services.find_run(session, PAST_SLUG).course
-            run = services.create_run(session, course, today - dt.timedelta(days=7), today + dt.timedelta(days=90),
-                                      name="Bench run", slug=TODAY_SLUG)
+        run = services.find_run(session, LIVE_SLUG)
         learner = create_user(session, LEARNER[0], LEARNER[1], "learner", PASSWORD)
         create_user(session, EVALUATOR[0], EVALUATOR[1], "evaluator", PASSWORD)
         enrolment = services.enrol(session, run, learner.id)
@@ -171,7 +139,7 @@ def build(url: str, participants: int, shape: str, instance: Path, secret: str) 
         answer_required(session, enrolment, first, leave=1)
         session.commit()
     get_db(app).engine.dispose()
-    return big_slug
+    return LIVE_SLUG
 
 
 # Servers --------------------------------------------------------------------------
@@ -431,7 +399,7 @@ def measure(server: Server, hello: Server, big_run: str, args: argparse.Namespac
 
 
 def table(results: list[tuple[str, list[Row]]], args: argparse.Namespace) -> str:
-    lines = [f"Pages under load at {args.participants:,} participants ({args.shape} run): gunicorn -w 2 -k sync, "
+    lines = [f"Pages under load at {args.participants:,} participants (bench/generate.py): gunicorn -w 2 -k sync, "
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds "
              f"alternating with hello-world ({os.cpu_count()} CPUs)",
              f"{'database':<12}{'page':<28}{'req/s':>8}{'hello req/s':>13}{'ratio':>7}{'goal':>7}"
@@ -449,7 +417,6 @@ def main() -> int:
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--duration", type=float, default=10, help="seconds of each wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--shape", choices=("live", "past"), default="live")
     parser.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, default=16, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -476,7 +443,7 @@ def main() -> int:
                 secret = secrets.token_hex(32)
                 start = time.perf_counter()
                 print(f"{database}: building {args.participants:,} participants ...", flush=True)
-                big_run = build(url, args.participants, args.shape, instance, secret)
+                big_run = build(url, args.participants, instance, secret)
                 print(f"{database}: built in {time.perf_counter() - start:.0f} s; loading the pages", flush=True)
                 server = shooc_server(f"shooc-{database.lower()}", url, instance, secret, folder)
                 running.append(server)

@@ -25,6 +25,8 @@ from werkzeug.serving import make_server
 
 from shooc import create_app
 from shooc.auth import limits
+from shooc.workbooks import published
+from shooc.workbooks.views import anonymous_pages
 from shooc.auth.models import Role, User
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
@@ -87,6 +89,8 @@ def app(session_app: Flask) -> Iterator[Flask]:
     write_intent.reset(intent)
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     limits.reset(session_app)  # no test inherits another's failed logins
+    anonymous_pages.clear()  # nor a page kept from data it rolled back,
+    published.forget()  # nor a version whose id the rollback freed
     try:
         yield session_app
     finally:

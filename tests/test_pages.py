@@ -43,6 +43,25 @@ def test_course_page_without_an_open_run_names_the_next(client, make_run) -> Non
     assert f"The next one opens on {TODAY + dt.timedelta(days=7):%-d %B %Y}" in html
 
 
+def test_the_anonymous_course_page_kept_for_the_crowd_follows_every_change(client, auth, db: Session, make_run,
+                                                                           make_user) -> None:
+    """The page kept for anonymous visitors (AnonymousPages) is never the wrong one:
+    a new run, a changed run and a logged-in learner each see what is true now."""
+    later = make_run(opens=TODAY + dt.timedelta(days=7), closes=TODAY + dt.timedelta(days=90), name="Later run")
+    first = client.get("/courses/mentoring").get_data(as_text=True)
+    assert "No run is open at the moment." in first and "set-cookie" not in str(client.get("/courses/mentoring").headers).lower()
+    assert client.get("/courses/mentoring").get_data(as_text=True) == first  # served again
+    later.opens_on = TODAY - dt.timedelta(days=1)  # a leader moves the opening date
+    db.commit()
+    html = client.get("/courses/mentoring").get_data(as_text=True)
+    assert "No run is open" not in html and "Later run" in html and "Log in to enrol" in html
+    auth.login(make_user())
+    assert "Enrol now" in client.get("/courses/mentoring").get_data(as_text=True)
+    auth.logout()  # "You have logged out." waits on the next page: not the shared one
+    client.get("/courses/mentoring")
+    assert "Log in to enrol" in client.get("/courses/mentoring").get_data(as_text=True)
+
+
 def test_unknown_course_and_workbook_are_404(client, auth, make_user, publish) -> None:
     publish()
     assert client.get("/courses/nope").status_code == 404

@@ -13,13 +13,14 @@ from typing import Any, Mapping, Sequence
 from blinker import Namespace
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate import counters
+from shooc.workbooks import published
 from shooc.workbooks.activities import FormData, Quiz, get_kind
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion, WorkbookVersion
 
@@ -162,7 +163,7 @@ def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment |
     """The learner's enrolment in the course: the latest run they joined."""
     return session.scalar(
         select(Enrolment).join(Run).where(Enrolment.user_id == user_id, Run.course_id == course.id)
-        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc()).options(selectinload(Enrolment.run)).limit(1))
+        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc()).options(contains_eager(Enrolment.run)).limit(1))
 
 
 # Answers -----------------------------------------------------------------------
@@ -483,7 +484,7 @@ class EnrolmentSummary:
 def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
     enrolments = session.scalars(
         select(Enrolment).where(Enrolment.user_id == user_id)
-        .options(selectinload(Enrolment.run).selectinload(Run.course))
+        .options(joinedload(Enrolment.run, innerjoin=True).joinedload(Run.course, innerjoin=True))
         .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())).all()
     return enrolment_summaries(session, enrolments)
 
@@ -503,9 +504,8 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
         submitted.update(((e, w), at) for e, w, at in session.execute(
             select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
             .where(Submission.enrolment_id.in_(part))))
-    version_ids = {e.run.course.current_version_id for e in enrolments}
-    versions = {v.id: v for v in session.scalars(select(CourseVersion).where(CourseVersion.id.in_(version_ids))
-                                                  .options(selectinload(CourseVersion.workbooks)))}
+    versions = {vid: published.version(session, vid) for vid in {e.run.course.current_version_id for e in enrolments}
+                if vid is not None}
     summaries = []
     for enrolment in enrolments:
         run = enrolment.run

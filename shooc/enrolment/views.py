@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
@@ -23,6 +23,7 @@ from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
 from shooc.web import csrf, login_manager
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
 
 bp = Blueprint("learn", __name__)
@@ -122,10 +123,7 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
     if enrolment is None:
         flash("Enrol in the course to open its workbooks.", "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
-    workbook = db.scalar(
-        select(WorkbookVersion).where(WorkbookVersion.course_version_id == course.current_version_id,
-                                      WorkbookVersion.slug == workbook_slug)
-        .options(selectinload(WorkbookVersion.activities))) or abort(404)
+    workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
     state = services.workbook_state(db, enrolment, workbook)
 
     if request.method == "GET":
@@ -223,7 +221,7 @@ def _render(course, enrolment, state, posted=None, status=200, missing=None, pro
     answers = {aid: s.answer for aid, s in state.activities.items()}
     if posted is not None:
         answers.update(services.drafts_from_form(state.workbook, posted, None, answers))
-    version = course.current_version
+    version = published.version(get_session(), course.current_version_id)
     siblings = _siblings(version)
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
@@ -233,24 +231,20 @@ def _render(course, enrolment, state, posted=None, status=200, missing=None, pro
                            recordings=recordings_for(get_session(), course.id, state.workbook.slug)), status
 
 
-def _siblings(version: CourseVersion) -> list[Any]:
-    return get_session().execute(
-        select(WorkbookVersion.position, WorkbookVersion.slug, WorkbookVersion.title)
-        .where(WorkbookVersion.course_version_id == version.id).order_by(WorkbookVersion.position)).all()
+def _siblings(version: CourseVersion) -> list[tuple[int, str, str]]:
+    return [(w.position, w.slug, w.title) for w in version.workbooks]  # in order
 
 
 def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def]
     """Leaders see any version (``?version=N``) exactly as learners do, read-only."""
     db = get_session()
-    version = course.current_version
+    version_id = course.current_version_id
     requested = request.args.get("version", type=int)
     if requested is not None:
-        version = db.scalar(select(CourseVersion).where(
+        version_id = db.scalar(select(CourseVersion.id).where(
             CourseVersion.course_id == course.id, CourseVersion.number == requested)) or abort(404)
-    workbook = db.scalar(
-        select(WorkbookVersion).where(WorkbookVersion.course_version_id == version.id,
-                                      WorkbookVersion.slug == workbook_slug)
-        .options(selectinload(WorkbookVersion.activities))) or abort(404)
+    version = published.version(db, version_id)
+    workbook = published.workbook(db, version_id, workbook_slug) or abort(404)
     return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
                            activities={a.activity_id: a for a in workbook.activities},
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},

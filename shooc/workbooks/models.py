@@ -64,7 +64,9 @@ class WorkbookVersion(Base):
     standards: Mapped[list[Any]]
     badge: Mapped[dict[str, Any]]
     # The rendered, sanitised body: a list of {"html": ...} and {"activity": id} parts.
-    body_parts: Mapped[list[Any]]
+    # Deferred: tens of kilobytes of JSON per workbook that only the workbook page
+    # shows (it undefers it); lists of workbooks (dashboard, course page) skip it.
+    body_parts: Mapped[list[Any]] = mapped_column(deferred=True)
     digest: Mapped[str] = mapped_column(String(64))
 
     course_version: Mapped[CourseVersion] = relationship(back_populates="workbooks")

@@ -1,50 +1,104 @@
 """Public pages of the content: catalogue, course page, workbooks, images."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+import threading
+import time
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
 
 from shooc.auth.forms import EmptyForm
 from shooc.db import get_session
 from shooc.enrolment.rules import today_in
 from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
+from shooc.enrolment.models import Run
+from shooc.workbooks import published
 from shooc.workbooks.models import Asset, Course, CourseVersion
 
 bp = Blueprint("workbooks", __name__)
 
 
+class AnonymousPages:
+    """Public course pages as every anonymous visitor sees them, kept for a few
+    seconds in each process: the page that 100,000 people open after the course's
+    e-mail goes out is then made a few times a minute instead of thousands of times
+    a second. Publishing a course or changing a run in this process empties it at
+    once (a session event below); another server shows the change within
+    ``SECONDS``. Keyed by the day too, as the page says which runs are open today."""
+
+    SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, Any], tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, Any]) -> bytes | None:
+        found = self._pages.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, Any], body: bytes) -> None:
+        with self._lock:
+            self._pages[key] = (time.monotonic() + self.SECONDS, body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+anonymous_pages = AnonymousPages()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_pages(db: Session, _context: Any) -> None:
+    for obj in (*db.new, *db.dirty, *db.deleted):
+        if isinstance(obj, (Course, CourseVersion, Run)):
+            anonymous_pages.clear()
+            return
+
+
 def published_course_or_404(slug: str) -> Course:
-    course = get_session().scalar(select(Course).where(Course.slug == slug)
-                                  .options(selectinload(Course.current_version)))
-    if course is None or course.current_version is None:
+    """The course, if it has a published version (``published.version`` reads it)."""
+    course = get_session().scalar(select(Course).where(Course.slug == slug))
+    if course is None or course.current_version_id is None:
         abort(404)
     return course
 
 
 @bp.route("/")
 def catalogue():  # type: ignore[no-untyped-def]
-    session = get_session()
-    courses = session.scalars(
+    db = get_session()
+    courses = db.scalars(
         select(Course).where(Course.current_version_id.is_not(None)).order_by(Course.slug)
         .options(selectinload(Course.current_version).selectinload(CourseVersion.workbooks))).all()
     today = today_in()
-    runs = {c.id: open_runs(session, c, today) for c in courses}
+    runs = {c.id: open_runs(db, c, today) for c in courses}
     return render_template("catalogue/index.html", courses=courses, runs=runs)
 
 
 @bp.route("/courses/<course_slug>")
 def course_page(course_slug: str):  # type: ignore[no-untyped-def]
-    session = get_session()
-    course = published_course_or_404(course_slug)
-    version = session.scalar(select(CourseVersion).where(CourseVersion.id == course.current_version_id)
-                             .options(selectinload(CourseVersion.workbooks)))
     today = today_in()
-    enrolment = enrolment_for(session, current_user.id, course) if current_user.is_authenticated else None
-    return render_template("catalogue/course.html", course=course, version=version, enrolment=enrolment,
-                           open_runs=open_runs(session, course, today),
-                           upcoming_runs=upcoming_runs(session, course, today), today=today, form=EmptyForm())
+    # The same page for every anonymous visitor, unless a message waits for them.
+    shared = not current_user.is_authenticated and "_flashes" not in session
+    if shared:
+        body = anonymous_pages.get((course_slug, today))
+        if body is not None:
+            return Response(body, mimetype="text/html")
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id)  # type: ignore[arg-type]
+    enrolment = enrolment_for(db, current_user.id, course) if current_user.is_authenticated else None
+    page = render_template("catalogue/course.html", course=course, version=version, enrolment=enrolment,
+                           open_runs=open_runs(db, course, today), upcoming_runs=upcoming_runs(db, course, today),
+                           today=today, form=EmptyForm() if current_user.is_authenticated else None)
+    if shared:
+        anonymous_pages.put((course_slug, today), page.encode())
+    return page
 
 
 @bp.route("/privacy")
