@@ -54,7 +54,7 @@ class Enrolment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     # NULL once the learner deleted their account: the run's counts keep the row.
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     # The day the learner first saved an answer ("started" in the statistics); for
     # imported records, the file's started_on.

@@ -16,7 +16,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     actor: Mapped[str] = mapped_column(String(300))  # name and e-mail as they were (or "command line")
     action: Mapped[str] = mapped_column(String(60))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
