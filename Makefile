@@ -11,12 +11,12 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test bench browser openbadges clean
+.PHONY: run test bench profile browser openbadges clean
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 ## run: a demo on http://127.0.0.1:$(PORT): content published, a run open today, one account per role
@@ -44,6 +44,10 @@ bench: $(INSTALLED) wrk
 	$(BIN)/python bench/surge.py
 	@echo; echo "== every figure, next to its goal (bench/results/)"; \
 	for name in $(BENCH_RESULTS); do echo; cat bench/results/$$name.txt; done
+
+## profile: where the benchmarked pages' time goes (bench/profile.py; bench/results/profile.txt)
+profile: $(INSTALLED)
+	$(BIN)/python bench/profile.py
 
 # bench/pages.py loads the pages with Debian's wrk (installed here when missing and run as root).
 .PHONY: wrk

@@ -181,6 +181,9 @@ def generate(url: str, participants: int, seed: int = 1, today: dt.date | None =
                 raise RuntimeError(f"the generated records do not import: {checked.problems[:3]}")
             records.import_records(session, run, checked)
             session.commit()
+            # as `shooc records import` does after each file: the next run's import
+            # plans its lookups knowing how big the tables have grown
+            records.refresh_planner_statistics(session, count)
             instance.seconds[f"{slug}: records"] = time.perf_counter() - step
             step = time.perf_counter()
             add_answers(session, run.id, records.course_workbooks(session, run), rng, instance)
@@ -188,9 +191,8 @@ def generate(url: str, participants: int, seed: int = 1, today: dt.date | None =
             session.commit()
             instance.seconds[f"{slug}: answers"] = time.perf_counter() - step
     with database.session() as session:
-        records.refresh_planner_statistics(session, participants)
         if session.get_bind().dialect.name == "postgresql" and participants >= 10_000:
-            session.execute(text("ANALYZE responses"))  # the import's refresh leaves this table out
+            session.execute(text("ANALYZE responses, workbook_starts, run_workbook_counters"))
             session.commit()
     instance.seconds["total"] = time.perf_counter() - start
     return instance

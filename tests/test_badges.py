@@ -155,6 +155,42 @@ def test_five_workbooks_make_one_certificate(client, db: Session, enrolment) -> 
     assert client.get("/certificates/ZZZZZZZZZZZZ").status_code == 404
 
 
+def read_qr_codes(pdf: bytes) -> list[str]:
+    """What a phone's camera reads off the certificate's page (PDFium renders it at
+    144 dpi, zxing-cpp reads every code on it)."""
+    import pypdfium2
+    import zxingcpp
+
+    page = pypdfium2.PdfDocument(pdf)[0]
+    return [code.text for code in zxingcpp.read_barcodes(page.render(scale=2).to_pil())]
+
+
+def test_the_certificates_qr_code_reads_as_its_verification_address(client, db: Session, enrolment) -> None:
+    submit(db, enrolment, *SLUGS)
+    certificate = db.scalar(select(Certificate))
+    pdf = client.get(f"/certificates/{certificate.code}.pdf").data
+    assert read_qr_codes(pdf) == [f"http://localhost/certificates/{certificate.code}"]
+
+
+@pytest.mark.parametrize("base", ["https://learn.example.ac.uk", "https://mentoring.courses.example-university.ac.uk"])
+def test_qr_codes_with_the_one_fixed_mask_read_for_any_code(base: str) -> None:
+    """QR_MASK is one mask for every certificate (certificate_pdf.py says why): codes
+    for many different certificates, and longer addresses, all read back."""
+    import datetime as dt
+    import secrets
+
+    from shooc.badges.certificate_pdf import CertificateContent, render
+    from shooc.badges.services import new_certificate_code
+
+    for _ in range(12):
+        url = f"{base}/certificates/{new_certificate_code()}"
+        pdf = render(CertificateContent(
+            holder=secrets.token_hex(4), course_title="Mentoring", run_name="Run", completed_on=dt.date.today(),
+            title="Certificate of completion", text="has completed every workbook", signatory="S", issuer_name="I",
+            workbooks=((1, "One", "Badge one"),), code="ABCD-EFGH-JKLM", url=url))
+        assert read_qr_codes(pdf) == [url]
+
+
 def test_revoking_a_badge_answers_410_and_takes_the_certificate_down(client, auth, db: Session, enrolment,
                                                                     make_user) -> None:
     submit(db, enrolment, *SLUGS)

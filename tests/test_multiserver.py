@@ -51,6 +51,7 @@ from shooc.workbooks.activities import question_id
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import publish_course
 
+REDIS_URL = os.environ.get("SHOOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_URL = os.environ.get("SHOOC_MULTISERVER_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/shooc_multiserver")
 BASE_URL = "https://learn.example.ac.uk"  # shared by both servers: badge ids do not depend on which answered
@@ -121,7 +122,7 @@ class Server:
         return f"--- gunicorn {self.name} log (last {lines} lines) ---\n" + "\n".join(text_.splitlines()[-lines:])
 
 
-def _start(name: str, database_url: str, secret: str, tmp: Path) -> Server:
+def _start(name: str, database_url: str, secret: str, tmp: Path, redis: dict[str, str]) -> Server:
     instance = tmp / f"instance-{name}"
     instance.mkdir()
     port = free_port()
@@ -137,6 +138,7 @@ def _start(name: str, database_url: str, secret: str, tmp: Path) -> Server:
         "GUNICORN_WORKERS": "2",
         "GUNICORN_ACCESS_LOG": "-",
         "PYTHONUNBUFFERED": "1",
+        **redis,
     })
     log = tmp / f"gunicorn-{name}.log"
     with log.open("wb") as out:
@@ -172,9 +174,11 @@ def servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     tmp = tmp_path_factory.mktemp("multiserver")
     secret = secrets.token_hex(32)  # the one thing both must be given alike (with the database)
     started: list[Server] = []
+    # The rate limits' counts, shared as README says (a prefix of this test's own)
+    redis = {"SHOOC_REDIS_URL": REDIS_URL, "SHOOC_REDIS_PREFIX": "shooc-multiserver-" + secrets.token_hex(4)}
     try:
         for name in ("A", "B"):
-            started.append(_start(name, database, secret, tmp))
+            started.append(_start(name, database, secret, tmp, redis))
         for server in started:
             _wait_until_answering(server)
         yield started[0], started[1]
@@ -359,3 +363,23 @@ def test_a_learner_goes_through_the_course_across_two_app_servers(servers: tuple
     for server in (a, b):
         kept = sorted(p.relative_to(server.instance).as_posix() for p in server.instance.rglob("*"))
         assert not [p for p in kept if p == "secret_key" or p.endswith((".sqlite3", ".db"))], (server.name, kept)
+
+
+def test_failed_logins_count_once_across_both_servers(servers: tuple[Server, Server]) -> None:
+    """Four gunicorn workers on two servers, one count in Redis: ten failed logins
+    spread over them lock the account everywhere, as one process's would. (With each
+    process counting alone, an attacker would get four times the attempts.)"""
+    from test_rate_limits import redis_reachable
+
+    if not redis_reachable(REDIS_URL):
+        if os.environ.get("SHOOC_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is not reachable at {REDIS_URL} and SHOOC_REQUIRE_REDIS=1")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    a, b = servers
+    target = "someone.else@example.org"
+
+    def attempt(server: Server) -> int:
+        return Browser().post_form(server.url + "/auth/login", {"email": target, "password": "a guess"}).status
+
+    assert [attempt(a if n % 2 else b) for n in range(10)] == [422] * 10
+    assert attempt(a) == 429 and attempt(b) == 429

@@ -95,11 +95,11 @@ def test_password_reset_requests_are_limited(app: Flask, make_user) -> None:  # 
 
 # Several servers, one Redis --------------------------------------------------------
 
-def redis_reachable() -> bool:
+def redis_reachable(url: str = REDIS_URL) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
 
