@@ -42,8 +42,11 @@ class AnonymousPages:
         return found[1]
 
     def put(self, key: tuple[str, Any], body: bytes) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._pages[key] = (time.monotonic() + self.SECONDS, body)
+            if len(self._pages) >= 64:  # yesterday's pages, courses gone: drop what has expired
+                self._pages = {k: v for k, v in self._pages.items() if v[0] >= now}
+            self._pages[key] = (now + self.SECONDS, body)
 
     def clear(self) -> None:
         with self._lock:
