@@ -102,20 +102,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
     app.register_error_handler(413, error_page(413, "Too large", "The file sent is larger than this site accepts."))
-    @app.errorhandler(429)
-    def _too_many(error: Exception):  # type: ignore[no-untyped-def]
-        from shooc.auth import limits
-
-        minutes = limits.wait_minutes(app)
-        message = (f"There have been too many attempts to {limits.what_was_limited(request.endpoint)} from your "
-                   f"address or for this account. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
-                   "and try again.")
-        link = None
-        if request.endpoint == "auth.login":
-            link = (url_for("auth.reset_request"), "Forgotten your password? Choose a new one")
-        response = app.make_response((render_template("error.html", code=429, title="Too many attempts",
-                                                      message=message, link=link), 429))
-        response.headers["Retry-After"] = str(minutes * 60)
-        return response
-
     app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ def redis_reachable(url: str = REDIS_URL) -> bool:
 
 
 @pytest.fixture
-def redis_prefix() -> str:
+def redis_prefix() -> Iterator[str]:
     if not redis_reachable():
         if os.environ.get("SHOOC_REQUIRE_REDIS") == "1":
             pytest.fail(f"Redis is not reachable at {REDIS_URL} and SHOOC_REQUIRE_REDIS=1")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -92,6 +92,7 @@ def init_app(app: Flask) -> Limiter:
             view = limiter.limit(rule.limit, key_func=rule.key, methods=["POST"], deduct_when=rule.counts)(view)
         app.view_functions[endpoint] = view
     app.extensions[EXTENSION] = limiter
+    app.register_error_handler(429, _too_many)
     return limiter
 
 
@@ -114,17 +115,19 @@ def _only_for_auth(app: Flask, limiter: Limiter) -> None:
         raise RuntimeError("Flask-Limiter's request hooks were not found: shooc/auth/limits.py needs updating")
 
 
-def wait_minutes(app: Flask) -> int:
-    """Whole minutes until the limit just hit lets the visitor try again."""
-    limiter: Limiter = app.extensions[EXTENSION]
-    hit = limiter.current_limit
-    if hit is None:
-        return 1
-    return max(1, math.ceil((hit.reset_at - time.time()) / 60))
-
-
-def what_was_limited(endpoint: str | None) -> str:
-    return RULES.get(endpoint or "", ("do that", []))[0]
+def _too_many(error: Exception) -> Response:
+    """The page past a limit: what was limited, how long to wait (also as Retry-After)."""
+    hit = current_app.extensions[EXTENSION].current_limit
+    minutes = max(1, math.ceil((hit.reset_at - time.time()) / 60)) if hit is not None else 1
+    what = RULES.get(request.endpoint or "", ("do that", []))[0]
+    message = (f"There have been too many attempts to {what} from your address or for this account. "
+               f"Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again.")
+    link = (url_for("auth.reset_request"), "Forgotten your password? Choose a new one") \
+        if request.endpoint == "auth.login" else None
+    response = current_app.make_response((render_template("error.html", code=429, title="Too many attempts",
+                                                          message=message, link=link), 429))
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
 
 
 def reset(app: Flask) -> None:

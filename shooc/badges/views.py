@@ -18,7 +18,8 @@ from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
 from shooc.web import roles_required
-from shooc.workbooks.models import Asset, Course, CourseVersion
+from shooc.workbooks import published
+from shooc.workbooks.models import Course, CourseVersion
 
 bp = Blueprint("badges", __name__)
 
@@ -105,23 +106,6 @@ def assertion(assertion_id: str):  # type: ignore[no-untyped-def]
     return json_ld(document, status)
 
 
-#: Badge images by their SHA-256, kept per process: content-addressed, so never stale,
-#: and a handful per course (one per workbook), each baked into many badges.
-_badge_images: dict[str, bytes] = {}
-
-
-def _badge_image(sha256: str) -> bytes | None:
-    data = _badge_images.get(sha256)
-    if data is None:
-        asset = get_session().get(Asset, sha256)
-        if asset is None:
-            return None
-        if len(_badge_images) >= 64:
-            _badge_images.clear()
-        data = _badge_images[sha256] = asset.data
-    return data
-
-
 @bp.route("/badges/assertions/<assertion_id>.png")
 def baked_image(assertion_id: str):  # type: ignore[no-untyped-def]
     db = get_session()
@@ -129,7 +113,7 @@ def baked_image(assertion_id: str):  # type: ignore[no-untyped-def]
     if found.revoked:
         abort(410)
     workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug) or abort(404)
-    image = _badge_image(workbook.badge["image_sha256"]) or abort(404)
+    image = published.asset_data(db, workbook.badge["image_sha256"]) or abort(404)
     evidence, _ = _evidence(found)
     document = services.assertion_document(urls(), found, evidence)
     baked = bake(io.BytesIO(image), json.dumps(document, ensure_ascii=False), io.BytesIO()).getvalue()

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from blinker import Namespace
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shooc.db import utcnow

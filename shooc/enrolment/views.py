@@ -2,13 +2,11 @@
 withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
-from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload, undefer
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
@@ -22,7 +20,7 @@ from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
 from shooc.web import csrf, login_manager
-from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
+from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
 

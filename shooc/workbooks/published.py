@@ -5,6 +5,8 @@ so what the workbook page, the dashboard and the course page need of it (the
 version, its workbooks with their rendered bodies, their activities) is read from
 the database once per process and version, not on every request: at 100,000
 learners that is five fewer queries and tens of kilobytes of JSON less per page.
+Published images (``asset_data``: badge images, baked into every badge served) are
+kept the same way, by the SHA-256 that addresses them.
 
 The objects handed out are ORM instances loaded in a session of their own and then
 detached from it, every attribute the pages use loaded: read them, never change
@@ -21,12 +23,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from shooc.db import write_intent
-from shooc.workbooks.models import CourseVersion, WorkbookVersion
+from shooc.workbooks.models import Asset, CourseVersion, WorkbookVersion
 
 KEEP = 32  # versions per process: a few courses, each with its recent versions
+KEEP_ASSETS = 64  # images: one badge image per workbook, a few per course
 
 _versions: OrderedDict[int, CourseVersion] = OrderedDict()
+_assets: OrderedDict[str, bytes] = OrderedDict()
 _lock = threading.Lock()
+
+
+def _keep(store: OrderedDict, key: object, value: object, most: int) -> None:
+    with _lock:
+        store[key] = value
+        while len(store) > most:
+            store.popitem(last=False)
 
 
 def version(session: Session, version_id: int) -> CourseVersion | None:
@@ -48,10 +59,7 @@ def version(session: Session, version_id: int) -> CourseVersion | None:
         write_intent.reset(reading)
     if found is None:
         return None
-    with _lock:
-        _versions[version_id] = found
-        while len(_versions) > KEEP:
-            _versions.popitem(last=False)
+    _keep(_versions, version_id, found, KEEP)
     return found
 
 
@@ -62,6 +70,20 @@ def workbook(session: Session, version_id: int, slug: str) -> WorkbookVersion | 
     return next((w for w in published.workbooks if w.slug == slug), None)
 
 
+def asset_data(session: Session, sha256: str) -> bytes | None:
+    """A published image's bytes (badge images, baked into every badge served).
+    Assets are addressed by their SHA-256, so what is kept can never be stale."""
+    data = _assets.get(sha256)
+    if data is None:
+        asset = session.get(Asset, sha256)
+        if asset is None:
+            return None
+        data = asset.data
+        _keep(_assets, sha256, data, KEEP_ASSETS)
+    return data
+
+
 def forget() -> None:
     with _lock:
         _versions.clear()
+        _assets.clear()
