@@ -9,6 +9,7 @@ from typing import Any, Callable
 from flask import Flask, abort, current_app, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
@@ -103,3 +104,27 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
     app.register_error_handler(413, error_page(413, "Too large", "The file sent is larger than this site accepts."))
     app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeoutError, database_unavailable)
+
+
+#: Seconds a client is asked to wait when the database cannot be reached.
+RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+    """The database is down, restarting or failing over (a connection refused or cut,
+    a pool with no free connection, SQLite's write lock not granted in time): 503
+    with Retry-After, and a page that says so, never a traceback. Whatever the
+    request had not committed is gone with its connection. SQLAlchemy has
+    marked that connection (and, on a disconnect, the pool) invalid, so the next
+    request connects afresh; nothing needs restarting."""
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+                               getattr(error, "orig", None) or error)
+    # The page is drawn as for a visitor: base.html asks who is logged in, and
+    # finding out needs the database that just failed.
+    login_manager._update_request_context_with_user()
+    body = render_template("error.html", code=503, title="Temporarily unavailable", message=(
+        "The site cannot reach its database just now. Please try again in a minute; "
+        "if you were sending a form, go back: your browser still has what you typed."))
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

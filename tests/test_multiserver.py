@@ -122,7 +122,7 @@ class Server:
         return f"--- gunicorn {self.name} log (last {lines} lines) ---\n" + "\n".join(text_.splitlines()[-lines:])
 
 
-def _start(name: str, database_url: str, secret: str, tmp: Path, redis: dict[str, str]) -> Server:
+def _start(name: str, database_url: str, secret: str, tmp: Path, extra_env: dict[str, str]) -> Server:
     instance = tmp / f"instance-{name}"
     instance.mkdir()
     port = free_port()
@@ -138,7 +138,7 @@ def _start(name: str, database_url: str, secret: str, tmp: Path, redis: dict[str
         "GUNICORN_WORKERS": "2",
         "GUNICORN_ACCESS_LOG": "-",
         "PYTHONUNBUFFERED": "1",
-        **redis,
+        **extra_env,  # last: a caller may change any of the above
     })
     log = tmp / f"gunicorn-{name}.log"
     with log.open("wb") as out:

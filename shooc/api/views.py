@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
@@ -25,15 +26,18 @@ from shooc.db import get_session, will_write, write_intent
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats
+from shooc.web import RETRY_AFTER_SECONDS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 REALM = 'Bearer realm="shooc"'
 
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "internal_error"}
+               405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "internal_error",
+               503: "unavailable"}
 MESSAGES = {404: "There is nothing at this address.", 405: "This address cannot be used that way.",
-            500: "Something went wrong; the error has been logged."}
+            500: "Something went wrong; the error has been logged.",
+            503: "The database cannot be reached just now; try again after Retry-After seconds."}
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -125,6 +129,15 @@ def _blueprint_http_error(error: HTTPException) -> Response:
 @bp.errorhandler(InternalServerError)
 def _blueprint_server_error(error: InternalServerError) -> Response:
     return json_error(500, MESSAGES[500])
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(PoolTimeoutError)
+def _blueprint_database_unavailable(error: Exception) -> Response:
+    """As the site's pages (shooc.web.database_unavailable), in JSON."""
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+                               getattr(error, "orig", None) or error)
+    return json_error(503, MESSAGES[503], {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @bp.record_once

@@ -24,6 +24,7 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
+from shooc.faults import fault_point
 from shooc.lead.services import audit
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
@@ -107,6 +108,7 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
 @workbook_submitted.connect
 def _on_workbook_submitted(session: Session, submission: Submission) -> None:
     assertion = issue_badge(session, submission)
+    fault_point("badge-issued")  # test-only (shooc/faults.py): the badge written, the certificate not yet
     maybe_issue_certificate(session, assertion.enrolment)
 
 

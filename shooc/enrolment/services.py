@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
+from shooc.faults import fault_point
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate import counters
 from shooc.workbooks import published
@@ -385,6 +386,7 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
         if existing is None:
             raise
         return existing
+    fault_point("submission-inserted")  # test-only (shooc/faults.py): the row written, nothing else
     enrolment.last_activity_at = utcnow()
     enrolment.submitted_count = Enrolment.submitted_count + 1  # in SQL: right under concurrency too
     session.flush()
@@ -396,6 +398,7 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
     counters.submitted(session, enrolment, workbook.slug, today, finished_course=(done == len(slugs)))
     workbook_submitted.send(session, submission=submission)
     session.flush()
+    fault_point("submission-complete")  # test-only: all written (badge, certificate), not committed
     state.submission = submission
     return submission
 
