@@ -344,6 +344,44 @@ def stats(run_slug: str, fmt: str, recount: bool) -> None:
         click.echo(f"{key.replace('_', ' '):<{width}}  {shown}")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(file: Path) -> None:
+    """Write a consistent copy of the database to FILE while the app serves
+    (SQLite: its online backup; PostgreSQL: pg_dump's custom format)."""
+    from shooc import backup as backups
+
+    database = get_db()
+    try:
+        info = backups.backup(database, file)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    click.echo(f"Backed up {backups.describe(database)} to {file} ({info.kind}, schema revision {info.revision}, "
+               f"{file.stat().st_size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything in a database that has data.")
+@with_appcontext
+def restore(file: Path, force: bool) -> None:
+    """Put a backup made by `shooc backup` into the database: an empty one, or any
+    with --force (all or nothing). Restart the app servers afterwards."""
+    from shooc import backup as backups
+
+    database = get_db()
+    try:
+        info = backups.restore(database, file, force=force)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    click.echo(f"Restored {file} into {backups.describe(database)} (schema revision {info.revision}).")
+    if not info.is_latest:
+        click.echo("The backup's schema is older than this release's: run `shooc db upgrade` now.")
+    click.echo("Restart every app server now (sudo systemctl restart shooc): each keeps the published course "
+               "versions it has read in memory, and they are not the restored ones.")
+
+
 def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli
 
@@ -352,6 +390,8 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 def _create_app() -> Flask:
