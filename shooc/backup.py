@@ -23,16 +23,19 @@ import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from shooc.db import Database
 from shooc.migrate import alembic_config
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
+T = TypeVar("T")
 PG_TOOLS_HINT = ("install PostgreSQL's client programs (Debian: apt install postgresql-client, of the server's "
                  "major version or newer), or run it yourself")
 
@@ -62,7 +65,7 @@ def backup(database: Database, target: Path) -> BackupInfo:
     """Write a consistent copy of the database to ``target`` (a new file)."""
     if target.exists():
         raise BackupError(f"{target} exists: a backup never overwrites a file; give a new name")
-    revision = _current_revision(database)
+    revision = _reachable(database, _current_revision)
     partial = target.with_name(target.name + ".partial")  # never a half-written file under the real name
     try:
         if database_kind(database) == "sqlite":
@@ -76,14 +79,19 @@ def backup(database: Database, target: Path) -> BackupInfo:
 
 
 def _sqlite_backup(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
     try:
-        src.backup(dst)  # pages=-1: every page in one step, one consistent snapshot
-        dst.execute("PRAGMA journal_mode=DELETE")  # the copy is a single file
-    finally:
-        dst.close()
-        src.close()
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)  # pages=-1: every page in one step, one consistent snapshot
+                dst.execute("PRAGMA journal_mode=DELETE")  # the copy is a single file
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"could not copy {source} to {target}: {exc}") from None
 
 
 def _pg_dump(database: Database, target: Path) -> None:
@@ -167,7 +175,7 @@ def restore(database: Database, path: Path, force: bool = False) -> BackupInfo:
     if info.kind != kind:
         raise BackupError(f"{path} is a {info.kind} backup and the database at {describe(database)} is {kind}: "
                           "restore it into a database of its kind")
-    held = rows_held(database)
+    held = _reachable(database, rows_held)
     if held and not force:
         some = ", ".join(f"{n:,} {table}" for table, n in sorted(held.items(), key=lambda x: -x[1])[:3])
         raise BackupError(f"the database at {describe(database)} is not empty ({some} ...): restore into an "
@@ -175,11 +183,15 @@ def restore(database: Database, path: Path, force: bool = False) -> BackupInfo:
     database.engine.dispose()  # none of this process's connections sees the old contents
     if kind == "sqlite":
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        target = sqlite3.connect(_sqlite_path(database))
         try:
-            source.backup(target)  # one step, in one transaction of the target's
+            target = sqlite3.connect(_sqlite_path(database))
+            try:
+                source.backup(target)  # one step, in one transaction of the target's
+            finally:
+                target.close()
+        except sqlite3.Error as exc:
+            raise BackupError(f"could not write {_sqlite_path(database)}: {exc}") from None
         finally:
-            target.close()
             source.close()
     else:
         url, env = _libpq_url(database)
@@ -207,6 +219,13 @@ def _current_revision(database: Database) -> str:
         raise BackupError(f"the database at {describe(database)} has no shooc schema: nothing to back up")
     with database.engine.connect() as connection:
         return str(connection.scalar(text("SELECT version_num FROM alembic_version")))
+
+
+def _reachable(database: Database, read: Callable[[Database], T]) -> T:
+    try:
+        return read(database)
+    except OperationalError as exc:
+        raise BackupError(f"cannot reach the database at {describe(database)}: {exc.orig}") from None
 
 
 def _sqlite_path(database: Database) -> Path:

@@ -220,3 +220,16 @@ def test_what_is_not_a_shooc_backup_or_would_overwrite_data_is_refused_and_chang
         assert not [t for t in inspect(fresh.engine).get_table_names() if t != "alembic_version"]
     finally:
         fresh.engine.dispose()
+
+
+def test_without_pg_dump_the_backup_says_what_to_run(source: Database, tmp_path: Path, monkeypatch) -> None:
+    """On PostgreSQL the command to run instead; SQLite needs no program at all."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump on it, nor anything else
+    target = tmp_path / "x.backup"
+    result = shooc(source.url, tmp_path, "backup", str(target))
+    if source.url.startswith("sqlite"):
+        assert result.exit_code == 0 and target.exists(), result.output
+        return
+    assert result.exit_code == 1
+    assert "pg_dump is not installed" in result.output and "pg_dump --format=custom" in result.output
+    assert "postgresql://" in result.output and not target.exists()
