@@ -116,9 +116,9 @@ def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
     """The database is down, restarting or failing over (a connection refused or cut,
     a pool with no free connection, SQLite's write lock not granted in time): 503
     with Retry-After, and a page that says so, never a traceback. Whatever the
-    request had not committed is gone with its connection. SQLAlchemy has
-    marked that connection (and, on a disconnect, the pool) invalid, so the next
-    request connects afresh; nothing needs restarting."""
+    request had not committed is rolled back (its session is closed when the
+    request ends). On a disconnect SQLAlchemy has marked the connection and the
+    pool invalid, so the next request connects afresh: nothing needs restarting."""
     current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
                                getattr(error, "orig", None) or error)
     # The page is drawn as for a visitor: base.html asks who is logged in, and
