@@ -427,3 +427,53 @@ def test_the_api_for_each_token(world: World, role: str) -> None:
         assert not set(seen_by("evaluator", endpoint)) & set(ok.get_data(as_text=True).split()), url
         refused = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {forged}"})
         assert refused.status_code == 401, url
+
+
+def database_digest(world: World) -> str:
+    """Every row of every table, as one hash: equal digests, nothing written."""
+    import hashlib
+
+    connection = get_db(world.app).sessionmaker.kw["bind"]
+    digest = hashlib.sha256()
+    for table in Base.metadata.sorted_tables:
+        rows = sorted(repr(tuple(row)) for row in connection.execute(select(table)))
+        digest.update(f"{table.name}:{len(rows)}:{rows}".encode())
+    return digest.hexdigest()
+
+
+#: State-changing requests that need no CSRF token, and why.
+NO_CSRF_NEEDED = {
+    # The preview has no form; a leader's POST shows it again and writes nothing.
+    ("POST", "learn.workbook", "leader"): "200", ("POST", "learn.workbook", "admin"): "200",
+}
+
+
+def test_every_state_changing_route_needs_the_csrf_token(world: World) -> None:
+    """Every POST/PUT/PATCH/DELETE of url_map, by each person who may send it, with
+    its fields but without the token: 400, and not one row of the database changes.
+    (/api has no such route: it only reads, takes no cookie, and is exempt.)"""
+    table = intended_access()
+    before = database_digest(world)
+    checked = 0
+    for endpoint, rule, method in routes(world.app):
+        if method == "GET":
+            continue
+        assert not endpoint.startswith("api."), "an API write needs a decision on CSRF (it takes no cookie)"
+        url = url_for_rule(world, endpoint, rule)
+        for role, meant in table[(method, endpoint)][0].items():
+            if meant in REFUSED:
+                continue
+            after: list[str] = []
+            response = request(world, role, method, url, data={"run": world.values["run"]},
+                               check=lambda: after.append(database_digest(world)))
+            expected = NO_CSRF_NEEDED.get((method, endpoint, role), "400")
+            assert str(response.status_code) == expected, f"{method} {url} as {role}"
+            assert after == [before], f"{method} {url} as {role} wrote without a CSRF token"
+            checked += 1
+    # The digest sees a write: the same withdrawal with the token changes it.
+    written: list[str] = []
+    request(world, "learner", "POST", url_for_rule(world, "learn.withdraw", "/dashboard/enrolments/<int:enrolment_id>/withdraw"),
+            check=lambda: written.append(database_digest(world)))
+    assert written != [before]
+    print(f"\nCSRF: {checked} state-changing requests without a token refused, none wrote")
+    assert checked >= 60
