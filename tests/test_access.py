@@ -36,6 +36,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from shooc import create_app
 from conftest import CONTENT, CSRF_RE, PASSWORD, TODAY, answer_required, complete_and_submit
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits
@@ -477,3 +478,54 @@ def test_every_state_changing_route_needs_the_csrf_token(world: World) -> None:
     assert written != [before]
     print(f"\nCSRF: {checked} state-changing requests without a token refused, none wrote")
     assert checked >= 60
+
+
+# Security headers and error pages ---------------------------------------------------
+
+def test_error_answers_have_the_headers_and_no_trace(world: World, database_url: str, tmp_path: Path) -> None:
+    """404, 405, 400 (CSRF), 403, 429, 413 and 500 answers carry the security headers
+    like every page of the matrix above; the 500 page shows neither a traceback nor
+    the exception's text."""
+    answers = {
+        "404": request(world, "anonymous", "GET", "/no/such/page"),
+        "404 under /api": request(world, "anonymous", "GET", "/api/v1/nothing"),
+        "405": request(world, "learner", "GET", "/account/tokens"),
+        "400": request(world, "learner", "POST", "/account/", data={"profile-name": "Forged"}),
+        "403": request(world, "learner", "GET", "/lead/"),
+    }
+    limited = world.client("anonymous")
+    limits.reset(world.app)
+    for _ in range(11):
+        response = limited.post("/auth/login", data={"email": A_EMAIL, "password": "not it",
+                                                     "csrf_token": world.csrf["anonymous"]})
+    answers["429"] = response
+    # A fresh app from the factory, as `shooc` and gunicorn make it (not TESTING: errors
+    # are handled, not raised), with a route that fails and a small upload limit.
+    fresh = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+                        "SHOOC_SECRET_KEY": "fresh", "SHOOC_MAX_UPLOAD_BYTES": 1000})
+    assert fresh.debug is False and fresh.testing is False
+
+    @fresh.route("/test-only/fails")
+    def fails() -> str:
+        raise RuntimeError("the secret detail Zq7Boom")
+
+    client = fresh.test_client()
+    answers["500"] = client.get("/test-only/fails")
+    answers["413"] = client.post("/auth/login", data={"email": "x" * 2000})
+    for label, response in answers.items():
+        assert response.status_code == int(label.split()[0]), label
+        assert_security_headers(response, label)
+    body = answers["500"].get_data(as_text=True)
+    assert "Something went wrong" in body
+    assert "Traceback" not in body and "Zq7Boom" not in body and "RuntimeError" not in body
+    assert "Traceback" not in answers["404"].get_data(as_text=True)
+    assert answers["404 under /api"].is_json
+
+
+def test_debug_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    settings = {"SHOOC_INSTANCE_PATH": str(tmp_path), "SHOOC_SECRET_KEY": "k",
+                "SHOOC_DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3"}
+    assert create_app(settings).debug is False
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # Flask's own switch, for a developer's machine
+    assert create_app(settings).debug is True
