@@ -36,8 +36,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from shooc import create_app
 from conftest import CONTENT, CSRF_RE, PASSWORD, TODAY, answer_required, complete_and_submit
+from shooc import create_app
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits
 from shooc.auth.models import Role
@@ -428,6 +428,26 @@ def test_the_api_for_each_token(world: World, role: str) -> None:
         assert not set(seen_by("evaluator", endpoint)) & set(ok.get_data(as_text=True).split()), url
         refused = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {forged}"})
         assert refused.status_code == 401, url
+
+    # Revoked on the account page, the token is refused by the very next request.
+    token_id = world.values["token_id"] if role == "evaluator" else None
+    if token_id is None:
+        return
+    runs = world.app.test_client()
+    after: list[int] = []
+    revoked = request(world, role, "POST", f"/account/tokens/{token_id}/revoke", check=lambda: after.append(
+        runs.get("/api/v1/runs", headers={"Authorization": f"Bearer {world.bearer[role]}"}).status_code))
+    assert revoked.status_code == 302 and after == [401]
+
+
+def test_no_token_is_kept_in_the_clear(world: World) -> None:
+    """Not in any column of any table (the token's row, the audit log, anything)."""
+    connection = get_db(world.app).sessionmaker.kw["bind"]
+    for table in Base.metadata.sorted_tables:
+        for row in connection.execute(select(table)):
+            for plaintext in world.bearer.values():
+                assert plaintext not in repr(tuple(row)), table.name
+                assert plaintext[len(api_tokens.TOKEN_PREFIX):] not in repr(tuple(row)), table.name
 
 
 def database_digest(world: World) -> str:
