@@ -271,7 +271,7 @@ POST account.delete_account       login 422   422   422   422   422
 POST account.create_api_token     login 403   403   422   422   422
 POST account.revoke_api_token     login 404   404   404   moved 404   # the evaluator's token
 GET  learn.dashboard              login 200   200   200   200   200
-POST learn.enrol                  login moved moved moved moved moved   # already enrolled / staff: told why
+POST learn.enrol                  login moved moved 403   403   403     # learners only: staff are no registrations
 GET  learn.workbook               login 200   200   200   403   200   # leaders preview; B sees only B's work
 POST learn.workbook               login 409   moved 200   403   200   # A's is submitted; leaders: the preview
 GET  learn.withdraw               login 200   404   404   404   404   # A's enrolment
