@@ -6,7 +6,7 @@ import functools
 import hmac
 from typing import Any, Callable
 
-from flask import Flask, abort, current_app, render_template, request, url_for
+from flask import Flask, abort, current_app, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -112,6 +112,11 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers and "_user_id" in session:
+            # A logged-in person's pages (answers, participants, figures) are kept by
+            # no cache: not a proxy's, nor the browser's of a shared staff-room computer
+            # once they have logged out. Pages and files that set their own policy keep it.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor

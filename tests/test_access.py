@@ -368,6 +368,20 @@ def assert_security_headers(response: TestResponse, where: str) -> None:
     assert response.headers.get("Referrer-Policy") == "same-origin", where
 
 
+#: The same for everyone, whoever asks: caches may keep them.
+SHARED_FILES = {"static", "workbooks.asset"}
+
+
+def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:
+    """A logged-in person's answers: no shared cache (private), and pages no cache at all."""
+    if endpoint in SHARED_FILES:
+        return
+    policy = response.headers.get("Cache-Control", "")
+    assert "no-store" in policy or "private" in policy, (where, policy)
+    if response.mimetype == "text/html":
+        assert "no-store" in policy, (where, policy)
+
+
 def test_the_table_has_every_route_and_no_other(app: Flask) -> None:
     """A new route fails here until its intended access is written into ACCESS."""
     in_app = {(method, endpoint) for endpoint, _, method in routes(app)}
@@ -397,6 +411,8 @@ def test_every_route_for_every_person(world: World) -> None:
                 problems.append(f"{where}: {got}, meant {expected[role]}")
             assert response.status_code < 500, where
             assert_security_headers(response, where)
+            if role != "anonymous" and response.status_code != 302:  # a redirect shows nothing
+                assert_not_kept_by_caches(response, endpoint, where)
             body = response.get_data().decode("utf-8", "replace")
             for secret in seen_by(role, endpoint):
                 if secret in body:
