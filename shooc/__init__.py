@@ -26,11 +26,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Secure on every request, not only https ones (shooc.web.SecureCookiesOverHttps)
+        SESSION_COOKIE_SECURE=bool(settings["SHOOC_SECURE_COOKIES"]),
+        REMEMBER_COOKIE_SECURE=bool(settings["SHOOC_SECURE_COOKIES"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
+    from shooc import db, web
+
+    app.wsgi_app = web.SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
     hops = int(settings["SHOOC_PROXY_HOPS"] or 0)
     if hops > 0:
         # Behind nginx (deploy/nginx.conf): the request's scheme, host, client address
@@ -41,7 +47,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
 
-    from shooc import db, web
     from shooc.badges import services as _badge_services  # noqa: F401  (issues badges on submission)
     from shooc.auth import limits
     from shooc.auth import views as auth_views

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Prefix
     # headers are trusted (werkzeug's ProxyFix); 0 ignores those headers.
     "SHOOC_PROXY_HOPS": 0,
+    # 1: cookies are Secure on every request; 0: on requests that came over https
+    # (directly, or as the trusted proxies say), so that http on a developer's machine works.
+    "SHOOC_SECURE_COOKIES": 0,
     # Where rate-limit counts live (shooc/auth/limits.py): this process's memory, or a
     # Redis shared by every server, e.g. redis://10.0.0.5:6379/0
     "SHOOC_REDIS_URL": None,

@@ -6,7 +6,7 @@ import functools
 import hmac
 from typing import Any, Callable
 
-from flask import Flask, abort, current_app, render_template, request, url_for
+from flask import Flask, abort, current_app, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
@@ -26,6 +26,35 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class SecureCookiesOverHttps:
+    """WSGI middleware: on a request that came over https, every cookie the app sets
+    (the session, "keep me logged in") is marked ``Secure``, so that a browser never
+    sends it over plain http. Behind a proxy the scheme is the one ProxyFix believed
+    (SHOOC_PROXY_HOPS), so this wraps the app inside ProxyFix. Over plain http (a
+    developer's machine, the test client) cookies stay as they are, or the browser
+    would drop them; SHOOC_SECURE_COOKIES=1 marks them Secure whatever the scheme
+    (Flask's SESSION_COOKIE_SECURE), for a proxy that does not say it used https.
+    nginx's ``proxy_cookie_flags`` (deploy/nginx.conf) does the same once more."""
+
+    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [(name, _secure(value) if name.lower() == "set-cookie" else value)
+                                           for name, value in headers], exc_info)
+
+        return self.wsgi_app(environ, secure_start_response)
+
+
+def _secure(set_cookie: str) -> str:
+    attributes = {part.strip().lower() for part in set_cookie.split(";")[1:]}
+    return set_cookie if "secure" in attributes else set_cookie + "; Secure"
 
 
 @login_manager.user_loader
@@ -84,6 +113,11 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers and "_user_id" in session:
+            # A logged-in person's pages (answers, participants, figures) are kept by
+            # no cache: not a proxy's, nor the browser's of a shared staff-room computer
+            # once they have logged out. Pages and files that set their own policy keep it.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor

@@ -660,6 +660,99 @@ def test_an_old_cookie_logs_nobody_in_after_logout(app: Flask, client: FlaskClie
     assert logged_in_email(copy()) is None
 
 
+def test_logging_in_starts_a_new_session(app: Flask, client: FlaskClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Session fixation: whoever planted or copied the cookie of the login page gets
+    nothing from the login that follows, nor does its CSRF token work after it."""
+    user = make_user()
+    before_token = csrf_token(client)
+    before = client.get_cookie("session")
+    assert before is not None
+    login(client, user.email)
+    after = client.get_cookie("session")
+    assert after is not None and after.value != before.value
+    assert logged_in_email(client) == user.email
+    planted = app.test_client()
+    planted.set_cookie("session", before.value)
+    assert logged_in_email(planted) is None
+    stale = client.post("/account/", data={"profile-name": "Changed", "profile-csrf_token": before_token})
+    assert stale.status_code == 400
+
+
+def set_cookies(response) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    """Each cookie a response sets, with its attributes (lower case, values aside)."""
+    cookies = {}
+    for header in response.headers.getlist("Set-Cookie"):
+        name, *attributes = [part.strip() for part in header.split(";")]
+        cookies[name.split("=")[0]] = {a.split("=")[0].lower() + ("=" + a.split("=")[1].lower() if "=" in a else "")
+                                        for a in attributes}
+    return cookies
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_login_cookies_are_httponly_lax_and_secure_over_https(client: FlaskClient, make_user, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    base = f"{scheme}://localhost"
+    token = TOKEN_RE.search(page(client.get("/auth/login", base_url=base))).group(2)  # type: ignore[union-attr]
+    # over https Flask-WTF also checks that the form came from this site (Referer)
+    response = client.post("/auth/login", base_url=base, headers={"Referer": f"{base}/auth/login"}, data={
+        "email": user.email, "password": PASSWORD, "remember": "y", "csrf_token": token})
+    assert response.status_code == 302
+    cookies = set_cookies(response)
+    assert set(cookies) == {"session", "remember_token"}
+    for name, attributes in cookies.items():
+        assert {"httponly", "samesite=lax"} <= attributes, name
+        assert ("secure" in attributes) == (scheme == "https"), name
+
+
+@pytest.mark.parametrize("settings,headers,secure", [
+    ({"SHOOC_PROXY_HOPS": 1}, {"X-Forwarded-Proto": "https"}, True),  # nginx said https
+    ({"SHOOC_PROXY_HOPS": 1}, {"X-Forwarded-Proto": "http"}, False),
+    ({}, {"X-Forwarded-Proto": "https"}, False),  # no trusted proxy: the header is anyone's
+    ({"SHOOC_SECURE_COOKIES": 1}, {}, True),  # asked for on every request
+], ids=["proxy-https", "proxy-http", "untrusted-header", "always"])
+def test_cookies_are_secure_as_the_trusted_proxy_or_the_setting_says(tmp_path: Path, database_url: str,
+                                                                     settings: dict, headers: dict, secure: bool) -> None:
+    from shooc import create_app
+
+    app = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+                      "SHOOC_SECRET_KEY": "k", **settings})
+    cookies = set_cookies(app.test_client().get("/auth/login", headers=headers))
+    assert {"httponly", "samesite=lax"} <= cookies["session"]
+    assert ("secure" in cookies["session"]) == secure
+
+
+def test_passwords_are_stored_with_a_memory_hard_kdf(db: Session, make_user) -> None:  # type: ignore[no-untyped-def]
+    first, second = make_user(), make_user()
+    for user in (first, second):
+        stored = stored_user(db, user.email).password_hash  # type: ignore[union-attr]
+        method, salt, digest = stored.split("$")
+        assert method.startswith("scrypt:") and len(salt) >= 16 and len(digest) >= 64
+        assert PASSWORD not in stored
+    assert stored_user(db, first.email).password_hash != stored_user(db, second.email).password_hash  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("where", ["register", "reset", "change"])
+@pytest.mark.parametrize("common", ["manchester", "q1w2e3r4t5", "1029384756", "Terminator"])
+def test_passwords_from_the_public_list_of_most_used_ones_are_refused(
+        app: Flask, client: FlaskClient, db: Session, make_user, outbox: Path, where: str, common: str) -> None:  # type: ignore[no-untyped-def]
+    """zxcvbn's list of the 30,000 most used passwords, not only the few of schools'
+    own, at every door where a password is chosen."""
+    user = make_user()
+    if where == "register":
+        response = register(client, email="new@example.org", password=common, confirm=common)
+    elif where == "reset":
+        link = f"/auth/reset/{make_link_token(app.config['SECRET_KEY'], 'reset', user)}"
+        response = post_form(client, link, {"password": common, "confirm": common})
+    else:
+        login(client, user.email)
+        response = post_form(client, "/account/", {"password-current": PASSWORD, "password-password": common,
+                                                   "password-confirm": common}, prefix="password-")
+    assert response.status_code == 422
+    assert "That password is one of the first that anyone would try: choose another." in page(response)
+    assert check_password(stored_user(db, user.email), PASSWORD)  # type: ignore[arg-type]
+    assert stored_user(db, "new@example.org") is None
+
+
 def test_changing_the_password_ends_other_sessions(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
     here, there, remembered = app.test_client(), app.test_client(), app.test_client()

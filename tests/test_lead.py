@@ -1,10 +1,9 @@
-"""The leaders' area: who may enter, runs, participants at scale, one learner."""
+"""The leaders' area (who may enter: tests/test_access.py): runs, participants at scale, one learner."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-import re
 
 import pytest
 from sqlalchemy import select
@@ -33,73 +32,6 @@ def cohort(db: Session, make_user, make_run):  # type: ignore[no-untyped-def]
     withdraw(db, people["gone"])
     db.commit()
     return run, people
-
-
-@pytest.fixture
-def lead_route_values(db: Session, cohort, make_user) -> dict[str, str]:
-    """A real value for every parameter of a /lead URL (a new parameter fails the
-    matrix below until it is given one here)."""
-    from shooc.lead.models import Announcement, ContentUpload, RecordImport, Recording
-
-    run, people = cohort
-    leader = make_user("leader")
-    from shooc.db import utcnow
-    from shooc.lead.records import ImportSummary
-
-    job = RecordImport(run_id=run.id, filename="old.csv", data=b"", status="done", rows=0, created_by_id=leader.id,
-                       summary=ImportSummary().as_dict(), finished_at=utcnow())
-    upload = ContentUpload(filename="mentoring.zip", data=b"", course_slug="mentoring", uploaded_by_id=leader.id)
-    recording = Recording(course_id=run.course_id, workbook_slug="the-mentors-role", title="Webinar",
-                          url="https://video.example.org/1", transcript="Hello.", author_id=leader.id)
-    announcement = Announcement(run_id=run.id, title="Hello", body="Hi", body_html="<p>Hi</p>",
-                                author_id=leader.id, author_name=leader.name)
-    db.add_all([job, upload, recording, announcement])
-    db.commit()
-    return {"slug": run.slug, "enrolment_id": str(people["busy"].id), "workbook_slug": "the-mentors-role",
-            "course_slug": "mentoring", "import_id": str(job.id), "upload_id": str(upload.id),
-            "recording_id": str(recording.id), "announcement_id": str(announcement.id), "name": "missing.png",
-            "filename": "missing.png", "path": "missing.png"}
-
-
-def lead_routes(app) -> list[tuple[str, set[str]]]:  # type: ignore[no-untyped-def]
-    return sorted((rule.rule, set(rule.methods or ()) - {"HEAD", "OPTIONS"})
-                  for rule in app.url_map.iter_rules() if rule.rule.startswith("/lead"))
-
-
-def test_the_lead_area_has_the_routes_this_matrix_walks(app) -> None:
-    assert len(lead_routes(app)) >= 15
-
-
-@pytest.mark.parametrize("role", [None, "learner", "evaluator", "leader", "admin"])
-def test_every_lead_route_checks_the_role(app, client, auth, make_user, lead_route_values, role) -> None:
-    """Every /lead URL and method, generated from the app's own routes: anonymous
-    people are sent to log in, learners and evaluators get 403, leaders and admins
-    get in (a page, a redirect, or 404/405 for a thing or method that is not there)."""
-    if role:
-        auth.login(make_user(role))
-    token = csrf_token(client, "/auth/login")
-    checked = 0
-    for rule, methods in lead_routes(app):
-        url = rule
-        for name in re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule):
-            assert name in lead_route_values, f"give the matrix a value for <{name}> ({rule})"
-            url = re.sub(rf"<(?:[a-z]+:)?{name}>", lead_route_values[name], url)
-        for method in sorted(methods):
-            if method == "GET":
-                response = client.get(url)
-            else:
-                response = client.open(url, method=method, data={"csrf_token": token})
-            checked += 1
-            where = f"{method} {url} as {role}"
-            if role is None:
-                assert response.status_code == 302 and "/auth/login" in response.headers["Location"], where
-            elif role in ("learner", "evaluator"):
-                assert response.status_code == 403, where
-            else:
-                assert response.status_code in (200, 302, 400, 404, 405, 422), where
-                if response.status_code == 302:
-                    assert "/auth/login" not in response.headers["Location"], where
-    assert checked >= 20
 
 
 def test_create_and_edit_a_run(client, auth, db: Session, make_user, publish) -> None:

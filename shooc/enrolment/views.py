@@ -19,7 +19,7 @@ from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import csrf, login_manager
+from shooc.web import csrf, login_manager, roles_required
 from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
@@ -28,7 +28,7 @@ bp = Blueprint("learn", __name__)
 
 
 @bp.route("/courses/<course_slug>/enrol", methods=["POST"])
-@login_required
+@roles_required(Role.learner)  # staff enrolled would count as registrations in the run's figures
 def enrol(course_slug: str):  # type: ignore[no-untyped-def]
     db = get_session()
     course = published_course_or_404(course_slug)

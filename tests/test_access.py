@@ -1,0 +1,567 @@
+"""Who reaches what: every route of the app (from ``app.url_map``) × every kind of
+person × every method, on realistic data, against a table of intended access; and
+CSRF on every state-changing route.
+
+The people: anonymous, learner A (who owns the data), another learner B (enrolled
+in the same run, with work of their own), a leader, an evaluator and an admin.
+Learner A has finished the course: five submitted workbooks whose written answers
+all carry ``A_SECRET``, five badges, a certificate and an evaluation whose comment
+carries ``A_COMMENT``. A chose to show their name and one reflection (``A_EVIDENCE``,
+not required, so not in ``A_SECRET``) on their first badge's public page.
+
+What each person may see of A (DESIGN.md §1, §3):
+- A, leaders and admins: everything (leaders follow their participants' work);
+- evaluators: figures, and the survey's comments without a name, never a name, an
+  address or a written answer;
+- everyone (public verification): the certificate page carries the holder's name;
+  the badge A made public carries A's name and the chosen reflection;
+- nobody else sees A's answers, address or name anywhere; the same holds for B.
+
+Each request runs in a savepoint that is rolled back afterwards, with a fresh
+client carrying the person's session cookie, so no request changes what the next
+one sees (a logout, a withdrawal, a publish).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from conftest import CONTENT, CSRF_RE, PASSWORD, TODAY, answer_required, complete_and_submit
+from shooc import create_app
+from shooc.api import tokens as api_tokens
+from shooc.auth import limits
+from shooc.auth.models import Role
+from shooc.auth.services import create_user, make_link_token
+from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.db import get_db, utcnow
+from shooc.enrolment import services as enrolment_services
+from shooc.enrolment.services import enrol
+from shooc.evaluate import survey
+from shooc.models import Base
+from shooc.workbooks import published, staging
+from shooc.workbooks.models import Asset, WorkbookVersion
+from shooc.workbooks.views import anonymous_pages
+from test_web_publish import change_workbook
+
+ROLES = ("anonymous", "learner", "other_learner", "leader", "evaluator", "admin")
+STAFF = ("leader", "evaluator", "admin")
+A_SECRET, A_EVIDENCE, A_COMMENT = "Zq7AnswerOfAlice", "Zq7EvidenceOfAlice", "Zq7CommentOfAlice"
+A_NAME, A_EMAIL = "Alice Marker-Zq7", "alice.zq7@example.org"
+B_SECRET, B_NAME, B_EMAIL = "Zq7AnswerOfBoris", "Boris Marker-Zq7", "boris.zq7@example.org"
+WORKBOOKS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback", "smart-goal-setting",
+             "mentoring-communities"]
+EVIDENCE_ACTIVITY = "roles-warm-up"  # a reflection that is not required
+
+
+@dataclass
+class World:
+    app: Flask
+    values: dict[str, str]  # a real value for every route parameter
+    by_endpoint: dict[str, dict[str, str]]  # where one endpoint needs its own value
+    cookies: dict[str, str]  # each person's session cookie
+    csrf: dict[str, str]  # the CSRF token of each person's session
+    bearer: dict[str, str] = field(default_factory=dict)  # staff's API tokens
+
+    def client(self, role: str) -> FlaskClient:
+        client = self.app.test_client()
+        client.set_cookie("session", self.cookies[role])
+        return client
+
+
+def _log_in(app: Flask, email: str | None) -> tuple[str, str]:
+    """(session cookie, CSRF token) of a fresh session, logged in as ``email``."""
+    client = app.test_client()
+    token = CSRF_RE.search(client.get("/auth/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    if email:
+        response = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, email
+        token = CSRF_RE.search(client.get("/auth/logout").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value, token
+
+
+@pytest.fixture
+def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World:  # type: ignore[no-untyped-def]
+    from shutil import copytree
+
+    from shooc.lead.models import Announcement, RecordImport, Recording, WorkbookFeedback
+    from shooc.lead.records import ImportSummary
+    from shooc.workbooks.loader import load_course
+    from shooc.workbooks.publish import publish_course
+
+    # The course as published, with an image (/assets/...), and the same folder staged.
+    course_dir = tmp_path / "mentoring"
+    copytree(CONTENT / "mentoring", course_dir)
+    change_workbook(course_dir)
+    loaded = load_course(course_dir)
+    assert loaded.ok
+    publish_course(db, loaded.course)
+    db.commit()
+    run = make_run(name="Spring run", slug="spring")
+
+    users = {"learner": make_user("learner", email=A_EMAIL, name=A_NAME),
+             "other_learner": make_user("learner", email=B_EMAIL, name=B_NAME),
+             "leader": make_user("leader"), "evaluator": make_user("evaluator"), "admin": make_user("admin")}
+    mine = enrol(db, run, users["learner"].id, TODAY)
+    theirs = enrol(db, run, users["other_learner"].id, TODAY)
+    db.commit()
+    # A: all five workbooks; the first with a reflection chosen as the badge's evidence.
+    first = db.scalar(select(WorkbookVersion).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == WORKBOOKS[0]))
+    state = enrolment_services.workbook_state(db, mine, first)
+    enrolment_services.save_drafts(db, mine, state, {EVIDENCE_ACTIVITY: {"text": f"{A_EVIDENCE} " + "word " * 20}})
+    for slug in WORKBOOKS:
+        complete_and_submit(db, mine, slug, marker=A_SECRET)
+    db.commit()
+    certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == mine.id))
+    assert certificate is not None
+    badge = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == mine.id,
+                                                   BadgeAssertion.workbook_slug == WORKBOOKS[0]))
+    badge.show_name, badge.evidence_activity_id = True, EVIDENCE_ACTIVITY
+    objectives = survey.survey_state(db, mine).objectives
+    survey.save_evaluation(db, mine, "very_good", {str(n): 4 for n in range(1, len(objectives) + 1)},
+                           f"{A_COMMENT} helped me a lot")
+    # B: one workbook under way.
+    second = db.scalar(select(WorkbookVersion).where(
+        WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == WORKBOOKS[1]))
+    answer_required(db, theirs, second, leave=1, marker=B_SECRET)
+
+    leader = users["leader"]
+    job = RecordImport(run_id=run.id, filename="old.csv", data=b"", status="done", rows=0, created_by_id=leader.id,
+                       summary=ImportSummary().as_dict(), finished_at=utcnow())
+    recording = Recording(course_id=run.course_id, workbook_slug=WORKBOOKS[0], title="Webinar",
+                          url="https://video.example.org/1", transcript="Hello.", author_id=leader.id)
+    announcement = Announcement(run_id=run.id, title="Hello", body="Hi", body_html="<p>Hi</p>",
+                                author_id=leader.id, author_name=leader.name)
+    db.add_all([job, recording, announcement,
+                WorkbookFeedback(enrolment_id=mine.id, workbook_slug=WORKBOOKS[0], text="Well argued.", author_name=leader.name,
+                                 author_id=leader.id)])
+    upload = staging.stage_upload(db, "mentoring.zip", staging.zip_folder(course_dir), leader.id)
+    token, plaintext = api_tokens.create_token(db, users["evaluator"], "matrix")
+    bearer = {"evaluator": plaintext}
+    for role in ("leader", "admin"):
+        bearer[role] = api_tokens.create_token(db, users[role], "matrix")[1]
+    # someone whose links the auth routes get (not A: a link's page is for its holder)
+    linked = create_user(db, "linked.zq7@example.org", "Linked Person", Role.learner, PASSWORD, verified=False)
+    image = db.scalar(select(Asset).where(Asset.media_type == "image/png").limit(1))
+    db.commit()
+
+    secret = app.config["SECRET_KEY"]
+    values = {
+        "course_slug": "mentoring", "workbook_slug": WORKBOOKS[0], "slug": run.slug, "run_slug": run.slug,
+        "run": run.slug, "enrolment_id": str(mine.id), "assertion_id": badge.id, "code": certificate.code,
+        "token_id": str(token.id), "import_id": str(job.id), "upload_id": str(upload.id),
+        "recording_id": str(recording.id), "announcement_id": str(announcement.id), "path": "images/dot.png",
+        "filename": "shooc.css", "sha256": image.sha256, "ext": "png",
+    }
+    by_endpoint = {
+        "auth.confirm": {"token": make_link_token(secret, "confirm", linked)},
+        "auth.reset": {"token": make_link_token(secret, "reset", linked)},
+        "lead.publish_preview": {"slug": WORKBOOKS[0]},
+    }
+    cookies, csrf = {}, {}
+    for role in ROLES:
+        cookies[role], csrf[role] = _log_in(app, users[role].email if role in users else None)
+    return World(app, values, by_endpoint, cookies, csrf, bearer)
+
+
+PARAMETER = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_0-9]+)>")
+
+
+def routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, rule, method) of every route, HEAD and OPTIONS aside."""
+    return sorted((rule.endpoint, rule.rule, method) for rule in app.url_map.iter_rules()
+                  for method in (rule.methods or ()) if method not in ("HEAD", "OPTIONS"))
+
+
+def url_for_rule(world: World, endpoint: str, rule: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = world.by_endpoint.get(endpoint, {}).get(name, world.values.get(name))
+        assert found is not None, f"give the access matrix a real value for <{name}> of {rule} ({endpoint})"
+        return found
+
+    return PARAMETER.sub(value, rule)
+
+
+def request(world: World, role: str, method: str, url: str, check: Callable[[], Any] | None = None,
+            **kwargs: Any) -> TestResponse:
+    """One request as ``role``, in a savepoint rolled back afterwards (``check`` runs
+    before the rollback). Writes carry the person's CSRF token unless ``data`` is given."""
+    connection = get_db(world.app).sessionmaker.kw["bind"]
+    savepoint = connection.begin_nested()
+    limits.reset(world.app)  # the walk is one visitor's hundreds of requests: no limit is the point here
+    try:
+        client = world.client(role)
+        if method == "GET":
+            response = client.get(url, **kwargs)
+        else:
+            data = kwargs.pop("data", {"csrf_token": world.csrf[role], "run": world.values["run"]})
+            response = client.open(url, method=method, data=data, **kwargs)
+        if check is not None:
+            check()
+        return response
+    finally:
+        savepoint.rollback()
+        published.forget()  # a version the savepoint made is gone with it
+        anonymous_pages.clear()
+
+
+def outcome(response: TestResponse) -> str:
+    """What a person got, in the table's words: a status, "login" (302 to the login
+    page) or "moved" (302 anywhere else)."""
+    if response.status_code == 302:
+        return "login" if response.headers["Location"].startswith("/auth/login") else "moved"
+    return str(response.status_code)
+
+
+#: Refusals: sent to log in, not allowed, not there (for you), no API token.
+REFUSED = {"login", "403", "404", "401"}
+
+# The intended access, one line per route and method. Columns: anonymous, learner A
+# (who owns the data), learner B, leader, evaluator, admin. A cell is a status, "login"
+# or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
+# (a form sent with only its CSRF token is refused as incomplete: 400, 409, 422).
+# "public" marks the routes anonymous people are meant to reach. /api takes no
+# cookie: everyone is 401 here; the tokens' own matrix is further down.
+ACCESS = """
+GET  workbooks.catalogue          200   200   200   200   200   200   public
+GET  workbooks.course_page        200   200   200   200   200   200   public
+GET  workbooks.privacy            200   200   200   200   200   200   public
+GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
+GET  static                       200   200   200   200   200   200   public
+GET  badges.issuer                200   200   200   200   200   200   public   # Open Badges hosted verification
+GET  badges.badge_class           200   200   200   200   200   200   public
+GET  badges.assertion             200   200   200   200   200   200   public
+GET  badges.baked_image           200   200   200   200   200   200   public
+GET  badges.evidence              200   200   200   200   200   200   public   # the reflection A chose to show
+GET  badges.certificate           200   200   200   200   200   200   public   # verification page
+GET  badges.certificate_pdf       200   200   200   200   200   200   public
+GET  api.openapi                  200   200   200   200   200   200   public
+GET  api.runs                     401   401   401   401   401   401            # a token, never cookies
+GET  api.stats                    401   401   401   401   401   401
+GET  auth.login                   200   200   200   200   200   200   public
+POST auth.login                   422   422   422   422   422   422   public
+GET  auth.register                200   moved moved moved moved moved public   # logged in: sent home
+POST auth.register                422   moved moved moved moved moved public
+GET  auth.check_email             200   200   200   200   200   200   public
+GET  auth.reset_request           200   200   200   200   200   200   public
+POST auth.reset_request           422   422   422   422   422   422   public
+GET  auth.reset                   200   200   200   200   200   200   public   # the link is the key
+POST auth.reset                   422   422   422   422   422   422   public
+GET  auth.confirm                 moved moved moved moved moved moved public   # logs the link's owner in
+GET  auth.logout                  moved 200   200   200   200   200   public   # anonymous: nothing to leave
+POST auth.logout                  moved moved moved moved moved moved public
+GET  account.account              login 200   200   200   200   200
+POST account.account              login 422   422   422   422   422
+GET  account.download_data        login 200   200   200   200   200   # one's own data only
+GET  account.delete_account       login 200   200   200   200   200
+POST account.delete_account       login 422   422   422   422   422
+POST account.create_api_token     login 403   403   422   422   422
+POST account.revoke_api_token     login 404   404   404   moved 404   # the evaluator's token
+GET  learn.dashboard              login 200   200   200   200   200
+POST learn.enrol                  login moved moved 403   403   403     # learners only: staff are no registrations
+GET  learn.workbook               login 200   200   200   403   200   # leaders preview; B sees only B's work
+POST learn.workbook               login 409   moved 200   403   200   # A's is submitted; leaders: the preview
+GET  learn.withdraw               login 200   404   404   404   404   # A's enrolment
+POST learn.withdraw               login moved 404   404   404   404
+POST learn.rejoin                 login moved 404   404   404   404
+GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
+POST badges.badge_settings        login moved 404   404   404   404   # A's badge
+POST badges.revoke                login 403   403   moved 403   moved
+POST badges.revoke_certificate    login 403   403   moved 403   moved
+GET  survey.learner_survey        login 200   403   403   403   403   # B has no certificate yet
+POST survey.learner_survey        login 422   403   403   403   403
+GET  survey.results               login 403   403   200   200   200
+GET  evaluate.home                login 403   403   200   200   200
+GET  evaluate.run_page            login 403   403   200   200   200
+GET  evaluate.stats_csv           login 403   403   200   200   200
+GET  evaluate.progress_csv        login 403   403   200   200   200
+GET  evaluate.compare             login 403   403   200   200   200
+GET  evaluate.compare_csv         login 403   403   200   200   200
+GET  lead.home                    login 403   403   200   403   200
+GET  lead.audit_log               login 403   403   200   403   200
+GET  lead.new_run                 login 403   403   200   403   200
+POST lead.new_run                 login 403   403   422   403   422
+GET  lead.edit_run                login 403   403   200   403   200
+POST lead.edit_run                login 403   403   422   403   422
+GET  lead.close_run               login 403   403   200   403   200
+POST lead.close_run               login 403   403   422   403   422
+GET  lead.participants            login 403   403   200   403   200
+GET  lead.participant             login 403   403   200   403   200
+POST lead.extend                  login 403   403   422   403   422
+POST lead.feedback                login 403   403   moved 403   moved
+GET  lead.import_records          login 403   403   200   403   200
+POST lead.import_records          login 403   403   422   403   422
+GET  lead.import_template         login 403   403   200   403   200
+GET  lead.record_import           login 403   403   200   403   200
+GET  lead.announcements           login 403   403   200   403   200
+POST lead.announcements           login 403   403   422   403   422
+POST lead.remove_announcement     login 403   403   moved 403   moved
+GET  lead.recordings              login 403   403   200   403   200
+POST lead.recordings              login 403   403   422   403   422
+POST lead.remove_recording        login 403   403   moved 403   moved
+GET  lead.publish_home            login 403   403   200   403   200
+POST lead.publish_stage_upload    login 403   403   422   403   422
+POST lead.publish_stage_folder    login 403   403   422   403   422
+GET  lead.publish_review          login 403   403   200   403   200
+GET  lead.publish_preview         login 403   403   200   403   200
+GET  lead.publish_asset           login 403   403   200   403   200
+POST lead.publish_publish         login 403   403   400   403   400   # no version number sent
+POST lead.publish_discard         login 403   403   moved 403   moved
+"""
+
+
+def intended_access() -> dict[tuple[str, str], tuple[dict[str, str], bool]]:
+    table = {}
+    for line in ACCESS.strip().splitlines():
+        words = line.split("#")[0].split()
+        method, endpoint, cells, tags = words[0], words[1], words[2:2 + len(ROLES)], words[2 + len(ROLES):]
+        assert len(cells) == len(ROLES) and tags in ([], ["public"]), line
+        assert (method, endpoint) not in table, f"{method} {endpoint} twice"
+        table[(method, endpoint)] = (dict(zip(ROLES, cells)), tags == ["public"])
+    return table
+
+
+def seen_by(role: str, endpoint: str) -> list[str]:
+    """What of A and B ``role`` must not see on the page of ``endpoint``."""
+    of_a = {"learner": [], "leader": [], "admin": [],
+            "evaluator": [A_SECRET, A_EVIDENCE, A_NAME, A_EMAIL]}.get(role, [A_SECRET, A_EVIDENCE, A_COMMENT,
+                                                                              A_NAME, A_EMAIL])
+    of_b = [] if role in ("other_learner", "leader", "admin") else [B_SECRET, B_NAME, B_EMAIL]
+    if endpoint in ("badges.certificate", "badges.certificate_pdf"):
+        of_a = [s for s in of_a if s != A_NAME]  # the holder's name verifies the certificate
+    if endpoint in ("badges.assertion", "badges.baked_image", "badges.evidence"):
+        of_a = [s for s in of_a if s not in (A_NAME, A_EVIDENCE)]  # what A chose to make public
+    return of_a + of_b
+
+
+#: Where the markers must show (so that their absence elsewhere means something).
+MUST_SHOW = {
+    ("GET", "learn.workbook", "learner"): [A_SECRET],
+    ("GET", "account.download_data", "learner"): [A_SECRET, A_EVIDENCE, A_COMMENT, A_EMAIL],
+    ("GET", "lead.participant", "leader"): [A_SECRET, A_NAME, A_EMAIL],
+    ("GET", "lead.participants", "admin"): [A_NAME, A_EMAIL, B_NAME],
+    ("GET", "badges.certificate", "anonymous"): [A_NAME],
+    ("GET", "badges.evidence", "other_learner"): [A_NAME, A_EVIDENCE],
+}
+
+
+def assert_security_headers(response: TestResponse, where: str) -> None:
+    policy = response.headers.get("Content-Security-Policy", "")
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    assert directives.get("script-src") == ["'self'"], (where, policy)  # no 'unsafe-inline', no other origin
+    assert directives.get("frame-ancestors") == ["'none'"], (where, policy)
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy, (where, policy)
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+    assert response.headers.get("Referrer-Policy") == "same-origin", where
+
+
+#: The same for everyone, whoever asks: caches may keep them.
+SHARED_FILES = {"static", "workbooks.asset"}
+
+
+def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:
+    """A logged-in person's answers: no shared cache (private), and pages no cache at all."""
+    if endpoint in SHARED_FILES:
+        return
+    policy = response.headers.get("Cache-Control", "")
+    assert "no-store" in policy or "private" in policy, (where, policy)
+    if response.mimetype == "text/html":
+        assert "no-store" in policy, (where, policy)
+
+
+def test_the_table_has_every_route_and_no_other(app: Flask) -> None:
+    """A new route fails here until its intended access is written into ACCESS."""
+    in_app = {(method, endpoint) for endpoint, _, method in routes(app)}
+    table = set(intended_access())
+    assert in_app - table == set(), "give ACCESS a line for each of these routes"
+    assert table - in_app == set(), "ACCESS has lines for routes that are gone"
+
+
+def test_every_route_for_every_person(world: World) -> None:
+    """Every route × person × method gets exactly the intended answer, never a 500;
+    no page shows anyone A's (or B's) answers, address or name unless meant to;
+    every answer has the security headers."""
+    table = intended_access()
+    tally: Counter[str] = Counter()
+    problems = []
+    for endpoint, rule, method in routes(world.app):
+        url = url_for_rule(world, endpoint, rule)
+        expected, public = table[(method, endpoint)]
+        assert public == (expected["anonymous"] not in REFUSED), f"{method} {endpoint}: public means anonymous gets in"
+        for role in ROLES:
+            response = request(world, role, method, url)
+            where = f"{method} {url} as {role}"
+            got = outcome(response)
+            tally["checked"] += 1
+            tally["refused" if got in REFUSED else "let in"] += 1
+            if got != expected[role]:
+                problems.append(f"{where}: {got}, meant {expected[role]}")
+            assert response.status_code < 500, where
+            assert_security_headers(response, where)
+            if role != "anonymous" and response.status_code != 302:  # a redirect shows nothing
+                assert_not_kept_by_caches(response, endpoint, where)
+            body = response.get_data().decode("utf-8", "replace")
+            for secret in seen_by(role, endpoint):
+                if secret in body:
+                    problems.append(f"{where} shows {secret!r}")
+            for shown in MUST_SHOW.get((method, endpoint, role), []):
+                tally["shown"] += 1
+                if shown not in body:
+                    problems.append(f"{where} does not show {shown!r}")
+    assert problems == []
+    routes_checked = len({(e, m) for e, _, m in routes(world.app)})
+    print(f"\naccess matrix: {routes_checked} routes×methods × {len(ROLES)} people = {tally['checked']} requests "
+          f"({tally['let in']} let in, {tally['refused']} refused)")
+    assert tally["checked"] == routes_checked * len(ROLES)
+    assert tally["shown"] == sum(len(v) for v in MUST_SHOW.values())
+
+
+def test_the_api_by_token(world: World) -> None:
+    """With their own token, staff read the API; the same token with one character
+    changed is refused; a token revoked on the account page is refused by the very
+    next request; no token is kept in the clear in any column of any table (the
+    token's row, the audit log, anything)."""
+    checked = 0
+    for role in STAFF:
+        token = world.bearer[role]
+        forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+        for endpoint, rule, method in routes(world.app):
+            if not endpoint.startswith("api.") or endpoint == "api.openapi":
+                continue
+            url = url_for_rule(world, endpoint, rule)
+            ok = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {token}"})
+            assert ok.status_code == 200 and ok.is_json, url
+            assert not [s for s in seen_by("evaluator", endpoint) if s in ok.get_data(as_text=True)], url
+            refused = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {forged}"})
+            assert refused.status_code == 401, url
+            checked += 2
+    assert checked == 2 * 2 * len(STAFF)  # /runs and /runs/<run>/stats
+
+    connection = get_db(world.app).sessionmaker.kw["bind"]
+    for table in Base.metadata.sorted_tables:
+        for row in connection.execute(select(table)):
+            for plaintext in world.bearer.values():
+                assert plaintext[len(api_tokens.TOKEN_PREFIX):] not in repr(tuple(row)), table.name
+
+    runs = world.app.test_client()
+    after: list[int] = []
+    revoked = request(world, "evaluator", "POST", f"/account/tokens/{world.values['token_id']}/revoke",
+                      check=lambda: after.append(runs.get("/api/v1/runs", headers={
+                          "Authorization": f"Bearer {world.bearer['evaluator']}"}).status_code))
+    assert revoked.status_code == 302 and after == [401]
+
+
+def database_digest(world: World) -> str:
+    """Every row of every table, as one hash: equal digests, nothing written."""
+    import hashlib
+
+    connection = get_db(world.app).sessionmaker.kw["bind"]
+    digest = hashlib.sha256()
+    for table in Base.metadata.sorted_tables:
+        rows = sorted(repr(tuple(row)) for row in connection.execute(select(table)))
+        digest.update(f"{table.name}:{len(rows)}:{rows}".encode())
+    return digest.hexdigest()
+
+
+#: State-changing requests that need no CSRF token, and why.
+NO_CSRF_NEEDED = {
+    # The preview has no form; a leader's POST shows it again and writes nothing.
+    ("POST", "learn.workbook", "leader"): "200", ("POST", "learn.workbook", "admin"): "200",
+}
+
+
+def test_every_state_changing_route_needs_the_csrf_token(world: World) -> None:
+    """Every POST/PUT/PATCH/DELETE of url_map, by each person who may send it, with
+    its fields but without the token: 400, and not one row of the database changes.
+    (/api has no such route: it only reads, takes no cookie, and is exempt.)"""
+    table = intended_access()
+    before = database_digest(world)
+    checked = 0
+    for endpoint, rule, method in routes(world.app):
+        if method == "GET":
+            continue
+        assert not endpoint.startswith("api."), "an API write needs a decision on CSRF (it takes no cookie)"
+        url = url_for_rule(world, endpoint, rule)
+        for role, meant in table[(method, endpoint)][0].items():
+            if meant in REFUSED:
+                continue
+            after: list[str] = []
+            response = request(world, role, method, url, data={"run": world.values["run"]},
+                               check=lambda: after.append(database_digest(world)))
+            expected = NO_CSRF_NEEDED.get((method, endpoint, role), "400")
+            assert str(response.status_code) == expected, f"{method} {url} as {role}"
+            assert after == [before], f"{method} {url} as {role} wrote without a CSRF token"
+            checked += 1
+    # The digest sees a write: the same withdrawal with the token changes it.
+    written: list[str] = []
+    request(world, "learner", "POST", url_for_rule(world, "learn.withdraw", "/dashboard/enrolments/<int:enrolment_id>/withdraw"),
+            check=lambda: written.append(database_digest(world)))
+    assert written != [before]
+    print(f"\nCSRF: {checked} state-changing requests without a token refused, none wrote")
+    assert checked >= 60
+
+
+# Security headers and error pages ---------------------------------------------------
+
+def test_error_answers_have_the_headers_and_no_trace(app: Flask, make_user, database_url: str,  # type: ignore[no-untyped-def]
+                                                     tmp_path: Path) -> None:
+    """404, 405, 400 (CSRF), 403, 429, 413 and 500 answers carry the security headers
+    like every answer of the matrix above; the 500 page shows neither a traceback nor
+    the exception's text."""
+    learner = app.test_client()
+    learner.set_cookie("session", _log_in(app, make_user("learner").email)[0])
+    anonymous = app.test_client()
+    answers = {
+        "404": anonymous.get("/no/such/page"),
+        "404 under /api": anonymous.get("/api/v1/nothing"),
+        "405": learner.get("/account/tokens"),
+        "400": learner.post("/account/", data={"profile-name": "Forged"}),
+        "403": learner.get("/lead/"),
+    }
+    token = CSRF_RE.search(anonymous.get("/auth/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    for _ in range(11):
+        response = anonymous.post("/auth/login", data={"email": A_EMAIL, "password": "not it", "csrf_token": token})
+    answers["429"] = response
+    # A fresh app from the factory, as `shooc` and gunicorn make it (not TESTING: errors
+    # are handled, not raised), with a route that fails and a small upload limit.
+    fresh = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+                        "SHOOC_SECRET_KEY": "fresh", "SHOOC_MAX_UPLOAD_BYTES": 1000})
+    assert fresh.debug is False and fresh.testing is False
+
+    @fresh.route("/test-only/fails")
+    def fails() -> str:
+        raise RuntimeError("the secret detail Zq7Boom")
+
+    client = fresh.test_client()
+    answers["500"] = client.get("/test-only/fails")
+    answers["413"] = client.post("/auth/login", data={"email": "x" * 2000})
+    for label, response in answers.items():
+        assert response.status_code == int(label.split()[0]), label
+        assert_security_headers(response, label)
+    body = answers["500"].get_data(as_text=True)
+    assert "Something went wrong" in body
+    assert "Traceback" not in body and "Zq7Boom" not in body and "RuntimeError" not in body
+    assert "Traceback" not in answers["404"].get_data(as_text=True)
+    assert answers["404 under /api"].is_json
+
+
+def test_debug_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    settings = {"SHOOC_INSTANCE_PATH": str(tmp_path), "SHOOC_SECRET_KEY": "k",
+                "SHOOC_DATABASE_URL": f"sqlite:///{tmp_path}/d.sqlite3"}
+    assert create_app(settings).debug is False
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # Flask's own switch, for a developer's machine
+    assert create_app(settings).debug is True
