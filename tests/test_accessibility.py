@@ -3,12 +3,14 @@ reach, as each role, in the states people meet (a draft, a submitted workbook, a
 revoked badge, a form with its errors, the 403 and 404 pages).
 
 - axe-core (npm, tests/a11y/; `make test` installs it with `npm ci`) finds no serious
-  or critical violation on any of them;
+  or critical violation on any of them (moderate and minor ones are printed), nor on
+  the phone layout of four key pages;
 - the keyboard alone (Tab, Shift+Tab, Enter, Space) logs in, opens a workbook, answers,
-  saves and submits, with a visible focus indicator and a skip link;
+  saves and submits; the first Tab shows a skip link into <main>, and every element
+  focused on the way shows a ring of 3:1 contrast or more with what it is drawn on;
 - at 375 px and at 200 % zoom (a 1280 x 900 window at 200 % lays out as 640 x 450 CSS
   px, at two device pixels each) no page scrolls sideways and nothing is cut off; wide
-  tables scroll inside a labelled, focusable region instead.
+  tables and charts scroll inside a labelled, focusable region instead.
 
 How axe gets into the pages: ``context.add_init_script(path=axe.min.js)``. The app's
 Content-Security-Policy (script-src 'self') blocks the inline <script> that
@@ -18,7 +20,8 @@ page's and the CSP does not apply to them, so the pages run under their real CSP
 
 The pages are listed by role in ``pages_by_role``; ``test_every_page_is_listed`` checks
 that list against the app's url_map, so a new page fails until it is listed here (or
-named in NOT_PAGES with why). Screenshots at 375 px go to /tmp/a11y-shots/.
+named in NOT_PAGES with why). Screenshots of four key pages at 375 px and at 200 % go
+to /tmp/a11y-shots/.
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db
+from shooc.db import Database, get_db, utcnow
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
@@ -134,7 +137,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     job = RecordImport(run_id=past.id, filename="2017.csv", data=data, rows=300, created_by_id=users["leader"].id)
     session.add(job)
     summary = records.import_records(session, past, records.check_file(session, past, data, "2017.csv"))
-    job.status, job.summary, job.finished_at = "done", summary.as_dict(), dt.datetime.now(dt.timezone.utc)
+    job.status, job.summary, job.finished_at = "done", summary.as_dict(), utcnow()
 
     links = communications.Links(dashboard="/dashboard", account="/account/", workbook=lambda c, w: f"/courses/{c}")
     communications.post_announcement(session, users["leader"], run, "Webinar on Thursday",
@@ -477,10 +480,11 @@ def audit(site: Site) -> Audit:
             page.set_viewport_size(viewport)
             found.reflow_problems += [f"{where} at {label}: {p}" for p in page.evaluate(REFLOW)]
             found.widths += 1
-            if label == "375px" and not button and (role, path) in shots:
-                page.screenshot(path=str(SHOTS / f"{shots[role, path]}-375.png"), full_page=True, scale="css")
+            if not button and (role, path) in shots:
+                page.screenshot(path=str(SHOTS / f"{shots[role, path]}-{label.replace('%', 'pct')}.png"),
+                                full_page=True, scale="css")
                 # the phone layout is not the desktop one: axe again on these
-                found.axe_failures += [f"{where} at 375px: {failure}" for failure in axe_failures(page)]
+                found.axe_failures += [f"{where} at {label}: {failure}" for failure in axe_failures(page)]
         assert page.problems == [], f"{where}: {page.problems}"
         page.close()
         found.visits += 1
