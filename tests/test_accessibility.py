@@ -37,7 +37,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from browser_kit import log_in, set_up_course
+from browser_kit import log_in, set_up_course, watch_problems
 from conftest import MENTORING, PASSWORD, TODAY, answer_required, committing_app, complete_and_submit, serving
 from shooc.auth.models import User
 from shooc.auth.services import create_user, make_link_token
@@ -234,9 +234,7 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory, schema_tab
 
 
 def visit(site: Site, role: str, path: str):  # type: ignore[no-untyped-def]
-    page = site.contexts[role].new_page()
-    page.problems = []
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page = watch_problems(site.contexts[role].new_page())
     page.goto(site.base + path)
     assert page.url.startswith(site.base), f"{role} {path} left the site for {page.url}"
     return page
@@ -342,7 +340,7 @@ def tab_to(page, selector: str, key: str = "Tab", limit: int = 300) -> int:  # t
 def test_a_learner_logs_in_answers_saves_and_submits_with_the_keyboard_alone(site: Site, browser) -> None:
     context = browser.new_context(viewport=DESKTOP)
     context.add_init_script(path=str(AXE))
-    page = context.new_page()
+    page = watch_problems(context.new_page())
     first, name = site.ids["workbooks"][0], "a.my-mentoring-context.text"
     try:
         page.goto(site.base + "/auth/login")
@@ -400,6 +398,7 @@ def test_a_learner_logs_in_answers_saves_and_submits_with_the_keyboard_alone(sit
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_text("Workbook 1 is submitted. Well done!").is_visible()
+        assert page.problems == []
     finally:
         context.close()
 
