@@ -11,7 +11,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test bench profile browser openbadges clean
+.PHONY: run test bench profile browser axe openbadges clean
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ run: $(INSTALLED)
 	$(BIN)/flask --app shooc run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL)
-test: $(INSTALLED) browser openbadges
+test: $(INSTALLED) browser axe openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/), on
@@ -66,6 +66,18 @@ browser:
 	  else echo "Chromium is not installed (apt-get install chromium): browser tests will be skipped."; fi; \
 	fi
 
+# axe-core, which tests/test_accessibility.py injects into every page, from the npm registry:
+# exactly the version in tests/a11y/package-lock.json, installed again whenever that changes.
+# Without npm the accessibility tests skip (they fail when SHOOC_REQUIRE_BROWSER=1, as in CI).
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+axe:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(AXE); \
+	else echo "npm is not installed: the accessibility tests will be skipped."; fi
+
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The validator that tests/test_badge_conformance.py runs on our badges: made anew, from
 # exactly the pinned list (--no-deps), whenever that list changes.
 openbadges: $(OB_INSTALLED)
@@ -79,4 +91,4 @@ $(OB_INSTALLED): $(OB_REQUIREMENTS)
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(OB_VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(OB_VENV) tests/a11y/node_modules .pytest_cache build *.egg-info

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
 from shooc.auth.models import Role, User
 from shooc.db import get_session
 from shooc.mail import Mailer
+from shooc.workbooks.render import scrolling_tables
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -123,6 +124,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _roles() -> dict[str, Any]:
         return {"Role": Role}
+
+    app.add_template_filter(scrolling_tables)  # on rendered Markdown: {{ html|scrolling_tables }}
 
     def error_page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
         def handler(error: Exception):  # type: ignore[no-untyped-def]

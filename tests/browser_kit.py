@@ -68,13 +68,19 @@ class Shots:
         assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"
 
 
-def open_page(browser, request):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.problems = []  # script errors and CSP violations (not expected 4xx answers)
+def watch_problems(page):  # type: ignore[no-untyped-def]
+    """The page, collecting in ``page.problems`` its script errors and CSP violations
+    (not the expected 4xx answers)."""
+    page.problems = []
     page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
             and page.problems.append(m.text))
     page.on("pageerror", lambda error: page.problems.append(str(error)))
+    return page
+
+
+def open_page(browser, request):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = watch_problems(context.new_page())
     page.shots = Shots(browser, SCREENSHOTS / request.node.name)
     yield page
     page.shots.phone.close()

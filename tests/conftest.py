@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -200,17 +201,24 @@ def schema_tables() -> list[str]:
     return [t.name for t in reversed(Base.metadata.sorted_tables)]
 
 
-@pytest.fixture
-def live_server(committed_app: Flask) -> Iterator[tuple[str, Database]]:
-    """A real HTTP server on 127.0.0.1 (a free port) serving the committing app."""
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 (a free port) serving ``app``: its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", get_db(committed_app)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(committed_app: Flask) -> Iterator[tuple[str, Database]]:
+    """A real HTTP server on 127.0.0.1 (a free port) serving the committing app."""
+    with serving(committed_app) as base:
+        yield base, get_db(committed_app)
 
 
 def empty_tables(database: Database, tables: list[str]) -> None:
@@ -222,14 +230,14 @@ def empty_tables(database: Database, tables: list[str]) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
 
 
-@pytest.fixture
-def committed_app(database_url: str, tmp_path: Path, schema_tables: list[str]) -> Iterator[Flask]:
-    """An app whose requests really commit, for tests of concurrency and of a live
-    server: its own SQLite file, or the PostgreSQL test database emptied before and
-    after (the other tests leave nothing there: they roll back)."""
+@contextmanager
+def committing_app(database_url: str, folder: Path, schema_tables: list[str]) -> Iterator[Flask]:
+    """An app whose requests really commit: its own SQLite file in ``folder``, or the
+    PostgreSQL test database emptied before and after (the other tests leave nothing
+    there: they roll back)."""
     postgres = not database_url.startswith("sqlite")
-    url = database_url if postgres else f"sqlite:///{tmp_path}/committed.sqlite3"
-    app = create_app({"SHOOC_DATABASE_URL": url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+    url = database_url if postgres else f"sqlite:///{folder}/committed.sqlite3"
+    app = create_app({"SHOOC_DATABASE_URL": url, "SHOOC_INSTANCE_PATH": str(folder),
                       "SHOOC_SECRET_KEY": "committed", "SHOOC_DATABASE_POOL_SIZE": 25})
     database = get_db(app)
     if postgres:
@@ -242,6 +250,13 @@ def committed_app(database_url: str, tmp_path: Path, schema_tables: list[str]) -
         if postgres:
             empty_tables(database, schema_tables)
         database.engine.dispose()
+
+
+@pytest.fixture
+def committed_app(database_url: str, tmp_path: Path, schema_tables: list[str]) -> Iterator[Flask]:
+    """An app whose requests really commit, for tests of concurrency and of a live server."""
+    with committing_app(database_url, tmp_path, schema_tables) as app:
+        yield app
 
 
 def complete_answer(activity, marker: str = "") -> dict:  # type: ignore[no-untyped-def]
