@@ -8,6 +8,11 @@ import yaml
 
 Path_ = tuple[Any, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Aliases (``*name``) repeat a node without copying it: nine lists of nine aliases,
+# eight deep, are 9^8 values once walked. Content is small; past this many nodes,
+# counted as if every alias were written out, it is refused, not walked.
+MAX_NODES = 20_000
+MAX_DEPTH = 50  # lists in lists...: content needs a handful; Python's recursion would stop at about 1,000
 
 
 @dataclass
@@ -45,7 +50,18 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        value = loader.construct_document(node) if node is not None else None
+        deep = _too_deep(node, MAX_DEPTH) if node is not None else None
+        if deep is not None:
+            raise YamlError(f"the YAML is nested more than {MAX_DEPTH} levels deep", first_line + deep.start_mark.line)
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise YamlError(f"the YAML is too large: more than {MAX_NODES:,} values once its aliases (*name) "
+                            "are written out", first_line + node.start_mark.line)
+        try:
+            value = loader.construct_document(node) if node is not None else None
+        except (ValueError, OverflowError) as exc:
+            # a scalar that matches a YAML type but is not one, e.g. the date 2024-02-30
+            line = first_line + _bad_scalar(node).start_mark.line
+            raise YamlError(f"malformed YAML: {exc}", line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
@@ -59,6 +75,48 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
     if node is not None:
         _walk(node, (), doc, first_line, own_line=True)
     return doc
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _too_deep(root: yaml.Node, limit: int) -> yaml.Node | None:
+    """The first node nested more than ``limit`` levels deep, if any (without recursion)."""
+    stack, seen = [(root, 0)], set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend((child, depth + 1) for child in _children(node))
+    return None
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for with its aliases written out (memoised per node)."""
+    if id(node) not in sizes:
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in _children(node))
+    return sizes[id(node)]
+
+
+def _bad_scalar(node: yaml.Node) -> yaml.Node:
+    """The first scalar that will not construct on its own (else ``node``)."""
+    stack = [node]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(current)
+            except (ValueError, OverflowError):
+                return current
+        stack.extend(_children(current))
+    return node
 
 
 def _walk(node: yaml.Node, path: Path_, doc: YamlDoc, offset: int, own_line: bool) -> None:
