@@ -57,6 +57,19 @@ def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
     return decorator
 
 
+def nul_in_request() -> bool:
+    """Whether the address, the query, a form field or an uploaded file's name holds a
+    NUL character. No text column of PostgreSQL can store one (psycopg refuses the
+    whole statement), no browser sends one from a text box, and WTForms would pass it
+    to the services: so it is refused once, here, for every view and both databases.
+    File contents are not text and are not looked at."""
+    values = [request.path, *(v for item in request.args.items(multi=True) for v in item)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [v for item in request.form.items(multi=True) for v in item]
+        values += [name for upload in request.files.values() for name in (upload.filename or "", upload.name or "")]
+    return any("\x00" in value for value in values)
+
+
 def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
 
@@ -75,6 +88,12 @@ def init_app(app: Flask) -> None:
     app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)
     app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
 
+    @app.before_request
+    def _refuse_nul() -> None:
+        if nul_in_request():
+            abort(400, description="The form contained a NUL character, which cannot be stored. Nothing was saved: "
+                                   "go back, remove it (it is often pasted from another program) and send again.")
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -91,7 +110,12 @@ def init_app(app: Flask) -> None:
 
     def error_page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
         def handler(error: Exception):  # type: ignore[no-untyped-def]
-            return render_template("error.html", code=code, title=title, message=message), code
+            # an abort() of ours may say more than the generic message (werkzeug's own
+            # descriptions are left out: they are written for developers)
+            said = getattr(error, "description", None)
+            default = getattr(type(error), "description", None)
+            text = said if said and said != default and not isinstance(error, CSRFError) else message
+            return render_template("error.html", code=code, title=title, message=text), code
         return handler
 
     app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
