@@ -125,5 +125,12 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
     app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
-    app.register_error_handler(413, error_page(413, "Too large", "The file sent is larger than this site accepts."))
+    def too_large(error: Exception):  # type: ignore[no-untyped-def]
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        size = f" ({limit / (1024 * 1024):.3g} MB)" if limit else ""
+        return render_template("error.html", code=413, title="Too large", message=(
+            f"What was sent is larger than this site accepts{size}. Nothing was saved: go back and send a smaller "
+            "file, or split a long text.")), 413
+
+    app.register_error_handler(413, too_large)
     app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
