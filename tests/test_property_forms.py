@@ -253,3 +253,20 @@ def test_a_nul_anywhere_is_refused_with_a_clear_page_and_the_draft_survives(
         "file": (io.BytesIO(b"email\n"), "a\x00.csv")})
     assert response.status_code == 400
     assert changed_tables(before, database_fingerprint(db)) == set()
+
+
+def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft(db: Session, world: World) -> None:
+    """Too long: nothing is saved, not even the page's other answers (all or nothing),
+    and the text comes back to be shortened."""
+    from shooc.workbooks.activities import MAX_TEXT
+
+    learner = world.clients["learner"]
+    url = f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}"
+    texts = [name for name, _ in form_fields(learner, url, url) if name.endswith(".text")]
+    assert len(texts) >= 2
+    before = database_fingerprint(db)
+    response = learner.post(url, data={"csrf_token": csrf_token(learner, url), "action": "submit",
+                                       texts[0]: "y" * (MAX_TEXT + 1), texts[1]: "A changed answer"})
+    assert response.status_code == 422
+    assert "A changed answer" in response.get_data(as_text=True)  # shown again, to copy
+    assert changed_tables(before, database_fingerprint(db)) == set()
