@@ -9,6 +9,7 @@ from typing import Any, Callable
 from flask import Flask, abort, current_app, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
@@ -25,6 +26,29 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+# Ids are INTEGER columns: PostgreSQL refuses a larger number in a query (a 500, not a
+# 404), SQLite does not. Every <int:...> of a URL and every number read from a query
+# string stays within them.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no row can have matches no page (404)."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(value: str) -> int:
+    """``type=`` for ``request.args.get``: a whole number an INTEGER column can hold
+    (else ValueError, and ``get`` gives its default)."""
+    number = int(value)
+    if not -MAX_ID - 1 <= number <= MAX_ID:
+        raise ValueError(f"{value} is out of range")
+    return number
 
 
 @login_manager.user_loader
@@ -83,6 +107,8 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered (their routes take the id converter)."""
+    app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)

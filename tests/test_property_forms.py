@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from typing import Callable
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import select
@@ -270,3 +270,51 @@ def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft
     assert response.status_code == 422
     assert "A changed answer" in response.get_data(as_text=True)  # shown again, to copy
     assert changed_tables(before, database_fingerprint(db)) == set()
+
+
+# The query strings the app reads (search forms, paging, choices in links): hostile
+# values, numbers past any integer column, for the role each page is for.
+QUERIES: list[tuple[str, Callable[[W], str], tuple[str, ...]]] = [
+    ("leader", lambda w: f"/lead/runs/{w.run.slug}/participants", ("q", "status", "sort", "desc", "page", "format")),
+    ("leader", lambda w: "/lead/audit", ("run",)),
+    ("leader", lambda w: "/lead/courses/mentoring/recordings", ("workbook",)),
+    ("leader", lambda w: f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}", ("version",)),
+    ("evaluator", lambda w: "/evaluate/compare", ("run",)),
+    ("evaluator", lambda w: f"/evaluate/runs/{w.run.slug}/evaluation", ("page",)),
+    ("anonymous", lambda w: "/auth/login", ("next",)),
+]
+NUMBERISH = st.one_of(st.integers(-2**70, 2**70).map(str), st.sampled_from(["", "0", "-1", "1e9", "١٢", "0x10"]))
+
+
+def test_no_query_string_gives_a_500(db: Session, world: World) -> None:
+    for role, url_of, names in QUERIES:
+        client, url = world.clients[role], url_of(world)
+
+        @settings(max_examples=EXAMPLES_PER_ROUTE)
+        @given(query=st.fixed_dictionaries({}, optional={name: st.one_of(HOSTILE_TEXT.map(lambda t: t[:2000]),
+                                                                         NUMBERISH) for name in names}))
+        def fuzz(query: dict) -> None:
+            response = client.get(url, query_string=query, headers={"Accept": "text/html"})
+            assert response.status_code < 500, (url, query, response.status_code)
+
+        fuzz()
+
+
+def test_an_id_or_number_no_row_can_have_is_not_found_not_a_500(app: Flask, db: Session, world: World) -> None:
+    """Every route with an <int:...> of the url_map, with ids past PostgreSQL's INTEGER,
+    by a leader and by a learner; and the numbers of query strings."""
+    known = {"slug": world.run.slug, "course_slug": "mentoring", "workbook_slug": OPEN_WORKBOOK, "path": "x.png"}
+    rules = [r for r in app.url_map.iter_rules() if "int" in r.rule]
+    assert len(rules) >= 14
+    for rule in rules:
+        for huge in (2**31, 2**63, 2**70):
+            values = {name: huge if name not in known else known[name] for name in rule.arguments}
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **values)
+            for role in ("leader", "learner"):
+                client = world.clients[role]
+                method = "GET" if "GET" in (rule.methods or ()) else "POST"
+                response = client.open(url, method=method, data={"csrf_token": csrf_token(client, "/account/")})
+                assert response.status_code == 404, (url, role, response.status_code)
+    preview = world.clients["leader"].get(f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}?version={2**40}")
+    assert preview.status_code == 200  # a number out of range is no number: the current version

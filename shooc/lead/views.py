@@ -17,7 +17,7 @@ from shooc.db import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import services
-from shooc.web import roles_required
+from shooc.web import int_arg, roles_required
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -160,7 +160,7 @@ def participants(slug: str):  # type: ignore[no-untyped-def]
     if request.args.get("format") == "csv":
         return _participants_csv(run, f)
     page = services.participants(db, run, f["q"], f["status"], f["sort"], f["desc"],
-                                 request.args.get("page", 1, type=int))
+                                 request.args.get("page", 1, type=int_arg))
     return render_template("lead/participants.html", run=run, page=page, filters=f, statuses=services.STATUSES)
 
 
