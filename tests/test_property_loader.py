@@ -27,7 +27,8 @@ REAL_LINES = (MENTORING / WORKBOOK).read_text().split("\n")
 # Pieces that mean something to the loader or to YAML, to be put together at random.
 YAML_SCALARS = st.sampled_from([
     "", "~", "null", "true", "3", "-1", "1e400", "2024-02-30", "[]", "{}", "[a, b", "{a: 1", "'x", '"x',
-    "0000-00-00", "2024-13-01 10:00", "&a x", "*a", "*missing", "!!python/object:os.system x", "!!binary xx", "|", ">-", "? a", "- a",
+    "0000-00-00", "2024-13-01 10:00", "&a x", "*a", "&r [*r]", "*missing", "!!python/object:os.system x",
+    "!!binary xx", "|", ">-", "? a", "- a",
     "x: y: z", "\t", "@", "`", "%TAG ! x", "\u2028", "<script>alert(1)</script>", "é", "\x00", "\ufeff",
 ])
 KEYS = st.sampled_from([
@@ -56,8 +57,8 @@ def activity(draw: st.DrawFn) -> str:
     fence = draw(st.sampled_from(["```", "~~~", "````", "``"]))
     tag = draw(st.sampled_from(["activity", "activity", "Activity", "yaml", ""]))
     head = f"id: {draw(st.sampled_from(['a', 'b', 'a', 'Bad Id', '']))}\nkind: {draw(KINDS)}\n"
-    closed = draw(st.booleans())
-    return f"{fence}{tag}\n{head if draw(st.booleans()) else ''}{draw(yaml_block())}\n" + (f"{fence}\n" if closed else "")
+    opening = f"{fence}{tag}\n{head if draw(st.booleans()) else ''}{draw(yaml_block())}\n"
+    return opening + (f"{fence}\n" if draw(st.booleans()) else "")  # closed, or not
 
 
 @st.composite
@@ -160,6 +161,10 @@ def time_limit():  # type: ignore[no-untyped-def]
     (ALIAS_BOMB, 2, "the YAML is too large: more than 20,000 values once its aliases (*name) are written out"),
     ("title: " + "[" * 60 + "]" * 60, 2, "the YAML is nested more than 50 levels deep"),
     ("title: x\nsummary: 2024-02-30", 3, "malformed YAML: day is out of range for month"),
+    ("title: &a [*a]", 2, "the YAML contains itself: an alias (*name) inside its own anchor (&name)"),
+    # shallow as written, deep once the aliases are followed (Python's recursion stops near 1,000)
+    ("\n".join(["a0: &a0 [x]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 1200)]), 1151,
+     "the YAML is nested more than 50 levels deep"),
 ])
 def test_yaml_that_would_hang_or_crash_is_a_problem_on_its_line(course_copy: Path, time_limit, front_matter: str,
                                                                  line: int, message: str) -> None:

@@ -50,12 +50,8 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        deep = _too_deep(node, MAX_DEPTH) if node is not None else None
-        if deep is not None:
-            raise YamlError(f"the YAML is nested more than {MAX_DEPTH} levels deep", first_line + deep.start_mark.line)
-        if node is not None and _expanded_size(node, {}) > MAX_NODES:
-            raise YamlError(f"the YAML is too large: more than {MAX_NODES:,} values once its aliases (*name) "
-                            "are written out", first_line + node.start_mark.line)
+        if node is not None:
+            _check_shape(node, first_line)
         try:
             value = loader.construct_document(node) if node is not None else None
         except (ValueError, OverflowError) as exc:
@@ -85,24 +81,49 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _too_deep(root: yaml.Node, limit: int) -> yaml.Node | None:
-    """The first node nested more than ``limit`` levels deep, if any (without recursion)."""
-    stack, seen = [(root, 0)], set()
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return node
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend((child, depth + 1) for child in _children(node))
-    return None
+class _Shape:
+    """How deep and how big a node is with its aliases written out, found in one pass
+    without recursion (each node once: aliases make a graph, not a tree)."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.height: dict[int, int] = {}
+        self.size: dict[int, int] = {}
+        self.cycle: yaml.Node | None = None  # a node inside itself: "a: &a [*a]"
+        open_, stack = set(), [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            key = id(node)
+            if children_done:
+                open_.discard(key)
+                kids = _children(node)
+                self.height[key] = 1 + max((self.height[id(k)] for k in kids), default=0)
+                self.size[key] = min(1 + sum(self.size[id(k)] for k in kids), MAX_NODES + 1)
+                continue
+            if key in self.height:
+                continue
+            if key in open_:
+                self.cycle = node
+                return
+            open_.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in self.height)
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
-    """How many nodes ``node`` stands for with its aliases written out (memoised per node)."""
-    if id(node) not in sizes:
-        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in _children(node))
-    return sizes[id(node)]
+def _check_shape(root: yaml.Node, first_line: int) -> None:
+    shape = _Shape(root)
+    if shape.cycle is not None:
+        raise YamlError("the YAML contains itself: an alias (*name) inside its own anchor (&name)",
+                        first_line + shape.cycle.start_mark.line)
+    if shape.height[id(root)] > MAX_DEPTH + 1:
+        deepest = root
+        while _children(deepest):  # down the deepest branch, to name its line
+            deepest = max(_children(deepest), key=lambda child: shape.height[id(child)])
+            if shape.height[id(root)] - shape.height[id(deepest)] > MAX_DEPTH:
+                break
+        raise YamlError(f"the YAML is nested more than {MAX_DEPTH} levels deep", first_line + deepest.start_mark.line)
+    if shape.size[id(root)] > MAX_NODES:
+        raise YamlError(f"the YAML is too large: more than {MAX_NODES:,} values once its aliases (*name) "
+                        "are written out", first_line + root.start_mark.line)
 
 
 def _bad_scalar(node: yaml.Node) -> yaml.Node:
