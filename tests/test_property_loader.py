@@ -171,3 +171,19 @@ def test_yaml_that_would_hang_or_crash_is_a_problem_on_its_line(course_copy: Pat
     (course_copy / WORKBOOK).write_text(f"---\n{front_matter}\n---\nBody\n")
     result = load_course(course_copy)
     assert [str(p) for p in result.problems] == [f"{course_copy}/{WORKBOOK}:{line}: {message}"]
+
+
+@pytest.mark.parametrize("body, offset, message", [
+    ("\n".join("    " * i + "- x" for i in range(300)), 26,
+     "the line is indented 104 spaces: more than 100 nests lists too deep to show"),
+    ("\n".join(">" * i + " x" for i in range(1, 300)), 20, "the line is quoted 21 levels deep ('>'): more than 20 "
+                                                              "is too deep to show"),
+])
+def test_markdown_nested_past_what_it_can_render_is_a_problem_on_its_line(course_copy: Path, time_limit, body: str,
+                                                                         offset: int, message: str) -> None:
+    """Python-Markdown fails (RecursionError) or takes minutes on these: found before publishing."""
+    front_matter = REAL_LINES[:REAL_LINES.index("---", 1) + 1]
+    (course_copy / WORKBOOK).write_text("\n".join(front_matter) + "\n# Title\n" + body + "\n")
+    problems = load_course(course_copy).problems
+    line = len(front_matter) + 2 + offset  # the body's first line is after the title
+    assert problems and str(problems[0]) == f"{course_copy}/{WORKBOOK}:{line}: {message}"
