@@ -2,9 +2,7 @@
 the views, then commit."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
+from shooc.csvfile import csv_text
 from shooc.db import get_db
 from shooc.enrolment.models import RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
@@ -229,11 +228,7 @@ def _write_rows(rows: list[dict], fmt: str, columns: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    click.echo(out.getvalue(), nl=False)
+    click.echo(csv_text([columns, *([row.get(c) for c in columns] for row in rows)], lineterminator="\n"), nl=False)
 
 
 @badges_cli.command("list")

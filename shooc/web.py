@@ -10,6 +10,7 @@ from flask import Flask, abort, current_app, render_template, request, session, 
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
@@ -58,6 +59,29 @@ def _secure(set_cookie: str) -> str:
     return set_cookie if "secure" in attributes else set_cookie + "; Secure"
 
 
+# Ids are INTEGER columns: PostgreSQL refuses a larger number in a query (a 500, not a
+# 404), SQLite does not. Every <int:...> of a URL and every number read from a query
+# string stays within them.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no row can have matches no page (404)."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(value: str) -> int:
+    """``type=`` for ``request.args.get``: a whole number an INTEGER column can hold
+    (else ValueError, and ``get`` gives its default)."""
+    number = int(value)
+    if not -MAX_ID - 1 <= number <= MAX_ID:
+        raise ValueError(f"{value} is out of range")
+    return number
+
+
 @login_manager.user_loader
 def _load_user(cookie_id: str) -> User | None:
     """The login cookie holds "<id>:<session token>"; a token the user no longer has
@@ -88,6 +112,19 @@ def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
     return decorator
 
 
+def nul_in_request() -> bool:
+    """Whether the address, the query, a form field or an uploaded file's name holds a
+    NUL character. No text column of PostgreSQL can store one (psycopg refuses the
+    whole statement), no browser sends one from a text box, and WTForms would pass it
+    to the services: so it is refused once, here, for every view and both databases.
+    File contents are not text and are not looked at."""
+    values = [request.path, *(v for item in request.args.items(multi=True) for v in item)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [v for item in request.form.items(multi=True) for v in item]
+        values += [name for upload in request.files.values() for name in (upload.filename or "", upload.name or "")]
+    return any("\x00" in value for value in values)
+
+
 def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
 
@@ -101,10 +138,18 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered (their routes take the id converter)."""
+    app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)
     app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        if nul_in_request():
+            abort(400, description="The form contained a NUL character, which cannot be stored. Nothing was saved: "
+                                   "go back, remove it (it is often pasted from another program) and send again.")
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
@@ -129,7 +174,12 @@ def init_app(app: Flask) -> None:
 
     def error_page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
         def handler(error: Exception):  # type: ignore[no-untyped-def]
-            return render_template("error.html", code=code, title=title, message=message), code
+            # an abort() of ours may say more than the generic message (werkzeug's own
+            # descriptions are left out: they are written for developers)
+            said = getattr(error, "description", None)
+            default = getattr(type(error), "description", None)
+            text = said if said and said != default and not isinstance(error, CSRFError) else message
+            return render_template("error.html", code=code, title=title, message=text), code
         return handler
 
     app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
@@ -139,7 +189,14 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
     app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
-    app.register_error_handler(413, error_page(413, "Too large", "The file sent is larger than this site accepts."))
+    def too_large(error: Exception):  # type: ignore[no-untyped-def]
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        size = f" ({limit / (1024 * 1024):.3g} MB)" if limit else ""
+        return render_template("error.html", code=413, title="Too large", message=(
+            f"What was sent is larger than this site accepts{size}. Nothing was saved: go back and send a smaller "
+            "file, or split a long text.")), 413
+
+    app.register_error_handler(413, too_large)
     app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeoutError, database_unavailable)

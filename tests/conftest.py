@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, settings
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -38,6 +39,17 @@ from shooc.migrate import upgrade
 from shooc.models import Base
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import PublishResult, publish_course
+
+# Property-based tests (hypothesis): the same modest, derandomised examples on every
+# run, so that the suite stays fast and a failure is never luck. HYPOTHESIS_PROFILE=explore
+# tries many more, new ones each time (and keeps failures in .hypothesis/ to replay).
+# Function-scoped fixtures are shared by a test's examples on purpose: each example
+# checks what it changed itself, inside the test's rolled-back transaction.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("explore", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CONTENT = PROJECT_ROOT / "content"
 MENTORING = CONTENT / "mentoring"

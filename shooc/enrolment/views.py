@@ -19,7 +19,7 @@ from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import csrf, login_manager, roles_required
+from shooc.web import csrf, int_arg, login_manager, roles_required
 from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
@@ -237,7 +237,7 @@ def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def
     """Leaders see any version (``?version=N``) exactly as learners do, read-only."""
     db = get_session()
     version_id = course.current_version_id
-    requested = request.args.get("version", type=int)
+    requested = request.args.get("version", type=int_arg)
     if requested is not None:
         version_id = db.scalar(select(CourseVersion.id).where(
             CourseVersion.course_id == course.id, CourseVersion.number == requested)) or abort(404)

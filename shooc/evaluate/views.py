@@ -5,9 +5,7 @@ survey's comments, without names, are on the evaluation page of shooc/evaluate/
 survey_views.py)."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any, Iterable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shooc.auth.models import Role
+from shooc.csvfile import csv_text
 from shooc.db import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import charts
@@ -105,11 +104,7 @@ def run_page(slug: str):  # type: ignore[no-untyped-def]
 def _csv(rows: Iterable[Iterable[Any]], filename: str) -> Response:
     # Written whole before it is sent: a slow or vanished client must not keep a
     # database transaction open while it reads (100,000 learners are about 8 MB).
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow("" if value is None else value for value in row)
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(csv_text(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -211,6 +211,11 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
 def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
                problem: Callable[[str], None]) -> RecordRow | None:
     before = _Counter(problem)
+    for column, value in values.items():
+        if "\x00" in value:  # no text column of PostgreSQL can hold it; never in a real spreadsheet
+            before(f"{column} contains a NUL character (is this a CSV file?)")
+    if before.count:
+        return None
     email = ""
     try:
         email = normalise_email(values["email"]) if values["email"] else ""

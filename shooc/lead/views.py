@@ -1,9 +1,6 @@
 """The leaders' area, /lead: leaders and admins only (every view checks)."""
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,11 +12,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.auth.models import Role
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.csvfile import csv_text
 from shooc.db import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import services
-from shooc.web import roles_required
+from shooc.web import int_arg, roles_required
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -162,29 +160,20 @@ def participants(slug: str):  # type: ignore[no-untyped-def]
     if request.args.get("format") == "csv":
         return _participants_csv(run, f)
     page = services.participants(db, run, f["q"], f["status"], f["sort"], f["desc"],
-                                 request.args.get("page", 1, type=int))
+                                 request.args.get("page", 1, type=int_arg))
     return render_template("lead/participants.html", run=run, page=page, filters=f, statuses=services.STATUSES)
 
 
 def _participants_csv(run: Run, f: dict) -> Response:
     rows, workbooks, today = services.all_participants(get_session(), run, f["q"], f["status"])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["name", "email", "organisation", "enrolled_on", "close_date", "workbooks_submitted",
-                     "status", "last_activity"])
-    for r in rows:
-        writer.writerow([safe_cell(r.name), safe_cell(r.email), safe_cell(r.organisation), r.enrolled_on,
-                         r.close_date, r.submitted, r.status(workbooks, today),
-                         r.last_activity.date().isoformat() if r.last_activity else ""])
-    response = Response(out.getvalue(), mimetype="text/csv")
+    header = ["name", "email", "organisation", "enrolled_on", "close_date", "workbooks_submitted",
+              "status", "last_activity"]
+    response = Response(csv_text([header, *([r.name, r.email, r.organisation, r.enrolled_on, r.close_date,
+                                             r.submitted, r.status(workbooks, today),
+                                             r.last_activity.date().isoformat() if r.last_activity else ""]
+                                            for r in rows)]), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="participants-{run.slug}.csv"'
     return response
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _enrolment(run: Run, enrolment_id: int) -> Enrolment:

@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 
 from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
 from shooc.workbooks.render import ACTIVITY_MARKER
@@ -42,6 +42,9 @@ BADGE_KEYS = {"name": True, "description": True, "criteria": True, "image": Fals
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 _IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
 _IMAGE_HTML_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+_QUOTES_RE = re.compile(r"^[ >]*")
+MAX_INDENT = 100  # columns: lists 25 levels deep
+MAX_QUOTE_DEPTH = 20
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 
 
@@ -235,6 +238,7 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     if course_fm is not None:
         meta, standard_codes = _check_course_front_matter(course_reader, course_fm)
     course_images = _check_images(course_reader, folder, course_body, course_body_line, images)
+    _check_nesting(course_reader, course_body, course_body_line)
 
     workbooks: list[WorkbookSource] = []
     positions: dict[int, str] = {}
@@ -348,6 +352,7 @@ def _load_workbook(file: Path, display: str, position: int, slug: str, folder: P
 
     body_md, activities = _extract_activities(reader, body, body_line, standard_codes)
     image_paths = _check_images(reader, folder, body, body_line, images)
+    _check_nesting(reader, body, body_line)
     if len(problems) > before or doc is None:
         return None
 
@@ -465,10 +470,8 @@ def _normalise_ref(ref: str) -> str:
     return str(PurePosixPath(ref.split("#")[0].split("?")[0]))
 
 
-def _check_images(reader: _FileReader, folder: Path, body: str, body_line: int,
-                  images: dict[str, ImageFile]) -> list[str]:
-    """Every image the body refers to must be a file of the course folder."""
-    found: list[str] = []
+def _prose_lines(body: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) of each line of Markdown outside fenced code blocks."""
     in_code: str | None = None  # the fence character of the code block we are in
     for offset, line in enumerate(body.split("\n")):
         fence = _FENCE_RE.match(line)
@@ -479,8 +482,30 @@ def _check_images(reader: _FileReader, folder: Path, body: str, body_line: int,
             elif char == in_code:
                 in_code = None
             continue
-        if in_code:
-            continue
+        if not in_code:
+            yield offset, line
+
+
+def _check_nesting(reader: _FileReader, body: str, body_line: int) -> None:
+    """Python-Markdown renders lists and quotes inside one another by recursion, and
+    slowly: some hundreds of levels stop it (RecursionError) or take it minutes. No
+    course needs more than a few; a line deeper than these limits is a problem."""
+    for offset, line in _prose_lines(body):
+        indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+        quotes = len(_QUOTES_RE.match(line).group(0).replace(" ", ""))
+        if indent > MAX_INDENT:
+            reader.problem(body_line + offset, f"the line is indented {indent} spaces: more than {MAX_INDENT} "
+                                               "nests lists too deep to show")
+        elif quotes > MAX_QUOTE_DEPTH:
+            reader.problem(body_line + offset, f"the line is quoted {quotes} levels deep ('>'): more than "
+                                               f"{MAX_QUOTE_DEPTH} is too deep to show")
+
+
+def _check_images(reader: _FileReader, folder: Path, body: str, body_line: int,
+                  images: dict[str, ImageFile]) -> list[str]:
+    """Every image the body refers to must be a file of the course folder."""
+    found: list[str] = []
+    for offset, line in _prose_lines(body):
         for regex in (_IMAGE_MD_RE, _IMAGE_HTML_RE):
             for match in regex.finditer(line):
                 image = _check_image_ref(reader, folder, match.group(1), body_line + offset, images)
