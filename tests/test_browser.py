@@ -258,7 +258,15 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     assert f"/URI ({certificate_url})".encode() in pdf.body()
     # the badge a backpack would be given answers with its JSON-LD
     page.goto(base + "/badges")
+    # each Copy button names its badge, and says it copied in a status region
+    copy_buttons = page.locator("button[data-copy]")
+    names = {copy_buttons.nth(i).text_content() for i in range(copy_buttons.count())}
+    assert len(names) == 5 and all(name.startswith("Copy the address of ") for name in names), names
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy_buttons.first.click()
+    assert page.get_by_role("status").filter(has_text="Copied.").count() == 1
     badge_url = page.locator("input[id^='url-']").first.input_value()
+    assert page.evaluate("navigator.clipboard.readText()") == badge_url
     document = page.request.get(badge_url, headers={"Accept": "application/ld+json"}).json()
     assert document["type"] == "Assertion" and document["verification"] == {"type": "hosted"}
     assert page.problems == []

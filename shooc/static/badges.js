@@ -5,9 +5,15 @@
     button.addEventListener("click", function () {
       var field = document.getElementById(button.dataset.copy);
       field.select();
-      var done = function () { button.textContent = "Copied"; };
-      if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () {}); }
-      else if (document.execCommand("copy")) { done(); }
+      // the message goes to the button's status region (role=status), so that a
+      // screen reader says it too; the button keeps its name
+      var status = document.getElementById(button.dataset.copied);
+      var done = function () { if (status) { status.textContent = "Copied."; } };
+      var copySelection = function () { if (document.execCommand("copy")) { done(); } };
+      // the Clipboard API may be refused (no permission, not a secure context): then
+      // the older command copies the selected field
+      if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, copySelection); }
+      else { copySelection(); }
     });
   });
 })();
