@@ -264,6 +264,7 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     assert len(names) == 5 and all(name.startswith("Copy the address of ") for name in names), names
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     copy_buttons.first.click()
+    page.get_by_role("status").filter(has_text="Copied.").wait_for()  # the copy is asynchronous
     assert page.get_by_role("status").filter(has_text="Copied.").count() == 1
     badge_url = page.locator("input[id^='url-']").first.input_value()
     assert page.evaluate("navigator.clipboard.readText()") == badge_url

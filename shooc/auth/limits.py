@@ -118,7 +118,10 @@ def _only_for_auth(app: Flask, limiter: Limiter) -> None:
 def _too_many(error: Exception) -> Response:
     """The page past a limit: what was limited, how long to wait (also as Retry-After)."""
     hit = current_app.extensions[EXTENSION].current_limit
-    minutes = max(1, math.ceil((hit.reset_at - time.time()) / 60)) if hit is not None else 1
+    # Flask-Limiter's reset_at is rounded up to the next whole second, so it can lie a
+    # second past the rule's own window: the wait is never said to be longer than that.
+    seconds = min(max(1, math.ceil(hit.reset_at - time.time())), hit.limit.get_expiry()) if hit is not None else 60
+    minutes = max(1, math.ceil(seconds / 60))
     what = RULES.get(request.endpoint or "", ("do that", []))[0]
     message = (f"There have been too many attempts to {what} from your address or for this account. "
                f"Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again.")
@@ -126,7 +129,7 @@ def _too_many(error: Exception) -> Response:
         if request.endpoint == "auth.login" else None
     response = current_app.make_response((render_template("error.html", code=429, title="Too many attempts",
                                                           message=message, link=link), 429))
-    response.headers["Retry-After"] = str(minutes * 60)
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 
