@@ -206,6 +206,12 @@ def init_app(app: Flask) -> None:
 RETRY_AFTER_SECONDS = 10
 
 
+def log_database_unavailable(error: Exception) -> None:
+    """One line, no traceback: an outage is the database's, not a bug of the page's."""
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+                               getattr(error, "orig", None) or error)
+
+
 def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
     """The database is down, restarting or failing over (a connection refused or cut,
     a pool with no free connection, SQLite's write lock not granted in time): 503
@@ -213,8 +219,7 @@ def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
     request had not committed is rolled back (its session is closed when the
     request ends). On a disconnect SQLAlchemy has marked the connection and the
     pool invalid, so the next request connects afresh: nothing needs restarting."""
-    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
-                               getattr(error, "orig", None) or error)
+    log_database_unavailable(error)
     # The page is drawn as for a visitor: base.html asks who is logged in, and
     # finding out needs the database that just failed.
     login_manager._update_request_context_with_user()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MENTORING, PASSWORD, TODAY
+from conftest import MENTORING, PASSWORD, TODAY, unavailable
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
@@ -29,7 +29,7 @@ def launch_browser():  # type: ignore[no-untyped-def]
     required = os.environ.get("SHOOC_REQUIRE_BROWSER") == "1"
     if not os.path.exists(CHROMIUM):
         message = f"Chromium is not installed at {CHROMIUM} (make test installs it as root; or apt-get install chromium)"
-        pytest.fail(message) if required else pytest.skip(message)
+        unavailable("BROWSER", message)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

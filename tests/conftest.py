@@ -15,7 +15,7 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import pytest
 from flask import Flask
@@ -55,6 +55,14 @@ CONTENT = PROJECT_ROOT / "content"
 MENTORING = CONTENT / "mentoring"
 PASSWORD = "correct horse battery staple"
 TODAY = dt.date.today()
+
+
+def unavailable(requirement: str, message: str) -> NoReturn:
+    """A part the tests need is missing: a skip, or a failure when CI requires that
+    part (SHOOC_REQUIRE_BROWSER, _POSTGRES or _REDIS set to 1: .ci/run sets them all)."""
+    if os.environ.get(f"SHOOC_REQUIRE_{requirement}") == "1":
+        pytest.fail(f"{message} (SHOOC_REQUIRE_{requirement}=1)")
+    pytest.skip(message)
 
 
 def _reset_postgres(url: str) -> None:

@@ -26,7 +26,6 @@ to /tmp/a11y-shots/.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from browser_kit import log_in, set_up_course, watch_problems
-from conftest import MENTORING, PASSWORD, TODAY, answer_required, committing_app, complete_and_submit, serving
+from conftest import MENTORING, PASSWORD, TODAY, answer_required, committing_app, complete_and_submit, serving, unavailable
 from shooc.auth.models import User
 from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
@@ -214,7 +213,7 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory, schema_tab
          browser) -> Iterator[Site]:  # type: ignore[no-untyped-def]
     if not AXE.exists():
         message = f"axe-core is not installed at {AXE} (make test installs it with npm)"
-        pytest.fail(message) if os.environ.get("SHOOC_REQUIRE_BROWSER") == "1" else pytest.skip(message)
+        unavailable("BROWSER", message)
     folder = tmp_path_factory.mktemp("a11y")
     with committing_app(database_url, folder, schema_tables) as app, serving(app) as base:
         site = Site(base, app, seed(get_db(app), app, folder))

@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from conftest import unavailable
 from fault_kit import (count_rows, half_written, log_in, mentoring, seed_learners, submit, submitted,
                        unavailable_page_problems)
 from processes import free_port, stop_process_group
@@ -42,12 +43,6 @@ from shooc.migrate import upgrade
 from test_multiserver import Browser, Server, _start, _wait_until_answering
 
 pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
-
-
-def _require_postgres_or_skip(reason: str) -> None:
-    if os.environ.get("SHOOC_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required (SHOOC_REQUIRE_POSTGRES=1): {reason}")
-    pytest.skip(reason)
 
 
 # A PostgreSQL server of the test's own -------------------------------------------
@@ -101,14 +96,14 @@ def _postgres_bindir() -> Path | None:
 def private_postgres() -> Iterator[PrivatePostgres]:
     bindir = _postgres_bindir()
     if bindir is None:
-        _require_postgres_or_skip("PostgreSQL's server programs are not installed (/usr/lib/postgresql/*/bin)")
+        unavailable("POSTGRES", "PostgreSQL's server programs are not installed (/usr/lib/postgresql/*/bin)")
     if os.geteuid() == 0:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            _require_postgres_or_skip("running as root and there is no postgres user to run PostgreSQL as")
+            unavailable("POSTGRES", "running as root and there is no postgres user to run PostgreSQL as")
         if shutil.which("runuser") is None:
-            _require_postgres_or_skip("running as root and runuser is not installed")
+            unavailable("POSTGRES", "running as root and runuser is not installed")
     # Not under pytest's tmp_path: its folders are private to root, and postgres must reach this one.
     root = Path(tempfile.mkdtemp(prefix="shooc-faults-pg-"))
     if os.geteuid() == 0:

@@ -39,7 +39,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from conftest import MENTORING, PASSWORD, _reset_postgres
+from conftest import MENTORING, PASSWORD, _reset_postgres, unavailable
 from processes import free_port, stop_process_group
 from shooc.auth.models import Role
 from shooc.auth.services import create_user
@@ -71,9 +71,7 @@ def _postgres_or_skip() -> None:
             if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001  (any failure to reach PostgreSQL)
-        if os.environ.get("SHOOC_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (SHOOC_REQUIRE_POSTGRES=1) but not usable: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {admin.render_as_string(hide_password=True)}: {exc}")
+        unavailable("POSTGRES", f"PostgreSQL is not reachable at {admin.render_as_string(hide_password=True)}: {exc}")
     finally:
         engine.dispose()
 
@@ -372,9 +370,7 @@ def test_failed_logins_count_once_across_both_servers(servers: tuple[Server, Ser
     from test_rate_limits import redis_reachable
 
     if not redis_reachable(REDIS_URL):
-        if os.environ.get("SHOOC_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} and SHOOC_REQUIRE_REDIS=1")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+        unavailable("REDIS", f"Redis is not reachable at {REDIS_URL}")
     a, b = servers
     target = "someone.else@example.org"
 

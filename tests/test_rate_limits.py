@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import PASSWORD, Auth, csrf_token
+from conftest import PASSWORD, Auth, csrf_token, unavailable
 from shooc import create_app
 
 REDIS_URL = os.environ.get("SHOOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -110,9 +110,7 @@ def redis_reachable(url: str = REDIS_URL) -> bool:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     if not redis_reachable():
-        if os.environ.get("SHOOC_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} and SHOOC_REQUIRE_REDIS=1")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+        unavailable("REDIS", f"Redis is not reachable at {REDIS_URL}")
     prefix = "shooc-test-" + secrets.token_hex(4)
     yield prefix
     import redis

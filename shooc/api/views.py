@@ -26,7 +26,7 @@ from shooc.db import get_session, will_write, write_intent
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats
-from shooc.web import RETRY_AFTER_SECONDS
+from shooc.web import RETRY_AFTER_SECONDS, log_database_unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
@@ -135,8 +135,7 @@ def _blueprint_server_error(error: InternalServerError) -> Response:
 @bp.errorhandler(PoolTimeoutError)
 def _blueprint_database_unavailable(error: Exception) -> Response:
     """As the site's pages (shooc.web.database_unavailable), in JSON."""
-    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
-                               getattr(error, "orig", None) or error)
+    log_database_unavailable(error)
     return json_error(503, MESSAGES[503], {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
