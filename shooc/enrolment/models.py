@@ -122,3 +122,7 @@ class PendingDraft(Base):
     path: Mapped[str] = mapped_column(String(300))
     form: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # who sent it, as a keyed hash of the client address (never the address itself),
+    # and how many characters it holds: the drafts one address may keep are bounded
+    address_key: Mapped[str] = mapped_column(String(64), index=True, default="")
+    size: Mapped[int] = mapped_column(default=0)
