@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from shooc.config import PROJECT_ROOT, instance_path_from_env, load_settings
+from shooc.urls import trusted_hosts
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=bool(settings["SHOOC_SECURE_COOKIES"]),
         REMEMBER_COOKIE_SECURE=bool(settings["SHOOC_SECURE_COOKIES"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        TRUSTED_HOSTS=trusted_hosts(settings),  # any other Host header is a 400 (shooc/urls.py)
     )
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:

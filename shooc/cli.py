@@ -14,6 +14,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
+from shooc.urls import public_origin
 from shooc.db import get_db
 from shooc.enrolment.models import RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
@@ -214,7 +215,7 @@ def demo(content_path: str | None) -> None:
 
 def _base_url() -> str:
     """Badge and certificate URLs: on SHOOC_BASE_URL (set it in production)."""
-    return current_app.config.get("SHOOC_BASE_URL") or "http://127.0.0.1:5000"
+    return public_origin(current_app.config)
 
 
 def _run_or_fail(session, slug: str):  # type: ignore[no-untyped-def]

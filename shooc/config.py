@@ -22,7 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "SHOOC_DATABASE_POOL_SIZE": 5,  # connections kept per process
     "SHOOC_DATABASE_MAX_OVERFLOW": 10,  # extra connections per process under load
     "SHOOC_SECRET_KEY": None,  # generated once into <instance>/secret_key
-    "SHOOC_BASE_URL": None,  # the request's own origin
+    "SHOOC_BASE_URL": None,  # the request's own origin, loopback hosts only (shooc/urls.py)
+    # Other names the site answers to, comma-separated (besides SHOOC_BASE_URL's host and loopback)
+    "SHOOC_TRUSTED_HOSTS": "",
     "SHOOC_CONTENT_PATH": str(PROJECT_ROOT / "content"),
     "SHOOC_MAX_UPLOAD_BYTES": 16 * 1024 * 1024,
     # Records files with more rows than this are imported in the background, with progress.

@@ -6,15 +6,17 @@ import functools
 import hmac
 from typing import Any, Callable
 
-from flask import Flask, abort, current_app, render_template, request, session, url_for
+from flask import Flask, abort, current_app, has_request_context, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
 from shooc.mail import Mailer
+from shooc.urls import public_origin
 from shooc.workbooks.render import scrolling_tables
 
 csrf = CSRFProtect()
@@ -130,11 +132,9 @@ def mailer() -> Mailer:
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL for e-mails and badges: on SHOOC_BASE_URL when it is set."""
-    base = current_app.config.get("SHOOC_BASE_URL")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute URL for e-mails and badges, on the site's origin (shooc/urls.py)."""
+    return public_origin(current_app.config, request.host_url if has_request_context() else None) \
+        + url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:
@@ -183,6 +183,7 @@ def init_app(app: Flask) -> None:
         return handler
 
     app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(CSRFError, error_page(
         400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and try again; "
         "what you typed is still in the form if your browser kept it."))
@@ -200,6 +201,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeoutError, database_unavailable)
+
+
+def untrusted_host(error: Exception):  # type: ignore[no-untyped-def]
+    """A Host header the site does not answer to (TRUSTED_HOSTS, shooc/urls.py): plain
+    text, since no URL of the site can be built for that host (nor a page drawn)."""
+    return ("This site does not answer to that host name.\n", 400,
+            {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})
 
 
 #: Seconds a client is asked to wait when the database cannot be reached.

@@ -134,7 +134,8 @@ def test_only_the_owner_changes_a_badge(client, auth, db: Session, enrolment, ma
     assert db.get(BadgeAssertion, assertion.id).show_name is False
 
 
-def test_five_workbooks_make_one_certificate(client, db: Session, enrolment) -> None:
+def test_five_workbooks_make_one_certificate(client, app, db: Session, enrolment, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "http://localhost")  # a configured origin: the PDF is kept
     submit(db, enrolment, *SLUGS[:4])
     assert db.scalar(select(func.count()).select_from(Certificate)) == 0
     submit(db, enrolment, SLUGS[4])

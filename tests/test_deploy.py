@@ -28,10 +28,12 @@ FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "learn.example.ac
 
 @pytest.fixture
 def behind_proxy(app: Flask, database_url: str, instance_path: Path):  # type: ignore[no-untyped-def]
-    """An app made by create_app with more settings, working in the test's transaction."""
+    """An app made by create_app with more settings, working in the test's transaction;
+    it answers to the public host nginx forwards (SHOOC_TRUSTED_HOSTS) unless told otherwise."""
     def make(**settings) -> Flask:  # type: ignore[no-untyped-def]
         made = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
-                           "SHOOC_SECRET_KEY": "test-secret", "TESTING": True, **settings})
+                           "SHOOC_SECRET_KEY": "test-secret", "TESTING": True,
+                           "SHOOC_TRUSTED_HOSTS": "learn.example.ac.uk", **settings})
         get_db(made).engine.dispose()
         made.extensions["shooc.db"] = get_db(app)  # rolled back with the test
         return made

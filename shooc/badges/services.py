@@ -297,9 +297,11 @@ def certificate_workbooks(session: Session, certificate: Certificate) -> list[tu
     return sorted(pairs, key=lambda pair: pair[0].position)
 
 
-def certificate_pdf(session: Session, certificate: Certificate, urls: Urls) -> bytes:
-    """The certificate's PDF: made on first request and kept with the certificate."""
-    if certificate.pdf is not None:
+def certificate_pdf(session: Session, certificate: Certificate, urls: Urls, keep: bool = True) -> bytes:
+    """The certificate's PDF: made on first request and kept with the certificate,
+    when ``keep``: only if ``urls`` come from the settings, not from a request's Host
+    (shooc/urls.py), since the PDF prints its URL and a QR code of it."""
+    if certificate.pdf is not None and keep:
         return certificate.pdf
     from shooc.badges.certificate_pdf import CertificateContent, render
 
@@ -320,6 +322,8 @@ def certificate_pdf(session: Session, certificate: Certificate, urls: Urls) -> b
         code=format_code(certificate.code), url=urls.certificate(certificate.code),
         revoked_reason=certificate.revocation_reason if certificate.revoked else None,
     )
-    certificate.pdf = render(content)
-    session.flush()
-    return certificate.pdf
+    pdf = render(content)
+    if keep:
+        certificate.pdf = pdf
+        session.flush()
+    return pdf

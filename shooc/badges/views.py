@@ -17,6 +17,7 @@ from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
+from shooc.urls import origin_is_configured, public_origin
 from shooc.web import roles_required
 from shooc.workbooks import published
 from shooc.workbooks.models import Course, CourseVersion
@@ -27,8 +28,7 @@ JSON_LD = "application/ld+json"
 
 
 def urls() -> services.Urls:
-    base = current_app.config.get("SHOOC_BASE_URL") or request.host_url.rstrip("/")
-    return services.Urls(base)
+    return services.Urls(public_origin(current_app.config, request.host_url))
 
 
 def wants_html() -> bool:
@@ -233,10 +233,12 @@ def revoke_certificate(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/certificates/<code>.pdf")
 def certificate_pdf(code: str):  # type: ignore[no-untyped-def]
-    will_write()  # the first download keeps the PDF
+    keep = origin_is_configured(current_app.config)
+    if keep:
+        will_write()  # the first download keeps the PDF
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)
-    pdf = services.certificate_pdf(db, found, urls())
+    pdf = services.certificate_pdf(db, found, urls(), keep=keep)
     db.commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'

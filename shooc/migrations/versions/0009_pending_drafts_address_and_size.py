@@ -26,6 +26,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('address_key', sa.String(length=64), server_default='', nullable=False))
         batch_op.add_column(sa.Column('size', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_pending_drafts_address_key'), ['address_key'], unique=False)
+    # A kept certificate PDF may print a URL built from a forged Host header (before
+    # shooc/urls.py); each is drawn again on its next download.
+    op.execute("UPDATE certificates SET pdf = NULL")
 
 
 def downgrade() -> None:

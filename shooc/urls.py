@@ -1,0 +1,69 @@
+"""The site's own origin, and which ``Host`` headers the app answers.
+
+Absolute URLs go into e-mails (confirmation and reset links, announcements), badges
+(assertion, BadgeClass and issuer ids), certificates (the printed URL and its QR
+code) and the command line's output. A client chooses the ``Host`` header it sends,
+so an absolute URL built from it would let a stranger put their own site into a
+reset link sent to someone else, or into a stored file.
+
+Decisions (issue 14):
+
+- **Only hosts the instance knows are answered.** Flask's ``TRUSTED_HOSTS`` is the
+  host of ``SHOOC_BASE_URL``, the names in ``SHOOC_TRUSTED_HOSTS`` (comma-separated,
+  for a server reached under more than one name), and the machine's own loopback
+  names (``localhost``, ``127.0.0.1``: the demo, a health check on the machine).
+  Any other ``Host`` (after ProxyFix, the proxy's ``X-Forwarded-Host``) gets 400
+  before any view runs. So a deployment that has not set ``SHOOC_BASE_URL`` answers
+  only on loopback: behind nginx it must set ``SHOOC_BASE_URL`` (or name its hosts).
+- **With ``SHOOC_BASE_URL`` every absolute URL is on it**, whatever the request said.
+  Without it (the demo, the tests) a response may use the request's origin, which is
+  by then one of the trusted loopback names; the command line, which has no
+  request, uses ``DEMO_ORIGIN``, where ``make run`` serves.
+- **Nothing built from a request's Host is stored.** The one stored document that
+  prints a URL, the certificate PDF, is kept only when its URL comes from
+  ``SHOOC_BASE_URL`` (``origin_is_configured``); otherwise it is drawn afresh on
+  each download.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Hosts a request may name on any instance: the machine itself.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+#: The origin of the command line's URLs when SHOOC_BASE_URL is not set (`make run`).
+DEMO_ORIGIN = "http://127.0.0.1:5000"
+
+
+def trusted_hosts(config: Mapping[str, Any]) -> list[str]:
+    """Flask's TRUSTED_HOSTS for these settings (ports are not compared)."""
+    hosts: list[str] = []
+    base = config.get("SHOOC_BASE_URL")
+    if base:
+        hostname = urlsplit(base).hostname
+        if not hostname:
+            raise ValueError(f"SHOOC_BASE_URL must be an origin such as https://learn.example.ac.uk, not '{base}'")
+        hosts.append(hostname)
+    extra = config.get("SHOOC_TRUSTED_HOSTS") or ""
+    names = extra if isinstance(extra, (list, tuple)) else str(extra).split(",")
+    hosts += [name.strip().lower() for name in names if name.strip()]
+    hosts += LOOPBACK_HOSTS
+    return list(dict.fromkeys(hosts))
+
+
+def origin_is_configured(config: Mapping[str, Any]) -> bool:
+    """Whether absolute URLs come from the settings (so may be stored), not a request."""
+    return bool(config.get("SHOOC_BASE_URL"))
+
+
+def public_origin(config: Mapping[str, Any], request_origin: str | None = None) -> str:
+    """The origin absolute URLs are built on: SHOOC_BASE_URL; else the origin of the
+    request being answered (whose host TRUSTED_HOSTS has checked); else, outside any
+    request, DEMO_ORIGIN."""
+    base = config.get("SHOOC_BASE_URL")
+    if base:
+        return str(base).rstrip("/")
+    if request_origin:
+        return request_origin.rstrip("/")
+    return DEMO_ORIGIN
