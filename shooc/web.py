@@ -127,6 +127,21 @@ def nul_in_request() -> bool:
     return any("\x00" in value for value in values)
 
 
+def from_this_site() -> bool:
+    """Whether the browser says one of this site's own pages sent the request: its
+    ``Sec-Fetch-Site`` is ``same-origin`` and its ``Origin``, if sent, is this site.
+    Browsers send both on every form post (Origin on cross-site ones at least); a
+    request with neither did not come from a page of ours in a current browser. For
+    posts that no CSRF token can protect (a session that has ended has none)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin in {request.host_url.rstrip("/"), public_origin(current_app.config, request.host_url)}
+    return fetch_site == "same-origin"
+
+
 def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
 

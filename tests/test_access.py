@@ -128,7 +128,7 @@ def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World
     assert certificate is not None
     badge = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == mine.id,
                                                    BadgeAssertion.workbook_slug == WORKBOOKS[0]))
-    badge.show_name, badge.evidence_activity_id = True, EVIDENCE_ACTIVITY
+    mine.show_name, badge.evidence_activity_id = True, EVIDENCE_ACTIVITY
     objectives = survey.survey_state(db, mine).objectives
     survey.save_evaluation(db, mine, "very_good", {str(n): 4 for n in range(1, len(objectives) + 1)},
                            f"{A_COMMENT} helped me a lot")
@@ -273,12 +273,13 @@ POST account.revoke_api_token     login 404   404   404   moved 404   # the eval
 GET  learn.dashboard              login 200   200   200   200   200
 POST learn.enrol                  login moved moved 403   403   403     # learners only: staff are no registrations
 GET  learn.workbook               login 200   200   200   403   200   # leaders preview; B sees only B's work
-POST learn.workbook               login 409   moved 200   403   200   # A's is submitted; leaders: the preview
+POST learn.workbook               403   409   moved 200   403   200   # A's is submitted; leaders: the preview; anonymous: kept for after login only if sent from our page (Origin)
 GET  learn.withdraw               login 200   404   404   404   404   # A's enrolment
 POST learn.withdraw               login moved 404   404   404   404
 POST learn.rejoin                 login moved 404   404   404   404
 GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
 POST badges.badge_settings        login moved 404   404   404   404   # A's badge
+POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages
 POST badges.revoke                login 403   403   moved 403   moved
 POST badges.revoke_certificate    login 403   403   moved 403   moved
 GET  survey.learner_survey        login 200   403   403   403   403   # B has no certificate yet

@@ -124,7 +124,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
              for q in quiz.definition["questions"]}
     enrolment_services.check_quiz(session, lara, state, quiz.activity_id, {"choices": wrong})
     badge = session.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == fern.id))
-    badge.show_name = True
+    badge.enrolment.show_name = True
     badge.evidence_activity_id = next(a for a, answer in badge.submission.answers.items() if answer.get("text"))
     revoked = session.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == lara.id))
     revoke_badge(session, revoked, "Issued in error", users["leader"])

@@ -10,6 +10,7 @@ and zip abuse, staff in a records file), test_stats.py (small cells), test_deplo
 """
 from __future__ import annotations
 
+import html as html_module
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,7 @@ def test_behind_a_proxy_a_forged_forwarded_host_is_refused(app: Flask, database_
 @pytest.fixture
 def certificate(db: Session, make_user, make_run) -> Certificate:  # type: ignore[no-untyped-def]
     enrolment = enrol(db, make_run(), make_user(name="Grace Hopper").id, TODAY)
+    enrolment.show_name = True  # so that anyone may download the PDF
     db.commit()
     for slug in SLUGS:
         complete_and_submit(db, enrolment, slug)
@@ -131,3 +133,219 @@ def test_no_certificate_pdf_is_kept_with_a_url_from_the_request(
     db.expire_all()
     assert db.get(Certificate, certificate.code).pdf == kept.data
     assert read_qr_codes(kept.data) == [f"https://learn.example.ac.uk/certificates/{certificate.code}"]
+
+
+# 1. A cross-site form and a learner's saved answers ----------------------------------
+
+WB1 = "/courses/mentoring/workbooks/the-mentors-role"
+CONTEXT, WARM_UP = "a.my-mentoring-context.text", "a.roles-warm-up.text"
+SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+CROSS_SITE = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+
+
+@pytest.fixture
+def learner(db: Session, make_user, make_run):  # type: ignore[no-untyped-def]
+    user = make_user(name="Vera Victim")
+    enrol(db, make_run(), user.id, TODAY)
+    db.commit()
+    return user
+
+
+def log_in(client: FlaskClient, user, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from conftest import PASSWORD
+
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD,
+                                                "remember": "y" if remember else "", "csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+
+
+def save(client: FlaskClient, fields: dict[str, str]) -> None:
+    response = client.post(WB1, data={**fields, "action": "save", "csrf_token": csrf_token(client, WB1)})
+    assert response.status_code == 302
+
+
+def saved_answers(client: FlaskClient) -> tuple[str, str]:
+    import re
+
+    html = client.get(WB1).get_data(as_text=True)
+    found = {name: re.search(rf'name="{re.escape(name)}"[^>]*>([^<]*)</textarea>', html) for name in (CONTEXT, WARM_UP)}
+    return tuple(html_module.unescape(m.group(1)) if m else None for m in found.values())  # type: ignore[return-value]
+
+
+def pending_count(db: Session) -> int:
+    from sqlalchemy import func
+
+    from shooc.enrolment.models import PendingDraft
+
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(PendingDraft)) or 0
+
+
+def test_a_cross_site_form_never_changes_or_blanks_saved_answers(app: Flask, db: Session, learner) -> None:
+    """The attack: a hostile page auto-submits the workbook form; the browser sends no
+    cookie (SameSite=Lax) but stores the one the answer sets; with "keep me logged in"
+    the victim's next visit to the workbook saved the attacker's blanks."""
+    victim = app.test_client()
+    log_in(victim, learner, remember=True)
+    save(victim, {CONTEXT: "My school's context", WARM_UP: "My warm-up"})
+
+    hostile = app.test_client()  # the victim's browser, as the hostile page's post leaves it: no cookie sent
+    attack = hostile.post(WB1, headers=CROSS_SITE, data={CONTEXT: "", WARM_UP: "", "action": "save"})
+    assert attack.status_code == 403
+    assert "Set-Cookie" not in attack.headers and pending_count(db) == 0
+    planted = hostile.get_cookie("session")
+    if planted is not None:  # what the browser would keep from that answer replaces its session cookie
+        victim.set_cookie("session", planted.value)
+    assert saved_answers(victim) == ("My school's context", "My warm-up")
+    # a post with no Origin and no Sec-Fetch-Site (not from one of our pages in a browser) is not kept either
+    assert app.test_client().post(WB1, data={CONTEXT: "", "action": "save"}).status_code == 403
+    assert pending_count(db) == 0
+
+
+def test_an_honest_expired_session_still_loses_nothing(app: Flask, db: Session, learner) -> None:
+    browser = app.test_client()
+    log_in(browser, learner)
+    save(browser, {CONTEXT: "First thoughts"})
+    token = csrf_token(browser, WB1)
+    loaded_at = __import__("re").search(r'name="loaded_at" value="([^"]+)"', browser.get(WB1).get_data(as_text=True))
+    browser.delete_cookie("session")  # it ended
+    kept = browser.post(WB1, headers=SAME_ORIGIN, data={
+        "csrf_token": token, "loaded_at": loaded_at.group(1), CONTEXT: "First thoughts, then more", WARM_UP: "New",
+        "action": "save", "unrelated": "x" * 1000})
+    assert kept.status_code == 302 and kept.headers["Location"].startswith("/auth/login")
+    log_in(browser, learner)
+    assert browser.get(WB1).status_code == 302  # restored at once: it replaces only what was on that page
+    assert saved_answers(browser) == ("First thoughts, then more", "New")
+    assert pending_count(db) == 0
+
+
+def test_a_rescued_draft_never_silently_replaces_newer_text(app: Flask, db: Session, learner) -> None:
+    laptop, phone = app.test_client(), app.test_client()
+    log_in(laptop, learner)
+    save(laptop, {CONTEXT: "Old text"})
+    page = laptop.get(WB1).get_data(as_text=True)
+    token = csrf_token(laptop, WB1)
+    loaded_at = __import__("re").search(r'name="loaded_at" value="([^"]+)"', page).group(1)
+    laptop.delete_cookie("session")  # the laptop's session ends while its page stays open
+    log_in(phone, learner)
+    save(phone, {CONTEXT: "Newer text from the phone"})  # saved after the laptop's page was drawn
+    laptop.post(WB1, headers=SAME_ORIGIN, data={"csrf_token": token, "loaded_at": loaded_at,
+                                                  CONTEXT: "Laptop text", WARM_UP: "Laptop warm-up", "action": "save"})
+    log_in(laptop, learner)
+    review = laptop.get(WB1)
+    html = review.get_data(as_text=True)
+    assert review.status_code == 200 and "choose what to keep" in html
+    assert "Newer text from the phone" in html and "Laptop text" in html
+    assert saved_answers(phone) == ("Newer text from the phone", "")  # nothing replaced yet
+    choose = laptop.post(WB1, data={"action": "restore", f"keep.my-mentoring-context": "typed",
+                                    "csrf_token": csrf_token(laptop, "/dashboard")})
+    assert choose.status_code == 302
+    assert saved_answers(phone) == ("Laptop text", "Laptop warm-up")
+    assert pending_count(db) == 0
+
+
+def test_a_rescued_draft_can_be_discarded(app: Flask, db: Session, learner) -> None:
+    browser = app.test_client()
+    log_in(browser, learner)
+    save(browser, {CONTEXT: "Saved"})
+    token = csrf_token(browser, WB1)
+    browser.delete_cookie("session")
+    browser.post(WB1, headers=SAME_ORIGIN, data={"csrf_token": token, CONTEXT: "Typed", "action": "save"})
+    log_in(browser, learner)
+    assert "choose what to keep" in browser.get(WB1).get_data(as_text=True)  # no loaded_at: a conflict
+    browser.post(WB1, data={"action": "restore-discard", "csrf_token": csrf_token(browser, "/dashboard")})
+    assert saved_answers(browser) == ("Saved", "") and pending_count(db) == 0
+
+
+# 2. Pending drafts cannot fill the database -------------------------------------------
+
+def anonymous(app: Flask, address: str = "127.0.0.2") -> FlaskClient:
+    client = app.test_client()  # no cookies, from another loopback address
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_pending_drafts_are_kept_only_for_real_workbooks_and_bounded(app: Flask, db: Session, learner) -> None:
+    stranger = anonymous(app)
+    for path in ("/courses/no-such-course/workbooks/the-mentors-role", "/courses/mentoring/workbooks/no-such-workbook"):
+        assert stranger.post(path, headers=SAME_ORIGIN, data={CONTEXT: "x" * 100}).status_code == 404
+    big = stranger.post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "x" * 6_000_000, "action": "save"})
+    assert big.status_code == 413 and "Nothing was kept" in big.get_data(as_text=True)
+    assert stranger.post(WB1, headers=SAME_ORIGIN, data={"junk": "x" * 100_000}).status_code == 302
+    assert pending_count(db) == 0  # a post with no field of the workbook keeps nothing
+
+    from shooc.enrolment import services
+
+    for _ in range(services.PENDING_PER_ADDRESS_PER_HOUR):
+        assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "y" * 1000}).status_code == 302
+    refused = anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "y" * 1000})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert pending_count(db) == services.PENDING_PER_ADDRESS_PER_HOUR
+    # another address is counted apart
+    assert anonymous(app, "127.0.0.3").post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "z"}).status_code == 302
+
+
+def test_the_characters_kept_per_address_are_bounded(app: Flask, db: Session, learner, monkeypatch) -> None:
+    from shooc.enrolment import services
+
+    monkeypatch.setattr(services, "PENDING_PER_ADDRESS_PER_HOUR", 1000)
+    text = "w" * (services.PENDING_MAX_CHARS - 100)
+    fits = services.PENDING_MAX_CHARS_PER_ADDRESS // services.PENDING_MAX_CHARS
+    for _ in range(fits):
+        assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: text}).status_code == 302
+    assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: text}).status_code == 429
+    assert pending_count(db) == fits
+
+
+def test_expired_pending_drafts_are_purged(app: Flask, db: Session, learner) -> None:
+    import datetime as dt
+
+    from shooc.db import utcnow
+    from shooc.enrolment import services
+    from shooc.enrolment.models import PendingDraft
+
+    db.add(PendingDraft(token="old", path=WB1, form={CONTEXT: ["x"]}, address_key="k", size=1,
+                        created_at=utcnow() - dt.timedelta(hours=services.PENDING_DRAFT_HOURS + 1)))
+    db.commit()
+    assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "new"}).status_code == 302
+    db.expire_all()
+    assert db.get(PendingDraft, "old") is None and pending_count(db) == 1
+
+
+# 13c. One choice names the holder on every public page of their credentials ---------
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_hidden_name_stays_hidden_on_the_certificate_too(app: Flask, db: Session, make_user, make_run) -> None:
+    """The gap: a learner who hid their name on each badge page found the certificate
+    page naming them (and its PDF printing it) for anyone with the link."""
+    user = make_user(name="Hedy Hidden")
+    enrolment = enrol(db, make_run(), user.id, TODAY)
+    db.commit()
+    for slug in SLUGS:
+        complete_and_submit(db, enrolment, slug)
+    db.commit()
+    certificate = db.scalar(select(Certificate))
+    from shooc.badges.models import BadgeAssertion
+
+    badge = db.scalar(select(BadgeAssertion))
+    stranger = app.test_client()
+    pages = [f"/certificates/{certificate.code}", f"/badges/assertions/{badge.id}"]
+    for url in pages:
+        assert "Hedy Hidden" not in stranger.get(url, headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
+    assert stranger.get(f"/certificates/{certificate.code}.pdf").status_code == 403
+    # a verifier holding the paper can still check the name without the page showing it
+    check = stranger.get(f"/certificates/{certificate.code}?name=hedy%20%20HIDDEN").get_data(as_text=True)
+    assert "That is the name on this certificate." in check
+    wrong = stranger.get(f"/certificates/{certificate.code}?name=Someone+Else").get_data(as_text=True)
+    assert "That is not the name on this certificate." in wrong
+
+    holder = app.test_client()
+    log_in(holder, user)
+    assert holder.get(f"/certificates/{certificate.code}.pdf").data.startswith(b"%PDF")  # always theirs
+    holder.post(f"/badges/enrolments/{enrolment.id}/name",
+                data={"show_name": "yes", "csrf_token": csrf_token(holder, "/badges")})
+    for url in pages:  # one choice: every public page names them now
+        assert "Hedy Hidden" in stranger.get(url, headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
+    assert stranger.get(f"/certificates/{certificate.code}.pdf").data.startswith(b"%PDF")

@@ -114,7 +114,9 @@ def test_the_public_page_shows_the_name_and_evidence_only_when_the_learner_choos
     mine = client.get("/badges").get_data(as_text=True)
     assert "Mentoring 1: The mentor&#39;s role" in mine and f"/badges/assertions/{assertion.id}.png" in mine
     client.post(f"/badges/assertions/{assertion.id}/settings", data={
-        "csrf_token": csrf_token(client, "/badges"), "show_name": "yes", "evidence": "my-mentoring-context"})
+        "csrf_token": csrf_token(client, "/badges"), "evidence": "my-mentoring-context"})
+    client.post(f"/badges/enrolments/{enrolment.id}/name", data={
+        "csrf_token": csrf_token(client, "/badges"), "show_name": "yes"})
     auth.logout()
     page = client.get(f"/badges/assertions/{assertion.id}", headers={"Accept": BROWSER}).get_data(as_text=True)
     assert "Ada Lovelace" in page and "A reflection the holder chose to share" in page
@@ -129,13 +131,19 @@ def test_only_the_owner_changes_a_badge(client, auth, db: Session, enrolment, ma
     assertion = db.scalar(select(BadgeAssertion))
     auth.login(make_user())
     response = client.post(f"/badges/assertions/{assertion.id}/settings", data={
+        "csrf_token": csrf_token(client, "/badges"), "evidence": "my-mentoring-context"})
+    assert response.status_code == 404
+    response = client.post(f"/badges/enrolments/{enrolment.id}/name", data={
         "csrf_token": csrf_token(client, "/badges"), "show_name": "yes"})
     assert response.status_code == 404
-    assert db.get(BadgeAssertion, assertion.id).show_name is False
+    db.expire_all()
+    assert db.get(BadgeAssertion, assertion.id).evidence_activity_id is None
+    assert db.get(type(enrolment), enrolment.id).show_name is False
 
 
 def test_five_workbooks_make_one_certificate(client, app, db: Session, enrolment, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "http://localhost")  # a configured origin: the PDF is kept
+    enrolment.show_name = True  # the holder chose to be named on the public pages
     submit(db, enrolment, *SLUGS[:4])
     assert db.scalar(select(func.count()).select_from(Certificate)) == 0
     submit(db, enrolment, SLUGS[4])
@@ -167,6 +175,7 @@ def read_qr_codes(pdf: bytes) -> list[str]:
 
 
 def test_the_certificates_qr_code_reads_as_its_verification_address(client, db: Session, enrolment) -> None:
+    enrolment.show_name = True  # a public PDF
     submit(db, enrolment, *SLUGS)
     certificate = db.scalar(select(Certificate))
     pdf = client.get(f"/certificates/{certificate.code}.pdf").data

@@ -170,7 +170,7 @@ def set_up_poisoned(db: Session, folder: Path) -> dict[str, Any]:
         WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.position == 1))
     assertion = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id,
                                                        BadgeAssertion.workbook_slug == first.slug))
-    assertion.show_name, assertion.evidence_activity_id = True, "roles-warm-up"
+    enrolment.show_name, assertion.evidence_activity_id = True, "roles-warm-up"
     give_feedback(db, leader, enrolment, first.slug, ALL_PAYLOADS)
     links = communications.Links(dashboard="http://x/d", account="http://x/a", workbook=lambda c, w: "http://x/w")
     communications.post_announcement(db, leader, run, SHORT_PAYLOAD, ALL_PAYLOADS, links)

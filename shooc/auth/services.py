@@ -289,7 +289,7 @@ def delete_account(session: Session, user: User) -> None:
     session.execute(update(Certificate).where(Certificate.enrolment_id.in_(enrolment_ids))
                     .values(holder_name=None, pdf=None))
     session.execute(update(BadgeAssertion).where(BadgeAssertion.enrolment_id.in_(enrolment_ids))
-                    .values(show_name=False, evidence_activity_id=None))
+                    .values(evidence_activity_id=None))
     session.execute(update(Enrolment).where(Enrolment.user_id == user.id).values(user_id=None))
     session.delete(user)
     session.flush()

@@ -23,7 +23,6 @@ class BadgeAssertion(Base):
     recipient_identity: Mapped[str] = mapped_column(String(80))
     salt: Mapped[str] = mapped_column(String(32))
     issued_on: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    show_name: Mapped[bool] = mapped_column(default=False)  # the learner's choice, per badge
     evidence_activity_id: Mapped[str | None] = mapped_column(String(80))  # a reflection shown as evidence
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -280,6 +281,24 @@ def revoked_document(urls: Urls, assertion: BadgeAssertion) -> dict[str, Any]:
 
 
 # Certificates --------------------------------------------------------------------
+
+def public_holder(enrolment: Enrolment) -> User | None:
+    """Whom an enrolment's public badge and certificate pages name: its learner, if
+    they chose so (one choice for all of them, ``Enrolment.show_name``); else nobody.
+    The certificate's PDF prints the name, so it too is public only then (the holder
+    and the course team can always download it)."""
+    return enrolment.user if enrolment.show_name else None
+
+
+def holder_name_matches(certificate: Certificate, name: str) -> bool:
+    """Whether ``name`` is the name on the certificate, as a verifier holding the paper
+    would type it (case and spacing aside): the page can confirm a name it does not show."""
+    def fold(text: str) -> str:
+        return " ".join(text.casefold().split())
+
+    return bool(certificate.holder_name and name.strip()) and hmac.compare_digest(
+        fold(certificate.holder_name).encode(), fold(name).encode())
+
 
 def find_certificate(session: Session, code: str) -> Certificate | None:
     return session.get(Certificate, normalise_code(code))

@@ -99,7 +99,7 @@ def assertion(assertion_id: str):  # type: ignore[no-untyped-def]
     status = 410 if found.revoked else 200
     if wants_html():
         workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
-        holder = found.enrolment.user if found.show_name else None
+        holder = services.public_holder(found.enrolment)
         badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
         return render_template("badges/assertion.html", assertion=found, badge=badge, holder=holder,
                                evidence=evidence, form=EmptyForm(), document=document), status
@@ -129,7 +129,7 @@ def evidence(assertion_id: str):  # type: ignore[no-untyped-def]
     if text is None or found.revoked:
         abort(404)
     return render_template("badges/evidence.html", assertion=found, text=text,
-                           holder=found.enrolment.user if found.show_name else None)
+                           holder=services.public_holder(found.enrolment))
 
 
 @bp.route("/badges/assertions/<assertion_id>/revoke", methods=["POST"])
@@ -166,8 +166,9 @@ def my_badges():  # type: ignore[no-untyped-def]
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
                        "reflections": reflections})
     certificates = db.scalars(select(Certificate).join(Enrolment).where(Enrolment.user_id == current_user.id)).all()
+    enrolments = list(dict.fromkeys([found.enrolment for found in rows] + [c.enrolment for c in certificates]))
     return render_template("badges/my_badges.html", badges=badges, certificates=certificates, form=EmptyForm(),
-                           format_code=services.format_code)
+                           enrolments=enrolments, format_code=services.format_code)
 
 
 def _kind(workbook, activity_id: str) -> str | None:  # type: ignore[no-untyped-def]
@@ -188,7 +189,6 @@ def badge_settings(assertion_id: str):  # type: ignore[no-untyped-def]
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    found.show_name = request.form.get("show_name") == "yes"
     chosen = request.form.get("evidence") or None
     if chosen is not None and chosen not in (found.submission.answers or {}):
         abort(400)
@@ -196,6 +196,23 @@ def badge_settings(assertion_id: str):  # type: ignore[no-untyped-def]
     db.commit()
     flash("Your badge's public page is updated.", "info")
     return redirect(url_for("badges.my_badges", _anchor=f"badge-{found.id}"))
+
+
+@bp.route("/badges/enrolments/<int:enrolment_id>/name", methods=["POST"])
+@login_required
+def name_choice(enrolment_id: int):  # type: ignore[no-untyped-def]
+    """The learner's one choice for the public pages of a run's badges and certificate."""
+    db = get_session()
+    enrolment = db.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != current_user.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    enrolment.show_name = request.form.get("show_name") == "yes"
+    db.commit()
+    flash("Your name is now shown on the public pages of your badges and certificate." if enrolment.show_name else
+          "Your name is no longer shown on the public pages of your badges and certificate.", "info")
+    return redirect(url_for("badges.my_badges"))
 
 
 # Certificates -------------------------------------------------------------------
@@ -209,9 +226,22 @@ def certificate(code: str):  # type: ignore[no-untyped-def]
     workbooks = services.certificate_workbooks(db, found)
     course = found.enrolment.run.course
     title = db.scalar(select(CourseVersion.title).where(CourseVersion.id == course.current_version_id))
+    checked = request.args.get("name", "")[:300]
     return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
                            course_title=title, code=services.format_code(found.code), form=EmptyForm(),
-                           url=urls().certificate(found.code)), (410 if found.revoked else 200)
+                           url=urls().certificate(found.code), holder=services.public_holder(found.enrolment),
+                           pdf_allowed=_may_download(found), checked_name=checked,
+                           name_matches=services.holder_name_matches(found, checked) if checked else None), \
+        (410 if found.revoked else 200)
+
+
+def _may_download(certificate: Certificate) -> bool:
+    """The PDF prints the holder's name: public only if they chose to be named; the
+    holder and the course team may always have it."""
+    if services.public_holder(certificate.enrolment) is not None:
+        return True
+    return current_user.is_authenticated and (
+        current_user.id == certificate.enrolment.user_id or current_user.role in (Role.leader, Role.admin))
 
 
 @bp.route("/certificates/<code>/revoke", methods=["POST"])
@@ -238,6 +268,9 @@ def certificate_pdf(code: str):  # type: ignore[no-untyped-def]
         will_write()  # the first download keeps the PDF
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)
+    if not _may_download(found):
+        abort(403, description="The holder has chosen not to show their name publicly, so the certificate's PDF is "
+                               "theirs to share. Its page on this site confirms that the certificate is valid.")
     pdf = services.certificate_pdf(db, found, urls(), keep=keep)
     db.commit()
     response = Response(pdf, mimetype="application/pdf")

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.auth.models import User
@@ -66,6 +66,9 @@ class Enrolment(Base):
     withdrawn_at: Mapped[dt.datetime | None]
     last_activity_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The learner's one choice for every public page of this enrolment's credentials
+    # (its badges and its certificate): their name is shown, or not (shooc/badges/views.py)
+    show_name: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     run: Mapped[Run] = relationship()
     user: Mapped[User | None] = relationship()

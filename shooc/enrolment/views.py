@@ -2,7 +2,7 @@
 withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
@@ -12,13 +12,13 @@ from wtforms import ValidationError
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.auth.views import PENDING_KEY
-from shooc.db import get_session, will_write
+from shooc.db import get_session, utcnow, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import csrf, int_arg, login_manager, roles_required
+from shooc.web import csrf, from_this_site, int_arg, login_manager, roles_required
 from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
@@ -104,11 +104,7 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
     db = get_session()
     if not current_user.is_authenticated:
         if request.method == "POST" and request.form:
-            token = services.keep_pending_draft(db, request.path, _form_dict(request.form))
-            db.commit()
-            session[PENDING_KEY] = token
-            flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
-                  "saved into your workbook.", "error")
+            return _keep_until_login(db, course_slug, workbook_slug)
         return login_manager.unauthorized()
     course = published_course_or_404(course_slug)
     if current_user.is_leader:
@@ -124,10 +120,7 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
     state = services.workbook_state(db, enrolment, workbook)
 
     if request.method == "GET":
-        restored = _restore_pending(db, enrolment, state)
-        if restored:
-            return redirect(request.path)
-        return _render(course, enrolment, state)
+        return _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state)
 
     try:
         validate_csrf(request.form.get("csrf_token"))
@@ -135,6 +128,8 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
         return _render(course, enrolment, state, posted=request.form, status=400, problem=(
             "This page had been open too long for its form to be accepted. Your text is shown again below: "
             "press Save again."))
+    if request.form.get("action") in ("restore", "restore-discard"):
+        return _resolve_restore(db, course, enrolment, state, request.form)
     return _act(db, course, enrolment, state, request.form)
 
 
@@ -192,24 +187,92 @@ def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
                             _anchor=anchor))
 
 
-def _restore_pending(db, enrolment, state) -> bool:  # type: ignore[no-untyped-def]
-    token = session.get(PENDING_KEY)
-    if not token:
-        return False
-    form = services.take_pending_draft(db, token, request.path)
-    if form is None:
-        return False
-    session.pop(PENDING_KEY, None)
-    drafts = services.drafts_from_form(state.workbook, MultiDict([(k, v) for k, vs in form.items() for v in vs]),
-                                       None, {aid: s.answer for aid, s in state.activities.items()})
+def _keep_until_login(db, course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+    """A workbook form posted without a live session: kept for after the login, within
+    the bounds of ``services.keep_pending_draft`` (its comment says why), and only if
+    the browser says one of this site's pages sent it: a hostile page's form keeps
+    nothing and sets no cookie."""
+    if not from_this_site():
+        abort(403, description="This form was sent from another site, so nothing was kept. If you were working in "
+                               "your workbook, open it again on this site and log in.")
+    course = published_course_or_404(course_slug)
+    workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
+    form = services.workbook_fields(workbook, _form_dict(request.form))
+    if not form:
+        return login_manager.unauthorized()
+    address = services.address_key(current_app.config["SECRET_KEY"], request.remote_addr or "")
     try:
-        services.save_drafts(db, enrolment, state, drafts)
+        token = services.keep_pending_draft(db, request.path, form, address)
+    except services.PendingRefused as exc:
+        db.rollback()
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        return render_template("error.html", code=exc.status, title="Your session had ended", message=(
+            f"{exc} Nothing was kept: go back, copy what you typed, log in and paste it into the workbook.")), \
+            exc.status, headers
+    db.commit()
+    session[PENDING_KEY] = token
+    flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
+          "saved into your workbook.", "error")
+    return login_manager.unauthorized()
+
+
+def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-def]
+    """After a login, the draft kept for this workbook: saved at once where that
+    replaces no newer text; otherwise a page showing both, for the learner to choose."""
+    token = session.get(PENDING_KEY)
+    pending = services.find_pending_draft(db, token, request.path) if token else None
+    if pending is None:
+        return None
+    plan = services.plan_restore(state, pending.form)
+    if plan.conflicts:
+        return render_template("learn/restore.html", course=course, workbook=state.workbook, plan=plan,
+                               form=EmptyForm(), kept_at=pending.created_at)
+    try:
+        services.restore_pending_draft(db, enrolment, state, pending)
+    except (services.EnrolmentError, services.TooLong) as exc:
+        db.rollback()
+        services.forget_pending_draft(db, pending)  # it is on the page now, in the form
+        db.commit()
+        session.pop(PENDING_KEY, None)
+        return _render(course, enrolment, state, posted=_as_multidict(pending.form), status=422, problem=(
+            f"What you typed before your session ended could not be saved: "
+            f"{exc if isinstance(exc, services.EnrolmentError) else 'some answers are too long.'} "
+            "It is shown below so that you can copy it."))
+    db.commit()
+    session.pop(PENDING_KEY, None)
+    flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
+    return redirect(request.path)
+
+
+def _resolve_restore(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
+    """The learner's choice on the restore page: for each conflicting answer, the
+    saved text or what they typed (``keep.<activity>``: ``saved`` or ``typed``)."""
+    token = session.pop(PENDING_KEY, None)
+    pending = services.find_pending_draft(db, token, request.path) if token else None
+    if pending is None:
+        flash("There was nothing left to restore: your workbook is as it was saved.", "info")
+        return redirect(request.path)
+    if form.get("action") == "restore-discard":
+        services.forget_pending_draft(db, pending)
+        db.commit()
+        flash("What you typed before your session ended is discarded; your saved answers are unchanged.", "info")
+        return redirect(request.path)
+    typed = frozenset(key.removeprefix("keep.") for key, value in form.items()
+                      if key.startswith("keep.") and value == "typed")
+    try:
+        services.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
     except (services.EnrolmentError, services.TooLong):
         db.rollback()
-        return False
+        return _render(course, enrolment, state, posted=_as_multidict(pending.form), status=422, problem=(
+            "What you typed before your session ended could not be saved. It is shown below so that you can "
+            "copy it."))
     db.commit()
-    flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
-    return True
+    flash("Welcome back. Your workbook now has the answers you chose.", "info")
+    return redirect(request.path)
+
+
+def _as_multidict(form: dict[str, list[str]]) -> MultiDict:
+    return MultiDict([(key, value) for key, values in form.items() for value in values])
 
 
 def _render(course, enrolment, state, posted=None, status=200, missing=None, problem=None):  # type: ignore[no-untyped-def]
@@ -223,7 +286,7 @@ def _render(course, enrolment, state, posted=None, status=200, missing=None, pro
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
                            preview=False, state=state, answers=answers, missing=missing or {}, problem=problem,
-                           enrolment=enrolment, form=EmptyForm(),
+                           enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(),
                            feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            recordings=recordings_for(get_session(), course.id, state.workbook.slug)), status
 

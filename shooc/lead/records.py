@@ -389,7 +389,7 @@ class _Writer:
                                "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
                                "workbook_slug": slug, "salt": salt,
                                "recipient_identity": recipient_identity(emails[enrolment_id], salt),
-                               "issued_on": submitted_at, "show_name": False})
+                               "issued_on": submitted_at})
             session.execute(_insert(BadgeAssertion), badges)
             starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
                        "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
