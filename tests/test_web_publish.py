@@ -465,3 +465,27 @@ def test_an_image_path_starting_with_dot_slash_is_published(db: Session, course_
     version = publish_course(db, result.course).version
     html = "".join(p.get("html", "") for w in version.workbooks for p in w.body_parts)
     assert re.search(r'<img alt="A dot" src="/assets/[0-9a-f]{64}\.png">', html)  # ...but learners see no image
+
+
+def test_a_script_address_in_course_md_is_a_problem_and_never_reaches_the_badge(
+        client, leader, db: Session, publish, course_copy: Path) -> None:
+    """Issue 14, item 7: standards.url "javascript:..." was published into the
+    BadgeClass page's link and its JSON-LD alignment."""
+    publish(course_copy)
+    text = (course_copy / "course.md").read_text()
+    good = "url: https://www.gov.uk/government/publications/initial-teacher-training-itt-mentor-standards"
+    (course_copy / "course.md").write_text(text.replace(good, "url: javascript:alert(document.domain)"))
+    line = next(n for n, t in enumerate(text.split("\n"), start=1) if good in t)
+    upload = upload_id(post_zip(client, staging.zip_folder(course_copy)))
+    page = client.get(f"/lead/publish/{upload}").get_data(as_text=True)
+    assert "1 problem found: nothing can be published." in page
+    assert (f"<li><code>mentoring/course.md:{line}</code>: &#39;standards&#39; &#39;url&#39; must be a web address "
+            "starting with https:// or http://, not &#39;javascript:alert(document.domain)&#39;</li>") in page
+    token = csrf_token(client, f"/lead/publish/{upload}")
+    response = client.post(f"/lead/publish/{upload}/publish", data={"csrf_token": token, "seen_version": "1"})
+    assert response.headers["Location"] == f"/lead/publish/{upload}" and versions(db) == 1
+    badge_page = client.get("/badges/classes/mentoring/the-mentors-role").get_data(as_text=True)
+    document = client.get("/badges/classes/mentoring/the-mentors-role",
+                          headers={"Accept": "application/ld+json"}).get_data(as_text=True)
+    for shown in (badge_page, document):
+        assert "javascript:" not in shown and "gov.uk/government/publications" in shown
