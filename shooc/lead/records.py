@@ -22,6 +22,13 @@ Decisions, for course teams:
   is kept, and that learner's close date extended to it, as it must have been.
 - ``overall_effect`` takes the five values of DESIGN.md, in any case, with a space
   or an underscore ("Very good" = "very_good").
+- Bounds, so that no file holds a worker for long (a 100,000-column header once took
+  409 s: the duplicate check was quadratic). Reading is linear in the file's size;
+  a header of more than ``MAX_COLUMNS`` columns (the format has 11) is refused at
+  once as one problem on line 1. Every row is still checked, so the count of
+  problems is exact, but only the first ``MAX_PROBLEMS`` (by line) are listed, then
+  one line says how many more there are: a file wrong throughout costs no more to
+  check than a good file of its size, and its report stays readable.
 """
 from __future__ import annotations
 
@@ -55,7 +62,8 @@ REQUIRED_COLUMNS = ["email", "name", "registered_on"]
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNUSABLE_PASSWORD = "!"  # no hash matches it: the account is claimed by registering
 BATCH = 1000
-MAX_PROBLEMS = 1000  # a file that is wrong throughout is reported this far
+MAX_COLUMNS = 50  # in the header: well above the 11 of the format
+MAX_PROBLEMS = 100  # listed; any more are counted ("... and N more problems")
 
 
 @dataclass(frozen=True)
@@ -89,12 +97,52 @@ class Problem:
 class RecordsFile:
     filename: str
     rows: list[RecordRow]
-    problems: list[Problem]
-    truncated: bool = False  # more problems than MAX_PROBLEMS
+    problems: list[Problem]  # the first MAX_PROBLEMS, by line
+    more: int = 0  # problems found but not listed
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + self.more
+
+    def more_line(self) -> str | None:
+        """The line that follows the listed problems when there are more."""
+        if not self.more:
+            return None
+        return (f"... and {self.more:,} more problem{'' if self.more == 1 else 's'} in {self.filename} "
+                f"(the first {len(self.problems)} are listed)")
+
+    def with_problems(self, found: Sequence[Problem]) -> RecordsFile:
+        """This file with the problems ``found`` by a later check: the first
+        MAX_PROBLEMS of them all by line listed, the rest counted."""
+        if not found:
+            return self
+        listed = sorted([*self.problems, *found], key=lambda p: p.line)[:MAX_PROBLEMS]
+        return RecordsFile(self.filename, self.rows, listed, self.problem_count + len(found) - len(listed))
+
+
+class _Problems:
+    """The problems of one file as they are found: the first MAX_PROBLEMS by line are
+    kept to be listed, the others only counted."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.listed: list[Problem] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, line: int, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_PROBLEMS:
+            self.listed.append(Problem(self.filename, line, message))
+
+    def result(self, rows: list[RecordRow]) -> RecordsFile:
+        return RecordsFile(self.filename, rows, self.listed, self.count - len(self.listed))
 
 
 @dataclass
@@ -124,7 +172,7 @@ class ImportSummary:
 
 class RecordsInvalid(ValueError):
     def __init__(self, records: RecordsFile) -> None:
-        super().__init__(f"{len(records.problems)} problem(s) in {records.filename}")
+        super().__init__(f"{records.problem_count} problem(s) in {records.filename}")
         self.records = records
 
 
@@ -141,39 +189,46 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
                  today: dt.date | None = None) -> RecordsFile:
     """Every row of a records CSV, checked; nothing is written."""
     today = today or run.today()
-    problems: list[Problem] = []
-
-    def problem(line: int, message: str) -> None:
-        problems.append(Problem(filename, line, message))
+    problems = _Problems(filename)
+    problem = problems.add
 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         problem(line, "the file is not UTF-8 text (save it from your spreadsheet as 'CSV UTF-8')")
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         problem(1, f"the header is not valid CSV: {exc}")
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
     if not header or not any(h.strip() for h in header):
         problem(1, "the file is empty: the first line must be the header " + ",".join(COLUMNS))
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
+    if len(header) > MAX_COLUMNS:
+        problem(1, f"the header has {len(header):,} columns, more than the {MAX_COLUMNS} a records file may have "
+                   f"(its columns are {', '.join(COLUMNS)})")
+        return problems.result([])
     names = [h.strip().lower() for h in header]
-    for name in names:
+    index: dict[str, int] = {}  # column -> its first position
+    duplicated: dict[str, int] = {}  # column -> how many times it appears
+    for position, name in enumerate(names):
         if name not in COLUMNS:
             problem(1, f"unknown column '{name}' (the columns are {', '.join(COLUMNS)})")
+        elif name in index:
+            duplicated[name] = duplicated.get(name, 1) + 1
+        else:
+            index[name] = position
     for name in COLUMNS:
-        if name not in names:
+        if name not in index:
             problem(1, f"missing column '{name}'")
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        problem(1, f"column '{duplicated[0]}' appears twice")
+    for name, times in duplicated.items():
+        problem(1, f"column '{name}' appears {'twice' if times == 2 else f'{times} times'}")
     if problems:
-        return RecordsFile(filename, [], problems)
-    index = {name: names.index(name) for name in COLUMNS}
+        return problems.result([])
+    index = {name: index[name] for name in COLUMNS}  # values in the format's order, whatever the file's
 
     rows: list[RecordRow] = []
     first_line: dict[str, int] = {}
@@ -201,11 +256,9 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
             continue
         first_line[row.email] = line_start
         rows.append(row)
-        if len(problems) >= MAX_PROBLEMS:
-            return RecordsFile(filename, rows, problems, truncated=True)
     if not rows and not problems:
         problem(1, "the file has a header but no rows")
-    return RecordsFile(filename, rows, problems)
+    return problems.result(rows)
 
 
 def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
