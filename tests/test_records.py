@@ -409,3 +409,64 @@ def test_thousands_of_bad_rows_on_the_web_list_the_first_100_then_say_how_many_m
     assert "<code>bad.csv:102</code>" not in body
     assert "<p>... and 2,900 more problems in bad.csv (the first 100 are listed)</p>" in body
     assert counts(db) == before
+
+
+# Staff accounts (issue 14, item 11): an import never makes a staff account a participant ----
+
+@pytest.mark.parametrize("role", ["admin", "leader", "evaluator"])
+def test_a_staff_accounts_address_is_a_problem_on_its_row_from_the_command_line(
+        runner, db: Session, make_user, past_run: Run, tmp_path: Path, role: str) -> None:
+    staff = make_user(role, email=f"Staff.{role}@Example.org")
+    rows = [row(email="first@example.org"),
+            row(email=f"STAFF.{role}@example.org", started_on="2017-02-02", workbook_1="2017-02-10")]
+    file = tmp_path / "past.csv"
+    file.write_bytes(to_csv(rows))
+    before = counts(db)
+    result = runner.invoke(args=["records", "import", "2017-rolling", str(file)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{file}:3: staff.{role}@example.org is a staff account ({role}), not a participant: "
+        "a records file imports learners only",
+        "Error: 1 problem found; nothing imported."]
+    assert counts(db) == before
+    db.refresh(staff)
+    assert staff.role.value == role and not db.scalar(select(Enrolment).where(Enrolment.user_id == staff.id))
+
+
+def test_a_staff_accounts_address_is_a_problem_on_its_row_from_the_web(
+        client, auth, db: Session, make_user, past_run: Run) -> None:
+    admin = make_user("admin")
+    auth.login(make_user("leader"))
+    rows = [row(email=f"p{i}@example.org") for i in range(4)]
+    rows[2].update(email=admin.email, started_on="2017-02-02", workbook_1="2017-02-10")
+    before = counts(db)
+    response = _upload(client, past_run, to_csv(rows), "past.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing was imported: 1 problem in past.csv" in body
+    assert (f"<code>past.csv:4</code>: {admin.email} is a staff account (admin), not a participant: "
+            "a records file imports learners only</li>") in body
+    assert counts(db) == before and db.scalar(select(func.count()).select_from(RecordImport)) == 0
+
+
+def test_staff_problems_join_the_others_in_line_order_and_the_writer_refuses_staff_too(
+        db: Session, make_user, past_run: Run) -> None:
+    evaluator = make_user("evaluator")
+    rows = [row(email=f"p{i}@example.org") for i in range(4)]
+    rows[0]["email"] = evaluator.email
+    rows[2]["name"] = ""
+    checked = check(db, past_run, rows)
+    assert [(p.line, p.message.split(":")[0]) for p in checked.problems] == [
+        (2, f"{evaluator.email} is a staff account (evaluator), not a participant"), (4, "name is empty")]
+
+    # a file read without the database (read_records alone) is still refused by the writer
+    unchecked = records.read_records(to_csv([row(email=evaluator.email)]), "past.csv", past_run, 5)
+    assert unchecked.ok
+    before = counts(db)
+    with pytest.raises(records.RecordsInvalid) as refused:
+        records.import_records(db, past_run, unchecked)
+    db.rollback()
+    assert [str(p) for p in refused.value.records.problems] == [
+        f"past.csv:2: {evaluator.email} is a staff account (evaluator), not a participant: "
+        "a records file imports learners only"]
+    assert counts(db) == before

@@ -10,6 +10,11 @@ Decisions, for course teams:
   cannot be logged into (no password, address not confirmed, no e-mail opt-in, no
   consent recorded): if the person later registers with that address, they confirm
   it and the account, with its badges and certificate, becomes theirs.
+- An address that is a staff account's (leader, evaluator, admin) is a problem on
+  its row ("... is a staff account (admin), not a participant"), and nothing is
+  imported: an import brings in participants only, and a badge or certificate on a
+  staff account would be a credential nobody earned. ``check_file`` reports it
+  (``staff_problems``); the writer refuses such an account too, whoever calls it.
 - Importing is additive and idempotent: what the run already holds is kept (an
   enrolment's date, a submitted workbook, an evaluation the learner gave), what the
   file adds is added. Importing the same file twice changes nothing.
@@ -349,9 +354,28 @@ def course_workbooks(session: Session, run: Run) -> list[WorkbookVersion]:
         WorkbookVersion.course_version_id == run.course.current_version_id).order_by(WorkbookVersion.position)))
 
 
+def staff_message(email: str, role: Role) -> str:
+    return f"{email} is a staff account ({role.value}), not a participant: a records file imports learners only"
+
+
+def staff_problems(session: Session, records: RecordsFile) -> list[Problem]:
+    """A problem on the line of every row whose address is an account that is not a
+    learner's (leaders, evaluators, admins run the course; they do not take it)."""
+    lines = {row.email: row.line for row in records.rows}
+    emails = list(lines)
+    found = []
+    for start in range(0, len(emails), BATCH):
+        for email, role in session.execute(select(User.email, User.role).where(
+                User.email.in_(emails[start:start + BATCH]), User.role != Role.learner)):
+            found.append(Problem(records.filename, lines[email], staff_message(email, role)))
+    return found
+
+
 def check_file(session: Session, run: Run, data: bytes, filename: str,
                today: dt.date | None = None) -> RecordsFile:
-    return read_records(data, filename, run, len(course_workbooks(session, run)), today)
+    """``read_records``, then what only the database knows: staff accounts' addresses."""
+    checked = read_records(data, filename, run, len(course_workbooks(session, run)), today)
+    return checked.with_problems(staff_problems(session, checked))
 
 
 def import_records(session: Session, run: Run, records: RecordsFile, actor: User | None = None,
@@ -364,7 +388,7 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
     workbooks = course_workbooks(session, run)
     version_number = session.scalar(select(CourseVersion.number).where(
         CourseVersion.id == run.course.current_version_id))
-    writer = _Writer(session, run, workbooks, version_number)
+    writer = _Writer(session, run, workbooks, version_number, records.filename)
     total = len(records.rows)
     for start in range(0, total, BATCH):
         writer.write(records.rows[start:start + BATCH])
@@ -400,8 +424,9 @@ class _Writer:
     rows would take hours one ORM object at a time)."""
 
     def __init__(self, session: Session, run: Run, workbooks: Sequence[WorkbookVersion],
-                 version_number: int | None) -> None:
+                 version_number: int | None, filename: str) -> None:
         self.session = session
+        self.filename = filename
         self.run = run
         self.workbooks = list(workbooks)
         self.slugs = {w.slug for w in workbooks}
@@ -491,10 +516,18 @@ class _Writer:
             summary.evaluations_added += len(evaluations)
 
     def _users(self, rows: Sequence[RecordRow]) -> dict[str, tuple[int, str]]:
-        """E-mail → (user id, name), making the accounts that do not exist yet."""
+        """E-mail → (user id, name), making the accounts that do not exist yet.
+        A staff account raises RecordsInvalid (the caller rolls back: nothing is
+        imported), should the file not have been checked against this database."""
         session = self.session
-        users = {email: (user_id, name) for user_id, email, name in session.execute(
-            select(User.id, User.email, User.name).where(User.email.in_([row.email for row in rows])))}
+        found = session.execute(select(User.id, User.email, User.name, User.role).where(
+            User.email.in_([row.email for row in rows]))).all()
+        staff = {email: role for _, email, _, role in found if role != Role.learner}
+        if staff:
+            raise RecordsInvalid(RecordsFile(self.filename, [], [
+                Problem(self.filename, row.line, staff_message(row.email, staff[row.email]))
+                for row in rows if row.email in staff]))
+        users = {email: (user_id, name) for user_id, email, name, _ in found}
         new = [{"email": row.email, "name": row.name, "organisation": row.organisation,
                 "password_hash": UNUSABLE_PASSWORD, "role": Role.learner, "email_opt_in": False}
                for row in rows if row.email not in users]
