@@ -297,8 +297,10 @@ def records_import(run_slug: str, file: Path) -> None:
         if not checked.ok:
             for problem in checked.problems:
                 click.echo(str(problem))
-            more = " (and maybe more: the check stopped there)" if checked.truncated else ""
-            fail(f"{len(checked.problems)} problem(s) found{more}; nothing imported.")
+            if checked.more:
+                click.echo(checked.more_line())
+            count = checked.problem_count
+            fail(f"{count:,} problem{'' if count == 1 else 's'} found; nothing imported.")
         with click.progressbar(length=len(checked.rows), label=f"Importing {len(checked.rows):,} rows",
                                file=sys.stderr) as bar:
             done = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import MENTORING
 from shooc.workbooks.loader import load_course
 
@@ -219,3 +221,51 @@ def test_estimated_hours_fallback(course_copy: Path) -> None:
     edit(course_copy, WB, "estimated_hours: 3\n", "")
     workbook = next(w for w in load_course(course_copy).course.workbooks if w.filename == WB)
     assert 1 <= workbook.estimated_hours <= 6 and workbook.estimated_hours * 2 == int(workbook.estimated_hours * 2)
+
+
+# Web addresses (issue 14, item 7): every field holding one gets the same check ---------
+
+ISSUER_URL = "  url: https://shooc.example.org"
+STANDARDS_URL = "  url: https://www.gov.uk/government/publications/initial-teacher-training-itt-mentor-standards"
+SCRIPT_ADDRESSES = ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "'java\tscript:alert(1)'",
+                    "' javascript:alert(1)'", "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)",
+                    "//evil.example/x", "https:alert(1)", "\"https:\\\\\\\\evil.example\"", "[https://a.example]",
+                    "{href: 'javascript:alert(1)'}", "ftp://files.example.org/x"]
+
+
+@pytest.mark.parametrize("address", SCRIPT_ADDRESSES)
+@pytest.mark.parametrize("current,label", [(ISSUER_URL, "'issuer' 'url'"), (STANDARDS_URL, "'standards' 'url'")],
+                         ids=["issuer", "standards"])
+def test_a_web_address_field_takes_only_a_web_address(course_copy: Path, current: str, label: str,
+                                                      address: str) -> None:
+    edit(course_copy, "course.md", current, f"  url: {address}")
+    line = line_of(course_copy, "course.md", f"  url: {address}")
+    found = problems_of(course_copy)
+    assert len(found) == 1 and found[0].startswith(
+        f"{course_copy}/course.md:{line}: {label} must be a web address "), found
+
+
+def test_every_web_address_field_is_checked_at_once_and_good_ones_pass(course_copy: Path) -> None:
+    edit(course_copy, "course.md", ISSUER_URL, "  url: javascript:alert(1)")
+    edit(course_copy, "course.md", STANDARDS_URL, "  url: javascript:alert(2)")
+    issuer, standards = (line_of(course_copy, "course.md", f"javascript:alert({n})") for n in (1, 2))
+    assert problems_of(course_copy) == [
+        f"{course_copy}/course.md:{issuer}: 'issuer' 'url' must be a web address starting with https:// or "
+        "http://, not 'javascript:alert(1)'",
+        f"{course_copy}/course.md:{standards}: 'standards' 'url' must be a web address starting with https:// or "
+        "http://, not 'javascript:alert(2)'"]
+    edit(course_copy, "course.md", "  url: javascript:alert(1)", "  url: HTTP://shooc.example.org/about?x=1#team")
+    edit(course_copy, "course.md", "  url: javascript:alert(2)", "  url:")  # optional: may be left empty
+    assert load_course(course_copy).ok
+
+
+def test_the_media_activity_url_uses_the_same_check(course_copy: Path) -> None:
+    from shooc.webaddress import HTTPS_ONLY, web_address_problem
+    from shooc.workbooks.activities import get_kind
+
+    media = get_kind("media")
+    for address in ("javascript:alert(1)", "java\tscript:alert(1)", "https:alert(1)", "http://v.example/x"):
+        assert web_address_problem(address, HTTPS_ONLY) is not None
+        assert [p.message for p in media.validate({"id": "m", "kind": "media", "url": address})] == [
+            "'url' must be an https:// address"], address
+    assert list(media.validate({"id": "m", "kind": "media", "url": "https://v.example/x.mp4"})) == []

@@ -215,6 +215,9 @@ def test_every_problem_of_a_file_is_reported_at_once(db: Session, past_run: Run)
     ((",".join(COLUMNS) + ",shoe_size\r\n").encode(), "unknown column 'shoe_size'"),
     ((",".join(COLUMNS) + "\r\n").encode(), "the file has a header but no rows"),
     ((",".join(COLUMNS) + "\r\na@example.org,A\r\n").encode(), "2 fields, but the header has 11"),
+    ((",".join(COLUMNS + ["email", "Email "]) + "\r\n").encode(), "column 'email' appears 3 times"),
+    ((",".join(COLUMNS + [f"x{i}" for i in range(40)]) + "\r\n").encode(),
+     "the header has 51 columns, more than the 50 a records file may have"),
 ])
 def test_a_file_of_the_wrong_shape_is_refused(db: Session, past_run: Run, data: bytes, message: str) -> None:
     checked = records.check_file(db, past_run, data, "x.csv")
@@ -330,3 +333,140 @@ def test_a_big_file_imports_in_the_background_with_progress(committed_app) -> No
         figures = run_stats(session, session.get(Run, run.id))
     expected = expected_counts(rows)
     assert {k: figures[k] for k in expected} == expected
+
+
+# Bounds (issue 14, item 8): a hostile file is refused quickly and reported readably ----
+
+def wide_header_file(columns: int = 100_000) -> bytes:
+    """A header of ``columns`` columns (the attack's file: 409 s of one worker), then a row."""
+    header = COLUMNS + [f"column_{i}" for i in range(columns - len(COLUMNS))]
+    return (",".join(header) + "\r\n" + ",".join(["x"] * columns) + "\r\n").encode()
+
+
+WIDE_PROBLEM = (":1: the header has 100,000 columns, more than the 50 a records file may have "
+                "(its columns are " + ", ".join(COLUMNS) + ")")
+
+
+def test_a_100000_column_header_is_refused_at_once_from_the_command_line(
+        runner, db: Session, past_run: Run, tmp_path: Path) -> None:
+    file = tmp_path / "wide.csv"
+    file.write_bytes(wide_header_file())
+    before = counts(db)
+    started = time.monotonic()
+    result = runner.invoke(args=["records", "import", "2017-rolling", str(file)])
+    assert time.monotonic() - started < 5  # the quadratic check took minutes
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{file}{WIDE_PROBLEM}", "Error: 1 problem found; nothing imported."]
+    assert counts(db) == before
+
+
+def test_a_100000_column_header_is_refused_at_once_from_the_web(
+        client, auth, make_user, db: Session, past_run: Run) -> None:
+    auth.login(make_user("leader"))
+    before = counts(db)
+    started = time.monotonic()
+    response = _upload(client, past_run, wide_header_file(), "wide.csv")
+    assert time.monotonic() - started < 5
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing was imported: 1 problem in wide.csv" in body
+    assert f"<code>wide.csv:1</code>: {WIDE_PROBLEM[4:]}" in body
+    assert counts(db) == before and db.scalar(select(func.count()).select_from(RecordImport)) == 0
+
+
+def bad_rows_file(n: int) -> bytes:
+    """``n`` rows, each with an empty name."""
+    return to_csv([row(email=f"p{i}@example.org", name="") for i in range(n)])
+
+
+def test_thousands_of_bad_rows_list_the_first_100_then_say_how_many_more(
+        runner, db: Session, past_run: Run, tmp_path: Path) -> None:
+    checked = records.check_file(db, past_run, bad_rows_file(3_000), "bad.csv")
+    assert [(p.line, p.message) for p in checked.problems] == [(n, "name is empty") for n in range(2, 102)]
+    assert (checked.more, checked.problem_count) == (2_900, 3_000)
+
+    file = tmp_path / "bad.csv"
+    file.write_bytes(bad_rows_file(3_000))
+    before = counts(db)
+    result = runner.invoke(args=["records", "import", "2017-rolling", str(file)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[:100] == [f"{file}:{n}: name is empty" for n in range(2, 102)]
+    assert lines[100:] == [f"... and 2,900 more problems in {file} (the first 100 are listed)",
+                           "Error: 3,000 problems found; nothing imported."]
+    assert counts(db) == before
+
+
+def test_thousands_of_bad_rows_on_the_web_list_the_first_100_then_say_how_many_more(
+        client, auth, make_user, db: Session, past_run: Run) -> None:
+    auth.login(make_user("leader"))
+    before = counts(db)
+    response = _upload(client, past_run, bad_rows_file(3_000), "bad.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing was imported: 3,000 problems in bad.csv" in body
+    assert body.count("</code>: name is empty</li>") == 100 and "<code>bad.csv:101</code>" in body
+    assert "<code>bad.csv:102</code>" not in body
+    assert "<p>... and 2,900 more problems in bad.csv (the first 100 are listed)</p>" in body
+    assert counts(db) == before
+
+
+# Staff accounts (issue 14, item 11): an import never makes a staff account a participant ----
+
+@pytest.mark.parametrize("role", ["admin", "leader", "evaluator"])
+def test_a_staff_accounts_address_is_a_problem_on_its_row_from_the_command_line(
+        runner, db: Session, make_user, past_run: Run, tmp_path: Path, role: str) -> None:
+    staff = make_user(role, email=f"Staff.{role}@Example.org")
+    rows = [row(email="first@example.org"),
+            row(email=f"STAFF.{role}@example.org", started_on="2017-02-02", workbook_1="2017-02-10")]
+    file = tmp_path / "past.csv"
+    file.write_bytes(to_csv(rows))
+    before = counts(db)
+    result = runner.invoke(args=["records", "import", "2017-rolling", str(file)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{file}:3: staff.{role}@example.org is a staff account ({role}), not a participant: "
+        "a records file imports learners only",
+        "Error: 1 problem found; nothing imported."]
+    assert counts(db) == before
+    db.refresh(staff)
+    assert staff.role.value == role and not db.scalar(select(Enrolment).where(Enrolment.user_id == staff.id))
+
+
+def test_a_staff_accounts_address_is_a_problem_on_its_row_from_the_web(
+        client, auth, db: Session, make_user, past_run: Run) -> None:
+    admin = make_user("admin")
+    auth.login(make_user("leader"))
+    rows = [row(email=f"p{i}@example.org") for i in range(4)]
+    rows[2].update(email=admin.email, started_on="2017-02-02", workbook_1="2017-02-10")
+    before = counts(db)
+    response = _upload(client, past_run, to_csv(rows), "past.csv")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing was imported: 1 problem in past.csv" in body
+    assert (f"<code>past.csv:4</code>: {admin.email} is a staff account (admin), not a participant: "
+            "a records file imports learners only</li>") in body
+    assert counts(db) == before and db.scalar(select(func.count()).select_from(RecordImport)) == 0
+
+
+def test_staff_problems_join_the_others_in_line_order_and_the_writer_refuses_staff_too(
+        db: Session, make_user, past_run: Run) -> None:
+    evaluator = make_user("evaluator")
+    rows = [row(email=f"p{i}@example.org") for i in range(4)]
+    rows[0]["email"] = evaluator.email
+    rows[2]["name"] = ""
+    checked = check(db, past_run, rows)
+    assert [(p.line, p.message.split(":")[0]) for p in checked.problems] == [
+        (2, f"{evaluator.email} is a staff account (evaluator), not a participant"), (4, "name is empty")]
+
+    # a file read without the database (read_records alone) is still refused by the writer
+    unchecked = records.read_records(to_csv([row(email=evaluator.email)]), "past.csv", past_run, 5)
+    assert unchecked.ok
+    before = counts(db)
+    with pytest.raises(records.RecordsInvalid) as refused:
+        records.import_records(db, past_run, unchecked)
+    db.rollback()
+    assert [str(p) for p in refused.value.records.problems] == [
+        f"past.csv:2: {evaluator.email} is a staff account (evaluator), not a participant: "
+        "a records file imports learners only"]
+    assert counts(db) == before

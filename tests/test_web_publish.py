@@ -345,6 +345,30 @@ BAD_ZIPS = {
     "bomb": (lambda: zip_of([("mentoring/big.md", b"\0" * (staging.MAX_UNCOMPRESSED_BYTES + 1))],
                             compression=zipfile.ZIP_DEFLATED),
              "The zip unpacks to more than 50 MB (at entry &#39;mentoring/big.md&#39;)"),
+    # one name, two things (issue 14, item 9: staged, then its pages answered 500)
+    "file-and-folder": (lambda: zip_of([("mentoring/images", b"x"), ("mentoring/images/x.png", PNG)]),
+                        "Zip entry &#39;mentoring/images&#39; is a file, but entry &#39;mentoring/images/x.png&#39; "
+                        "makes &#39;mentoring/images&#39; a folder: a name can be a file or a folder, not both."),
+    "folder-then-file": (lambda: zip_of([("mentoring/images/x.png", PNG), ("mentoring/images", b"x")]),
+                         "Zip entry &#39;mentoring/images&#39; is a file, but entry &#39;mentoring/images/x.png&#39; "
+                         "makes &#39;mentoring/images&#39; a folder"),
+    "folder-entry": (lambda: zip_of([("mentoring/images/", b""), ("mentoring/images", b"x")]),
+                     "Zip entry &#39;mentoring/images&#39; is a file, but entry &#39;mentoring/images/&#39; makes "
+                     "&#39;mentoring/images&#39; a folder"),
+    "backslash-folder": (lambda: zip_of([("mentoring\\images", b"x"), ("mentoring\\images\\", b"")]),
+                         "Zip entry &#39;mentoring\\images&#39; is a file, but entry &#39;mentoring\\images\\&#39; makes"),
+    "case-folders": (lambda: zip_of([("mentoring/images/a.png", PNG), ("mentoring/Images/b.png", PNG)]),
+                     "Zip entries &#39;mentoring/images/a.png&#39; and &#39;mentoring/Images/b.png&#39; name "
+                     "&#39;mentoring/images&#39; and &#39;mentoring/Images&#39;, which differ only in upper and lower "
+                     "case or in how an accent is encoded"),
+    "case-files": (lambda: zip_of([("mentoring/Course.md", b"---\ntitle: x\n---\n")]),
+                   "Zip entries &#39;mentoring/course.md&#39; and &#39;mentoring/Course.md&#39; name"),
+    "accents": (lambda: zip_of([("mentoring/caf\u00e9.png", PNG), ("mentoring/cafe\u0301.png", PNG)]),
+                "which differ only in upper and lower case or in how an accent is encoded"),
+    "twice": (lambda: zip_of([("mentoring/./course.md", b"---\ntitle: x\n---\n")]),
+              "Zip entry &#39;mentoring/./course.md&#39; is in the zip twice (also as &#39;mentoring/course.md&#39;)"),
+    "long-name": (lambda: zip_of([("mentoring/" + "a" * 256 + ".md", b"x")]),
+                  "has a name longer than 255 bytes"),
 }
 
 
@@ -465,3 +489,49 @@ def test_an_image_path_starting_with_dot_slash_is_published(db: Session, course_
     version = publish_course(db, result.course).version
     html = "".join(p.get("html", "") for w in version.workbooks for p in w.body_parts)
     assert re.search(r'<img alt="A dot" src="/assets/[0-9a-f]{64}\.png">', html)  # ...but learners see no image
+
+
+def test_a_script_address_in_course_md_is_a_problem_and_never_reaches_the_badge(
+        client, leader, db: Session, publish, course_copy: Path) -> None:
+    """Issue 14, item 7: standards.url "javascript:..." was published into the
+    BadgeClass page's link and its JSON-LD alignment."""
+    publish(course_copy)
+    text = (course_copy / "course.md").read_text()
+    good = "url: https://www.gov.uk/government/publications/initial-teacher-training-itt-mentor-standards"
+    (course_copy / "course.md").write_text(text.replace(good, "url: javascript:alert(document.domain)"))
+    line = next(n for n, t in enumerate(text.split("\n"), start=1) if good in t)
+    upload = upload_id(post_zip(client, staging.zip_folder(course_copy)))
+    page = client.get(f"/lead/publish/{upload}").get_data(as_text=True)
+    assert "1 problem found: nothing can be published." in page
+    assert (f"<li><code>mentoring/course.md:{line}</code>: &#39;standards&#39; &#39;url&#39; must be a web address "
+            "starting with https:// or http://, not &#39;javascript:alert(document.domain)&#39;</li>") in page
+    token = csrf_token(client, f"/lead/publish/{upload}")
+    response = client.post(f"/lead/publish/{upload}/publish", data={"csrf_token": token, "seen_version": "1"})
+    assert response.headers["Location"] == f"/lead/publish/{upload}" and versions(db) == 1
+    badge_page = client.get("/badges/classes/mentoring/the-mentors-role").get_data(as_text=True)
+    document = client.get("/badges/classes/mentoring/the-mentors-role",
+                          headers={"Accept": "application/ld+json"}).get_data(as_text=True)
+    for shown in (badge_page, document):
+        assert "javascript:" not in shown and "gov.uk/government/publications" in shown
+
+
+def test_an_upload_staged_with_a_file_and_a_folder_of_one_name_shows_a_problem_not_a_500(
+        client, leader, db: Session, publish) -> None:
+    """Issue 14, item 9: a zip staged before it was refused at upload (or stored by
+    other means) answered 500 (FileExistsError) on its review, preview and publish
+    pages; each now names the entry and publishes nothing."""
+    publish()
+    data = zip_of([("mentoring/images", b"x"), ("mentoring/images/x.png", PNG)])
+    upload = ContentUpload(filename="mentoring.zip", data=data, course_slug="mentoring")
+    db.add(upload)
+    db.commit()
+    message = ("Zip entry &#39;mentoring/images&#39; is a file, but entry &#39;mentoring/images/x.png&#39; makes "
+               "&#39;mentoring/images&#39; a folder")
+    review = client.get(f"/lead/publish/{upload.id}")
+    assert review.status_code == 200 and message.replace("Zip", "zip") in review.get_data(as_text=True)
+    assert client.get(f"/lead/publish/{upload.id}/workbooks/the-mentors-role").status_code == 404
+    assert client.get(f"/lead/publish/{upload.id}/assets/images/x.png").status_code == 404
+    token = csrf_token(client, f"/lead/publish/{upload.id}")
+    response = client.post(f"/lead/publish/{upload.id}/publish", data={"csrf_token": token, "seen_version": "1"})
+    assert response.status_code == 302 and versions(db) == 1
+    assert "1 problem found; nothing published." in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -120,8 +120,12 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
                 records.refresh_planner_statistics(session, summary.rows)
         except Exception as exc:  # noqa: BLE001 (anything: the page must say it failed)
             log.exception("records import %s failed", import_id)
-            message = ("; ".join(str(p) for p in exc.records.problems[:20])
-                       if isinstance(exc, records.RecordsInvalid) else f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, records.RecordsInvalid):
+                count = exc.records.problem_count
+                message = "; ".join(str(p) for p in exc.records.problems[:20]) + (
+                    f"; ... and {count - 20:,} more" if count > 20 else "")
+            else:
+                message = f"{type(exc).__name__}: {exc}"
             with database.session() as session:
                 job = session.get(RecordImport, import_id)
                 job.status, job.error, job.finished_at = "failed", message, utcnow()

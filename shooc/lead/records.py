@@ -10,6 +10,11 @@ Decisions, for course teams:
   cannot be logged into (no password, address not confirmed, no e-mail opt-in, no
   consent recorded): if the person later registers with that address, they confirm
   it and the account, with its badges and certificate, becomes theirs.
+- An address that is a staff account's (leader, evaluator, admin) is a problem on
+  its row ("... is a staff account (admin), not a participant"), and nothing is
+  imported: an import brings in participants only, and a badge or certificate on a
+  staff account would be a credential nobody earned. ``check_file`` reports it
+  (``staff_problems``); the writer refuses such an account too, whoever calls it.
 - Importing is additive and idempotent: what the run already holds is kept (an
   enrolment's date, a submitted workbook, an evaluation the learner gave), what the
   file adds is added. Importing the same file twice changes nothing.
@@ -22,6 +27,13 @@ Decisions, for course teams:
   is kept, and that learner's close date extended to it, as it must have been.
 - ``overall_effect`` takes the five values of DESIGN.md, in any case, with a space
   or an underscore ("Very good" = "very_good").
+- Bounds, so that no file holds a worker for long (a 100,000-column header once took
+  409 s: the duplicate check was quadratic). Reading is linear in the file's size;
+  a header of more than ``MAX_COLUMNS`` columns (the format has 11) is refused at
+  once as one problem on line 1. Every row is still checked, so the count of
+  problems is exact, but only the first ``MAX_PROBLEMS`` (by line) are listed, then
+  one line says how many more there are: a file wrong throughout costs no more to
+  check than a good file of its size, and its report stays readable.
 """
 from __future__ import annotations
 
@@ -55,7 +67,8 @@ REQUIRED_COLUMNS = ["email", "name", "registered_on"]
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNUSABLE_PASSWORD = "!"  # no hash matches it: the account is claimed by registering
 BATCH = 1000
-MAX_PROBLEMS = 1000  # a file that is wrong throughout is reported this far
+MAX_COLUMNS = 50  # in the header: well above the 11 of the format
+MAX_PROBLEMS = 100  # listed; any more are counted ("... and N more problems")
 
 
 @dataclass(frozen=True)
@@ -89,12 +102,52 @@ class Problem:
 class RecordsFile:
     filename: str
     rows: list[RecordRow]
-    problems: list[Problem]
-    truncated: bool = False  # more problems than MAX_PROBLEMS
+    problems: list[Problem]  # the first MAX_PROBLEMS, by line
+    more: int = 0  # problems found but not listed
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + self.more
+
+    def more_line(self) -> str | None:
+        """The line that follows the listed problems when there are more."""
+        if not self.more:
+            return None
+        return (f"... and {self.more:,} more problem{'' if self.more == 1 else 's'} in {self.filename} "
+                f"(the first {len(self.problems)} are listed)")
+
+    def with_problems(self, found: Sequence[Problem]) -> RecordsFile:
+        """This file with the problems ``found`` by a later check: the first
+        MAX_PROBLEMS of them all by line listed, the rest counted."""
+        if not found:
+            return self
+        listed = sorted([*self.problems, *found], key=lambda p: p.line)[:MAX_PROBLEMS]
+        return RecordsFile(self.filename, self.rows, listed, self.problem_count + len(found) - len(listed))
+
+
+class _Problems:
+    """The problems of one file as they are found: the first MAX_PROBLEMS by line are
+    kept to be listed, the others only counted."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.listed: list[Problem] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, line: int, message: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_PROBLEMS:
+            self.listed.append(Problem(self.filename, line, message))
+
+    def result(self, rows: list[RecordRow]) -> RecordsFile:
+        return RecordsFile(self.filename, rows, self.listed, self.count - len(self.listed))
 
 
 @dataclass
@@ -124,7 +177,7 @@ class ImportSummary:
 
 class RecordsInvalid(ValueError):
     def __init__(self, records: RecordsFile) -> None:
-        super().__init__(f"{len(records.problems)} problem(s) in {records.filename}")
+        super().__init__(f"{records.problem_count} problem(s) in {records.filename}")
         self.records = records
 
 
@@ -141,39 +194,46 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
                  today: dt.date | None = None) -> RecordsFile:
     """Every row of a records CSV, checked; nothing is written."""
     today = today or run.today()
-    problems: list[Problem] = []
-
-    def problem(line: int, message: str) -> None:
-        problems.append(Problem(filename, line, message))
+    problems = _Problems(filename)
+    problem = problems.add
 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         problem(line, "the file is not UTF-8 text (save it from your spreadsheet as 'CSV UTF-8')")
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         problem(1, f"the header is not valid CSV: {exc}")
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
     if not header or not any(h.strip() for h in header):
         problem(1, "the file is empty: the first line must be the header " + ",".join(COLUMNS))
-        return RecordsFile(filename, [], problems)
+        return problems.result([])
+    if len(header) > MAX_COLUMNS:
+        problem(1, f"the header has {len(header):,} columns, more than the {MAX_COLUMNS} a records file may have "
+                   f"(its columns are {', '.join(COLUMNS)})")
+        return problems.result([])
     names = [h.strip().lower() for h in header]
-    for name in names:
+    index: dict[str, int] = {}  # column -> its first position
+    duplicated: dict[str, int] = {}  # column -> how many times it appears
+    for position, name in enumerate(names):
         if name not in COLUMNS:
             problem(1, f"unknown column '{name}' (the columns are {', '.join(COLUMNS)})")
+        elif name in index:
+            duplicated[name] = duplicated.get(name, 1) + 1
+        else:
+            index[name] = position
     for name in COLUMNS:
-        if name not in names:
+        if name not in index:
             problem(1, f"missing column '{name}'")
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        problem(1, f"column '{duplicated[0]}' appears twice")
+    for name, times in duplicated.items():
+        problem(1, f"column '{name}' appears {'twice' if times == 2 else f'{times} times'}")
     if problems:
-        return RecordsFile(filename, [], problems)
-    index = {name: names.index(name) for name in COLUMNS}
+        return problems.result([])
+    index = {name: index[name] for name in COLUMNS}  # values in the format's order, whatever the file's
 
     rows: list[RecordRow] = []
     first_line: dict[str, int] = {}
@@ -201,11 +261,9 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
             continue
         first_line[row.email] = line_start
         rows.append(row)
-        if len(problems) >= MAX_PROBLEMS:
-            return RecordsFile(filename, rows, problems, truncated=True)
     if not rows and not problems:
         problem(1, "the file has a header but no rows")
-    return RecordsFile(filename, rows, problems)
+    return problems.result(rows)
 
 
 def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
@@ -296,9 +354,28 @@ def course_workbooks(session: Session, run: Run) -> list[WorkbookVersion]:
         WorkbookVersion.course_version_id == run.course.current_version_id).order_by(WorkbookVersion.position)))
 
 
+def staff_message(email: str, role: Role) -> str:
+    return f"{email} is a staff account ({role.value}), not a participant: a records file imports learners only"
+
+
+def staff_problems(session: Session, records: RecordsFile) -> list[Problem]:
+    """A problem on the line of every row whose address is an account that is not a
+    learner's (leaders, evaluators, admins run the course; they do not take it)."""
+    lines = {row.email: row.line for row in records.rows}
+    emails = list(lines)
+    found = []
+    for start in range(0, len(emails), BATCH):
+        for email, role in session.execute(select(User.email, User.role).where(
+                User.email.in_(emails[start:start + BATCH]), User.role != Role.learner)):
+            found.append(Problem(records.filename, lines[email], staff_message(email, role)))
+    return found
+
+
 def check_file(session: Session, run: Run, data: bytes, filename: str,
                today: dt.date | None = None) -> RecordsFile:
-    return read_records(data, filename, run, len(course_workbooks(session, run)), today)
+    """``read_records``, then what only the database knows: staff accounts' addresses."""
+    checked = read_records(data, filename, run, len(course_workbooks(session, run)), today)
+    return checked.with_problems(staff_problems(session, checked))
 
 
 def import_records(session: Session, run: Run, records: RecordsFile, actor: User | None = None,
@@ -311,7 +388,7 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
     workbooks = course_workbooks(session, run)
     version_number = session.scalar(select(CourseVersion.number).where(
         CourseVersion.id == run.course.current_version_id))
-    writer = _Writer(session, run, workbooks, version_number)
+    writer = _Writer(session, run, workbooks, version_number, records.filename)
     total = len(records.rows)
     for start in range(0, total, BATCH):
         writer.write(records.rows[start:start + BATCH])
@@ -347,8 +424,9 @@ class _Writer:
     rows would take hours one ORM object at a time)."""
 
     def __init__(self, session: Session, run: Run, workbooks: Sequence[WorkbookVersion],
-                 version_number: int | None) -> None:
+                 version_number: int | None, filename: str) -> None:
         self.session = session
+        self.filename = filename
         self.run = run
         self.workbooks = list(workbooks)
         self.slugs = {w.slug for w in workbooks}
@@ -438,10 +516,18 @@ class _Writer:
             summary.evaluations_added += len(evaluations)
 
     def _users(self, rows: Sequence[RecordRow]) -> dict[str, tuple[int, str]]:
-        """E-mail → (user id, name), making the accounts that do not exist yet."""
+        """E-mail → (user id, name), making the accounts that do not exist yet.
+        A staff account raises RecordsInvalid (the caller rolls back: nothing is
+        imported), should the file not have been checked against this database."""
         session = self.session
-        users = {email: (user_id, name) for user_id, email, name in session.execute(
-            select(User.id, User.email, User.name).where(User.email.in_([row.email for row in rows])))}
+        found = session.execute(select(User.id, User.email, User.name, User.role).where(
+            User.email.in_([row.email for row in rows]))).all()
+        staff = {email: role for _, email, _, role in found if role != Role.learner}
+        if staff:
+            raise RecordsInvalid(RecordsFile(self.filename, [], [
+                Problem(self.filename, row.line, staff_message(row.email, staff[row.email]))
+                for row in rows if row.email in staff]))
+        users = {email: (user_id, name) for user_id, email, name, _ in found}
         new = [{"email": row.email, "name": row.name, "organisation": row.organisation,
                 "password_hash": UNUSABLE_PASSWORD, "role": Role.learner, "email_opt_in": False}
                for row in rows if row.email not in users]

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterator, Protocol
 
+from shooc.webaddress import HTTPS_ONLY, is_web_address
+
 MAX_TEXT = 20_000  # characters in one answer field: a long essay, not a file
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 COMMON_KEYS = {"id", "kind", "title", "required"}
@@ -105,7 +107,7 @@ class ActivityKind:
 
 TEXT = (_is_text, "non-empty text")
 COUNT = (_is_count, "a whole number of 0 or more")
-URL = (lambda v: isinstance(v, str) and re.match(r"^https://[^\s]+$", v) is not None, "an https:// address")
+URL = (lambda v: is_web_address(v, HTTPS_ONLY), "an https:// address")  # the one check: shooc.webaddress
 BOOL = (lambda v: isinstance(v, bool), "true or false")
 
 

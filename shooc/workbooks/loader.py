@@ -2,6 +2,16 @@
 
 Pure: files in, values and problems out; no database, no Flask. Publishing
 (``publish.py``) takes what this returns.
+
+Web addresses: every front-matter key that holds one is declared so in its
+mapping's key spec (``WEB_ADDRESS`` / ``OPTIONAL_WEB_ADDRESS``: ``issuer.url``,
+``standards.url``) and checked by ``_FileReader.check_keys`` with
+``shooc.webaddress.web_address_problem``, the check a media activity's ``url`` uses
+too: an absolute https:// or http:// address with a site, so that no
+``javascript:`` or ``data:`` address reaches a page, a badge's JSON-LD or a PDF.
+A new key holding an address is marked in its spec, never checked by a copy.
+Images (``badge.image``, the Markdown's) are files of the course folder, never
+addresses: ``_check_image_ref`` refuses any scheme.
 """
 from __future__ import annotations
 
@@ -13,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
+from shooc.webaddress import web_address_problem
 from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
 from shooc.workbooks.render import ACTIVITY_MARKER
 from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
@@ -29,15 +40,33 @@ IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".webp": ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
 }
 
-COURSE_KEYS = {"title": True, "summary": True, "issuer": True, "objectives": False,
-               "standards": False, "certificate": False}
-ISSUER_KEYS = {"name": True, "url": True, "email": True}
-STANDARDS_KEYS = {"framework": True, "url": False, "items": True}
-STANDARD_ITEM_KEYS = {"code": True, "name": True, "description": False}
-CERTIFICATE_KEYS = {"title": False, "text": False, "signatory": False}
-WORKBOOK_KEYS = {"title": True, "summary": True, "estimated_hours": False, "standards": False,
-                 "badge": True}
-BADGE_KEYS = {"name": True, "description": True, "criteria": True, "image": False}
+
+
+@dataclass(frozen=True)
+class Key:
+    """What one key of a front-matter mapping must hold."""
+
+    required: bool
+    #: a web address: checked by ``shooc.webaddress`` (https:// or http:// with a
+    #: site, no script scheme) wherever it stands. Every key holding an address is
+    #: marked so, and ``_FileReader.check_keys`` checks them all in one place.
+    web_address: bool = False
+
+
+REQUIRED, OPTIONAL = Key(True), Key(False)
+WEB_ADDRESS, OPTIONAL_WEB_ADDRESS = Key(True, web_address=True), Key(False, web_address=True)
+
+COURSE_KEYS = {"title": REQUIRED, "summary": REQUIRED, "issuer": REQUIRED, "objectives": OPTIONAL,
+               "standards": OPTIONAL, "certificate": OPTIONAL}
+ISSUER_KEYS = {"name": REQUIRED, "url": WEB_ADDRESS, "email": REQUIRED}
+STANDARDS_KEYS = {"framework": REQUIRED, "url": OPTIONAL_WEB_ADDRESS, "items": REQUIRED}
+STANDARD_ITEM_KEYS = {"code": REQUIRED, "name": REQUIRED, "description": OPTIONAL}
+CERTIFICATE_KEYS = {"title": OPTIONAL, "text": OPTIONAL, "signatory": OPTIONAL}
+WORKBOOK_KEYS = {"title": REQUIRED, "summary": REQUIRED, "estimated_hours": OPTIONAL, "standards": OPTIONAL,
+                 "badge": REQUIRED}
+# (badge.image is a file of the course folder, not an address: _check_image_ref
+# refuses any scheme, as for the images of the Markdown.)
+BADGE_KEYS = {"name": REQUIRED, "description": REQUIRED, "criteria": REQUIRED, "image": OPTIONAL}
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 _IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
@@ -182,9 +211,10 @@ class _FileReader:
             return None, body, index + 2
         return doc, body, index + 2
 
-    def check_keys(self, doc: YamlDoc, mapping: Any, spec: dict[str, bool], path: tuple[Any, ...],
+    def check_keys(self, doc: YamlDoc, mapping: Any, spec: dict[str, Key], path: tuple[Any, ...],
                    what: str) -> bool:
-        """Unknown and missing keys of one mapping; False if it is not a mapping."""
+        """Unknown, missing and empty keys of one mapping, and its web addresses;
+        False if it is not a mapping."""
         if not isinstance(mapping, dict):
             self.problem(doc.line(*path), f"{what} must be a set of 'key: value' lines")
             return False
@@ -192,12 +222,21 @@ class _FileReader:
             if key not in spec:
                 allowed = ", ".join(spec)
                 self.problem(doc.line(*path, key), f"unknown key '{key}' in {what} (allowed: {allowed})")
-        for key, required in spec.items():
-            if required and key not in mapping:
+        for key, wanted in spec.items():
+            if wanted.required and key not in mapping:
                 self.problem(doc.line(*path), f"missing required key '{key}' in {what}")
-            elif key in mapping and required and _blank(mapping[key]):
-                self.problem(doc.line(*path, key), f"'{key}' in {what} is empty")
+            elif key in mapping and _blank(mapping[key]):
+                if wanted.required:
+                    self.problem(doc.line(*path, key), f"'{key}' in {what} is empty")
+            elif key in mapping and wanted.web_address:
+                self.check_web_address(doc, mapping[key], (*path, key), f"{what} '{key}'")
         return True
+
+    def check_web_address(self, doc: YamlDoc, value: Any, path: tuple[Any, ...], what: str) -> None:
+        """The one check of every web address in a course's files (``shooc.webaddress``)."""
+        problem = web_address_problem(value)
+        if problem is not None:
+            self.problem(doc.line(*path), f"{what} {problem}")
 
 
 def _blank(value: Any) -> bool:
@@ -293,9 +332,6 @@ def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[
     fm = doc.value
     reader.check_keys(doc, fm, COURSE_KEYS, (), "course.md's front matter")
     if "issuer" in fm and reader.check_keys(doc, fm["issuer"], ISSUER_KEYS, ("issuer",), "'issuer'"):
-        url = fm["issuer"].get("url")
-        if isinstance(url, str) and not url.startswith(("https://", "http://")):
-            reader.problem(doc.line("issuer", "url"), "'issuer' 'url' must be a web address (https://...)")
         email = fm["issuer"].get("email")
         if isinstance(email, str) and "@" not in email:
             reader.problem(doc.line("issuer", "email"), "'issuer' 'email' is not an e-mail address")

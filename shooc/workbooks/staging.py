@@ -31,6 +31,18 @@ Decisions
   encrypted or duplicate entry, or an entry outside the course folder are each
   refused with a message naming the entry. Files are written with ``O_EXCL`` under
   the temporary directory only, and at most the declared size of each is read.
+- **One name, one thing.** A zip is a list of names, a folder a tree: a zip may say
+  ``images`` is a file and also hold ``images/x.png``, or hold ``Images/x.png`` and
+  ``images/x.png``, which are one folder on Windows and macOS and two on the server.
+  Such a zip could not be unpacked (it once staged, then its review, preview and
+  publish pages failed) or would unpack differently on the leader's computer than
+  here, so it is refused at upload, naming both entries: a name that is a file and
+  also a folder (``a/b`` and ``a/b/`` or ``a/b/c``), names equal but for upper and
+  lower case or Unicode's two ways of writing an accent (NFC/NFD), and the same
+  file twice (``a/b``, ``a//b``, ``a/./b``, ``a\\b``). A name ending in ``/`` or ``\\``
+  is a folder. No part of a name may be longer than 255 bytes (what file systems
+  hold). Unpacking checks the same again, and any error the file system still gives
+  is the upload's problem, naming the entry, never a failed page.
 - **A stale upload still works.** The diff is always computed against the version
   published *now*. Publishing checks that this is still the version the leader
   saw (``seen_version``), so nobody publishes a change they were not shown.
@@ -46,6 +58,7 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +80,7 @@ from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
 MAX_ENTRIES = 500
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_NAME_BYTES = 255  # one part of a path: what ext4, APFS and NTFS hold
 IGNORED_PARTS = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
@@ -124,6 +138,53 @@ def zip_folder(path: str | os.PathLike[str]) -> bytes:
     return buffer.getvalue()
 
 
+def _is_folder(info: zipfile.ZipInfo) -> bool:
+    """A folder entry: its name ends in '/' (or '\\', as old Windows tools write it)."""
+    return info.filename.endswith(("/", "\\"))
+
+
+def _same_name(part: str) -> str:
+    """One part of a path as a file system that ignores case and Unicode's two
+    spellings of accents (Windows, macOS) sees it: names equal here are one file there."""
+    return unicodedata.normalize("NFC", part).casefold()
+
+
+class _Names:
+    """Every path a zip's entries make, files and the folders they imply, so that no
+    name is both a file and a folder, or spelt two ways (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        # the path as a case-blind file system sees it -> (the path as written, the entry, a folder?)
+        self.seen: dict[tuple[str, ...], tuple[tuple[str, ...], str, bool]] = {}
+
+    def add(self, parts: tuple[str, ...], info: zipfile.ZipInfo, folder: bool) -> None:
+        for depth in range(1, len(parts) + 1):
+            is_folder = folder or depth < len(parts)
+            self._one(parts[:depth], info.filename, is_folder, implied=depth < len(parts))
+
+    def _one(self, path: tuple[str, ...], entry: str, folder: bool, implied: bool) -> None:
+        key = tuple(_same_name(p) for p in path)
+        written = "/".join(path)
+        if key not in self.seen:
+            self.seen[key] = (path, entry, folder)
+            return
+        other_path, other_entry, other_folder = self.seen[key]
+        other = "/".join(other_path)
+        if other_path != path:
+            raise StagingError(
+                f"zip entries '{other_entry}' and '{entry}' name '{other}' and '{written}', which differ only "
+                "in upper and lower case or in how an accent is encoded: on Windows and macOS they are the same "
+                "name. Rename one of them, or use one spelling")
+        if folder != other_folder:
+            file_entry, folder_entry = (other_entry, entry) if folder else (entry, other_entry)
+            raise StagingError(
+                f"zip entry '{file_entry}' is a file, but entry '{folder_entry}' makes '{written}' a folder: "
+                "a name can be a file or a folder, not both. Rename one of them")
+        if not folder and not implied:
+            raise StagingError(f"zip entry '{entry}' is in the zip twice"
+                               + ("" if entry == other_entry else f" (also as '{other_entry}')"))
+
+
 @dataclass(frozen=True)
 class _Layout:
     top: str | None  # the course folder's name in the zip; None: the zip's top is the course
@@ -142,6 +203,8 @@ def _entry_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
     parts = tuple(p for p in unified.split("/") if p not in ("", "."))
     if ".." in parts:
         raise StagingError(f"zip entry '{name}' has a '..' in its path: only paths inside the course folder are accepted")
+    if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
+        raise StagingError(f"zip entry '{name}' has a name longer than {MAX_NAME_BYTES} bytes: shorten it")
     kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip does not say (Windows)
     if kind == stat.S_IFLNK:
         raise StagingError(f"zip entry '{name}' is a symbolic link: put the file itself in the zip")
@@ -164,16 +227,17 @@ def _layout(data: bytes) -> _Layout:
         raise StagingError(f"the zip has {len(infos)} entries, more than the {MAX_ENTRIES} a course folder may have")
     files: dict[tuple[str, ...], zipfile.ZipInfo] = {}
     folders: set[tuple[str, ...]] = set()
+    names = _Names()
     total = 0
     for info in infos:
         parts = _entry_parts(info)
         if not parts or parts[0] in IGNORED_PARTS or parts[-1] in IGNORED_PARTS:
             continue
-        if info.is_dir():
+        if _is_folder(info):
+            names.add(parts, info, folder=True)
             folders.add(parts)
             continue
-        if parts in files:
-            raise StagingError(f"zip entry '{info.filename}' is in the zip twice")
+        names.add(parts, info, folder=False)
         total += info.file_size
         if total > MAX_UNCOMPRESSED_BYTES:
             raise StagingError(f"the zip unpacks to more than {_mb(MAX_UNCOMPRESSED_BYTES)} "
@@ -224,8 +288,12 @@ def extracted(upload: ContentUpload) -> Iterator[Path]:
                 target = root.joinpath(*relative.split("/"))
                 if not target.resolve().is_relative_to(root):  # belt and braces: checked by _layout
                     raise StagingError(f"zip entry '{info.filename}' is outside the course folder")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _copy_entry(archive, info, target)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _copy_entry(archive, info, target)
+                except OSError as exc:  # belt and braces too: _layout refuses what we know of
+                    raise StagingError(f"zip entry '{info.filename}' cannot be unpacked: "
+                                       f"{exc.strerror or type(exc).__name__}") from None
         yield root
 
 
