@@ -180,6 +180,15 @@ def make_run(db: Session, publish):  # type: ignore[no-untyped-def]
     return make
 
 
+def set_base_url(app: Flask, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Give a running test app SHOOC_BASE_URL, as if it had started with it: the hosts
+    it answers follow (shooc/urls.py; create_app sets them from the settings)."""
+    from shooc.urls import trusted_hosts
+
+    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", url)
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", trusted_hosts(app.config))
+
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

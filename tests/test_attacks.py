@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import TODAY, complete_and_submit, csrf_token
+from conftest import set_base_url, TODAY, complete_and_submit, csrf_token
 from shooc.badges.models import Certificate
 from shooc.enrolment.services import enrol
 from test_accounts import REGISTRATION, body, mails
@@ -128,7 +128,7 @@ def test_no_certificate_pdf_is_kept_with_a_url_from_the_request(
     assert read_qr_codes(later.data) == [f"http://127.0.0.1:5000/certificates/{certificate.code}"]
 
     # with the origin configured, it is kept, and on it whatever the request's host
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "https://learn.example.ac.uk")
+    set_base_url(app, monkeypatch, "https://learn.example.ac.uk")
     kept = attacker.get(url, headers={"Host": "localhost"})
     db.expire_all()
     assert db.get(Certificate, certificate.code).pdf == kept.data
@@ -349,3 +349,24 @@ def test_a_hidden_name_stays_hidden_on_the_certificate_too(app: Flask, db: Sessi
     for url in pages:  # one choice: every public page names them now
         assert "Hedy Hidden" in stranger.get(url, headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
     assert stranger.get(f"/certificates/{certificate.code}.pdf").data.startswith(b"%PDF")
+
+
+# 7. Script URLs in a version published before addresses were checked -----------------
+
+def test_a_script_address_already_published_never_reaches_a_badge(client: FlaskClient, db: Session, publish) -> None:
+    """The loader now refuses such an address (tests/test_loader.py); a version
+    published before kept it in its stored meta: the badge documents leave it out."""
+    from shooc.workbooks.models import CourseVersion
+
+    publish()
+    version = db.scalar(select(CourseVersion))
+    meta = dict(version.meta)
+    meta["issuer"] = {**meta["issuer"], "url": "javascript:alert(document.cookie)"}
+    meta["standards"] = {**(meta.get("standards") or {}), "url": "JavaScript:alert(1)"}
+    version.meta = meta
+    db.commit()
+    slug = db.scalar(select(__import__("shooc.workbooks.models", fromlist=["WorkbookVersion"]).WorkbookVersion.slug))
+    for url in ("/badges/issuer", f"/badges/classes/mentoring/{slug}"):
+        for accept in ("application/ld+json", BROWSER_ACCEPT):
+            body_text = client.get(url, headers={"Accept": accept}).get_data(as_text=True)
+            assert "javascript:" not in body_text.lower(), (url, accept)

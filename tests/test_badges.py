@@ -11,7 +11,7 @@ from openbadges_bakery import unbake
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import TODAY, complete_and_submit, csrf_token
+from conftest import set_base_url, TODAY, complete_and_submit, csrf_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.enrolment.services import enrol
 
@@ -86,7 +86,7 @@ def test_issuer_and_badge_class(client, db: Session, enrolment) -> None:
 
 
 def test_the_base_url_setting_builds_the_ids(app, client, db: Session, enrolment, monkeypatch) -> None:
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "https://learn.example.ac.uk")
+    set_base_url(app, monkeypatch, "https://learn.example.ac.uk")
     submit(db, enrolment, "the-mentors-role")
     assertion = db.scalar(select(BadgeAssertion))
     document = client.get(f"/badges/assertions/{assertion.id}").get_json(force=True)
@@ -142,7 +142,7 @@ def test_only_the_owner_changes_a_badge(client, auth, db: Session, enrolment, ma
 
 
 def test_five_workbooks_make_one_certificate(client, app, db: Session, enrolment, monkeypatch) -> None:
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", "http://localhost")  # a configured origin: the PDF is kept
+    set_base_url(app, monkeypatch, "http://localhost")  # a configured origin: the PDF is kept
     enrolment.show_name = True  # the holder chose to be named on the public pages
     submit(db, enrolment, *SLUGS[:4])
     assert db.scalar(select(func.count()).select_from(Certificate)) == 0

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token
+from conftest import set_base_url, PASSWORD, TODAY, complete_and_submit, csrf_token
 from shooc.auth.models import User
 from shooc.auth.services import create_user
 from shooc.db import get_db
@@ -151,7 +151,7 @@ def test_unknown_runs_courses_and_items_are_404(client, auth, db: Session, make_
 def test_an_announcement_reaches_its_run_and_is_e_mailed_to_those_who_opted_in(
         app, client, auth, db: Session, make_user, runs, instance_path, monkeypatch) -> None:
     run, other, people, enrolments = runs
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", BASE)
+    set_base_url(app, monkeypatch, BASE)
     leader = make_user("leader", name="Lee Leader")
     auth.login(leader)
     url = f"/lead/runs/{run.slug}/announcements"
@@ -495,7 +495,7 @@ def test_a_paced_run_with_nothing_released_to_do_sends_nothing(db: Session, make
 
 
 def test_reminders_command_dry_run_writes_nothing(runner, db: Session, reminder_run, app, monkeypatch) -> None:
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", BASE)
+    set_base_url(app, monkeypatch, BASE)
     run, people = reminder_run
     dry = runner.invoke(args=["reminders", "send", "--dry-run"])
     assert dry.exit_code == 0, dry.output
@@ -509,7 +509,7 @@ def test_reminders_command_dry_run_writes_nothing(runner, db: Session, reminder_
 
 
 def test_reminders_command_sends_once(runner, db: Session, reminder_run, app, instance_path, monkeypatch) -> None:
-    monkeypatch.setitem(app.config, "SHOOC_BASE_URL", BASE)
+    set_base_url(app, monkeypatch, BASE)
     run, people = reminder_run
     before = _outbox(instance_path)
     first = runner.invoke(args=["reminders", "send"])

@@ -27,6 +27,7 @@ from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
 from shooc.faults import fault_point
 from shooc.lead.services import audit
+from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -224,8 +225,11 @@ class Urls:
 
 
 def issuer_document(urls: Urls, issuer: dict[str, Any]) -> dict[str, Any]:
+    # A version published before addresses were checked may hold any text: such an
+    # address is never passed on (the site's own origin stands in for it).
+    url = issuer["url"] if is_web_address(issuer.get("url")) else urls.base
     return {"@context": CONTEXT, "type": "Issuer", "id": urls.issuer, "name": issuer["name"],
-            "url": issuer["url"], "email": issuer["email"]}
+            "url": url, "email": issuer["email"]}
 
 
 def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion,
@@ -247,8 +251,9 @@ def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion
         item = items.get(code)
         if item is None:
             continue
+        framework_url = standards.get("url")  # checked at publish; not by older versions
         entry = {"targetName": f"{code} {item['name']}",
-                 "targetUrl": standards.get("url") or f"{urls.base}/courses/{course_slug}",
+                 "targetUrl": framework_url if is_web_address(framework_url) else f"{urls.base}/courses/{course_slug}",
                  "targetFramework": standards.get("framework"), "targetCode": code}
         if item.get("description"):
             entry["targetDescription"] = item["description"]

@@ -37,11 +37,9 @@ transaction takes when it begins.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
-from urllib.parse import urlsplit
 
 import nh3
 from sqlalchemy import func, or_, select
@@ -55,6 +53,7 @@ from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.lead.services import LeadError, audit
 from shooc.mailqueue import Message, enqueue
+from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.render import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown
 
@@ -251,11 +250,7 @@ def url_problem(url: str) -> str | None:
         return "Give the recording's address."
     if len(url) > URL_MAX:
         return f"Keep the address to {URL_MAX} characters."
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "That is not a web address."
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+    if not is_web_address(url):  # the one check of shooc/webaddress.py
         return "Give a web address starting with https:// (or http://), like https://video.example.ac.uk/webinar-1."
     return None
 
