@@ -249,6 +249,13 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     page.shots.take(page, "my-badges")
     page.get_by_role("link", name="Its verification page").click()
     assert page.get_by_text("Valid certificate.").is_visible()
+    assert page.locator("dd", has_text="Not shown, at the holder's choice").is_visible()  # unnamed by default
+    page.go_back()
+    page.get_by_label("Show my name on the public pages of my badges and certificate").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save this choice").click()
+    assert page.get_by_text("Your name is now shown").is_visible()
+    page.get_by_role("link", name="Its verification page").click()
     assert page.locator("dd", has_text="Finn Ó Súilleabháin").is_visible()
     page.shots.take(page, "certificate-page")
     certificate_url = page.url

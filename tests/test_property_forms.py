@@ -142,6 +142,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str], Callable[[W], str] | None]] = {
     "survey.learner_survey": ("finisher", lambda w: f"/runs/{w.run.slug}/evaluation", None),
     "badges.badge_settings": ("learner", lambda w: f"/badges/assertions/{w.assertion.id}/settings",
                               lambda w: "/badges"),
+    "badges.name_choice": ("learner", lambda w: f"/badges/enrolments/{w.enrolment.id}/name", lambda w: "/badges"),
     "lead.new_run": ("leader", lambda w: "/lead/runs/new", None),
     "lead.edit_run": ("leader", lambda w: f"/lead/runs/{w.run.slug}/edit", None),
     "lead.announcements": ("leader", lambda w: f"/lead/runs/{w.run.slug}/announcements", None),
