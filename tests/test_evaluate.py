@@ -155,3 +155,102 @@ def test_the_command_line_gives_the_same_json_and_a_recount_agrees(runner, impor
     table = runner.invoke(args=["stats", run.slug])
     assert re.search(r"^registered\s+300$", table.output, re.M)
     assert runner.invoke(args=["stats", "nope"]).exit_code == 1
+
+
+# The small-cell rule, in every output (issue 14, item 10) ---------------------------
+
+EFFECT_LABELS = ["Excellent", "Very good", "Good", "Fair", "Poor"]
+
+
+@pytest.fixture
+def surveyed(db: Session, make_run, make_user):  # type: ignore[no-untyped-def]
+    """A run and a function giving it n survey responses, all different, every
+    objective rated (so that any breakdown shown would show someone's answers)."""
+    from shooc.enrolment.services import withdraw
+    from shooc.evaluate import survey
+
+    run = make_run(slug="few", name="A run with few responses")
+    effects = ["excellent", "very_good", "good", "fair", "poor"]
+
+    def respond(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            enrolment = enrol(db, run, make_user("learner").id, TODAY - dt.timedelta(days=3))
+            withdraw(db, enrolment)  # the survey is offered on withdrawal
+            objectives = survey.survey_state(db, enrolment).objectives
+            survey.save_evaluation(db, enrolment, effects[i % 5],
+                                   {str(k): (i + k) % 5 + 1 for k in range(1, len(objectives) + 1)}, None)
+        db.commit()
+        return run
+
+    return respond
+
+
+def outputs(client, runner, run_slug: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every output of a run's figures, as text."""
+    found = {"page": client.get(f"/evaluate/runs/{run_slug}").get_data(as_text=True),
+             "compare": client.get(f"/evaluate/compare?run={run_slug}&run=other").get_data(as_text=True),
+             "stats.csv": client.get(f"/evaluate/runs/{run_slug}/stats.csv").get_data(as_text=True),
+             "compare.csv": client.get(f"/evaluate/compare.csv?run={run_slug}&run=other").get_data(as_text=True)}
+    for fmt in ("json", "csv", "table"):
+        result = runner.invoke(args=["stats", run_slug, "--format", fmt])
+        assert result.exit_code == 0, result.output
+        found[f"cli {fmt}"] = result.output
+    return found
+
+
+@pytest.mark.parametrize("responses", [1, 4])
+def test_below_five_responses_no_output_gives_a_breakdown(client, runner, evaluator, db, surveyed, make_run,
+                                                          responses: int) -> None:
+    from shooc.api.tokens import create_token
+
+    run = surveyed(responses)
+    make_run(slug="other")
+    _, token = create_token(db, evaluator, "item 10")
+    db.commit()
+    api = client.get(f"/api/v1/runs/{run.slug}/stats", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert api["evaluation"] == {"responses": responses, "withheld": True}
+    found = outputs(client, runner, run.slug)
+    assert json.loads(found["cli json"])["evaluation"] == {"responses": responses, "withheld": True}
+    assert run_stats(db, run)["evaluation"] == {"responses": responses, "withheld": True}
+    for name in ("page", "compare"):
+        html = found[name]
+        assert not any(f">{label}<" in html for label in EFFECT_LABELS), name  # no row, no chart bar
+        assert "mentoring practice</title>" not in html, name
+    assert f"{responses} response{'' if responses == 1 else 's'} so far" in found["page"]
+    first_column = re.findall(r'Effect: [^<]+</th><td class="num">(.*?)</td>', found["compare"])
+    assert first_column == ['<span class="hint">withheld</span>'] * 5
+    for name in ("stats.csv", "cli csv", "compare.csv"):
+        rows = list(csv.DictReader(io.StringIO(found[name])))
+        mine = [r for r in rows if r["run"] == run.slug]
+        assert len(mine) == 1, name
+        assert mine[0]["evaluation_responses"] == str(responses) and mine[0]["evaluation_withheld"] == "True", name
+        assert all(mine[0][f"overall_effect_{e}"] == "" for e in ("excellent", "very_good", "good", "fair", "poor")), name
+    for line in found["cli table"].splitlines():
+        if line.startswith("overall effect"):
+            assert not line.split()[-1].isdigit(), line  # the label and no number
+    assert re.search(r"^evaluation withheld\s+True$", found["cli table"], re.M)
+
+
+def test_from_five_responses_every_output_gives_the_breakdown(client, runner, evaluator, db, surveyed,
+                                                              make_run) -> None:
+    from shooc.api.tokens import create_token
+
+    run = surveyed(5)
+    make_run(slug="other")
+    _, token = create_token(db, evaluator, "item 10")
+    db.commit()
+    effect = {"excellent": 1, "very_good": 1, "good": 1, "fair": 1, "poor": 1}
+    api = client.get(f"/api/v1/runs/{run.slug}/stats", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert api["evaluation"]["withheld"] is False and api["evaluation"]["overall_effect"] == effect
+    objectives = api["evaluation"]["objectives"]
+    assert objectives and all(o["rated"] == 5 and not o["withheld"] and sum(o["ratings"].values()) == 5
+                              for o in objectives)
+    found = outputs(client, runner, run.slug)
+    assert json.loads(found["cli json"])["evaluation"] == api["evaluation"]
+    assert "mentoring practice</title>" in found["page"]
+    assert all(f">{label}<" in found["page"] and f"Effect: {label}" in found["compare"] for label in EFFECT_LABELS)
+    for name in ("stats.csv", "cli csv", "compare.csv"):
+        [mine] = [r for r in csv.DictReader(io.StringIO(found[name])) if r["run"] == run.slug]
+        assert mine["evaluation_withheld"] == "False", name
+        assert all(mine[f"overall_effect_{e}"] == "1" for e in effect), name
+    assert re.search(r"^overall effect excellent\s+1$", found["cli table"], re.M)

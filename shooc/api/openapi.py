@@ -68,19 +68,27 @@ STATS = {
                                      "title": {"type": "string"}, "started": COUNT, "completed": COUNT}},
         },
         "evaluation": {
-            "type": "object", "required": ["responses", "overall_effect"],
+            "type": "object", "required": ["responses", "withheld"],
+            "description": "The evaluation survey. Its breakdown is withheld below five answers, so that no one's "
+                           "answers can be told apart: then only `responses` and `withheld: true`, no "
+                           "`overall_effect` and no `objectives`.",
             "properties": {
                 "responses": {**COUNT, "description": "Evaluations received (survey or imported)."},
+                "withheld": {"type": "boolean", "description": "True: fewer than five responses, no breakdown."},
                 "overall_effect": {
                     "type": "object", "description": "Responses by the course's overall effect on the learner's "
-                                                     "mentoring.",
+                                                     "mentoring (absent while withheld).",
                     "required": EFFECTS, "properties": {effect: COUNT for effect in EFFECTS},
                 },
                 "objectives": {
-                    "type": "array", "description": "Ratings (1–5) of each learning objective of the course.",
-                    "items": {"type": "object", "required": ["order", "objective", "ratings"],
+                    "type": "array", "description": "Ratings (1–5) of each learning objective of the course (absent "
+                                                    "while withheld); an objective rated by fewer than five has "
+                                                    "`withheld: true` and no `ratings`.",
+                    "items": {"type": "object", "required": ["order", "objective", "rated", "withheld"],
                               "properties": {"order": {"type": "integer", "minimum": 1},
                                              "objective": {"type": "string"},
+                                             "rated": {**COUNT, "description": "How many rated this objective."},
+                                             "withheld": {"type": "boolean"},
                                              "ratings": {"type": "object", "required": ["1", "2", "3", "4", "5"],
                                                          "properties": {str(r): COUNT for r in range(1, 6)}}}},
                 },

@@ -14,7 +14,10 @@ Definitions (the statistics page states them too):
 - still inside their window: neither finished nor withdrawn, close date not past;
   closed without finishing: the same, with the close date past;
 - days to certificate: from the day a learner started (their first answer) to the
-  day of their certificate, as a median.
+  day of their certificate, as a median;
+- evaluation: the number of responses, and their breakdown only from five answers
+  (the small-cell rule of shooc.evaluate.disclosure, which every output of these
+  figures, page, CSV, API and CLI, takes from here).
 
 The figures come from counters kept with each event (shooc.evaluate.counters): a
 few rows to read at any size of run. ``recount=True`` counts the rows instead.
@@ -33,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
-from shooc.evaluate import counters
+from shooc.evaluate import counters, disclosure
 from shooc.evaluate.models import OverallEffect
 from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
@@ -60,7 +63,6 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
             Enrolment.run_id == run.id, Enrolment.extended_until >= today, Enrolment.withdrawn_at.is_(None),
             Enrolment.submitted_count < len(workbooks))) or 0
     tallies = data["tallies"]
-    effects = tallies.get("effect", {})
     objectives = session.scalar(select(CourseVersion.meta).where(
         CourseVersion.id == run.course.current_version_id)) or {}
     median_days = counters.median_from_tally(tallies.get("days", {}))
@@ -77,13 +79,9 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
                           "started": data["workbooks"].get(slug, (0, 0))[0],
                           "completed": data["workbooks"].get(slug, (0, 0))[1]}
                          for position, slug, title in workbooks],
-        "evaluation": {
-            "responses": totals["evaluations"],
-            "overall_effect": {e.value: effects.get(e.value, 0) for e in OverallEffect},
-            "objectives": [{"order": n, "objective": text,
-                            "ratings": {str(r): tallies.get(f"objective:{n}", {}).get(str(r), 0) for r in range(1, 6)}}
-                           for n, text in enumerate(objectives.get("objectives") or [], start=1)],
-        },
+        "evaluation": disclosure.evaluation_figures(
+            totals["evaluations"], tallies, [e.value for e in OverallEffect],
+            [str(text) for text in objectives.get("objectives") or []]),
         "withdrawn": totals["withdrawn"],
         "still_inside_window": inside,
         "closed_without_finishing": unfinished - inside,
@@ -97,14 +95,18 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
 
 def flatten(figures: dict[str, Any]) -> dict[str, Any]:
     """The figures as one row of named values (CSV, tables): scalars first, then each
-    workbook's and each answer's count."""
+    workbook's and each answer's count. The columns are the same for every run: a
+    withheld breakdown (shooc.evaluate.disclosure) leaves its cells empty."""
     flat = {k: v for k, v in figures.items() if not isinstance(v, (list, dict))}
     for w in figures["per_workbook"]:
         flat[f"workbook_{w['order']}_started"] = w["started"]
         flat[f"workbook_{w['order']}_completed"] = w["completed"]
-    flat["evaluation_responses"] = figures["evaluation"]["responses"]
-    for effect, count in figures["evaluation"]["overall_effect"].items():
-        flat[f"overall_effect_{effect}"] = count
+    evaluation = figures["evaluation"]
+    flat["evaluation_responses"] = evaluation["responses"]
+    flat["evaluation_withheld"] = evaluation["withheld"]
+    shown = evaluation.get("overall_effect", {})
+    for effect in OverallEffect:
+        flat[f"overall_effect_{effect.value}"] = shown.get(effect.value)
     return flat
 
 

@@ -25,7 +25,8 @@ answered that question; and the comments, newest first, with only the month they
 were given. Nothing that names a person is read at all. A question answered by
 fewer than ``MIN_RESPONSES`` people has its breakdown withheld, and so are the
 comments while the run has fewer than ``MIN_RESPONSES`` responses, so that nobody
-can be picked out.
+can be picked out: the rule of shooc.evaluate.disclosure, the one every other
+output of the survey's figures (statistics, CSV, API, CLI) follows too.
 """
 from __future__ import annotations
 
@@ -42,11 +43,11 @@ from sqlalchemy.orm import Session
 from shooc.badges.models import Certificate
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
-from shooc.evaluate import counters
+from shooc.evaluate import counters, disclosure
+from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, Evaluation, OverallEffect
 from shooc.workbooks.models import CourseVersion
 
-MIN_RESPONSES = 5
 COMMENTS_MAX = 5_000
 COMMENTS_PER_PAGE = 20
 RATING_LABELS = {1: "Not at all", 2: "A little", 3: "Partly", 4: "Mostly", 5: "Fully"}
@@ -264,7 +265,7 @@ class Distribution:
 
     @property
     def withheld(self) -> bool:
-        return self.answered < MIN_RESPONSES
+        return disclosure.withheld(self.answered)
 
 
 @dataclass(frozen=True)
@@ -290,13 +291,13 @@ class Results:
 
     @property
     def withheld(self) -> bool:
-        return self.responses < MIN_RESPONSES
+        return disclosure.withheld(self.responses)
 
 
 def _distribution(question: str, tally: Mapping[str, int], values: list[tuple[str, str]],
                   ratings: bool = False) -> Distribution:
     answered = sum(tally.get(value, 0) for value, _ in values)
-    if answered < MIN_RESPONSES:
+    if disclosure.withheld(answered):
         return Distribution(question, answered, [])
     rows = [Row(value, label, tally.get(value, 0), round(100 * tally.get(value, 0) / answered)) for value, label in values]
     mean = round(sum(int(r.value) * r.count for r in rows) / answered, 1) if ratings else None
@@ -308,7 +309,7 @@ def results(session: Session, run: Run, page: int = 1, per_page: int = COMMENTS_
     comments (no names, no e-mail addresses, the month only)."""
     figures = counters.read(session, run)
     responses = figures["totals"]["evaluations"]
-    if responses < MIN_RESPONSES:
+    if disclosure.withheld(responses):
         return Results(responses)
     tallies = figures["tallies"]
     overall = _distribution("Overall effect on mentoring practice", tallies.get("effect", {}),

@@ -2,7 +2,10 @@
 
 Only figures: no page or export here names a learner or shows what one wrote (the
 survey's comments, without names, are on the evaluation page of shooc/evaluate/
-survey_views.py)."""
+survey_views.py). The survey's breakdowns are drawn only when the figures carry
+them: run_stats has already left out what the small-cell rule withholds
+(shooc.evaluate.disclosure), and the page, its charts and the CSV exports show
+what they were given."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +20,13 @@ from shooc.csvfile import csv_text
 from shooc.db import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import charts
+from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect, RunCounter
 from shooc.evaluate.stats import PROGRESS_COLUMNS, anonymised_progress, flatten, run_stats
 from shooc.web import roles_required
 
 bp = Blueprint("evaluate", __name__, url_prefix="/evaluate")
 
-#: fewer evaluation responses than this, and their breakdown is withheld
-MIN_RESPONSES = 5
 COMPARE_MAX = 4
 
 
@@ -82,7 +84,7 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
                                 f"{max((w['registered'] for w in weeks), default=0):,}.") if weeks else None,
     }
     evaluation = figures["evaluation"]
-    if evaluation["responses"] >= MIN_RESPONSES:
+    if not evaluation["withheld"]:  # the small-cell rule, decided in the figures (shooc.evaluate.disclosure)
         result["effect"] = charts.horizontal_bars(
             [charts.Bar(OVERALL_EFFECT_LABELS[e], evaluation["overall_effect"][e.value],
                         _pct(evaluation["overall_effect"][e.value], sum(evaluation["overall_effect"].values())),
