@@ -6,18 +6,25 @@ Every check is on what a person sees (pages, redirects, e-mails) or on what is
 stored; none is on which code ran."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
 import re
+import secrets
 import shutil
 import socket
+import statistics
 import time
 import types
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from email.message import EmailMessage
+from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Callable
+from urllib.parse import urlencode, urlsplit
 
 import itsdangerous.timed
 import pytest
@@ -27,8 +34,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conftest import PASSWORD, TODAY, csrf_token
+from shooc.auth import limits
 from shooc.auth.models import Role, User
-from shooc.auth.services import check_password, make_link_token
+from shooc.auth.services import check_password, create_user, make_link_token
 from shooc.enrolment.models import Enrolment, Response, Submission
 from shooc.enrolment.services import enrol, save_answer
 from shooc.mail import MailError, Mailer
@@ -386,7 +394,13 @@ def test_reset_request_says_the_same_for_known_and_unknown_addresses(
     assert answers["known@example.org"][:2] == (302, "/auth/check-email")
     assert ("If there is an account for ADDRESS, we have sent it a link to choose a new password. "
             "The link works once, within 2 hours.") in answers["known@example.org"][2]
-    assert [m["To"] for m in mails(outbox)] == ["known@example.org"]
+    # Each address gets one message, sent the same way (so that the answer takes as
+    # long): the account's owner a link, the other address word that it has no account.
+    known, unknown = mails(outbox)
+    assert (known["To"], known["Subject"]) == ("known@example.org", "Reset your shooc password")
+    assert (unknown["To"], unknown["Subject"]) == ("unknown@example.org", "You asked shooc for a link")
+    assert "no shooc account ready to use with this address" in body(unknown)
+    assert links_in(unknown) == ["/auth/register"]
 
 
 def test_login_failure_is_the_same_for_an_unknown_address_and_a_wrong_password(
@@ -1098,3 +1112,151 @@ def test_a_mail_server_that_refuses_the_connection_raises_mail_error(tmp_path: P
     with pytest.raises(MailError, match="the mail server did not take the message"):
         mailer.send("someone@example.org", "Hello", "A message that cannot be delivered.")
     assert not (tmp_path / "outbox").exists()
+
+
+# Timing: the answer takes as long with an account as without -------------------------
+#
+# Each test times 8 requests about addresses with an account and 8 about addresses
+# without one, interleaved (whatever else the machine does meanwhile falls on both
+# alike), over real HTTP, and compares the medians. The machine is shared, so a
+# round that fails the bound is measured again, up to ROUNDS times: the code before
+# each fix failed every round by far (the numbers are in each test's docstring).
+
+#: The most the median answer for one kind of address may take over the other's.
+TIMING_BOUND = 1.5
+ROUNDS = 3
+SAMPLES = 8
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:  # the answer itself is what is timed
+        return None
+
+
+def timed_post(base: str, path: str, fields: dict[str, str], status: int) -> float:
+    """Seconds a form's POST takes over real HTTP, for a visitor of its own (a cookie
+    jar that has just fetched the form, as a browser or a script would)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
+    with opener.open(base + path, timeout=30) as form:
+        token = TOKEN_RE.search(form.read().decode())
+    assert token, f"no CSRF token on {path}"
+    request = urllib.request.Request(base + path, data=urlencode({**fields, "csrf_token": token.group(2)}).encode())
+    start = time.perf_counter()
+    try:
+        response = opener.open(request, timeout=30)
+    except urllib.error.HTTPError as answer:  # the redirect (not followed) or a refusal
+        response = answer
+    with response:
+        response.read()
+        elapsed = time.perf_counter() - start
+        assert response.status == status, (path, fields["email"], response.status)
+    return elapsed
+
+
+def timing_ratios(app: Flask, base: str, path: str, what: str,
+                  pairs: Callable[[int], list[tuple[dict[str, str], dict[str, str]]]],
+                  status: int = 302) -> list[float]:
+    """Slower median over faster one for each round (``pairs(round)``: the forms, with
+    an account and without), until a round is within TIMING_BOUND or ROUNDS are done."""
+    ratios = []
+    for round_ in range(ROUNDS):
+        limits.reset(app)  # a round's requests are not the attack the limits stop
+        with_account, without = [], []
+        for one, other in pairs(round_):
+            with_account.append(timed_post(base, path, one, status))
+            without.append(timed_post(base, path, other, status))
+        slow, fast = sorted((statistics.median(with_account), statistics.median(without)), reverse=True)
+        ratios.append(slow / fast)
+        print(f"\n{what}: with an account {statistics.median(with_account) * 1000:.1f} ms, "
+              f"without {statistics.median(without) * 1000:.1f} ms, ratio {ratios[-1]:.2f}")
+        if ratios[-1] <= TIMING_BOUND:
+            break
+    return ratios
+
+
+class SlowCollector(Collector):
+    """A mail server that takes a while to accept each message, as real ones do."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.03)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp(committed_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowCollector]:
+    """The committing app's mail goes to a local SMTP server that takes 30 ms a message."""
+    from aiosmtpd.controller import Controller
+
+    handler = SlowCollector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(committed_app.extensions, "shooc.mail", Mailer(
+        sender="shooc <no-reply@shooc.test>", outbox=tmp_path / "outbox", host="127.0.0.1", port=port,
+        security="none"))
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def confirmed_accounts(database, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """SAMPLES new confirmed accounts (each round its own: the per-account limits stay out of the way)."""
+    addresses = [f"{prefix}.{secrets.token_hex(3)}@example.org" for _ in range(SAMPLES)]
+    with database.session() as session:
+        for address in addresses:
+            create_user(session, address, "Known Person", Role.learner, PASSWORD)
+        session.commit()
+    return addresses
+
+
+@pytest.mark.parametrize("mail", ["outbox", "smtp"])
+def test_registering_takes_as_long_for_an_address_with_an_account(committed_app: Flask, live_server,
+                                                                  request: pytest.FixtureRequest, mail: str) -> None:
+    """Issue 14, item 4: registering a confirmed address answered in 20–180 ms and a
+    new one in 430–1,400 ms, the page being the same. Medians, confirmed / new:
+
+    - before the fix (the confirmed path hashed no password and wrote nothing):
+      outbox 7.6 / 93.2 ms = 12.3 on SQLite, 7.0 / 97.4 ms = 13.9 on PostgreSQL;
+      smtp 40.2 / 124.4 ms = 3.1 on SQLite, 39.6 / 125.8 ms = 3.2 on PostgreSQL;
+    - after it: outbox ratios 1.01–1.07, smtp 1.01–1.13 (four runs, both databases).
+
+    Both sides send their one e-mail the same way, to the outbox or to a mail server
+    that takes 30 ms a message ("smtp")."""
+    if mail == "smtp":
+        request.getfixturevalue("slow_smtp")
+    base, database = live_server
+    ratios = timing_ratios(committed_app, base, "/auth/register", f"register ({mail})", lambda r: [
+        ({**REGISTRATION, "email": address}, {**REGISTRATION, "email": f"newcomer{r}.{n}@example.org"})
+        for n, address in enumerate(confirmed_accounts(database, "owner"))])
+    assert min(ratios) <= TIMING_BOUND, ratios
+
+
+def test_asking_for_a_reset_takes_as_long_for_an_address_without_an_account(committed_app: Flask, live_server,
+                                                                            slow_smtp: SlowCollector) -> None:
+    """The reset request's answer was the same for every address, but only an address
+    with an account was sent a message, and with a mail server sending is most of
+    the time. With a mail server taking 30 ms a message, medians with an account /
+    without: before the fix 40.4 / 4.8 ms = 8.5 on SQLite, 45.5 / 6.1 ms = 7.5 on
+    PostgreSQL; after it (an address without an account is sent a message saying
+    so) ratios 1.01–1.02."""
+    base, database = live_server
+    ratios = timing_ratios(committed_app, base, "/auth/reset", "reset", lambda r: [
+        ({"email": address}, {"email": f"stranger{r}.{n}@example.org"})
+        for n, address in enumerate(confirmed_accounts(database, "resetter"))])
+    assert min(ratios) <= TIMING_BOUND, ratios
+    sent = [envelope.rcpt_tos[0] for envelope in slow_smtp.envelopes]
+    assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)  # one message to each address
+
+
+def test_a_failed_login_takes_as_long_for_an_address_without_an_account(committed_app: Flask, live_server) -> None:
+    """A wrong password for an account and any password for an address without one:
+    both check a password hash (a dummy one for the unknown address), so neither
+    the page nor its time tells them apart. This path needed no fix: measured with
+    the code as it was, ratios 1.01–1.09."""
+    base, database = live_server
+    ratios = timing_ratios(committed_app, base, "/auth/login", "login", lambda r: [
+        ({"email": address, "password": "not the password"},
+         {"email": f"nobody{r}.{n}@example.org", "password": "not the password"})
+        for n, address in enumerate(confirmed_accounts(database, "guessed"))], status=422)
+    assert min(ratios) <= TIMING_BOUND, ratios

@@ -65,6 +65,15 @@ def _send(to: str, subject: str, template: str, **context: object) -> None:
         log.exception("could not send %r", subject)
 
 
+def _send_no_account(address: str, what: str) -> None:
+    """The message to an address without an account (or without one ready to use)
+    that asked for a link: one e-mail rendered and sent as the link's would be, so that
+    neither the answer nor the time it takes tells whether the address has an account
+    (with a mail server, sending is most of that time)."""
+    _send(address, "You asked shooc for a link", "auth/email/no_account.txt", what=what,
+          register=external_url("auth.register"))
+
+
 def _send_confirmation(user: User) -> None:
     token = services.make_link_token(current_app.config["SECRET_KEY"], "confirm", user)
     _send(user.email, "Confirm your e-mail address for shooc", "auth/email/confirm.txt", user=user,
@@ -171,6 +180,8 @@ def reset_request():  # type: ignore[no-untyped-def]
             token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
             _send(user.email, "Reset your shooc password", "auth/email/reset.txt", user=user,
                   link=external_url("auth.reset", token=token), hours=services.RESET_LINK_HOURS)
+        else:
+            _send_no_account(form.email.data, "send a link to choose a new password")
         # The same answer whether or not there is an account.
         flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
