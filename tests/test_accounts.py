@@ -98,6 +98,11 @@ def login(client: FlaskClient, email_address: str, password: str = PASSWORD, nex
                                    "remember": "y" if remember else None}, form_page="/auth/login")
 
 
+def confirm(client: FlaskClient, link: str):  # type: ignore[no-untyped-def]
+    """Open a confirmation link and press its page's button, as its owner does."""
+    return post_form(client, link, {})
+
+
 def logged_in_email(client: FlaskClient) -> str | None:
     """Whose account the client's cookies open, as the account page says; None when
     the page sends the client to log in."""
@@ -222,10 +227,16 @@ def test_registering_creates_an_unverified_learner_and_confirming_logs_in(
     link = link_in(message)
     assert link.startswith("/auth/confirm/")
 
-    # Not logged in before the address is confirmed.
+    # Not logged in before the address is confirmed, nor by opening the link: its
+    # page names the address and asks.
     assert logged_in_email(client) is None
+    shown = client.get(link)
+    assert shown.status_code == 200 and "zoe.angstrom@example.org" in page(shown)
+    assert "Confirm and log in" in page(shown)
+    assert logged_in_email(client) is None
+    assert stored_user(db, "zoe.angstrom@example.org").email_verified_at is None  # type: ignore[union-attr]
 
-    confirmed = client.get(link)
+    confirmed = confirm(client, link)
     assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/dashboard"
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
@@ -241,6 +252,7 @@ def test_registering_creates_an_unverified_learner_and_confirming_logs_in(
     # The link has done its work.
     again = app.test_client().get(link)
     assert again.status_code == 400 and "already been used" in page(again)
+    assert post_form(app.test_client(), link, {}, form_page="/auth/login").status_code == 400
 
 
 def test_registering_without_the_opt_in_stores_no_opt_in(client: FlaskClient, db: Session, outbox: Path) -> None:
@@ -359,7 +371,7 @@ def test_registering_again_before_confirming_sends_a_new_confirmation(
     assert len(mails(outbox)) == 2 and message["Subject"] == "Confirm your e-mail address for shooc"
     second = link_in(message)
     client = app.test_client()
-    assert client.get(second).headers["Location"] == "/dashboard"
+    assert confirm(client, second).headers["Location"] == "/dashboard"
     assert logged_in_email(client) == "ann@example.org"
     assert app.test_client().get(first).status_code == 400  # the address is confirmed now
 
@@ -373,11 +385,48 @@ def test_someone_who_registered_an_address_first_cannot_take_over_the_owners_acc
     # The owner registers later and follows the link in the e-mail they get.
     owner = app.test_client()
     register(owner, email="owner@example.org", name="Olive Owner")
-    owner.get(links_in(last_mail(outbox))[0])
+    assert confirm(owner, links_in(last_mail(outbox))[0]).headers["Location"] == "/dashboard"
     # The first registrant's password must not open the owner's account.
     intruder = app.test_client()
     login(intruder, "owner@example.org", OTHER_PASSWORD)
     assert logged_in_email(intruder) is None
+
+
+def test_a_confirmation_link_never_logs_in_over_someone_elses_session(
+        app: Flask, db: Session, make_user, outbox: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, item 5 (login CSRF): an attacker registered their own address and
+    sent its confirmation link to a logged-in victim; opening it replaced the
+    victim's session with the attacker's account. Now opening it changes nothing,
+    a POST without the token is refused, and even the victim's own form is refused
+    while the victim is logged in; the link still works for its owner."""
+    victim = app.test_client()
+    login(victim, make_user(email="victim@example.org", name="Vic Victim").email)
+    register(app.test_client(), email="attacker@example.org", name="Mallory")
+    link = link_in(last_mail(outbox))
+
+    opened = victim.get(link)
+    assert opened.status_code == 200
+    text = page(opened)
+    assert "attacker@example.org" in text and "you are logged in as <strong>victim@example.org</strong>" in text
+    assert "Confirm and log in" not in text  # nothing offers to log in over the victim
+    assert logged_in_email(victim) == "victim@example.org"
+
+    forged = victim.post(link)  # a cross-site form: no CSRF token
+    assert forged.status_code == 400 and "Form expired" in page(forged)
+    assert logged_in_email(victim) == "victim@example.org"
+    refused = post_form(victim, link, {}, form_page="/auth/logout")  # the victim's own token
+    assert refused.status_code == 409
+    assert logged_in_email(victim) == "victim@example.org"
+    assert stored_user(db, "attacker@example.org").email_verified_at is None  # type: ignore[union-attr]
+
+    # Its owner (nobody logged in) may open it any number of times (mail scanners
+    # do) and then confirm.
+    owner = app.test_client()
+    assert owner.get(link).status_code == 200 and owner.get(link).status_code == 200
+    assert logged_in_email(owner) is None
+    assert confirm(owner, link).headers["Location"] == "/dashboard"
+    assert logged_in_email(owner) == "attacker@example.org"
+    assert logged_in_email(victim) == "victim@example.org"
 
 
 def test_reset_request_says_the_same_for_known_and_unknown_addresses(
@@ -444,7 +493,7 @@ def test_an_unconfirmed_account_cannot_log_in_and_gets_a_new_link(
     message = last_mail(outbox)
     assert len(mails(outbox)) == 1 and message["To"] == "ann@example.org"
     assert message["Subject"] == "Confirm your e-mail address for shooc"
-    assert client.get(link_in(message)).headers["Location"] == "/dashboard"
+    assert confirm(client, link_in(message)).headers["Location"] == "/dashboard"
     assert logged_in_email(client) == "ann@example.org"
 
 
@@ -1018,6 +1067,7 @@ CSRF_POSTS = {
     "logout": ("/auth/logout", {}),
     "reset-request": ("/auth/reset", {"email": "USER"}),
     "reset": ("RESET", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    "confirm": ("CONFIRM", {}),
     "profile": ("/account/", profile(name="Changed By Forgery")),
     "password": ("/account/", {"password-current": PASSWORD, "password-password": NEW_PASSWORD,
                                "password-confirm": NEW_PASSWORD}),
@@ -1029,11 +1079,15 @@ CSRF_POSTS = {
 def test_every_post_without_a_csrf_token_is_refused(app: Flask, client: FlaskClient, db: Session, make_user,  # type: ignore[no-untyped-def]
                                                     outbox: Path, what: str) -> None:
     user = make_user(name="Csrf Person")
+    unconfirmed = create_user(db, "unconfirmed.csrf@example.org", "Not Yet", Role.learner, PASSWORD, verified=False)
+    db.commit()
     login(client, user.email)
     before = user_count(db)
     url, data = CSRF_POSTS[what]
     if url == "RESET":
         url = f"/auth/reset/{make_link_token(app.config['SECRET_KEY'], 'reset', user)}"
+    if url == "CONFIRM":
+        url = f"/auth/confirm/{make_link_token(app.config['SECRET_KEY'], 'confirm', unconfirmed)}"
     data = {key: (user.email if value == "USER" else value) for key, value in data.items()}
     for sender in (client, app.test_client()):  # logged in, and a stranger
         response = sender.post(url, data=data)
@@ -1042,6 +1096,7 @@ def test_every_post_without_a_csrf_token_is_refused(app: Flask, client: FlaskCli
     assert logged_in_email(client) == user.email
     saved = stored_user(db, user.email)
     assert saved is not None and saved.name == "Csrf Person" and check_password(saved, PASSWORD)
+    assert stored_user(db, unconfirmed.email).email_verified_at is None  # type: ignore[union-attr]
     assert user_count(db) == before
     assert mails(outbox) == []
 
