@@ -260,7 +260,8 @@ GET  auth.reset_request           200   200   200   200   200   200   public
 POST auth.reset_request           422   422   422   422   422   422   public
 GET  auth.reset                   200   200   200   200   200   200   public   # the link is the key
 POST auth.reset                   422   422   422   422   422   422   public
-GET  auth.confirm                 moved moved moved moved moved moved public   # logs the link's owner in
+GET  auth.confirm                 200   200   200   200   200   200   public   # names the address; logs nobody in
+POST auth.confirm                 moved 409   409   409   409   409   public   # never over someone else's session
 GET  auth.logout                  moved 200   200   200   200   200   public   # anonymous: nothing to leave
 POST auth.logout                  moved moved moved moved moved moved public
 GET  account.account              login 200   200   200   200   200

@@ -85,7 +85,11 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     assert page.get_by_role("heading", name="Check your e-mail").is_visible()
 
     link = re.search(r"https?://\S+/auth/confirm/\S+", last_mail(tmp_path / "outbox")).group(0)
-    page.goto(link)
+    page.goto(link)  # the link's page names the address and asks: opening it logs nobody in
+    assert page.get_by_text("tess@hillside.example").is_visible()
+    shots.take(page, "confirm")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm and log in").click()
     assert page.get_by_text("Your e-mail address is confirmed").is_visible()
     page.goto(base + "/courses/mentoring")
     with page.expect_navigation():

@@ -149,10 +149,18 @@ class Registration:
 
 def register(session: Session, email: str, name: str, password: str, consent: bool,
              **profile: Any) -> Registration:
+    """Register, or do nothing if the address has a confirmed account. Every path does
+    the same work, so that how long the answer takes does not tell which addresses
+    have accounts (issue 14: a confirmed address answered in a tenth of the time):
+    one password hash (most of the time), one row written and, by the caller, one
+    e-mail rendered and sent the same way."""
     if not consent:
         raise AccountError("please agree to the privacy notice to register")
     existing = find_user(session, email)
     if existing is not None and existing.email_verified_at is not None:
+        hash_password(password)  # the hash a new account's password costs, thrown away
+        # ... and the write a new account makes: the owner's row, rewritten unchanged
+        session.execute(update(User).where(User.id == existing.id).values(email=User.email))
         return Registration(existing, created=False)
     if existing is not None:
         # Registered but never confirmed: whoever registers last sets the password,

@@ -19,7 +19,7 @@ from shooc.auth import services
 from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
                               ResetForm, ResetRequestForm)
 from shooc.auth.models import Role, User
-from shooc.db import get_session, utcnow, will_write
+from shooc.db import get_session, utcnow
 from shooc.mail import MailError
 from shooc.web import external_url, mailer, roles_required
 
@@ -63,6 +63,15 @@ def _send(to: str, subject: str, template: str, **context: object) -> None:
         mailer().send(to, subject, render_template(template, **context))
     except MailError:
         log.exception("could not send %r", subject)
+
+
+def _send_no_account(address: str, what: str) -> None:
+    """The message to an address without an account (or without one ready to use)
+    that asked for a link: one e-mail rendered and sent as the link's would be, so that
+    neither the answer nor the time it takes tells whether the address has an account
+    (with a mail server, sending is most of that time)."""
+    _send(address, "You asked shooc for a link", "auth/email/no_account.txt", what=what,
+          register=external_url("auth.register"))
 
 
 def _send_confirmation(user: User) -> None:
@@ -113,18 +122,35 @@ def _link_user(purpose: str, token: str, hours: int):  # type: ignore[no-untyped
                                what=purpose), 400
 
 
-@bp.route("/confirm/<token>")
+def _someone_else(user: User) -> User | None:
+    """Who is logged in in this browser, if it is not ``user``: a link that logs in
+    never replaces another person's session (login CSRF: an attacker's own link
+    sent to a logged-in victim would otherwise swap the victim into the attacker's
+    account, and whatever the victim then wrote would be the attacker's to read)."""
+    if current_user.is_authenticated and current_user.id != user.id:
+        return current_user._get_current_object()  # type: ignore[no-any-return]
+    return None
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):  # type: ignore[no-untyped-def]
-    will_write()
+    """The link in the confirmation e-mail. Opening it (a GET) changes nothing: it
+    shows the address it confirms and a button; only that form's POST (CSRF) confirms
+    and logs in, and not over someone else's session (they log out first; the link
+    keeps working until it expires). Mail scanners that fetch links do not use it up."""
     user = _link_user("confirm", token, services.CONFIRM_LINK_HOURS)
     if not isinstance(user, User):
         return user
-    db = get_session()
-    services.confirm_email(db, user)
-    db.commit()
-    start_session(user)
-    flash("Your e-mail address is confirmed and you are logged in. Welcome to shooc!", "info")
-    return redirect(url_for("learn.dashboard"))
+    form, other = EmptyForm(), _someone_else(user)
+    if other is None and form.validate_on_submit():
+        db = get_session()
+        services.confirm_email(db, user)
+        db.commit()
+        start_session(user)
+        flash("Your e-mail address is confirmed and you are logged in. Welcome to shooc!", "info")
+        return redirect(url_for("learn.dashboard"))
+    return render_template("auth/confirm.html", form=form, user=user, other=other), \
+        (409 if other is not None and request.method == "POST" else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -171,6 +197,8 @@ def reset_request():  # type: ignore[no-untyped-def]
             token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
             _send(user.email, "Reset your shooc password", "auth/email/reset.txt", user=user,
                   link=external_url("auth.reset", token=token), hours=services.RESET_LINK_HOURS)
+        else:
+            _send_no_account(form.email.data, "send a link to choose a new password")
         # The same answer whether or not there is an account.
         flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
