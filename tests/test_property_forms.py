@@ -85,6 +85,7 @@ class World:
     upload: ContentUpload
     token_id: int
     reset_token: str
+    confirm_token: str
 
 
 @pytest.fixture
@@ -93,6 +94,8 @@ def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  
     users = {role: make_user(role) for role in ("learner", "leader", "evaluator", "admin")}
     users["newcomer"] = make_user("learner")  # not enrolled yet
     users["forgetful"] = make_user("learner")  # has a reset link
+    users["unconfirmed"] = make_user("learner")  # has a confirmation link
+    users["unconfirmed"].email_verified_at = None
     enrolment = services.enrol(db, run, users["learner"].id, TODAY)
     for slug in ("the-mentors-role", "observation-and-feedback", "smart-goal-setting", "mentoring-communities"):
         complete_and_submit(db, enrolment, slug)
@@ -124,7 +127,8 @@ def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  
                  db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id)),
                  db.scalar(select(Certificate).where(Certificate.enrolment_id == finished.id)),
                  announcement, recording, upload, token.id,
-                 make_link_token(app.config["SECRET_KEY"], "reset", users["forgetful"]))
+                 make_link_token(app.config["SECRET_KEY"], "reset", users["forgetful"]),
+                 make_link_token(app.config["SECRET_KEY"], "confirm", users["unconfirmed"]))
 
 
 W = World
@@ -135,6 +139,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str], Callable[[W], str] | None]] = {
     "auth.register": ("anonymous", lambda w: "/auth/register", None),
     "auth.reset_request": ("anonymous", lambda w: "/auth/reset", None),
     "auth.reset": ("anonymous", lambda w: f"/auth/reset/{w.reset_token}", None),
+    "auth.confirm": ("anonymous", lambda w: f"/auth/confirm/{w.confirm_token}", None),
     "account.account": ("learner", lambda w: "/account/", None),
     "account.create_api_token": ("evaluator", lambda w: "/account/tokens", lambda w: "/account/"),
     "learn.enrol": ("newcomer", lambda w: "/courses/mentoring/enrol", lambda w: "/courses/mentoring"),
