@@ -172,6 +172,14 @@ def saved_answers(client: FlaskClient) -> tuple[str, str]:
     return tuple(html_module.unescape(m.group(1)) if m else None for m in found.values())  # type: ignore[return-value]
 
 
+def drawn_form(client: FlaskClient) -> tuple[str, str]:
+    """The workbook form's CSRF token and ``loaded_at``, as the page drew them."""
+    import re
+
+    html = client.get(WB1).get_data(as_text=True)
+    return csrf_token(client, WB1), re.search(r'name="loaded_at" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
 def pending_count(db: Session) -> int:
     from sqlalchemy import func
 
@@ -206,11 +214,10 @@ def test_an_honest_expired_session_still_loses_nothing(app: Flask, db: Session, 
     browser = app.test_client()
     log_in(browser, learner)
     save(browser, {CONTEXT: "First thoughts"})
-    token = csrf_token(browser, WB1)
-    loaded_at = __import__("re").search(r'name="loaded_at" value="([^"]+)"', browser.get(WB1).get_data(as_text=True))
+    token, loaded_at = drawn_form(browser)
     browser.delete_cookie("session")  # it ended
     kept = browser.post(WB1, headers=SAME_ORIGIN, data={
-        "csrf_token": token, "loaded_at": loaded_at.group(1), CONTEXT: "First thoughts, then more", WARM_UP: "New",
+        "csrf_token": token, "loaded_at": loaded_at, CONTEXT: "First thoughts, then more", WARM_UP: "New",
         "action": "save", "unrelated": "x" * 1000})
     assert kept.status_code == 302 and kept.headers["Location"].startswith("/auth/login")
     log_in(browser, learner)
@@ -223,9 +230,7 @@ def test_a_rescued_draft_never_silently_replaces_newer_text(app: Flask, db: Sess
     laptop, phone = app.test_client(), app.test_client()
     log_in(laptop, learner)
     save(laptop, {CONTEXT: "Old text"})
-    page = laptop.get(WB1).get_data(as_text=True)
-    token = csrf_token(laptop, WB1)
-    loaded_at = __import__("re").search(r'name="loaded_at" value="([^"]+)"', page).group(1)
+    token, loaded_at = drawn_form(laptop)
     laptop.delete_cookie("session")  # the laptop's session ends while its page stays open
     log_in(phone, learner)
     save(phone, {CONTEXT: "Newer text from the phone"})  # saved after the laptop's page was drawn
@@ -356,7 +361,7 @@ def test_a_hidden_name_stays_hidden_on_the_certificate_too(app: Flask, db: Sessi
 def test_a_script_address_already_published_never_reaches_a_badge(client: FlaskClient, db: Session, publish) -> None:
     """The loader now refuses such an address (tests/test_loader.py); a version
     published before kept it in its stored meta: the badge documents leave it out."""
-    from shooc.workbooks.models import CourseVersion
+    from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
     publish()
     version = db.scalar(select(CourseVersion))
@@ -365,7 +370,7 @@ def test_a_script_address_already_published_never_reaches_a_badge(client: FlaskC
     meta["standards"] = {**(meta.get("standards") or {}), "url": "JavaScript:alert(1)"}
     version.meta = meta
     db.commit()
-    slug = db.scalar(select(__import__("shooc.workbooks.models", fromlist=["WorkbookVersion"]).WorkbookVersion.slug))
+    slug = db.scalar(select(WorkbookVersion.slug))
     for url in ("/badges/issuer", f"/badges/classes/mentoring/{slug}"):
         for accept in ("application/ld+json", BROWSER_ACCEPT):
             body_text = client.get(url, headers={"Accept": accept}).get_data(as_text=True)

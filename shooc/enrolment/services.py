@@ -556,11 +556,11 @@ def plan_restore(state: WorkbookState, form: Mapping[str, list[str]]) -> Restore
 
 
 def restore_pending_draft(session: Session, enrolment: Enrolment, state: WorkbookState, pending: PendingDraft,
-                          typed_wins: frozenset[str] = frozenset()) -> RestorePlan:
+                          typed_wins: frozenset[str] = frozenset(), plan: RestorePlan | None = None) -> RestorePlan:
     """Save a kept draft into the workbook: what ``plan_restore`` applies at once,
     and of the conflicts those in ``typed_wins`` (the learner chose what they typed);
     the draft is then forgotten. Raises as ``save_drafts`` does (nothing saved)."""
-    plan = plan_restore(state, pending.form)
+    plan = plan or plan_restore(state, pending.form)
     drafts = dict(plan.apply)
     drafts.update({aid: conflict.typed for aid, conflict in plan.conflicts.items() if aid in typed_wins})
     if drafts:

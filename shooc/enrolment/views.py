@@ -228,16 +228,13 @@ def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-d
         return render_template("learn/restore.html", course=course, workbook=state.workbook, plan=plan,
                                form=EmptyForm(), kept_at=pending.created_at)
     try:
-        services.restore_pending_draft(db, enrolment, state, pending)
+        services.restore_pending_draft(db, enrolment, state, pending, plan=plan)
     except (services.EnrolmentError, services.TooLong) as exc:
         db.rollback()
         services.forget_pending_draft(db, pending)  # it is on the page now, in the form
         db.commit()
         session.pop(PENDING_KEY, None)
-        return _render(course, enrolment, state, posted=_as_multidict(pending.form), status=422, problem=(
-            f"What you typed before your session ended could not be saved: "
-            f"{exc if isinstance(exc, services.EnrolmentError) else 'some answers are too long.'} "
-            "It is shown below so that you can copy it."))
+        return _show_unsaved(course, enrolment, state, pending, exc)
     db.commit()
     session.pop(PENDING_KEY, None)
     flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
@@ -261,18 +258,21 @@ def _resolve_restore(db, course, enrolment, state, form):  # type: ignore[no-unt
                       if key.startswith("keep.") and value == "typed")
     try:
         services.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
-    except (services.EnrolmentError, services.TooLong):
+    except (services.EnrolmentError, services.TooLong) as exc:
         db.rollback()
-        return _render(course, enrolment, state, posted=_as_multidict(pending.form), status=422, problem=(
-            "What you typed before your session ended could not be saved. It is shown below so that you can "
-            "copy it."))
+        return _show_unsaved(course, enrolment, state, pending, exc)
     db.commit()
     flash("Welcome back. Your workbook now has the answers you chose.", "info")
     return redirect(request.path)
 
 
-def _as_multidict(form: dict[str, list[str]]) -> MultiDict:
-    return MultiDict([(key, value) for key, values in form.items() for value in values])
+def _show_unsaved(course, enrolment, state, pending, exc: Exception):  # type: ignore[no-untyped-def]
+    """The workbook with a kept draft that could not be saved in its fields, to copy."""
+    reason = exc if isinstance(exc, services.EnrolmentError) else "some answers are too long."
+    posted = MultiDict([(key, value) for key, values in pending.form.items() for value in values])
+    return _render(course, enrolment, state, posted=posted, status=422, problem=(
+        f"What you typed before your session ended could not be saved: {reason} "
+        "It is shown below so that you can copy it."))
 
 
 def _render(course, enrolment, state, posted=None, status=200, missing=None, problem=None):  # type: ignore[no-untyped-def]
