@@ -35,6 +35,9 @@ Decisions:
   WSGI server runs it. ``forwarded_allow_ips`` is gunicorn's own, older check of
   ``X-Forwarded-Proto``; set it to the proxy's address when nginx runs on another
   machine, so that both agree.
+- **The access log keeps nothing personal or secret** (issue 14): no query string, no
+  Referer, no e-mailed link's token (``AccessLogWithoutSecrets`` below). nginx's log
+  (deploy/nginx.conf, ``shooc_private``) leaves out the same.
 - **The control socket is off** unless ``GUNICORN_CONTROL_SOCKET`` names one: its
   default path (``$XDG_RUNTIME_DIR/gunicorn.ctl`` or ``~/.gunicorn/``) would be
   shared by two gunicorns of one user on one machine. Older gunicorns ignore these
@@ -42,6 +45,10 @@ Decisions:
 """
 import multiprocessing
 import os
+
+from gunicorn import glogging
+
+from shooc.urls import path_for_logs
 
 
 def _env_int(name: str, default: int) -> int:
@@ -68,10 +75,36 @@ if os.path.isdir("/dev/shm"):
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# The client as nginx saw it first, then the usual combined format and the time taken.
-# The query string is left out (%(U)s, not %(r)s): leaders search participants by name and e-mail.
+# The client as nginx saw it first, then the combined format without the Referer, and
+# the time taken. What is left out, and why, is in AccessLogWithoutSecrets.
 access_log_format = ('%({x-forwarded-for}i)s %(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s '
-                     '"%(f)s" "%(a)s" %(L)ss')
+                     '"%(a)s" %(L)ss')
+
+
+class AccessLogWithoutSecrets(glogging.Logger):
+    """gunicorn's logger, whose access lines can only ever show what may be kept:
+
+    - no query string: leaders search participants by name and e-mail address;
+    - no Referer: it carries those searches too (the participants page's URL);
+    - no e-mailed link's token in a path (confirmation, reset, login links): the path
+      is logged as ``/auth/reset/-`` (shooc.urls.path_for_logs);
+    - no other request header but X-Forwarded-For and User-Agent (cookies, tokens).
+
+    Atoms outside ``KEPT`` are not given to the format at all (gunicorn prints ``-``),
+    so a changed ``access_log_format`` cannot bring them back.
+    """
+
+    KEPT = frozenset({"h", "l", "u", "t", "s", "m", "U", "H", "b", "B", "a", "T", "D", "M", "L", "p",
+                      "{x-forwarded-for}i", "{user-agent}i"})
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        kept = {name: value for name, value in atoms.items() if name in self.KEPT}
+        kept["U"] = path_for_logs(kept.get("U") or "")
+        return kept
+
+
+logger_class = AccessLogWithoutSecrets
 
 if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]

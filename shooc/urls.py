@@ -67,3 +67,20 @@ def public_origin(config: Mapping[str, Any], request_origin: str | None = None) 
     if request_origin:
         return request_origin.rstrip("/")
     return DEMO_ORIGIN
+
+
+#: Paths whose last part is the secret of a link e-mailed to one person (confirm an
+#: address, choose a new password, log in once). Whoever reads a log must not be able
+#: to use them, so logs keep the door and drop the key.
+SECRET_LINK_PREFIXES = ("/auth/confirm/", "/auth/reset/", "/auth/login-link/")
+#: What a log shows in place of a link's secret.
+HIDDEN = "-"
+
+
+def path_for_logs(path: str) -> str:
+    """A request path as logs may keep it: a secret link's token replaced by ``HIDDEN``
+    (the query string is never given here: logs leave it out altogether)."""
+    for prefix in SECRET_LINK_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + HIDDEN
+    return path

@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from shooc.auth.models import Role, User
 from shooc.db import get_session
 from shooc.mail import Mailer
-from shooc.urls import public_origin
+from shooc.urls import path_for_logs, public_origin
 from shooc.workbooks.render import scrolling_tables
 
 csrf = CSRFProtect()
@@ -231,7 +231,7 @@ RETRY_AFTER_SECONDS = 10
 
 def log_database_unavailable(error: Exception) -> None:
     """One line, no traceback: an outage is the database's, not a bug of the page's."""
-    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, path_for_logs(request.path),
                                getattr(error, "orig", None) or error)
 
 

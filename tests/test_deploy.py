@@ -6,6 +6,8 @@ from __future__ import annotations
 import multiprocessing
 import re
 import runpy
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,66 @@ def test_a_setting_that_is_not_a_number_says_so(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(ValueError, match="SHOOC_MAX_UPLOAD_BYTES must be a whole number, not '16MB'"):
         create_app({"SHOOC_INSTANCE_PATH": str(tmp_path), "SHOOC_SECRET_KEY": "x",
                     "SHOOC_DATABASE_URL": f"sqlite:///{tmp_path}/unused.sqlite3"})
+
+
+@pytest.mark.server
+def test_the_access_log_keeps_no_search_referer_or_link_token(tmp_path: Path) -> None:
+    """Issue 14, item 12: a real gunicorn on deploy/gunicorn.conf.py, asked what a
+    leader's search and a participant's e-mailed links look like, logs neither the
+    e-mail address searched for (query string, Referer) nor the links' tokens."""
+    pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
+    from processes import stop_process_group
+    from shooc.db import Database
+    from shooc.migrate import upgrade
+    from shooc.urls import SECRET_LINK_PREFIXES
+    from test_multiserver import _start, _wait_until_answering
+
+    database_url = f"sqlite:///{tmp_path}/access-log.sqlite3"
+    database = Database(database_url)
+    try:
+        upgrade(database)
+    finally:
+        database.engine.dispose()
+    access_log = tmp_path / "access.log"
+    server = _start("access-log", database_url, "access-log-test-secret", tmp_path,
+                    {"GUNICORN_WORKERS": "1", "GUNICORN_ACCESS_LOG": str(access_log)})
+    secret_paths = [prefix + "SECRETTOKEN" + prefix.strip("/").replace("/", "") for prefix in SECRET_LINK_PREFIXES]
+    searched = "/lead/runs/mentoring-2026/participants?q=alice.private%40example.org"
+    try:
+        _wait_until_answering(server)
+        for path in [*secret_paths, searched, "/auth/login?next=/lead/runs/x/participants%3Fq%3Dbob%40example.org"]:
+            request = urllib.request.Request(server.url + path, headers={
+                "Referer": server.url + searched, "Cookie": "session=SESSIONCOOKIE",
+                "X-Forwarded-For": "203.0.113.9", "User-Agent": "access-log-test"})
+            try:
+                urllib.request.urlopen(request, timeout=10).close()
+            except urllib.error.HTTPError:
+                pass  # 302, 400, 404: only the log line matters here
+    finally:
+        stop_process_group(server.process)
+    lines = access_log.read_text().splitlines()
+    logged = "\n".join(lines)
+    for secret in ("SECRETTOKEN", "alice", "bob", "example.org", "SESSIONCOOKIE", "q="):
+        assert secret not in logged, f"{secret!r} is in the access log:\n{logged}"
+    # what is kept still tells an operator what happened: the door, the status, the client
+    for prefix in SECRET_LINK_PREFIXES:
+        assert any(f'"GET {prefix}- HTTP/1.1"' in line for line in lines), logged
+    assert any('"GET /lead/runs/mentoring-2026/participants HTTP/1.1" 302' in line for line in lines), logged
+    assert all(line.startswith("203.0.113.9 127.0.0.1 ") and "access-log-test" in line for line in lines
+               if "/auth/" in line or "/lead/" in line), logged
+
+
+def test_nginx_logs_as_privately_as_gunicorn() -> None:
+    """Every server of the nginx site logs in the private format, which has no query
+    string and no Referer, and hides the token of every secret link the app sends."""
+    from shooc.urls import SECRET_LINK_PREFIXES
+
+    site = (DEPLOY / "nginx.conf").read_text()
+    log_format = re.search(r"log_format shooc_private (.*?);", site, re.DOTALL).group(1)  # type: ignore[union-attr]
+    for leak in ("$request ", "$request_uri", "$args", "$query_string", "$http_referer", "$http_cookie", " $uri "):
+        assert leak not in log_format
+    assert "$shooc_logged_path" in log_format
+    servers = site.count("server {")
+    assert site.count(" shooc_private;") == servers and "access_log /" in site
+    door = re.search(r"~\^\(\?<shooc_door>/auth/\(\?:([a-z|-]+)\)/\)", site).group(1)  # type: ignore[union-attr]
+    assert {f"/auth/{name}/" for name in door.split("|")} == set(SECRET_LINK_PREFIXES)

@@ -42,6 +42,8 @@ from shooc.db import Database, get_db
 from shooc.migrate import upgrade
 from test_multiserver import Browser, Server, _start, _wait_until_answering
 
+pytestmark = pytest.mark.server  # real gunicorns, started here
+
 pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
 
 

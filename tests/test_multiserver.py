@@ -51,6 +51,8 @@ from shooc.workbooks.activities import question_id
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import publish_course
 
+pytestmark = pytest.mark.server  # real gunicorns, started here
+
 REDIS_URL = os.environ.get("SHOOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_URL = os.environ.get("SHOOC_MULTISERVER_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/shooc_multiserver")
