@@ -183,3 +183,80 @@ def test_pages_have_no_inline_script_or_style(client, auth, make_user, publish) 
         html = client.get(url).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url  # scripts only from files
         assert "<style" not in html and " style=" not in html.replace('style="text-align', "")
+
+
+# Issue 14, item 13b: ids that written text sets -------------------------------------
+
+PLANTED = ('\n\n## Where to start\n\nSee [where to start](#where-to-start) and the note.[^planted]\n\n'
+           '<p id="csrf_token">Planted</p>\n\n<span id="main">Planted too</span>\n\n'
+           '[^planted]: A footnote.\n')
+ID_RE = re.compile(r'\sid="([^"]+)"')
+
+
+def test_written_text_cannot_take_an_id_of_the_page(client, auth, db, make_user, make_run, publish,  # type: ignore[no-untyped-def]
+                                                    course_copy) -> None:
+    """A workbook that sets ``id="csrf_token"`` (and ``main``, the skip link's target)
+    leaves the page's own elements the only ones with those ids; its headings and
+    footnotes get prefixed ids, and its in-page links still find them."""
+    workbook = course_copy / "01-the-mentors-role.md"
+    text = workbook.read_text()
+    end_of_intro = text.index("\n\n", text.index("\n# ") + 3)
+    workbook.write_text(text[:end_of_intro] + PLANTED + text[end_of_intro:])
+    run = make_run(course_slug=publish(course_copy).course.slug)
+    learner = make_user()
+    enrol(db, run, learner.id)
+    db.commit()
+    auth.login(learner)
+    html = client.get("/courses/mentoring/workbooks/the-mentors-role").get_data(as_text=True)
+    assert "Planted" in html
+    ids = ID_RE.findall(html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert re.findall(r'<[^>]*\sid="csrf_token"[^>]*>', html) == [
+        tag for tag in re.findall(r"<input[^>]*>", html) if 'id="csrf_token"' in tag]
+    assert 'id="user-content-csrf_token"' in html and 'id="user-content-main"' in html
+    assert '<h2 id="user-content-where-to-start">' in html
+    for target in re.findall(r'href="#(user-content-[^"]+)"', html):
+        assert target in ids, target
+    assert 'href="#user-content-where-to-start"' in html and 'href="#user-content-fn:planted"' in html
+
+
+def test_versions_published_before_get_their_ids_prefixed(committed_app, schema_tables) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0010: stored HTML of versions published before the prefix (here: the
+    prefix taken out again, as an older release stored it) is sanitised again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from shooc.db import get_db
+    from shooc.migrate import alembic_config, upgrade
+    from shooc.workbooks.loader import load_course
+    from shooc.workbooks.models import ActivityVersion, CourseVersion
+    from shooc.workbooks.publish import publish_course
+    from conftest import MENTORING
+
+    database = get_db(committed_app)
+    with database.session() as session:
+        publish_course(session, load_course(MENTORING).course)
+        session.commit()
+    with database.engine.begin() as conn:  # as an older release stored them: no prefix
+        for table, column in (("course_versions", "body_html"), ("workbook_versions", "body_parts"),
+                              ("activity_versions", "rendered")):
+            conn.execute(text(f"UPDATE {table} SET {column} = REPLACE(CAST({column} AS TEXT), 'user-content-', '')"
+                              if column == "body_html" else
+                              f"UPDATE {table} SET {column} = CAST(REPLACE(CAST({column} AS TEXT), 'user-content-', '')"
+                              f" AS {'JSON' if database.engine.dialect.name == 'postgresql' else 'TEXT'})"))
+    with database.session() as session:
+        old = session.scalars(select(WorkbookVersion)).all()
+        assert any(' id="' in part.get("html", "") for version in old for part in version.body_parts)
+        assert not any("user-content-" in part.get("html", "") for version in old for part in version.body_parts)
+    command.downgrade(alembic_config(database), "0009")
+    upgrade(database)
+    with database.session() as session:
+        versions = session.scalars(select(WorkbookVersion)).all()
+        htmls = [part["html"] for version in versions for part in version.body_parts if "html" in part]
+        htmls += [html for activity in session.scalars(select(ActivityVersion)) for html in activity.rendered.values()]
+        htmls += [version.body_html for version in session.scalars(select(CourseVersion))]
+        ids = [found for html in htmls for found in ID_RE.findall(html)]
+        assert ids and all(found.startswith("user-content-") and not found.startswith("user-content-user-content-")
+                           for found in ids), ids
+        links = [found for html in htmls for found in re.findall(r'href="#([^"]+)"', html)]
+        assert all(link.startswith("user-content-") for link in links), links

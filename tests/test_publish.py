@@ -31,7 +31,7 @@ def test_first_publish_stores_everything_rendered(db: Session, publish) -> None:
     assert len(workbooks) == 5
     parts = workbooks[2].body_parts
     html = "".join(p.get("html", "") for p in parts)
-    assert '<h2 id="case-study">Case study</h2>' in html
+    assert '<h2 id="user-content-case-study">Case study</h2>' in html
     assert "<table>" in html and 'class="footnote"' in html
     assert [p["activity"] for p in parts if "activity" in p] == [a.activity_id for a in workbooks[2].activities]
     quiz = next(a for a in workbooks[2].activities if a.kind == "quiz")

@@ -1,5 +1,15 @@
 """Markdown to sanitised HTML. Runs at publish time only: requests never render
-(scrolling_tables, a template filter, only wraps the tables of what was rendered)."""
+(scrolling_tables, a template filter, only wraps the tables of what was rendered).
+
+Decisions:
+
+- **Ids that written text sets are prefixed** with ``user-content-`` (issue 14, as
+  GitHub does): Markdown's headings and footnotes, and any ``id`` in raw HTML. A page
+  holds ids of its own (``csrf_token``, form fields, ``main``); text that set one of
+  them could take over a label, a skip link or what a script finds. In-page links
+  (``href="#..."``) are rewritten to match, so footnotes and links to headings still
+  work. Nothing of the site links to an id in written text, so no id is kept as is.
+"""
 from __future__ import annotations
 
 import re
@@ -38,6 +48,9 @@ ALLOWED_CLASSES = {
     "a": {"footnote-ref", "footnote-backref"},
 }
 
+#: Put before every id that written text sets (headings, footnotes, raw HTML).
+USER_ID_PREFIX = "user-content-"
+
 ACTIVITY_MARKER = "@@activity:{id}@@"
 _ACTIVITY_SPLIT = re.compile(r"<p>@@activity:([a-z0-9-]+)@@</p>")
 
@@ -59,6 +72,10 @@ def sanitise(html: str, image_src: Callable[[str], str | None] | None = None) ->
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             return image_src(value) if image_src else None
+        if attribute == "id":
+            return _prefixed(value)
+        if attribute == "href" and value.startswith("#") and len(value) > 1:
+            return "#" + _prefixed(value[1:])
         return value
 
     return nh3.clean(
@@ -66,6 +83,17 @@ def sanitise(html: str, image_src: Callable[[str], str | None] | None = None) ->
         url_schemes={"http", "https", "mailto"}, attribute_filter=attribute_filter,
         filter_style_properties={"text-align"}, clean_content_tags={"script", "style"},
     )
+
+
+def _prefixed(user_id: str) -> str:
+    # Once only: HTML sanitised before is sanitised again (resanitise) unchanged.
+    return user_id if user_id.startswith(USER_ID_PREFIX) else USER_ID_PREFIX + user_id
+
+
+def resanitise(html: str) -> str:
+    """HTML sanitised by an earlier release, sanitised by today's rules (its images'
+    addresses, already the site's own, kept): for migrations of stored versions."""
+    return sanitise(html, image_src=lambda src: src)
 
 
 def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None) -> str:
