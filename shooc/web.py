@@ -92,7 +92,7 @@ def _load_user(cookie_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     user = get_session().get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_token, token):
+    if user is None or not hmac.compare_digest(user.session_token, token) or not user.is_active:
         return None
     return user
 

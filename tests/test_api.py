@@ -20,8 +20,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import TODAY, complete_and_submit, csrf_token
+from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token
 from records_data import records_rows, to_csv
+from test_accounts import NEW_PASSWORD
 from shooc.api import tokens
 from shooc.auth.models import Role
 from shooc.auth.services import delete_account
@@ -464,3 +465,69 @@ def test_real_answers_meet_the_documents_schemas(client: FlaskClient, db: Sessio
     for response in (client.get("/api/v1/runs"), client.get("/api/v1/runs/nope/stats", headers=bearer(plaintext)),
                      client.get("/api/v1/runs", headers=bearer(make_token(db, make_user(Role.learner))[1]))):
         assert schema_errors(response.get_json(), schemas["Error"], document) == []
+
+
+# Issue 14, item 13a: a token goes when a password would stop working ---------------
+
+def test_a_new_password_revokes_every_token(app, client: FlaskClient, auth, db: Session, evaluator) -> None:  # type: ignore[no-untyped-def]
+    """Someone holds a copy of the evaluator's token (another address, no cookie);
+    the evaluator changes their password on the account page: the copy is refused,
+    the page says so, and a token made afterwards works."""
+    _, stolen = make_token(db, evaluator, "old script")
+    _, other = make_token(db, evaluator, "another script")
+    thief = app.test_client()
+    thief.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert thief.get("/api/v1/runs", headers=bearer(stolen)).status_code == 200
+    auth.login(evaluator)
+    changed = client.post("/account/", data={
+        "password-current": PASSWORD, "password-password": NEW_PASSWORD, "password-confirm": NEW_PASSWORD,
+        "csrf_token": csrf_token(client, "/account/")}, follow_redirects=True)
+    assert "Your 2 API tokens were revoked" in changed.get_data(as_text=True)
+    for plaintext in (stolen, other):
+        assert_unauthorized(thief.get("/api/v1/runs", headers=bearer(plaintext)))
+    revocations = db.scalars(select(AuditEntry).where(AuditEntry.action == "api-token.revoke")).all()
+    assert len(revocations) == 2 and all("password was changed" in entry.summary for entry in revocations)
+    _, fresh = make_token(db, evaluator, "new script")
+    assert thief.get("/api/v1/runs", headers=bearer(fresh)).status_code == 200
+
+
+def test_a_password_reset_revokes_every_token(app, db: Session, evaluator, instance_path) -> None:  # type: ignore[no-untyped-def]
+    from shooc.auth.services import make_link_token
+
+    _, stolen = make_token(db, evaluator)
+    owner = app.test_client()
+    link = "/auth/reset/" + make_link_token(app.config["SECRET_KEY"], "reset", evaluator)
+    response = owner.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                                      "csrf_token": csrf_token(owner, link)})
+    assert response.status_code == 302
+    assert_unauthorized(app.test_client().get("/api/v1/runs", headers=bearer(stolen)))
+
+
+def test_a_disabled_account_is_refused_by_every_door(app, client: FlaskClient, auth, db: Session,  # type: ignore[no-untyped-def]
+                                                     evaluator, make_user) -> None:
+    """Disabled by an admin: its token, its open session, its password and its
+    e-mailed links all stop working; enabling it again lets its password in, not
+    the old token."""
+    from shooc.auth.services import disable_account, enable_account, make_link_token
+
+    _, plaintext = make_token(db, evaluator)
+    auth.login(evaluator)
+    assert client.get("/account/").status_code == 200
+    link = "/auth/reset/" + make_link_token(app.config["SECRET_KEY"], "reset", evaluator)
+    disable_account(db, evaluator, by=make_user(Role.admin))
+    db.commit()
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "127.0.0.2"
+    assert_unauthorized(stranger.get("/api/v1/runs", headers=bearer(plaintext)))
+    assert client.get("/account/").status_code == 302  # the open session is over
+    again = auth.login(evaluator)
+    assert again.status_code == 422 and "This account has been disabled" in again.get_data(as_text=True)
+    assert client.get("/account/").status_code == 302
+    opened = stranger.get(link)
+    assert opened.status_code == 400 and "disabled" in opened.get_data(as_text=True)
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "user.disable")) is not None
+
+    enable_account(db, evaluator, by=None)
+    db.commit()
+    assert auth.login(evaluator).status_code == 302
+    assert_unauthorized(stranger.get("/api/v1/runs", headers=bearer(plaintext)))

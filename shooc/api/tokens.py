@@ -15,6 +15,13 @@ not only when the token was made, so the token of a person whose role is now
 learner is refused (403).
 
 Creating and revoking a token is written to the audit log (never the token itself).
+
+A token is a password's equal, so it goes when a password would stop working
+(issue 14): a new password (changed, or reset through the e-mailed link) revokes
+every token of the account, as it ends every session, since changing a password is
+what a person does who fears someone else has it; disabling the account revokes
+them too, and while an account is disabled no token of it is accepted. Enabling it
+again brings none back: its owner makes new ones.
 """
 from __future__ import annotations
 
@@ -92,6 +99,20 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken | None
         audit(session, user, "api-token.revoke", f"Revoked API token {token.prefix}… ({token.name})",
               token_id=token.id, prefix=token.prefix)
     return token
+
+
+def revoke_every_token(session: Session, user: User, reason: str) -> int:
+    """Revoke all of ``user``'s live tokens (a new password, a disabled account):
+    how many there were. Each is audited with the reason."""
+    from shooc.lead.services import audit
+
+    live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = utcnow()
+        audit(session, user, "api-token.revoke", f"Revoked API token {token.prefix}… ({token.name}): {reason}",
+              token_id=token.id, prefix=token.prefix, reason=reason)
+    session.flush()
+    return len(live)
 
 
 def find_token(session: Session, plaintext: str | None) -> ApiToken | None:

@@ -59,6 +59,12 @@ class User(UserMixin, Base):
                                                server_default="")
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set by an admin: no password, link, session or API token of the account works.
+    disabled_at: Mapped[dt.datetime | None]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login's name: an inactive user is never logged in
+        return self.disabled_at is None
 
     @property
     def is_leader(self) -> bool:

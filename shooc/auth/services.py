@@ -122,13 +122,43 @@ def update_profile(user: User, **profile: Any) -> None:
         setattr(user, key, value.strip() if isinstance(value, str) else value)
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """A new password; every existing login of the account ends."""
+def set_password(session: Session, user: User, password: str) -> int:
+    """A new password; every existing login of the account ends and every API token
+    is revoked (shooc/api/tokens.py says why): how many tokens were."""
+    from shooc.api.tokens import revoke_every_token
+
     problem = password_problem(password, user.email, user.name)
     if problem:
         raise AccountError(problem)
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
+    session.flush()
+    return revoke_every_token(session, user, "the password was changed")
+
+
+def disable_account(session: Session, user: User, by: User | None) -> None:
+    """An admin stops an account: it can no longer log in (by password or e-mailed
+    link), its sessions end and its API tokens are revoked. Nothing it wrote goes."""
+    from shooc.api.tokens import revoke_every_token
+    from shooc.lead.services import audit
+
+    if user.disabled_at is not None:
+        return
+    user.disabled_at = utcnow()
+    user.session_token = new_session_token()
+    revoke_every_token(session, user, "the account was disabled")
+    audit(session, by, "user.disable", f"Disabled the account of user {user.id}", user_id=user.id)
+    session.flush()
+
+
+def enable_account(session: Session, user: User, by: User | None) -> None:
+    """Let a disabled account log in again (its revoked API tokens stay revoked)."""
+    from shooc.lead.services import audit
+
+    if user.disabled_at is None:
+        return
+    user.disabled_at = None
+    audit(session, by, "user.enable", f"Enabled the account of user {user.id}", user_id=user.id)
     session.flush()
 
 
@@ -218,6 +248,8 @@ def read_link_token(session: Session, secret_key: str, purpose: str, token: str,
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not hmac.compare_digest(_fingerprint(user, purpose), str(fingerprint)):
         raise LinkError("This link has already been used.")
+    if not user.is_active:
+        raise LinkError(DISABLED_MESSAGE)
     return user
 
 
@@ -227,9 +259,10 @@ def confirm_email(session: Session, user: User) -> None:
         session.flush()
 
 
-def reset_password(session: Session, user: User, password: str) -> None:
-    set_password(session, user, password)
+def reset_password(session: Session, user: User, password: str) -> int:
+    revoked = set_password(session, user, password)
     confirm_email(session, user)  # the link reached them: the address is theirs
+    return revoked
 
 
 # The learner's own data -----------------------------------------------------------
@@ -301,6 +334,10 @@ def delete_account(session: Session, user: User) -> None:
     session.execute(update(Enrolment).where(Enrolment.user_id == user.id).values(user_id=None))
     session.delete(user)
     session.flush()
+
+
+#: What a disabled account is told when its password or a link of its own is right.
+DISABLED_MESSAGE = "This account has been disabled. Please ask the course team if you think this is a mistake."
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

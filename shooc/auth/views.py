@@ -160,7 +160,9 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         db = get_session()
         user = services.authenticate(db, form.email.data, form.password.data)
-        if user is not None and user.email_verified_at is None:
+        if user is not None and not user.is_active:
+            flash(services.DISABLED_MESSAGE, "error")
+        elif user is not None and user.email_verified_at is None:
             _send_confirmation(user)
             flash("Please confirm your e-mail address first: we have sent you a new link.", "error")
         elif user is not None:
@@ -215,12 +217,19 @@ def reset(token: str):  # type: ignore[no-untyped-def]
     form = ResetForm()
     form.meta.user_email, form.meta.user_name = user.email, user.name
     if form.validate_on_submit():
-        services.reset_password(db, user, form.password.data)
+        revoked = services.reset_password(db, user, form.password.data)
         db.commit()
         start_session(user)
-        flash("Your new password is set and you are logged in.", "info")
+        flash("Your new password is set and you are logged in." + _tokens_revoked(revoked), "info")
         return redirect(home_for(user))
     return render_template("auth/reset.html", form=form), (422 if form.errors else 200)
+
+
+def _tokens_revoked(count: int) -> str:
+    if not count:
+        return ""
+    return (f" Your {count} API token{'s were' if count > 1 else ' was'} revoked with the old password: "
+            "make a new one for each script that needs it.")
 
 
 # The account page ----------------------------------------------------------------
@@ -248,10 +257,11 @@ def account():  # type: ignore[no-untyped-def]
         if not services.check_password(user, password.current.data):
             password.current.errors = ["That is not your current password."]
         else:
-            services.set_password(db, user, password.password.data)
+            revoked = services.set_password(db, user, password.password.data)
             db.commit()
             start_session(user)
-            flash("Your password is changed; you have been logged out everywhere else.", "info")
+            flash("Your password is changed; you have been logged out everywhere else." + _tokens_revoked(revoked),
+                  "info")
             return redirect(url_for("account.account"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(),
