@@ -5,8 +5,8 @@ from shooc.db import Base
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate.models import (ApiToken, Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
                                    RunWorkbookCounter, WorkbookStart)
-from shooc.lead.models import (Announcement, AuditEntry, ContentUpload, RecordImport, Recording, ReminderSent,
-                               WorkbookFeedback)
+from shooc.audit import AuditEntry
+from shooc.lead.models import Announcement, ContentUpload, RecordImport, Recording, ReminderSent, WorkbookFeedback
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
 

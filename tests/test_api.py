@@ -30,7 +30,7 @@ from shooc.enrolment.services import enrol
 from shooc.evaluate.models import ApiToken
 from shooc.evaluate.stats import run_stats
 from shooc.lead import records
-from shooc.lead.models import AuditEntry
+from shooc.audit import AuditEntry
 
 SLUGS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback",
          "smart-goal-setting", "mentoring-communities"]

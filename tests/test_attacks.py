@@ -242,7 +242,7 @@ def test_a_rescued_draft_never_silently_replaces_newer_text(app: Flask, db: Sess
     assert review.status_code == 200 and "choose what to keep" in html
     assert "Newer text from the phone" in html and "Laptop text" in html
     assert saved_answers(phone) == ("Newer text from the phone", "")  # nothing replaced yet
-    choose = laptop.post(WB1, data={"action": "restore", f"keep.my-mentoring-context": "typed",
+    choose = laptop.post(WB1, data={"action": "restore", "keep.my-mentoring-context": "typed",
                                     "csrf_token": csrf_token(laptop, "/dashboard")})
     assert choose.status_code == 302
     assert saved_answers(phone) == ("Laptop text", "Laptop warm-up")

@@ -234,7 +234,7 @@ def test_revoking_a_badge_answers_410_and_takes_the_certificate_down(client, aut
 
 def test_a_leader_revokes_a_certificate_alone_with_a_reason(client, auth, db: Session, enrolment,
                                                            make_user) -> None:
-    from shooc.lead.models import AuditEntry
+    from shooc.audit import AuditEntry
 
     submit(db, enrolment, *SLUGS)
     certificate = db.scalar(select(Certificate))

@@ -21,7 +21,8 @@ from shooc.db import get_db
 from shooc.enrolment.models import Enrolment
 from shooc.enrolment.services import enrol, save_answer, withdraw
 from shooc.lead import communications as comms
-from shooc.lead.models import Announcement, AuditEntry, Recording, ReminderSent
+from shooc.audit import AuditEntry
+from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.mail import Mailer
 from shooc.mailqueue import OutgoingMail, deliver
 from shooc.workbooks.models import Course

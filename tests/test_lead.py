@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from conftest import TODAY, complete_and_submit, csrf_token
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol, withdraw
-from shooc.lead.models import AuditEntry
+from shooc.audit import AuditEntry
 from shooc.lead.services import participants
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from shooc.enrolment.services import enrol
 from shooc.evaluate.models import Evaluation
 from shooc.evaluate.stats import run_stats
 from shooc.lead import records
-from shooc.lead.models import AuditEntry, RecordImport
+from shooc.audit import AuditEntry
+from shooc.lead.models import RecordImport
 
 OPENS, CLOSES = dt.date(2017, 1, 9), dt.date(2017, 12, 31)
 TABLES = [User, Enrolment, Submission, BadgeAssertion, Certificate, Evaluation]

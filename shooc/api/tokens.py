@@ -61,7 +61,7 @@ def may_hold_tokens(user: User) -> bool:
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for ``user``: the row (hash and prefix only) and the plaintext,
     which the caller shows once and never stores."""
-    from shooc.lead.services import audit
+    from shooc.audit import audit
 
     name = " ".join((name or "").split())
     if not name:
@@ -88,7 +88,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken | None
     """Revoke one of ``user``'s own tokens; None if they have no token of that id
     (someone else's token is as unknown as a token that does not exist). Revoking a
     revoked token changes nothing."""
-    from shooc.lead.services import audit
+    from shooc.audit import audit
 
     token = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     if token is None:
@@ -104,7 +104,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken | None
 def revoke_every_token(session: Session, user: User, reason: str) -> int:
     """Revoke all of ``user``'s live tokens (a new password, a disabled account):
     how many there were. Each is audited with the reason."""
-    from shooc.lead.services import audit
+    from shooc.audit import audit
 
     live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
     for token in live:

@@ -140,7 +140,7 @@ def disable_account(session: Session, user: User, by: User | None) -> None:
     """An admin stops an account: it can no longer log in (by password or e-mailed
     link), its sessions end and its API tokens are revoked. Nothing it wrote goes."""
     from shooc.api.tokens import revoke_every_token
-    from shooc.lead.services import audit
+    from shooc.audit import audit
 
     if user.disabled_at is not None:
         return
@@ -153,7 +153,7 @@ def disable_account(session: Session, user: User, by: User | None) -> None:
 
 def enable_account(session: Session, user: User, by: User | None) -> None:
     """Let a disabled account log in again (its revoked API tokens stay revoked)."""
-    from shooc.lead.services import audit
+    from shooc.audit import audit
 
     if user.disabled_at is None:
         return

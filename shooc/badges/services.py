@@ -26,7 +26,7 @@ from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
 from shooc.faults import fault_point
-from shooc.lead.services import audit
+from shooc.audit import audit
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 

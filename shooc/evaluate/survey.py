@@ -44,7 +44,6 @@ from shooc.badges.models import Certificate
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate import counters, disclosure
-from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, Evaluation, OverallEffect
 from shooc.workbooks.models import CourseVersion
 

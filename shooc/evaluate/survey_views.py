@@ -21,6 +21,7 @@ from shooc.auth.models import Role
 from shooc.db import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import survey
+from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect
 from shooc.web import int_arg, roles_required
 from shooc.workbooks.models import CourseVersion
@@ -123,4 +124,4 @@ def results(run_slug: str):  # type: ignore[no-untyped-def]
     run = db.scalar(select(Run).where(Run.slug == run_slug).options(selectinload(Run.course))) or abort(404)
     found = survey.results(db, run, page=request.args.get("page", 1, type=int_arg))
     return render_template("evaluate/evaluation_results.html", run=run, results=found,
-                           course_title=_course_title(run), min_responses=survey.MIN_RESPONSES)
+                           course_title=_course_title(run), min_responses=MIN_RESPONSES)

@@ -51,7 +51,8 @@ from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Run
 from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
-from shooc.lead.services import LeadError, audit
+from shooc.audit import audit
+from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion

@@ -58,7 +58,7 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate import counters
 from shooc.evaluate.models import Evaluation, OverallEffect, WorkbookStart
-from shooc.lead.services import audit
+from shooc.audit import audit
 from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
 WORKBOOK_COLUMNS = [f"workbook_{n}" for n in range(1, 6)]

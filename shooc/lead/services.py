@@ -3,7 +3,6 @@ makes to a run or a learner is written to the audit log in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +10,11 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.enrolment.models import Enrolment, Run, RunMode
 from shooc.enrolment.services import check_run_fields, course_workbook_slugs
-from shooc.lead.models import AuditEntry, WorkbookFeedback
+from shooc.lead.models import WorkbookFeedback
 
 PAGE_SIZE = 50
 STATUSES = {
@@ -30,42 +30,6 @@ SORTS = {"name", "email", "enrolled", "progress", "last-activity", "close-date"}
 
 class LeadError(ValueError):
     """A leader's request that cannot be carried out; the message says why."""
-
-
-# The audit log ------------------------------------------------------------------
-
-def audit(session: Session, actor: User | None, action: str, summary: str, *, run: Run | None = None,
-          enrolment: Enrolment | None = None, reason: str | None = None, **details: Any) -> AuditEntry:
-    """Record an action. Learners are referred to by their enrolment, never by name,
-    so that deleting an account leaves no name behind in the log."""
-    entry = AuditEntry(
-        actor_id=actor.id if actor else None,
-        actor=f"{actor.name} <{actor.email}>" if actor else command_line_actor(),
-        action=action, summary=summary, reason=reason,
-        run_id=(run.id if run else enrolment.run_id if enrolment else None),
-        enrolment_id=enrolment.id if enrolment else None, details=details)
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-def command_line_actor() -> str:
-    """Who ran a command: the command line has no login (whoever can run it holds
-    the database's credentials); the audit log names the operating-system user."""
-    try:
-        return f"command line ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "command line"
-
-
-def audit_entries(session: Session, run: Run | None = None, enrolment: Enrolment | None = None,
-                  limit: int = 200) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-    if run is not None:
-        query = query.where(AuditEntry.run_id == run.id)
-    if enrolment is not None:
-        query = query.where(AuditEntry.enrolment_id == enrolment.id)
-    return list(session.scalars(query))
 
 
 # Runs --------------------------------------------------------------------------

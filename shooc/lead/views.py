@@ -10,6 +10,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shooc.auth.forms import EmptyForm, select_choices
+from shooc.audit import audit, audit_entries
 from shooc.auth.models import Role
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
@@ -85,7 +86,7 @@ def new_run():  # type: ignore[no-untyped-def]
         except enrolment_services.RunError as exc:
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
-            services.audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
+            audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
                            run=run)
             db.commit()
             flash(f"Run {run.name} is created: {run.slug}.", "info")
@@ -201,7 +202,7 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
                            badges=badges, certificate=certificate,
                            feedback=services.feedback_for(db, enrolment), extend_form=extend_form,
                            feedback_form=FeedbackForm, form=EmptyForm(),
-                           audit=services.audit_entries(db, enrolment=enrolment)), (status_code or 200)
+                           audit=audit_entries(db, enrolment=enrolment)), (status_code or 200)
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/extend", methods=["POST"])
@@ -245,7 +246,7 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[
 def audit_log():  # type: ignore[no-untyped-def]
     db = get_session()
     run = _run(request.args["run"]) if request.args.get("run") else None
-    entries = services.audit_entries(db, run=run, limit=500)
+    entries = audit_entries(db, run=run, limit=500)
     runs = {r.id: r.slug for r in db.scalars(select(Run))}
     return render_template("lead/audit.html", entries=entries, runs=runs, run=run)
 

@@ -71,7 +71,7 @@ from sqlalchemy.orm import Session, defer
 
 from shooc.auth.models import User
 from shooc.lead.models import ContentUpload
-from shooc.lead.services import audit
+from shooc.audit import audit
 from shooc.workbooks.loader import (IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem,
                                     load_course)
 from shooc.workbooks.publish import (PublishResult, VersionDiff, _diff, _workbook_version, current_version,
