@@ -49,10 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
 
-    from shooc.badges import services as _badge_services  # noqa: F401  (issues badges on submission)
     from shooc.auth import limits
     from shooc.auth import views as auth_views
     from shooc.badges import views as badge_views
+    from shooc.badges.services import connect_to_submissions
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
     from shooc.api import views as api_views
@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc.lead import views as lead_views
     from shooc.workbooks import views as workbook_views
 
+    connect_to_submissions()
     db.init_app(app)
     web.init_app(app)
     auth_views.init_app(app)

@@ -1,4 +1,4 @@
-"""The ``shooc`` command line (DESIGN.md §3). Commands call the same services as
+"""The ``shooc`` command line (docs/cli.md). Commands call the same services as
 the views, then commit."""
 from __future__ import annotations
 
@@ -287,7 +287,7 @@ def certificates_list(run_slug: str, fmt: str) -> None:
 @click.argument("run_slug", metavar="RUN")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def records_import(run_slug: str, file: Path) -> None:
-    """Import a past run's records from a CSV (DESIGN.md §3): every row is checked
+    """Import a past run's records from a CSV (docs/formats.md): every row is checked
     first; any problem imports nothing and is printed as FILE:LINE: message."""
     from shooc.lead import records
 
@@ -324,7 +324,7 @@ def records_import(run_slug: str, file: Path) -> None:
 @click.option("--recount", is_flag=True, help="Count the rows instead of reading the counters (slow; a check).")
 @with_appcontext
 def stats(run_slug: str, fmt: str, recount: bool) -> None:
-    """A run's completion figures (the JSON of DESIGN.md §3, and more)."""
+    """A run's completion figures (the stats JSON of docs/formats.md)."""
     from shooc.evaluate.stats import flatten, run_stats
 
     with get_db().session() as session:

@@ -1,7 +1,7 @@
 """Configuration: defaults, then the instance config file, then SHOOC_* environment
 variables, then whatever the caller of ``create_app`` passes (tests).
 
-The public names are those of DESIGN.md §3 (``SHOOC_DATABASE_URL`` ...). Inside the
+The public names are documented in docs/configuration.md (``SHOOC_DATABASE_URL`` ...). Inside the
 Flask config they are stored under the same names, so ``app.config["SHOOC_BASE_URL"]``
 means exactly what the environment variable means.
 """

@@ -7,7 +7,7 @@ return gets a leading ``'``, which spreadsheets show as text and do not display.
 is every name, e-mail address, title and slug, whoever typed it. Values that shooc
 itself holds as numbers (``int``, ``float``) are written as they are: ``-3`` written
 from a number is a number in every spreadsheet, never a formula, and escaping it would
-break the numeric columns of DESIGN.md's formats. Text is escaped even when it looks
+break the numeric columns of docs/formats.md. Text is escaped even when it looks
 like a number ("-1" typed into a name): only our own numbers are trusted.
 """
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Every model, imported so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+from shooc.api.models import ApiToken
+from shooc.audit import AuditEntry
 from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import Base
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
-from shooc.evaluate.models import (ApiToken, Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
+from shooc.evaluate.models import (Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
                                    RunWorkbookCounter, WorkbookStart)
-from shooc.audit import AuditEntry
-from shooc.lead.models import Announcement, ContentUpload, RecordImport, Recording, ReminderSent, WorkbookFeedback
+from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, WorkbookFeedback
 from shooc.mailqueue import OutgoingMail
-from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
+from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
 __all__ = ["ActivityVersion", "Announcement", "ApiToken", "RunCounter", "RunTally", "RunWeekCounter",
            "RunWorkbookCounter", "WorkbookStart", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",

@@ -66,6 +66,10 @@ def _secure(set_cookie: str) -> str:
 # string stays within them.
 MAX_ID = 2**31 - 1
 
+#: The session key of a draft kept while its writer logs in (the workbook view of
+#: enrolment sets it, the login keeps it: shooc.auth.views.start_session).
+PENDING_DRAFT_KEY = "pending_draft"
+
 
 class IdConverter(IntegerConverter):
     """``<int:...>`` in every route: a number no row can have matches no page (404)."""

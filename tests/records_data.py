@@ -1,4 +1,4 @@
-"""Records CSV files (DESIGN.md §3) shaped like a real run, for tests and benchmarks."""
+"""Records CSV files (docs/formats.md) shaped like a real run, for tests and benchmarks."""
 from __future__ import annotations
 
 import csv

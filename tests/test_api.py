@@ -27,7 +27,7 @@ from shooc.api import tokens
 from shooc.auth.models import Role
 from shooc.auth.services import delete_account
 from shooc.enrolment.services import enrol
-from shooc.evaluate.models import ApiToken
+from shooc.api.models import ApiToken
 from shooc.evaluate.stats import run_stats
 from shooc.lead import records
 from shooc.audit import AuditEntry

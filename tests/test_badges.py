@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 from openbadges_bakery import unbake
@@ -300,3 +301,61 @@ def test_a_removed_workbook_keeps_its_badges_verifiable(client, db: Session, enr
     assert client.get("/badges/classes/mentoring/mentoring-communities").status_code == 200
     assertion = db.scalar(select(BadgeAssertion))
     assert client.get(f"/badges/assertions/{assertion.id}.png").status_code == 200
+
+
+def test_badges_are_issued_by_an_explicit_connection_not_by_an_import(tmp_path: Path) -> None:
+    """A script that submits through the services, without create_app, connects
+    badge issuing itself and gets its badge; one that does not is refused rather than
+    recording a submission that earns nothing (issue 15)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from shooc.config import PROJECT_ROOT
+
+    script = textwrap.dedent(f"""
+        import datetime as dt, sys
+        sys.path.insert(0, {str(PROJECT_ROOT / 'tests')!r})
+        from sqlalchemy import func, select
+        from conftest import MENTORING, complete_and_submit
+        from shooc.auth.models import Role
+        from shooc.auth.services import create_user
+        from shooc.badges.models import BadgeAssertion
+        from shooc.db import Database
+        from shooc.enrolment.models import Submission
+        from shooc.enrolment.services import create_run, enrol
+        from shooc.migrate import upgrade
+        from shooc.workbooks.loader import load_course
+        from shooc.workbooks.publish import publish_course
+
+        database = Database("sqlite:///{tmp_path}/script.sqlite3")
+        upgrade(database)
+        session = database.session()
+        course = publish_course(session, load_course(MENTORING).course).course
+        today = dt.date.today()
+        run = create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=90))
+        enrolment = enrol(session, run, create_user(session, "s@example.org", "S", Role.learner, "a long pass phrase").id)
+        session.commit()
+        try:
+            complete_and_submit(session, enrolment, "the-mentors-role")
+        except RuntimeError as error:
+            session.rollback()
+            print("refused:", error)
+        if sys.argv[1] == "connect":
+            from shooc.badges.services import connect_to_submissions
+            connect_to_submissions()
+            connect_to_submissions()
+            complete_and_submit(session, enrolment, "the-mentors-role")
+            session.commit()
+        print("submissions", session.scalar(select(func.count()).select_from(Submission)),
+              "badges", session.scalar(select(func.count()).select_from(BadgeAssertion)))
+    """)
+    results = {}
+    for how in ("no-connect", "connect"):
+        (tmp_path / "script.sqlite3").unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        results[how] = done.stdout
+    assert "refused: nothing issues badges" in results["no-connect"]
+    assert results["no-connect"].strip().endswith("submissions 0 badges 0")
+    assert results["connect"].strip().endswith("submissions 1 badges 1")

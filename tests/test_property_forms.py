@@ -32,7 +32,8 @@ from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import communications
-from shooc.lead.models import Announcement, ContentUpload, Recording
+from shooc.workbooks.models import ContentUpload
+from shooc.lead.models import Announcement, Recording
 from shooc.workbooks import staging
 from shooc.workbooks.models import WorkbookVersion
 

@@ -1,4 +1,4 @@
-"""Property-based tests of the records import (DESIGN.md §3) through the leaders' web
+"""Property-based tests of the records import (docs/formats.md) through the leaders' web
 page: any file gives a summary or problems naming their lines (422), never a 500, and
 a refused file writes nothing at all (every table's rows are compared)."""
 from __future__ import annotations

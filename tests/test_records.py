@@ -1,4 +1,4 @@
-"""Importing a past run's records (DESIGN.md §3): from the command line and the web,
+"""Importing a past run's records (docs/formats.md): from the command line and the web,
 checked before anything is written, all or nothing, idempotent, with historical
 badge and certificate dates, and its counts equal to the run's statistics."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A run's figures: the counters kept with each event always equal a recount of the
-rows, whatever happened in the run, and they are the DESIGN.md §3 figures."""
+rows, whatever happened in the run, and they are the figures of docs/formats.md."""
 from __future__ import annotations
 
 import datetime as dt

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from bad_input import changed_tables, database_fingerprint
 from conftest import MENTORING, csrf_token
 from shooc.lead.communications import TRANSCRIPT_MAX
-from shooc.lead.models import ContentUpload, Recording
+from shooc.workbooks.models import ContentUpload
+from shooc.lead.models import Recording
 from shooc.workbooks import staging
 from shooc.workbooks.loader import load_course
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from conftest import MENTORING, TODAY, csrf_token
 from shooc.enrolment.services import enrol
 from shooc.audit import AuditEntry
-from shooc.lead.models import ContentUpload
+from shooc.workbooks.models import ContentUpload
 from shooc.workbooks import staging
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import Course, CourseVersion

@@ -2,7 +2,7 @@
 
 Its ``Stats`` schema names every key ``shooc.evaluate.stats.run_stats`` returns
 (tests/test_api.py checks that, and validates a real run's figures against it);
-the keys of DESIGN.md §3 are required, and more keys may be added later, so
+the keys docs/formats.md names are required, and more keys may be added later, so
 clients should ignore keys they do not know.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ RUN = {
 
 STATS = {
     "type": "object",
-    "description": "A run's completion figures: the JSON of DESIGN.md §3 (and of `shooc stats RUN --format json`). "
+    "description": "A run's completion figures: the stats JSON of shooc's docs/formats.md (and of `shooc stats RUN --format json`). "
                    "Keys may be added; these keep their names and meanings.",
     "required": ["course", "run", "as_of", "registered", "started", "workbooks_completed", "badges_awarded",
                  "completed_all", "certificates_awarded", "completion_rate_registered", "completion_rate_started",

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
-from shooc.evaluate.models import ApiToken
+from shooc.api.models import ApiToken
 
 TOKEN_PREFIX = "shooc_"
 PREFIX_LENGTH = 12  # "shooc_" and six random characters

@@ -270,7 +270,8 @@ def reset_password(session: Session, user: User, password: str) -> int:
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything shooc keeps about a person, as they may download it (JSON)."""
     from shooc.enrolment.models import Enrolment, Response, Submission
-    from shooc.evaluate.models import ApiToken, Evaluation
+    from shooc.api.models import ApiToken
+    from shooc.evaluate.models import Evaluation
 
     enrolments = []
     for enrolment in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.id)):

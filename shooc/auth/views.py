@@ -21,13 +21,11 @@ from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, 
 from shooc.auth.models import Role, User
 from shooc.db import get_session, utcnow
 from shooc.mail import MailError
-from shooc.web import external_url, mailer, roles_required
+from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 account_bp = Blueprint("account", __name__, url_prefix="/account")
-
-PENDING_KEY = "pending_draft"  # a kept draft's token survives logging in (see learn views)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -46,10 +44,10 @@ def home_for(user: User) -> str:
 
 def start_session(user: User, remember: bool = False) -> None:
     """Log in on a fresh session: nothing from before carries over but a kept draft."""
-    pending = session.get(PENDING_KEY)
+    pending = session.get(PENDING_DRAFT_KEY)
     session.clear()
     if pending:
-        session[PENDING_KEY] = pending
+        session[PENDING_DRAFT_KEY] = pending
     session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     login_user(user, remember=remember, duration=dt.timedelta(days=30))
     user.last_login_at = utcnow()

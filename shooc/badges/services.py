@@ -1,7 +1,7 @@
 """Issuing, describing and revoking credentials (no Flask here).
 
 A badge is issued in the transaction that submits a workbook (the
-``workbook_submitted`` signal); the certificate in the transaction that submits the
+``workbook_submitted`` signal, connected by ``connect_to_submissions``); the certificate in the transaction that submits the
 last workbook of the course. Documents are Open Badges 2.0 JSON-LD with hosted
 verification; their ids are built on the public base URL the caller passes.
 """
@@ -107,11 +107,20 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
     return certificate
 
 
-@workbook_submitted.connect
-def _on_workbook_submitted(session: Session, submission: Submission) -> None:
+def issue_on_submission(session: Session, submission: Submission) -> None:
+    """The ``workbook_submitted`` receiver: a badge for the workbook, and the
+    certificate when it was the course's last."""
     assertion = issue_badge(session, submission)
     fault_point("badge-issued")  # test-only (shooc/faults.py): the badge written, the certificate not yet
     maybe_issue_certificate(session, assertion.enrolment)
+
+
+def connect_to_submissions() -> None:
+    """Issue credentials whenever a workbook is submitted. Called by
+    ``shooc.create_app`` (and by any script that submits without the app); connecting
+    twice connects once. Explicit rather than done on import, so that no credential
+    depends on which modules happen to have been imported."""
+    workbook_submitted.connect(issue_on_submission)
 
 
 # Revoking ----------------------------------------------------------------------

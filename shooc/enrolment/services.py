@@ -33,7 +33,9 @@ PENDING_DRAFT_HOURS = 72
 
 signals = Namespace()
 #: Sent inside the submitting transaction, once per new submission, with
-#: ``session`` and ``submission``: badges hook in here.
+#: ``session`` and ``submission``: badges hook in here
+#: (shooc.badges.services.connect_to_submissions, which create_app calls). A
+#: submission with nobody listening is refused: it would earn no badge.
 workbook_submitted = signals.signal("workbook-submitted")
 
 
@@ -399,6 +401,9 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
     today = enrolment.run.today()
     counters.workbook_started(session, enrolment, workbook.slug, today)
     counters.submitted(session, enrolment, workbook.slug, today, finished_course=(done == len(slugs)))
+    if not workbook_submitted.receivers:
+        raise RuntimeError("nothing issues badges: call shooc.badges.services.connect_to_submissions() "
+                           "(shooc.create_app does) before submitting workbooks")
     workbook_submitted.send(session, submission=submission)
     session.flush()
     fault_point("submission-complete")  # test-only: all written (badge, certificate), not committed

@@ -11,14 +11,13 @@ from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
-from shooc.auth.views import PENDING_KEY
 from shooc.db import get_session, utcnow, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import csrf, from_this_site, int_arg, login_manager, roles_required
+from shooc.web import PENDING_DRAFT_KEY, csrf, from_this_site, int_arg, login_manager, roles_required
 from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
 from shooc.workbooks.views import published_course_or_404
@@ -99,7 +98,7 @@ def _form_dict(form: MultiDict) -> dict[str, list[str]]:
 @bp.route("/courses/<course_slug>/workbooks/<workbook_slug>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, so that a post from an ended session can be kept, not refused
 def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
-    if request.method == "GET" and session.get(PENDING_KEY):
+    if request.method == "GET" and session.get(PENDING_DRAFT_KEY):
         will_write()  # restoring a kept draft
     db = get_session()
     if not current_user.is_authenticated:
@@ -210,7 +209,7 @@ def _keep_until_login(db, course_slug: str, workbook_slug: str):  # type: ignore
             f"{exc} Nothing was kept: go back, copy what you typed, log in and paste it into the workbook.")), \
             exc.status, headers
     db.commit()
-    session[PENDING_KEY] = token
+    session[PENDING_DRAFT_KEY] = token
     flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
           "saved into your workbook.", "error")
     return login_manager.unauthorized()
@@ -219,7 +218,7 @@ def _keep_until_login(db, course_slug: str, workbook_slug: str):  # type: ignore
 def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-def]
     """After a login, the draft kept for this workbook: saved at once where that
     replaces no newer text; otherwise a page showing both, for the learner to choose."""
-    token = session.get(PENDING_KEY)
+    token = session.get(PENDING_DRAFT_KEY)
     pending = services.find_pending_draft(db, token, request.path) if token else None
     if pending is None:
         return None
@@ -233,10 +232,10 @@ def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-d
         db.rollback()
         services.forget_pending_draft(db, pending)  # it is on the page now, in the form
         db.commit()
-        session.pop(PENDING_KEY, None)
+        session.pop(PENDING_DRAFT_KEY, None)
         return _show_unsaved(course, enrolment, state, pending, exc)
     db.commit()
-    session.pop(PENDING_KEY, None)
+    session.pop(PENDING_DRAFT_KEY, None)
     flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
     return redirect(request.path)
 
@@ -244,7 +243,7 @@ def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-d
 def _resolve_restore(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
     """The learner's choice on the restore page: for each conflicting answer, the
     saved text or what they typed (``keep.<activity>``: ``saved`` or ``typed``)."""
-    token = session.pop(PENDING_KEY, None)
+    token = session.pop(PENDING_DRAFT_KEY, None)
     pending = services.find_pending_draft(db, token, request.path) if token else None
     if pending is None:
         flash("There was nothing left to restore: your workbook is as it was saved.", "info")

@@ -14,7 +14,7 @@ CSV exports (stats.csv, compare.csv), the API (``/api/v1/runs/<run>/stats``) and
 ``shooc stats`` (json, csv, table) all take from there; the survey's results page
 (``shooc.evaluate.survey.results``) asks ``withheld`` of each question.
 
-The shape (DESIGN.md §3): below the threshold ``{"responses": N, "withheld": true}``
+The shape (docs/formats.md, "Stats JSON"): below the threshold ``{"responses": N, "withheld": true}``
 and no breakdown at all (no zeros either: a zero is a breakdown too). From it,
 ``"withheld": false`` with ``overall_effect`` (a count per effect) and
 ``objectives``, each carrying ``rated`` (how many rated it) and its own

@@ -112,18 +112,3 @@ class WorkbookStart(Base):
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True)
     workbook_slug: Mapped[str] = mapped_column(String(80), primary_key=True)
     started_on: Mapped[dt.date] = mapped_column(Date)
-
-
-class ApiToken(Base):
-    """A personal token for the JSON API: shown once, stored as its SHA-256."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, to tell tokens apart
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[dt.datetime | None]
-    revoked_at: Mapped[dt.datetime | None]

@@ -1,4 +1,4 @@
-"""A run's completion figures: DESIGN.md §3's stats JSON and more (no Flask here).
+"""A run's completion figures: the stats JSON of docs/formats.md (no Flask here).
 
 Definitions (the statistics page states them too):
 

@@ -20,7 +20,7 @@ from shooc.auth.forms import EmptyForm, select_choices
 from shooc.auth.models import User
 from shooc.db import get_session
 from shooc.lead.communications import recordings_for
-from shooc.lead.models import ContentUpload
+from shooc.workbooks.models import ContentUpload
 from shooc.lead.views import _courses, bp
 from shooc.workbooks import staging
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion

@@ -1,4 +1,4 @@
-"""Importing a past run's records (DESIGN.md §3), over a session (no Flask here).
+"""Importing a past run's records (the format: docs/formats.md), over a session (no Flask here).
 
 ``read_records`` checks every row of the CSV before anything is written and returns
 every problem as ``FILE:LINE: message`` (the header is line 1). ``import_records``
@@ -25,7 +25,7 @@ Decisions, for course teams:
 - ``registered_on`` must fall within the run's dates; ``started_on`` and completions
   on or after it, and none in the future. A completion after the run's closing date
   is kept, and that learner's close date extended to it, as it must have been.
-- ``overall_effect`` takes the five values of DESIGN.md, in any case, with a space
+- ``overall_effect`` takes the five values of the format, in any case, with a space
   or an underscore ("Very good" = "very_good").
 - Bounds, so that no file holds a worker for long (a 100,000-column header once took
   409 s: the duplicate check was quadratic). Reading is linear in the file's size;

@@ -103,3 +103,18 @@ class Asset(Base):
     media_type: Mapped[str] = mapped_column(String(50))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ContentUpload(Base):
+    """A course folder uploaded (as a zip) or read from the server, waiting for a
+    leader to look at its validation and diff and publish or discard it. Kept in the
+    database, not on disk, so any app server can show and publish it."""
+
+    __tablename__ = "content_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))  # the zip's name, or the folder's path
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # the course folder as a zip
+    course_slug: Mapped[str | None] = mapped_column(String(80))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

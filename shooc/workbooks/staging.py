@@ -70,7 +70,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from shooc.auth.models import User
-from shooc.lead.models import ContentUpload
+from shooc.workbooks.models import ContentUpload
 from shooc.audit import audit
 from shooc.workbooks.loader import (IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem,
                                     load_course)
