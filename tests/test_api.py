@@ -4,7 +4,7 @@ Tokens: made on the account page by evaluators, leaders and admins, shown in tha
 one answer only, stored as their SHA-256, sent as ``Authorization: Bearer``,
 revocable by their owner alone. The API: 401 JSON (with ``WWW-Authenticate:
 Bearer``) for anything but a live token, whatever cookie comes with it; 403 for a
-learner's token; JSON errors everywhere under /api/v1; the stats of DESIGN.md §3,
+learner's token; JSON errors everywhere under /api/v1; the stats JSON of docs/formats.md,
 equal to ``run_stats``; an OpenAPI 3.1 document whose schemas the real answers meet.
 """
 from __future__ import annotations

@@ -73,7 +73,7 @@ class ReminderSent(Base):
 
 
 class RecordImport(Base):
-    """A records import (DESIGN.md §3) started from the web: its file, state and outcome."""
+    """A records import (docs/formats.md) started from the web: its file, state and outcome."""
 
     __tablename__ = "record_imports"
 
