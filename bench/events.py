@@ -30,7 +30,8 @@ from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
-from shooc.badges.services import Urls, certificate_pdf  # noqa: E402
+from shooc.badges.services import certificate_pdf  # noqa: E402
+from shooc.urls import SiteUrls  # noqa: E402
 from shooc.db import get_db  # noqa: E402
 from shooc.enrolment import services  # noqa: E402
 from shooc.workbooks.loader import load_course  # noqa: E402
@@ -71,7 +72,7 @@ def measure(url: str, learners: int, folder: str) -> dict[str, list[float]]:
                 session.commit()
                 if workbook.position < len(workbooks):  # the last one also issues the certificate
                     times["submit a workbook (with its badge)"].append((time.perf_counter() - start) * 1000)
-        urls = Urls("https://learn.example.ac.uk")
+        urls = SiteUrls("https://learn.example.ac.uk")
         for certificate in session.scalars(select(Certificate)).all():
             start = time.perf_counter()
             certificate_pdf(session, certificate, urls)

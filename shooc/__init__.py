@@ -1,6 +1,8 @@
 """shooc: self-paced online courses for teachers."""
 from __future__ import annotations
 
+import importlib
+
 from typing import Any, Mapping
 
 from flask import Flask
@@ -58,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc.api import views as api_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
-    from shooc.lead import views as lead_views
+    import shooc.lead
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()
@@ -68,7 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(workbook_views.bp)
     app.register_blueprint(learn_views.bp)
     app.register_blueprint(badge_views.bp)
-    app.register_blueprint(lead_views.bp)
+    for module in shooc.lead.VIEW_MODULES:
+        importlib.import_module(module)
+    app.register_blueprint(shooc.lead.bp)
     app.register_blueprint(evaluate_views.bp)
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)

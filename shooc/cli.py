@@ -14,7 +14,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
-from shooc.urls import public_origin
+from shooc.urls import site_urls
 from shooc.db import get_db
 from shooc.enrolment.models import RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
@@ -213,11 +213,6 @@ def demo(content_path: str | None) -> None:
         session.close()
 
 
-def _base_url() -> str:
-    """Badge and certificate URLs: on SHOOC_BASE_URL (set it in production)."""
-    return public_origin(current_app.config)
-
-
 def _run_or_fail(session, slug: str):  # type: ignore[no-untyped-def]
     run = find_run(session, slug)
     if run is None:
@@ -239,7 +234,7 @@ def badges_list(run_slug: str, fmt: str) -> None:
     """Every badge of a run: assertion URL, e-mail, workbook, issue date, revoked."""
     from shooc.badges import services as badges
 
-    urls = badges.Urls(_base_url())
+    urls = site_urls(current_app.config)
     with get_db().session() as session:
         run = _run_or_fail(session, run_slug)
         rows = [{"assertion": urls.assertion(a.id), "email": email or "", "workbook": a.workbook_slug,
@@ -274,7 +269,7 @@ def certificates_list(run_slug: str, fmt: str) -> None:
     """Every certificate of a run: code, URL, e-mail, issue date, revoked."""
     from shooc.badges import services as badges
 
-    urls = badges.Urls(_base_url())
+    urls = site_urls(current_app.config)
     with get_db().session() as session:
         run = _run_or_fail(session, run_slug)
         rows = [{"code": c.code, "url": urls.certificate(c.code), "email": email or "",

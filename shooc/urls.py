@@ -27,8 +27,9 @@ Decisions (issue 14):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 #: Hosts a request may name on any instance: the machine itself.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
@@ -67,6 +68,58 @@ def public_origin(config: Mapping[str, Any], request_origin: str | None = None) 
     if request_origin:
         return request_origin.rstrip("/")
     return DEMO_ORIGIN
+
+
+@dataclass(frozen=True)
+class SiteUrls:
+    """Every absolute URL the site hands out beyond its own pages, on one origin:
+    badge documents (issuer, BadgeClass, assertion, image), certificates, and the
+    links of e-mails and of the command line's output. Made by ``site_urls`` (the
+    command line, services) or ``shooc.web.site_urls`` (a request); no Flask here.
+
+    The paths are the public URL interface (docs/urls.md), written once here;
+    tests/test_docs.py checks each against the app's own URL map."""
+
+    base: str  # an origin, no trailing slash
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.base}/badges/issuer"
+
+    def badge_class(self, course_slug: str, workbook_slug: str) -> str:
+        return f"{self.base}/badges/classes/{_part(course_slug)}/{_part(workbook_slug)}"
+
+    def assertion(self, assertion_id: str) -> str:
+        return f"{self.base}/badges/assertions/{_part(assertion_id)}"
+
+    def certificate(self, code: str) -> str:
+        return f"{self.base}/certificates/{_part(code)}"
+
+    def asset(self, sha256: str, ext: str = "png") -> str:
+        return f"{self.base}/assets/{_part(sha256)}.{_part(ext)}"
+
+    def course(self, course_slug: str) -> str:
+        return f"{self.base}/courses/{_part(course_slug)}"
+
+    def workbook(self, course_slug: str, workbook_slug: str) -> str:
+        return f"{self.base}/courses/{_part(course_slug)}/workbooks/{_part(workbook_slug)}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"{self.base}/dashboard"
+
+    @property
+    def account(self) -> str:
+        return f"{self.base}/account/"
+
+
+def _part(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def site_urls(config: Mapping[str, Any], request_origin: str | None = None) -> SiteUrls:
+    """The site's absolute URLs, on ``public_origin``."""
+    return SiteUrls(public_origin(config, request_origin))
 
 
 #: Paths whose last part is the secret of a link e-mailed to one person (confirm an

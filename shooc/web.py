@@ -15,8 +15,10 @@ from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
 from shooc.db import get_session
+from shooc.enrolment.models import Run
+from shooc.enrolment.services import find_run
 from shooc.mail import Mailer
-from shooc.urls import path_for_logs, public_origin
+from shooc.urls import SiteUrls, path_for_logs, public_origin, site_urls as site_urls_for
 from shooc.workbooks.render import scrolling_tables
 
 csrf = CSRFProtect()
@@ -101,6 +103,11 @@ def _load_user(cookie_id: str) -> User | None:
     return user
 
 
+def run_or_404(slug: str) -> Run:
+    """The run of a URL's ``<slug>`` (its course loaded), or 404."""
+    return find_run(get_session(), slug) or abort(404)
+
+
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Anonymous people are sent to log in; the wrong role gets 403."""
 
@@ -150,10 +157,16 @@ def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
 
 
+def site_urls() -> SiteUrls:
+    """The site's absolute URLs (shooc/urls.py) on its origin: SHOOC_BASE_URL, or
+    this request's (a trusted host); outside a request, the command line's."""
+    return site_urls_for(current_app.config, request.host_url if has_request_context() else None)
+
+
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL for e-mails and badges, on the site's origin (shooc/urls.py)."""
-    return public_origin(current_app.config, request.host_url if has_request_context() else None) \
-        + url_for(endpoint, **values)
+    """An absolute URL of any page, for e-mails (confirmation and reset links), on
+    the same origin as ``site_urls``."""
+    return site_urls().base + url_for(endpoint, **values)
 
 
 def init_app(app: Flask) -> None:

@@ -51,6 +51,7 @@ from shooc.lead import communications, records
 from shooc.lead.models import RecordImport
 from shooc.workbooks import staging
 from shooc.workbooks.models import WorkbookVersion
+from shooc.urls import SiteUrls
 
 AXE = PROJECT_ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path("/tmp/a11y-shots")
@@ -138,7 +139,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     summary = records.import_records(session, past, records.check_file(session, past, data, "2017.csv"))
     job.status, job.summary, job.finished_at = "done", summary.as_dict(), utcnow()
 
-    links = communications.Links(dashboard="/dashboard", account="/account/", workbook=lambda c, w: f"/courses/{c}")
+    links = SiteUrls("")
     communications.post_announcement(session, users["leader"], run, "Webinar on Thursday",
                                      "Join us at **4pm**: [the link](https://example.org/webinar).", links)
     communications.add_recording(session, users["leader"], run.course, slugs[-1], "Mentoring communities webinar",

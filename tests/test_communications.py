@@ -26,10 +26,10 @@ from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.mail import Mailer
 from shooc.mailqueue import OutgoingMail, deliver
 from shooc.workbooks.models import Course
+from shooc.urls import SiteUrls
 
 BASE = "https://learn.example.ac.uk"
-LINKS = comms.Links(dashboard=f"{BASE}/dashboard", account=f"{BASE}/account/",
-                    workbook=lambda c, w: f"{BASE}/courses/{c}/workbooks/{w}")
+LINKS = SiteUrls(BASE)
 WORKBOOKS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback", "smart-goal-setting",
              "mentoring-communities"]
 # Ten in the morning, London time, today: the runs' today is TODAY.

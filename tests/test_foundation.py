@@ -56,3 +56,28 @@ def test_error_pages_show_no_trace(client) -> None:
     assert response.status_code == 404
     body = response.get_data(as_text=True)
     assert "There is no page at this address." in body and "Traceback" not in body
+
+
+def test_site_urls_are_the_apps_own_routes(app) -> None:  # type: ignore[no-untyped-def]
+    """shooc.urls.SiteUrls writes the public paths once; each is the URL the app's own
+    map builds for its view, so the two cannot drift apart."""
+    from flask import url_for
+
+    from shooc.urls import SiteUrls
+
+    urls = SiteUrls("http://localhost")
+    with app.test_request_context("/", base_url="http://localhost"):
+        expected = {
+            urls.issuer: url_for("badges.issuer", _external=True),
+            urls.badge_class("mentoring", "the-mentors-role"): url_for(
+                "badges.badge_class", course_slug="mentoring", workbook_slug="the-mentors-role", _external=True),
+            urls.assertion("a" * 32): url_for("badges.assertion", assertion_id="a" * 32, _external=True),
+            urls.certificate("ABCD1234EFGH"): url_for("badges.certificate", code="ABCD1234EFGH", _external=True),
+            urls.asset("f" * 64): url_for("workbooks.asset", sha256="f" * 64, ext="png", _external=True),
+            urls.course("mentoring"): url_for("workbooks.course_page", course_slug="mentoring", _external=True),
+            urls.workbook("mentoring", "the-mentors-role"): url_for(
+                "learn.workbook", course_slug="mentoring", workbook_slug="the-mentors-role", _external=True),
+            urls.dashboard: url_for("learn.dashboard", _external=True),
+            urls.account: url_for("account.account", _external=True),
+        }
+    assert [ours for ours, apps in expected.items() if ours != apps] == []

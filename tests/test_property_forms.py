@@ -36,6 +36,7 @@ from shooc.workbooks.models import ContentUpload
 from shooc.lead.models import Announcement, Recording
 from shooc.workbooks import staging
 from shooc.workbooks.models import WorkbookVersion
+from shooc.urls import SiteUrls
 
 EXAMPLES_PER_ROUTE = 8
 OPEN_WORKBOOK = "building-the-relationship"  # drafts saved, not submitted
@@ -109,8 +110,7 @@ def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  
     finished = services.enrol(db, run, finisher.id, TODAY)
     for w in run.course.current_version.workbooks:
         complete_and_submit(db, finished, w.slug)
-    links = communications.Links(dashboard="http://x/dashboard", account="http://x/account",
-                                 workbook=lambda c, w: f"http://x/{c}/{w}")
+    links = SiteUrls("http://x")
     announcement = communications.post_announcement(db, users["leader"], run, "Welcome", "Hello **all**", links)
     recording = communications.add_recording(db, users["leader"], run.course, OPEN_WORKBOOK, "Webinar",
                                              "https://video.example.org/1", "Transcript")

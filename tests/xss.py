@@ -26,6 +26,7 @@ from shooc.lead.services import give_feedback
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import WorkbookVersion
 from shooc.workbooks.publish import publish_course
+from shooc.urls import SiteUrls
 
 # Each sets window.xss (or would open a dialog) if it ran. Markdown forms are there
 # for the texts rendered as Markdown; raw HTML for the rest, and for Markdown's raw HTML.
@@ -172,7 +173,7 @@ def set_up_poisoned(db: Session, folder: Path) -> dict[str, Any]:
                                                        BadgeAssertion.workbook_slug == first.slug))
     enrolment.show_name, assertion.evidence_activity_id = True, "roles-warm-up"
     give_feedback(db, leader, enrolment, first.slug, ALL_PAYLOADS)
-    links = communications.Links(dashboard="http://x/d", account="http://x/a", workbook=lambda c, w: "http://x/w")
+    links = SiteUrls("http://x")
     communications.post_announcement(db, leader, run, SHORT_PAYLOAD, ALL_PAYLOADS, links)
     communications.add_recording(db, leader, run.course, first.slug, SHORT_PAYLOAD, "https://video.example.org/1",
                                  ALL_PAYLOADS)

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.urls import SiteUrls
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
@@ -210,30 +210,7 @@ def site_issuer(session: Session) -> dict[str, Any] | None:
 
 # Open Badges 2.0 documents ---------------------------------------------------------
 
-@dataclass(frozen=True)
-class Urls:
-    """Absolute URLs on the public base (SHOOC_BASE_URL or the request's origin)."""
-
-    base: str
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.base}/badges/issuer"
-
-    def badge_class(self, course_slug: str, workbook_slug: str) -> str:
-        return f"{self.base}/badges/classes/{course_slug}/{workbook_slug}"
-
-    def assertion(self, assertion_id: str) -> str:
-        return f"{self.base}/badges/assertions/{assertion_id}"
-
-    def certificate(self, code: str) -> str:
-        return f"{self.base}/certificates/{code}"
-
-    def asset(self, sha256: str) -> str:
-        return f"{self.base}/assets/{sha256}.png"
-
-
-def issuer_document(urls: Urls, issuer: dict[str, Any]) -> dict[str, Any]:
+def issuer_document(urls: SiteUrls, issuer: dict[str, Any]) -> dict[str, Any]:
     # A version published before addresses were checked may hold any text: such an
     # address is never passed on (the site's own origin stands in for it).
     url = issuer["url"] if is_web_address(issuer.get("url")) else urls.base
@@ -241,7 +218,7 @@ def issuer_document(urls: Urls, issuer: dict[str, Any]) -> dict[str, Any]:
             "url": url, "email": issuer["email"]}
 
 
-def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion,
+def badge_class_document(urls: SiteUrls, course_slug: str, workbook: WorkbookVersion,
                          course_meta: dict[str, Any]) -> dict[str, Any]:
     badge = workbook.badge
     document: dict[str, Any] = {
@@ -262,7 +239,7 @@ def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion
             continue
         framework_url = standards.get("url")  # checked at publish; not by older versions
         entry = {"targetName": f"{code} {item['name']}",
-                 "targetUrl": framework_url if is_web_address(framework_url) else f"{urls.base}/courses/{course_slug}",
+                 "targetUrl": framework_url if is_web_address(framework_url) else urls.course(course_slug),
                  "targetFramework": standards.get("framework"), "targetCode": code}
         if item.get("description"):
             entry["targetDescription"] = item["description"]
@@ -272,7 +249,7 @@ def badge_class_document(urls: Urls, course_slug: str, workbook: WorkbookVersion
     return document
 
 
-def assertion_document(urls: Urls, assertion: BadgeAssertion, evidence: dict[str, str] | None = None) -> dict[str, Any]:
+def assertion_document(urls: SiteUrls, assertion: BadgeAssertion, evidence: dict[str, str] | None = None) -> dict[str, Any]:
     if assertion.revoked:
         return revoked_document(urls, assertion)
     document: dict[str, Any] = {
@@ -289,7 +266,7 @@ def assertion_document(urls: Urls, assertion: BadgeAssertion, evidence: dict[str
     return document
 
 
-def revoked_document(urls: Urls, assertion: BadgeAssertion) -> dict[str, Any]:
+def revoked_document(urls: SiteUrls, assertion: BadgeAssertion) -> dict[str, Any]:
     return {"@context": CONTEXT, "id": urls.assertion(assertion.id), "revoked": True,
             "revocationReason": assertion.revocation_reason or "Revoked by the issuer"}
 
@@ -330,7 +307,7 @@ def certificate_workbooks(session: Session, certificate: Certificate) -> list[tu
     return sorted(pairs, key=lambda pair: pair[0].position)
 
 
-def certificate_pdf(session: Session, certificate: Certificate, urls: Urls, keep: bool = True) -> bytes:
+def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, keep: bool = True) -> bytes:
     """The certificate's PDF: made on first request and kept with the certificate,
     when ``keep``: only if ``urls`` come from the settings, not from a request's Host
     (shooc/urls.py), since the PDF prints its URL and a QR code of it."""

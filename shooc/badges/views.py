@@ -17,8 +17,8 @@ from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import get_session, will_write
 from shooc.enrolment.models import Enrolment
-from shooc.urls import origin_is_configured, public_origin
-from shooc.web import roles_required
+from shooc.urls import SiteUrls, origin_is_configured
+from shooc.web import roles_required, site_urls
 from shooc.workbooks import published
 from shooc.workbooks.models import Course, CourseVersion
 
@@ -27,8 +27,8 @@ bp = Blueprint("badges", __name__)
 JSON_LD = "application/ld+json"
 
 
-def urls() -> services.Urls:
-    return services.Urls(public_origin(current_app.config, request.host_url))
+def urls() -> SiteUrls:
+    return site_urls()
 
 
 def wants_html() -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from blinker import Namespace
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.datastructures import MultiDict
 
@@ -109,7 +109,8 @@ def _free_slug(session: Session, base: str) -> str:
 
 
 def find_run(session: Session, slug: str) -> Run | None:
-    return session.scalar(select(Run).where(Run.slug == slug))
+    """The run of that address, its course loaded with it (every page of a run shows it)."""
+    return session.scalar(select(Run).where(Run.slug == slug).options(selectinload(Run.course)))
 
 
 def open_runs(session: Session, course: Course, today: dt.date) -> list[Run]:

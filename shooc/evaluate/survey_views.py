@@ -13,7 +13,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import RadioField, TextAreaField, ValidationError
 
 from shooc.auth.forms import select_choices
@@ -23,7 +22,7 @@ from shooc.enrolment.models import Run
 from shooc.evaluate import survey
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect
-from shooc.web import int_arg, roles_required
+from shooc.web import int_arg, roles_required, run_or_404
 from shooc.workbooks.models import CourseVersion
 
 bp = Blueprint("survey", __name__)
@@ -121,7 +120,7 @@ def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
 @roles_required(Role.evaluator, Role.leader, Role.admin)
 def results(run_slug: str):  # type: ignore[no-untyped-def]
     db = get_session()
-    run = db.scalar(select(Run).where(Run.slug == run_slug).options(selectinload(Run.course))) or abort(404)
+    run = run_or_404(run_slug)
     found = survey.results(db, run, page=request.args.get("page", 1, type=int_arg))
     return render_template("evaluate/evaluation_results.html", run=run, results=found,
                            course_title=_course_title(run), min_responses=MIN_RESPONSES)

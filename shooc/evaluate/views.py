@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Iterator
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -23,7 +23,7 @@ from shooc.evaluate import charts
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect, RunCounter
 from shooc.evaluate.stats import PROGRESS_COLUMNS, anonymised_progress, flatten, run_stats
-from shooc.web import roles_required
+from shooc.web import roles_required, run_or_404
 
 bp = Blueprint("evaluate", __name__, url_prefix="/evaluate")
 
@@ -34,10 +34,6 @@ COMPARE_MAX = 4
 @roles_required(Role.evaluator, Role.leader, Role.admin)
 def _evaluators_only() -> None:
     """Every view of this blueprint: anonymous people log in, learners get 403."""
-
-
-def _run(slug: str) -> Run:
-    return get_session().scalar(select(Run).where(Run.slug == slug).options(selectinload(Run.course))) or abort(404)
 
 
 def _runs() -> list[tuple[Run, RunCounter | None]]:
@@ -97,7 +93,7 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
 
 @bp.route("/runs/<slug>")
 def run_page(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     figures = run_stats(get_session(), run)
     return render_template("evaluate/run.html", run=run, figures=figures, charts=run_charts(figures),
                            min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS, OverallEffect=OverallEffect)
@@ -121,13 +117,13 @@ def _stats_rows(figure_sets: list[dict[str, Any]]) -> Iterator[list[Any]]:
 
 @bp.route("/runs/<slug>/stats.csv")
 def stats_csv(slug: str) -> Response:
-    run = _run(slug)
+    run = run_or_404(slug)
     return _csv(_stats_rows([run_stats(get_session(), run)]), f"stats-{run.slug}.csv")
 
 
 @bp.route("/runs/<slug>/progress.csv")
 def progress_csv(slug: str) -> Response:
-    run = _run(slug)
+    run = run_or_404(slug)
     rows = anonymised_progress(get_session(), run, current_app.config["SECRET_KEY"])
     return _csv(_prepend(PROGRESS_COLUMNS, rows), f"progress-{run.slug}.csv")
 
@@ -139,7 +135,7 @@ def _prepend(first: list[Any], rest: Iterator[list[Any]]) -> Iterator[list[Any]]
 
 def _compared() -> list[Run]:
     slugs = list(dict.fromkeys(s for s in request.args.getlist("run") if s))[:COMPARE_MAX]
-    return [_run(slug) for slug in slugs]
+    return [run_or_404(slug) for slug in slugs]
 
 
 @bp.route("/compare")

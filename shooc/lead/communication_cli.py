@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 
 from shooc.db import get_db
 from shooc.mailqueue import deliver, queue_figures
+from shooc.urls import site_urls
 from shooc.web import mailer
 
 mail_cli = AppGroup("mail", help="E-mail queued for many people (announcements, reminders).")
@@ -45,24 +46,20 @@ def mail_send(limit: int | None) -> None:
 def reminders_send(closing_days: int, inactive_days: int, dry_run: bool) -> None:
     """E-mail learners whose close date is near or who have been inactive (at most
     once per kind per learner per week), then deliver the queue."""
-    from shooc.cli import _base_url
     from shooc.lead import communications as comms
-    from shooc.lead.communication_views import email_links
 
     database = get_db()
-    # A request context on SHOOC_BASE_URL, so that e-mail links are those of the site.
-    with current_app.test_request_context("/", base_url=_base_url()):
-        links = email_links()
-        with database.session() as session:
-            if dry_run:
-                due = comms.due_reminders(session, closing_days=closing_days, inactive_days=inactive_days)
-                for r in due:
-                    click.echo(f"{r.kind:<8} {r.email:<40} {r.run_name} · close {r.close_date} "
-                               f"({r.days_left} days left) · {links.workbook(r.course_slug, r.workbook.slug)}")
-                click.echo(comms.ReminderRun(due).summary("Would send") + "; nothing sent or recorded (dry run).")
-                return
-            result = comms.send_reminders(session, links, closing_days=closing_days, inactive_days=inactive_days)
-            session.commit()
+    links = site_urls(current_app.config)  # on SHOOC_BASE_URL (set it in production)
+    with database.session() as session:
+        if dry_run:
+            due = comms.due_reminders(session, closing_days=closing_days, inactive_days=inactive_days)
+            for r in due:
+                click.echo(f"{r.kind:<8} {r.email:<40} {r.run_name} · close {r.close_date} "
+                           f"({r.days_left} days left) · {links.workbook(r.course_slug, r.workbook.slug)}")
+            click.echo(comms.ReminderRun(due).summary("Would send") + "; nothing sent or recorded (dry run).")
+            return
+        result = comms.send_reminders(session, links, closing_days=closing_days, inactive_days=inactive_days)
+        session.commit()
     delivery = deliver(database, mailer())
     click.echo(f"{result.summary()}; sent {delivery.sent} e-mail{'' if delivery.sent == 1 else 's'}, "
                f"{delivery.failed} failed.")

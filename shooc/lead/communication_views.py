@@ -26,10 +26,10 @@ from shooc.auth.forms import EmptyForm, select_choices
 from shooc.db import Database, get_db, get_session
 from shooc.lead import communications as comms
 from shooc.lead.models import Announcement, Recording
-from shooc.lead.views import _run, bp
+from shooc.lead import bp
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
-from shooc.web import external_url, mailer
+from shooc.web import mailer, run_or_404, site_urls
 from shooc.workbooks.models import Course
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,6 @@ class RecordingForm(FlaskForm):
     transcript = TextAreaField("Transcript", validators=[Checked(comms.transcript_problem)], render_kw={"rows": 12})
 
 
-def email_links() -> comms.Links:
-    """Absolute links for e-mails (on SHOOC_BASE_URL when set); needs a request context."""
-    return comms.Links(
-        dashboard=external_url("learn.dashboard"), account=external_url("account.account"),
-        workbook=lambda course, workbook: external_url("learn.workbook", course_slug=course, workbook_slug=workbook))
-
-
 def _deliver_quietly(database: Database, outgoing: Mailer) -> None:
     try:
         result = deliver(database, outgoing)
@@ -89,7 +82,7 @@ def start_delivery(app: Flask) -> None:
 
 @bp.route("/runs/<slug>/announcements", methods=["GET", "POST"])
 def announcements(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     db = get_session()
     form = AnnouncementForm()
     preview = None
@@ -99,7 +92,7 @@ def announcements(slug: str):  # type: ignore[no-untyped-def]
         else:
             try:
                 announcement = comms.post_announcement(db, current_user, run, form.title.data, form.body.data,
-                                                       email_links())
+                                                       site_urls())
             except comms.AlreadyPosted as exc:
                 db.rollback()
                 flash(f"“{exc.existing.title}” was already posted a moment ago; it was not posted or e-mailed "
@@ -123,7 +116,7 @@ def announcements(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/runs/<slug>/announcements/<int:announcement_id>/remove", methods=["POST"])
 def remove_announcement(slug: str, announcement_id: int):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     db = get_session()
     announcement = db.get(Announcement, announcement_id)
     if announcement is None or announcement.run_id != run.id:

@@ -8,7 +8,7 @@ e-mails nobody. Only learners who opted in (``User.email_opt_in``) and confirmed
 their address are e-mailed; withdrawn enrolments and deleted accounts never are.
 
 E-mails link to pages by absolute URLs; the caller (a view or the command line,
-which know the site's origin) passes them in as ``Links``.
+which know the site's origin) passes them in as ``shooc.urls.SiteUrls``.
 
 Reminders (``send_reminders``), decided here and written down for leaders:
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import nh3
 from sqlalchemy import func, or_, select
@@ -52,6 +52,7 @@ from shooc.enrolment.models import Enrolment, Run
 from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.audit import audit
+from shooc.urls import SiteUrls
 from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
 from shooc.webaddress import is_web_address
@@ -85,15 +86,6 @@ class AlreadyPosted(LeadError):
     def __init__(self, existing: Announcement) -> None:
         super().__init__(f"this announcement was already posted at {existing.created_at:%H:%M}")
         self.existing = existing
-
-
-@dataclass(frozen=True)
-class Links:
-    """Absolute URLs for e-mails, made by whoever knows the site's origin."""
-
-    dashboard: str
-    account: str
-    workbook: Callable[[str, str], str]  # (course slug, workbook slug) -> URL
 
 
 def _opted_in() -> tuple:  # type: ignore[type-arg]
@@ -155,7 +147,7 @@ def render_announcement(body: str) -> str:
 
 
 def post_announcement(session: Session, actor: User | None, run: Run, title: str, body: str,
-                      links: Links, now: dt.datetime | None = None) -> Announcement:
+                      links: SiteUrls, now: dt.datetime | None = None) -> Announcement:
     """Post an announcement to a run and queue an e-mail to each opted-in learner.
     Raises Invalid, or AlreadyPosted if the same text was posted within the hour."""
     title, body = one_line(title), body.strip()
@@ -200,7 +192,7 @@ def _subject(text: str) -> str:
     return text if len(text) <= SUBJECT_MAX else text[:SUBJECT_MAX - 1] + "…"
 
 
-def _announcement_text(name: str, course: str, run: Run, announcement: Announcement, links: Links) -> str:
+def _announcement_text(name: str, course: str, run: Run, announcement: Announcement, links: SiteUrls) -> str:
     return (f"Dear {name},\n\n"
             f"{announcement.author_name}, for the course team of {course} ({run.name}), writes:\n\n"
             f"{announcement.title}\n{'=' * min(len(announcement.title), 72)}\n\n"
@@ -336,7 +328,7 @@ class Reminder:
     workbook: WorkbookSummary  # where they left off
     last_active: dt.date | None  # None: never started
 
-    def message(self, links: Links) -> Message:
+    def message(self, links: SiteUrls) -> Message:
         return Message(self.email, _subject(self.subject), self.text(links), f"reminder-{self.kind}", self.user_id)
 
     @property
@@ -345,7 +337,7 @@ class Reminder:
             return f"{self.course_title}: {self.days_left} day{'' if self.days_left == 1 else 's'} left"
         return f"{self.course_title}: pick up where you left off"
 
-    def text(self, links: Links) -> str:
+    def text(self, links: SiteUrls) -> str:
         days = f"{self.days_left} day{'' if self.days_left == 1 else 's'}"
         if self.kind == "closing":
             opening = (f"Your time on {self.course_title} ({self.run_name}) ends on {self.close_date:%-d %B %Y}: "
@@ -426,7 +418,7 @@ class ReminderRun:
                 f"{self.count('inactive')} inactive)")
 
 
-def send_reminders(session: Session, links: Links, now: dt.datetime | None = None, closing_days: int = 7,
+def send_reminders(session: Session, links: SiteUrls, now: dt.datetime | None = None, closing_days: int = 7,
                    inactive_days: int = 14) -> ReminderRun:
     """Queue the reminders due now and record them (the caller commits, then delivers)."""
     if closing_days < 0 or inactive_days < 1:

@@ -25,9 +25,9 @@ from shooc.auth.models import User
 from shooc.db import Database, get_db, get_session, utcnow
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
-from shooc.lead import records
+from shooc.lead import bp, records
 from shooc.lead.models import RecordImport
-from shooc.lead.views import _run, bp
+from shooc.web import run_or_404
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ImportForm(FlaskForm):
 
 @bp.route("/runs/<slug>/import", methods=["GET", "POST"])
 def import_records(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     form = ImportForm()
     db = get_session()
     checked = None
@@ -76,7 +76,7 @@ def import_records(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/runs/<slug>/import/template.csv")
 def import_template(slug: str) -> Response:
-    _run(slug)
+    run_or_404(slug)
     response = Response(records.template_csv(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="records-template.csv"'
     return response

@@ -21,7 +21,7 @@ from shooc.auth.models import User
 from shooc.db import get_session
 from shooc.lead.communications import recordings_for
 from shooc.workbooks.models import ContentUpload
-from shooc.lead.views import _courses, bp
+from shooc.lead import bp, published_courses
 from shooc.workbooks import staging
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
@@ -63,7 +63,7 @@ def _sentence(message: object) -> str:
 
 def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     db = get_session()
-    courses = _courses()
+    courses = published_courses()
     upload_form = upload_form or UploadForm()
     upload_form.course.choices = select_choices(courses, "As named in the zip (its folder, or the zip's own name)")
     folder_form = folder_form or FolderForm()

@@ -1,7 +1,7 @@
-"""The leaders' area, /lead: leaders and admins only (every view checks)."""
+"""The leaders' area, /lead: runs, participants, one learner, extensions, feedback, the audit log."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -11,24 +11,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.audit import audit, audit_entries
-from shooc.auth.models import Role
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
 from shooc.db import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
-from shooc.lead import services
-from shooc.web import int_arg, roles_required
-from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
-
-bp = Blueprint("lead", __name__, url_prefix="/lead")
-
-
-@bp.before_request
-@roles_required(Role.leader, Role.admin)
-def _leaders_only() -> None:
-    """Every view of this blueprint: anonymous people log in, others get 403."""
-
+from shooc.lead import bp, published_courses, services
+from shooc.web import int_arg, run_or_404
+from shooc.workbooks.models import Course, WorkbookVersion
 
 class RunForm(FlaskForm):
     course = SelectField("Course", validators=[DataRequired("Choose the course.")])
@@ -56,26 +46,16 @@ class FeedbackForm(FlaskForm):
     text = TextAreaField("Feedback", validators=[Length(max=20_000)])
 
 
-def _run(slug: str) -> Run:
-    return get_session().scalar(select(Run).where(Run.slug == slug).options(selectinload(Run.course))) or abort(404)
-
-
-def _courses() -> list[tuple[str, str]]:
-    rows = get_session().execute(select(Course.slug, CourseVersion.title).join(
-        CourseVersion, CourseVersion.id == Course.current_version_id).order_by(Course.slug)).all()
-    return [(slug, title) for slug, title in rows]
-
-
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
     return render_template("lead/home.html", runs=services.runs_overview(get_session()),
-                           courses=_courses())
+                           courses=published_courses())
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])
 def new_run():  # type: ignore[no-untyped-def]
     form = RunForm()
-    form.course.choices = select_choices(_courses())
+    form.course.choices = select_choices(published_courses())
     if form.validate_on_submit():
         db = get_session()
         course = db.scalar(select(Course).where(Course.slug == form.course.data)) or abort(400)
@@ -87,7 +67,7 @@ def new_run():  # type: ignore[no-untyped-def]
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
             audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
-                           run=run)
+                  run=run)
             db.commit()
             flash(f"Run {run.name} is created: {run.slug}.", "info")
             return redirect(url_for("lead.home"))
@@ -96,7 +76,7 @@ def new_run():  # type: ignore[no-untyped-def]
 
 @bp.route("/runs/<slug>/edit", methods=["GET", "POST"])
 def edit_run(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     form = RunForm(obj=run)
     form.course.choices = select_choices([(run.course.slug, run.course.slug)])
     form.course.data = run.course.slug
@@ -124,7 +104,7 @@ def edit_run(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/runs/<slug>/close", methods=["GET", "POST"])
 def close_run(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     form = ReasonForm()
     db = get_session()
     if form.validate_on_submit():
@@ -151,7 +131,7 @@ def _filters() -> dict:
 
 @bp.route("/runs/<slug>/participants")
 def participants(slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     f = _filters()
     if f["status"] not in services.STATUSES:
         f["status"] = ""
@@ -186,7 +166,7 @@ def _enrolment(run: Run, enrolment_id: int) -> Enrolment:
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>")
 def participant(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     return _participant_page(run, enrolment, ExtendForm(), None)
 
@@ -207,7 +187,7 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/extend", methods=["POST"])
 def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = ExtendForm()
     db = get_session()
@@ -225,7 +205,7 @@ def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/feedback/<workbook_slug>", methods=["POST"])
 def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[no-untyped-def]
-    run = _run(slug)
+    run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = FeedbackForm()
     db = get_session()
@@ -245,11 +225,8 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[
 @bp.route("/audit")
 def audit_log():  # type: ignore[no-untyped-def]
     db = get_session()
-    run = _run(request.args["run"]) if request.args.get("run") else None
+    run = run_or_404(request.args["run"]) if request.args.get("run") else None
     entries = audit_entries(db, run=run, limit=500)
     runs = {r.id: r.slug for r in db.scalars(select(Run))}
     return render_template("lead/audit.html", entries=entries, runs=runs, run=run)
 
-
-# The rest of /lead, one module per part (they add their routes to bp).
-from shooc.lead import communication_views, import_views, publish_views  # noqa: E402,F401
