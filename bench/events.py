@@ -32,7 +32,7 @@ from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
 from shooc.badges.services import certificate_pdf  # noqa: E402
 from shooc.urls import SiteUrls  # noqa: E402
-from shooc.db import get_db  # noqa: E402
+from shooc.unit_of_work import get_db  # noqa: E402
 from shooc.enrolment import services  # noqa: E402
 from shooc.workbooks.loader import load_course  # noqa: E402
 from shooc.workbooks.models import WorkbookVersion  # noqa: E402

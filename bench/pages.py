@@ -72,7 +72,7 @@ from generate import LIVE_SLUG, generate  # noqa: E402
 from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
-from shooc.db import get_db  # noqa: E402
+from shooc.unit_of_work import get_db  # noqa: E402
 from shooc.enrolment import services  # noqa: E402
 from shooc.enrolment.models import Enrolment  # noqa: E402
 from shooc.lead import records  # noqa: E402

@@ -30,7 +30,7 @@ from sqlalchemy import event  # noqa: E402
 
 import hello  # noqa: E402
 from shooc import create_app  # noqa: E402
-from shooc.db import get_db  # noqa: E402
+from shooc.unit_of_work import get_db  # noqa: E402
 
 PAGES = [(None, "/courses/mentoring"), ("learner", "/dashboard"),
          ("learner", "/courses/mentoring/workbooks/the-mentors-role"), ("evaluator", f"/evaluate/runs/{LIVE_SLUG}")]

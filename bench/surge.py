@@ -62,7 +62,7 @@ from shooc.lead import records  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
-from shooc.db import get_db  # noqa: E402
+from shooc.unit_of_work import get_db  # noqa: E402
 from shooc.enrolment import services  # noqa: E402
 from shooc.enrolment.models import Enrolment, Submission  # noqa: E402
 from shooc.evaluate import counters  # noqa: E402

@@ -38,7 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
-    from shooc import db, web
+    from shooc import unit_of_work, web
 
     app.wsgi_app = web.SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
     hops = int(settings["SHOOC_PROXY_HOPS"] or 0)
@@ -64,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()
-    db.init_app(app)
+    unit_of_work.init_app(app)
     web.init_app(app)
     auth_views.init_app(app)
     app.register_blueprint(workbook_views.bp)

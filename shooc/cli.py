@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
 from shooc.urls import site_urls
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.enrolment.models import RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
 from shooc.workbooks.loader import load_course
@@ -385,17 +385,3 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(stats)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
-
-
-def _create_app() -> Flask:
-    from shooc import create_app
-
-    return create_app()
-
-
-def main() -> None:
-    """The ``shooc`` console script. Flask's own run/shell/routes are left out so that
-    ``shooc run create`` means the run of a course (``flask --app shooc run`` serves)."""
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
-                     load_dotenv=False, help="shooc: self-paced online courses for teachers.")
-    cli.main(prog_name="shooc")

@@ -1,8 +1,8 @@
-"""Database: the declarative base, the engine, and a session per request.
+"""Database: the declarative base, the engine and its sessions (no Flask here).
 
 Domain services take a ``Session`` argument and only ``flush()``; the request
-handler (or the CLI command) that called them commits. ``get_session()`` hands a
-view the session of the current request, closed when the request ends.
+handler (or the command) that called them commits, through shooc/unit_of_work.py,
+which also gives a view the session of its request.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import datetime as dt
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, current_app, g, request
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -101,39 +100,3 @@ class Database:
 
     def session(self) -> Session:
         return self.sessionmaker()
-
-
-def init_app(app: Flask) -> Database:
-    database = Database(app.config["SHOOC_DATABASE_URL"], int(app.config["SHOOC_DATABASE_POOL_SIZE"]),
-                        int(app.config["SHOOC_DATABASE_MAX_OVERFLOW"]))
-    app.extensions["shooc.db"] = database
-
-    @app.before_request
-    def _declare_write_intent() -> None:
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
-
-    @app.teardown_appcontext
-    def _close_session(exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
-
-    return database
-
-
-def get_db(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["shooc.db"]
-
-
-def will_write() -> None:
-    """Declare, before its first query, that this GET request writes (a cache, a
-    confirmation): on SQLite its transaction then waits for the write lock instead
-    of failing when another request is writing."""
-    write_intent.set(True)
-
-
-def get_session() -> Session:
-    """The session of the current app context, opened on first use."""
-    if "db_session" not in g:
-        g.db_session = get_db().session()
-    return g.db_session

@@ -14,7 +14,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.mail import Mailer

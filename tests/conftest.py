@@ -32,7 +32,8 @@ from shooc.workbooks.views import anonymous_pages
 from shooc.auth.models import Role, User
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db, write_intent
+from shooc.db import Database, write_intent
+from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import create_run
 from shooc.migrate import upgrade

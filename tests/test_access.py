@@ -43,7 +43,8 @@ from shooc.auth import limits
 from shooc.auth.models import Role
 from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.db import get_db, utcnow
+from shooc.db import utcnow
+from shooc.unit_of_work import get_db
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.services import enrol
 from shooc.evaluate import survey

@@ -43,7 +43,8 @@ from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
-from shooc.db import Database, get_db, utcnow
+from shooc.db import Database, utcnow
+from shooc.unit_of_work import get_db
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol

@@ -68,7 +68,7 @@ def test_a_forged_host_puts_no_link_into_a_reset_or_confirmation_mail(
 def test_with_a_base_url_every_link_is_on_it_and_other_hosts_are_refused(
         app: Flask, database_url: str, instance_path: Path, make_user, outbox: Path) -> None:
     from shooc import create_app
-    from shooc.db import get_db
+    from shooc.unit_of_work import get_db
 
     configured = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
                              "SHOOC_SECRET_KEY": "test-secret", "TESTING": True,
@@ -89,7 +89,7 @@ def test_with_a_base_url_every_link_is_on_it_and_other_hosts_are_refused(
 def test_behind_a_proxy_a_forged_forwarded_host_is_refused(app: Flask, database_url: str,
                                                            instance_path: Path) -> None:
     from shooc import create_app
-    from shooc.db import get_db
+    from shooc.unit_of_work import get_db
 
     proxied = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
                           "SHOOC_SECRET_KEY": "test-secret", "TESTING": True, "SHOOC_PROXY_HOPS": 1,

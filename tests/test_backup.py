@@ -25,7 +25,8 @@ from fault_kit import half_written, seed_learners
 from shooc import create_app
 from shooc.auth.models import Role, User
 from shooc.auth.services import hash_password
-from shooc.db import Database, get_db
+from shooc.db import Database
+from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
 from shooc.models import Base

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from conftest import set_base_url, PASSWORD, TODAY, complete_and_submit, csrf_token
 from shooc.auth.models import User
 from shooc.auth.services import create_user
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Enrolment
 from shooc.enrolment.services import enrol, save_answer, withdraw
 from shooc.lead import communications as comms

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from conftest import MENTORING, PASSWORD
 from shooc.auth.services import create_user
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.enrolment import services
 from shooc.enrolment.models import Submission
 from shooc.workbooks.loader import load_course

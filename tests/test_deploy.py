@@ -20,7 +20,7 @@ from conftest import TODAY, complete_and_submit
 from shooc import create_app
 from shooc.badges.models import BadgeAssertion
 from shooc.config import DEFAULTS, PROJECT_ROOT
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.enrolment.services import enrol
 
 DEPLOY = PROJECT_ROOT / "deploy"

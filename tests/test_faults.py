@@ -38,7 +38,8 @@ from fault_kit import (count_rows, half_written, log_in, mentoring, seed_learner
                        unavailable_page_problems)
 from processes import free_port, stop_process_group
 from shooc.api.tokens import TOKEN_PREFIX
-from shooc.db import Database, get_db
+from shooc.db import Database
+from shooc.unit_of_work import get_db
 from shooc.migrate import upgrade
 from test_multiserver import Browser, Server, _start, _wait_until_answering
 

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from shooc import create_app
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.models import Base
 
 

@@ -226,7 +226,7 @@ def test_versions_published_before_get_their_ids_prefixed(committed_app, schema_
     from alembic import command
     from sqlalchemy import text
 
-    from shooc.db import get_db
+    from shooc.unit_of_work import get_db
     from shooc.migrate import alembic_config, upgrade
     from shooc.workbooks.loader import load_course
     from shooc.workbooks.models import ActivityVersion, CourseVersion

@@ -17,7 +17,7 @@ from records_data import COLUMNS, expected_counts, records_rows, to_csv
 from shooc.auth.models import User
 from shooc.auth.services import authenticate
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.db import get_db
+from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import enrol
 from shooc.evaluate.models import Evaluation

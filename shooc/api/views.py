@@ -22,7 +22,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
-from shooc.db import get_session, will_write, write_intent
+from shooc.db import write_intent
+from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats

@@ -19,7 +19,8 @@ from shooc.auth import services
 from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
                               ResetForm, ResetRequestForm)
 from shooc.auth.models import Role, User
-from shooc.db import get_session, utcnow
+from shooc.db import utcnow
+from shooc.unit_of_work import get_session
 from shooc.mail import MailError
 from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 

@@ -11,7 +11,8 @@ from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
-from shooc.db import get_session, utcnow, will_write
+from shooc.db import utcnow
+from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers

@@ -17,7 +17,7 @@ from wtforms import RadioField, TextAreaField, ValidationError
 
 from shooc.auth.forms import select_choices
 from shooc.auth.models import Role
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import survey
 from shooc.evaluate.disclosure import MIN_RESPONSES

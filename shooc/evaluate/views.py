@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from shooc.auth.models import Role
 from shooc.csvfile import csv_text
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import charts
 from shooc.evaluate.disclosure import MIN_RESPONSES

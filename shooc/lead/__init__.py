@@ -13,7 +13,7 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from shooc.auth.models import Role
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.web import roles_required
 from shooc.workbooks.models import Course, CourseVersion
 

@@ -23,7 +23,8 @@ from wtforms import DateField, Field, SelectField, StringField, TextAreaField, U
 from wtforms.validators import Optional, ValidationError
 
 from shooc.auth.forms import EmptyForm, select_choices
-from shooc.db import Database, get_db, get_session
+from shooc.db import Database
+from shooc.unit_of_work import get_db, get_session
 from shooc.lead import communications as comms
 from shooc.lead.models import Announcement, Recording
 from shooc.lead import bp

@@ -22,7 +22,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
 
 from shooc.auth.models import User
-from shooc.db import Database, get_db, get_session, utcnow
+from shooc.db import Database, utcnow
+from shooc.unit_of_work import get_db, get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Optional
 
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.auth.models import User
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.lead.communications import recordings_for
 from shooc.workbooks.models import ContentUpload
 from shooc.lead import bp, published_courses

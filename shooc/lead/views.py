@@ -13,7 +13,7 @@ from shooc.auth.forms import EmptyForm, select_choices
 from shooc.audit import audit, audit_entries
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from shooc.auth.forms import EmptyForm
-from shooc.db import get_session
+from shooc.unit_of_work import get_session
 from shooc.enrolment.rules import today_in
 from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
 from shooc.enrolment.models import Run
