@@ -249,7 +249,8 @@ def visit(site: Site, role: str, path: str):  # type: ignore[no-untyped-def]
 def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "fern": 2,
-             "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t"}
+             "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
+             "login_token": "t"}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():
