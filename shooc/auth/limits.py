@@ -71,15 +71,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-if TYPE_CHECKING:
-    from shooc.auth.models import User
+from shooc.auth.forms import LoginLinkForm
+from shooc.auth.models import User
+from shooc.auth.services import LOGIN_LINK_MINUTES
 
 EXTENSION = "shooc.limiter"
 DEVICE_COOKIE = "shooc_device"
@@ -258,9 +259,6 @@ def _limit_reached(request_args: list[str]) -> str | None:
 def _too_many(error: Exception) -> Response:
     """The page past a limit: what was limited, how long to wait (also as Retry-After);
     past a login limit, what happened and the form that e-mails a link to log in."""
-    from shooc.auth.forms import LoginLinkForm
-    from shooc.auth.services import LOGIN_LINK_MINUTES
-
     hit = current_app.extensions[EXTENSION].current_limit
     # Flask-Limiter's reset_at is rounded up to the next whole second, so it can lie a
     # second past the rule's own window: the wait is never said to be longer than that.
