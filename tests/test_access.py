@@ -155,6 +155,7 @@ def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World
         bearer[role] = api_tokens.create_token(db, users[role], "matrix")[1]
     # someone whose links the auth routes get (not A: a link's page is for its holder)
     linked = create_user(db, "linked.zq7@example.org", "Linked Person", Role.learner, PASSWORD, verified=False)
+    logs_in = create_user(db, "logs-in.zq7@example.org", "Link Person", Role.learner, PASSWORD)  # a login link's
     image = db.scalar(select(Asset).where(Asset.media_type == "image/png").limit(1))
     db.commit()
 
@@ -169,6 +170,7 @@ def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World
     by_endpoint = {
         "auth.confirm": {"token": make_link_token(secret, "confirm", linked)},
         "auth.reset": {"token": make_link_token(secret, "reset", linked)},
+        "auth.login_with_link": {"token": make_link_token(secret, "login", logs_in)},
         "lead.publish_preview": {"slug": WORKBOOKS[0]},
     }
     cookies, csrf = {}, {}
@@ -263,6 +265,10 @@ GET  auth.reset                   200   200   200   200   200   200   public   #
 POST auth.reset                   422   422   422   422   422   422   public
 GET  auth.confirm                 200   200   200   200   200   200   public   # names the address; logs nobody in
 POST auth.confirm                 moved 409   409   409   409   409   public   # never over someone else's session
+GET  auth.login_link              200   200   200   200   200   200   public
+POST auth.login_link              422   422   422   422   422   422   public
+GET  auth.login_with_link         200   200   200   200   200   200   public   # names the address; logs nobody in
+POST auth.login_with_link         moved 409   409   409   409   409   public   # never over someone else's session
 GET  auth.logout                  moved 200   200   200   200   200   public   # anonymous: nothing to leave
 POST auth.logout                  moved moved moved moved moved moved public
 GET  account.account              login 200   200   200   200   200

@@ -149,11 +149,14 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     shutil.copytree(MENTORING, changed)
     change_workbook(changed)
     upload = staging.stage_upload(session, "mentoring.zip", staging.zip_folder(changed), users["leader"].id)
+    linked = session.scalar(select(User).where(User.email == "lin@school.example")) or \
+        create_user(session, "lin@school.example", "Lin Link", "learner", PASSWORD)  # never logs in: its login link works
     session.commit()
     ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
            "lara": lara.id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
            "certificate": certificate.code, "import": job.id, "upload": upload.id,
-           "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"])}
+           "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"]),
+           "login_token": make_link_token(app.config["SECRET_KEY"], "login", linked)}
     session.close()
     return ids
 
@@ -166,6 +169,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
         "public": [
             "/", course, "/privacy", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email",
             f"/auth/reset/{ids['reset_token']}", "/auth/confirm/not-a-real-link",
+            "/auth/login-link", f"/auth/login-link/{ids['login_token']}", "/auth/login-link/not-a-real-link",
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",
             f"/badges/assertions/{ids['badge']}/evidence", f"/badges/assertions/{ids['revoked']}",
             f"/certificates/{ids['certificate']}", "/no-such-page",
@@ -203,6 +207,7 @@ def forms_sent_empty(ids: dict) -> list[tuple[str, str, str]]:
     None of them changes anything."""
     return [
         ("public", "/auth/register", "Register"), ("public", "/auth/reset", "Send me a link"),
+        ("public", "/auth/login-link", "E-mail me a link to log in"),
         ("learner", "/account/", "Change password"), ("finisher", f"/runs/{ids['run']}/evaluation", "Send your evaluation"),
         ("leader", "/lead/runs/new", "Save"), ("leader", f"/lead/runs/{ids['run']}/announcements", "Preview"),
         ("leader", "/lead/courses/mentoring/recordings", "Add the recording"),
@@ -246,7 +251,8 @@ def visit(site: Site, role: str, path: str):  # type: ignore[no-untyped-def]
 def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "fern": 2,
-             "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t"}
+             "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
+             "login_token": "t"}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():

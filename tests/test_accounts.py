@@ -761,7 +761,7 @@ def test_login_cookies_are_httponly_lax_and_secure_over_https(client: FlaskClien
         "email": user.email, "password": PASSWORD, "remember": "y", "csrf_token": token})
     assert response.status_code == 302
     cookies = set_cookies(response)
-    assert set(cookies) == {"session", "remember_token"}
+    assert set(cookies) == {"session", "remember_token", "shooc_device"}  # the device cookie: shooc/auth/limits.py
     for name, attributes in cookies.items():
         assert {"httponly", "samesite=lax"} <= attributes, name
         assert ("secure" in attributes) == (scheme == "https"), name
@@ -1315,3 +1315,18 @@ def test_a_failed_login_takes_as_long_for_an_address_without_an_account(committe
          {"email": f"nobody{r}.{n}@example.org", "password": "not the password"})
         for n, address in enumerate(confirmed_accounts(database, "guessed"))], status=422)
     assert min(ratios) <= TIMING_BOUND, ratios
+
+
+def test_asking_for_a_login_link_takes_as_long_for_an_address_without_an_account(
+        committed_app: Flask, live_server, slow_smtp: SlowCollector) -> None:
+    """Issue 14, item 3: the e-mailed login link (shooc/auth/limits.py) is asked for
+    as a reset is, and answers the same way: one message to every address, a link or
+    the message for an address without an account, so that neither the page nor its
+    time (with a mail server, sending is most of it) tells who has an account."""
+    base, database = live_server
+    ratios = timing_ratios(committed_app, base, "/auth/login-link", "login link", lambda r: [
+        ({"email": address}, {"email": f"unknown{r}.{n}@example.org"})
+        for n, address in enumerate(confirmed_accounts(database, "linker"))])
+    assert min(ratios) <= TIMING_BOUND, ratios
+    sent = [envelope.rcpt_tos[0] for envelope in slow_smtp.envelopes]
+    assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)  # one message to each address

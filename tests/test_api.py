@@ -523,8 +523,9 @@ def test_a_disabled_account_is_refused_by_every_door(app, client: FlaskClient, a
     again = auth.login(evaluator)
     assert again.status_code == 422 and "This account has been disabled" in again.get_data(as_text=True)
     assert client.get("/account/").status_code == 302
-    opened = stranger.get(link)
-    assert opened.status_code == 400 and "disabled" in opened.get_data(as_text=True)
+    login_link = "/auth/login-link/" + make_link_token(app.config["SECRET_KEY"], "login", evaluator)
+    for opened in (stranger.get(link), stranger.get(login_link)):
+        assert opened.status_code == 400 and "disabled" in opened.get_data(as_text=True)
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "user.disable")) is not None
 
     enable_account(db, evaluator, by=None)

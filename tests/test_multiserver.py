@@ -367,8 +367,9 @@ def test_a_learner_goes_through_the_course_across_two_app_servers(servers: tuple
 
 def test_failed_logins_count_once_across_both_servers(servers: tuple[Server, Server]) -> None:
     """Four gunicorn workers on two servers, one count in Redis: ten failed logins
-    spread over them lock the account everywhere, as one process's would. (With each
-    process counting alone, an attacker would get four times the attempts.)"""
+    from one address spread over them lock the account at that address on both
+    servers, as one process's would. (With each process counting alone, an attacker
+    would get four times the attempts.)"""
     from test_rate_limits import redis_reachable
 
     if not redis_reachable(REDIS_URL):

@@ -88,6 +88,7 @@ class World:
     token_id: int
     reset_token: str
     confirm_token: str
+    login_token: str
 
 
 @pytest.fixture
@@ -98,6 +99,7 @@ def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  
     users["forgetful"] = make_user("learner")  # has a reset link
     users["unconfirmed"] = make_user("learner")  # has a confirmation link
     users["unconfirmed"].email_verified_at = None
+    users["linked"] = make_user("learner")  # has a login link
     enrolment = services.enrol(db, run, users["learner"].id, TODAY)
     for slug in ("the-mentors-role", "observation-and-feedback", "smart-goal-setting", "mentoring-communities"):
         complete_and_submit(db, enrolment, slug)
@@ -120,16 +122,17 @@ def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  
     token, _ = api_tokens.create_token(db, users["evaluator"], "script")
     db.commit()
     clients = {}
-    for role in ("anonymous", "learner", "newcomer", "finisher", "leader", "evaluator", "logout"):
+    for role in ("anonymous", "visitor", "learner", "newcomer", "finisher", "leader", "evaluator", "logout"):
         clients[role] = app.test_client()
-        if role != "anonymous":
+        if role not in ("anonymous", "visitor"):
             Auth(clients[role]).login(users["learner" if role == "logout" else role])
     return World(users, clients, run, enrolment,
                  db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id)),
                  db.scalar(select(Certificate).where(Certificate.enrolment_id == finished.id)),
                  announcement, recording, upload, token.id,
                  make_link_token(app.config["SECRET_KEY"], "reset", users["forgetful"]),
-                 make_link_token(app.config["SECRET_KEY"], "confirm", users["unconfirmed"]))
+                 make_link_token(app.config["SECRET_KEY"], "confirm", users["unconfirmed"]),
+                 make_link_token(app.config["SECRET_KEY"], "login", users["linked"]))
 
 
 W = World
@@ -141,6 +144,9 @@ ROUTES: dict[str, tuple[str, Callable[[W], str], Callable[[W], str] | None]] = {
     "auth.reset_request": ("anonymous", lambda w: "/auth/reset", None),
     "auth.reset": ("anonymous", lambda w: f"/auth/reset/{w.reset_token}", None),
     "auth.confirm": ("anonymous", lambda w: f"/auth/confirm/{w.confirm_token}", None),
+    "auth.login_link": ("visitor", lambda w: "/auth/login-link", None),
+    # a visitor of its own: the first post that passes logs that client in
+    "auth.login_with_link": ("visitor", lambda w: f"/auth/login-link/{w.login_token}", None),
     "account.account": ("learner", lambda w: "/account/", None),
     "account.create_api_token": ("evaluator", lambda w: "/account/tokens", lambda w: "/account/"),
     "learn.enrol": ("newcomer", lambda w: "/courses/mentoring/enrol", lambda w: "/courses/mentoring"),
@@ -220,7 +226,7 @@ def test_no_form_gives_a_500_or_writes_when_it_refuses(app: Flask, db: Session, 
         url = url_of(world)
         page = (page_of or url_of)(world)
         fields = form_fields(client, page, url)
-        token = csrf_token(client, "/auth/login" if role == "anonymous" else "/account/")
+        token = csrf_token(client, "/auth/login" if role in ("anonymous", "visitor") else "/account/")
         multipart = any(is_file for _, is_file in fields)
 
         @settings(max_examples=EXAMPLES_PER_ROUTE)

@@ -60,6 +60,10 @@ class EmptyForm(FlaskForm):
 class ResetRequestForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
 
+class LoginLinkForm(FlaskForm):
+    """Ask for a link that logs in without the password (shooc/auth/limits.py)."""
+    email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
+
 class ResetForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
     confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])

@@ -22,6 +22,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
 RESET_LINK_HOURS = 2
 CONFIRM_LINK_HOURS = 72
+LOGIN_LINK_MINUTES = 15  # the e-mailed link that logs in without the password (shooc/auth/limits.py)
 # Long enough but guessed first by anyone who tries at a school (common_passwords()
 # adds the public list).
 SCHOOL_PASSWORDS = {
@@ -228,9 +229,15 @@ def _fingerprint(user: User, purpose: str) -> str:
     """Changes when the link must stop working: a reset link once the password has
     changed, so it works once; a confirmation link once the address is confirmed, or
     once someone registers the address again (the newest registration's link is the
-    only one that works)."""
-    basis = (f"{user.email}|{user.password_hash}" if purpose == "reset"
-             else f"{user.email}|{user.email_verified_at is not None}|{user.password_hash}")
+    only one that works); a login link once the account has logged in (by that link
+    or any other way) or its password has changed, so it works once."""
+    if purpose == "reset":
+        basis = f"{user.email}|{user.password_hash}"
+    elif purpose == "login":
+        last = user.last_login_at.isoformat() if user.last_login_at is not None else "never"
+        basis = f"{user.email}|{user.email_verified_at is not None}|{user.password_hash}|{last}"
+    else:
+        basis = f"{user.email}|{user.email_verified_at is not None}|{user.password_hash}"
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 
@@ -238,9 +245,9 @@ def make_link_token(secret_key: str, purpose: str, user: User) -> str:
     return _serializer(secret_key, purpose).dumps([user.id, _fingerprint(user, purpose)])
 
 
-def read_link_token(session: Session, secret_key: str, purpose: str, token: str, max_hours: int) -> User:
+def read_link_token(session: Session, secret_key: str, purpose: str, token: str, max_hours: float) -> User:
     try:
-        user_id, fingerprint = _serializer(secret_key, purpose).loads(token, max_age=max_hours * 3600)
+        user_id, fingerprint = _serializer(secret_key, purpose).loads(token, max_age=round(max_hours * 3600))
     except SignatureExpired:
         raise LinkError("This link has expired.", expired=True) from None
     except (BadSignature, ValueError, TypeError):
@@ -251,6 +258,21 @@ def read_link_token(session: Session, secret_key: str, purpose: str, token: str,
     if not user.is_active:
         raise LinkError(DISABLED_MESSAGE)
     return user
+
+
+def use_login_link(session: Session, user: User) -> bool:
+    """Use up a login link read for ``user`` (read_link_token): True once, False if
+    it has been used meanwhile. The account's last login moves on only where it is
+    still the one the link was made after, in one UPDATE: of two requests with the
+    same link at the same moment, one logs in (PostgreSQL re-reads the row once the
+    other's transaction ends; SQLite runs one write at a time)."""
+    same_login = (User.last_login_at.is_(None) if user.last_login_at is None
+                  else User.last_login_at == user.last_login_at)
+    result = session.execute(
+        update(User).where(User.id == user.id, User.password_hash == user.password_hash, same_login)
+        .values(last_login_at=utcnow()).execution_options(synchronize_session=False))
+    session.expire(user, ["last_login_at"])
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def confirm_email(session: Session, user: User) -> None:

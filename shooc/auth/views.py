@@ -15,9 +15,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from shooc.api import tokens as api_tokens
-from shooc.auth import services
-from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, ProfileForm, RegisterForm,
-                              ResetForm, ResetRequestForm)
+from shooc.auth import limits, services
+from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, LoginLinkForm, ProfileForm,
+                              RegisterForm, ResetForm, ResetRequestForm)
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
 from shooc.unit_of_work import get_session
@@ -44,7 +44,9 @@ def home_for(user: User) -> str:
 
 
 def start_session(user: User, remember: bool = False) -> None:
-    """Log in on a fresh session: nothing from before carries over but a kept draft."""
+    """Log in on a fresh session: nothing from before carries over but a kept draft.
+    The answer sets the device cookie: this browser is now one the account's owner
+    uses (shooc/auth/limits.py)."""
     pending = session.get(PENDING_DRAFT_KEY)
     session.clear()
     if pending:
@@ -53,6 +55,7 @@ def start_session(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember, duration=dt.timedelta(days=30))
     user.last_login_at = utcnow()
     get_session().commit()
+    limits.remember_device(user)
 
 
 def _send(to: str, subject: str, template: str, **context: object) -> None:
@@ -112,7 +115,7 @@ def check_email():  # type: ignore[no-untyped-def]
     return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
 
 
-def _link_user(purpose: str, token: str, hours: int):  # type: ignore[no-untyped-def]
+def _link_user(purpose: str, token: str, hours: float):  # type: ignore[no-untyped-def]
     """The user a signed link is for, or the page saying why the link cannot be used."""
     try:
         return services.read_link_token(get_session(), current_app.config["SECRET_KEY"], purpose, token, hours)
@@ -205,6 +208,51 @@ def reset_request():  # type: ignore[no-untyped-def]
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
         return redirect(url_for("auth.check_email"))
     return render_template("auth/reset_request.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/login-link", methods=["GET", "POST"])
+def login_link():  # type: ignore[no-untyped-def]
+    """Ask for a link that logs in without the password: the way in at once when the
+    password is refused for a while because someone elsewhere has been guessing it
+    (shooc/auth/limits.py). The same answer, and one e-mail, whether or not the
+    address has an account ready to use."""
+    form = LoginLinkForm()
+    if form.validate_on_submit():
+        user = services.find_user(get_session(), form.email.data)
+        if user is not None and user.email_verified_at is not None:
+            token = services.make_link_token(current_app.config["SECRET_KEY"], "login", user)
+            _send(user.email, "Your link to log in to shooc", "auth/email/login_link.txt", user=user,
+                  link=external_url("auth.login_with_link", token=token), minutes=services.LOGIN_LINK_MINUTES)
+        else:
+            # no account, or one never confirmed (its password may be a stranger's)
+            _send_no_account(form.email.data, "send a link to log in")
+        flash(f"If there is an account for {form.email.data}, we have sent it a link to log in. "
+              f"The link works once, within {services.LOGIN_LINK_MINUTES} minutes.", "info")
+        return redirect(url_for("auth.check_email"))
+    return render_template("auth/login_link.html", form=form, minutes=services.LOGIN_LINK_MINUTES), \
+        (422 if form.errors else 200)
+
+
+@bp.route("/login-link/<token>", methods=["GET", "POST"])
+def login_with_link(token: str):  # type: ignore[no-untyped-def]
+    """The link in that e-mail. Opening it (a GET: mail scanners fetch links) changes
+    nothing; its page's button (a POST with its CSRF token) logs in, once, and not over
+    someone else's session."""
+    user = _link_user("login", token, services.LOGIN_LINK_MINUTES / 60)
+    if not isinstance(user, User):
+        return user
+    form, other = EmptyForm(), _someone_else(user)
+    if other is None and form.validate_on_submit():
+        db = get_session()
+        if not services.use_login_link(db, user):  # used by another request meanwhile
+            db.rollback()
+            return render_template("auth/link_problem.html", message="This link has already been used.",
+                                   expired=False, what="login"), 400
+        start_session(user)
+        flash("You are logged in.", "info")
+        return redirect(home_for(user))
+    return render_template("auth/login_with_link.html", form=form, user=user, other=other), \
+        (409 if other is not None and request.method == "POST" else 200)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
