@@ -253,10 +253,10 @@ def read_link_token(session: Session, secret_key: str, purpose: str, token: str,
     except (BadSignature, ValueError, TypeError):
         raise LinkError("This link is not valid: it may have been copied incompletely.") from None
     user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is not None and not user.is_active:  # whatever the link: it is the account that is refused
+        raise LinkError(DISABLED_MESSAGE)
     if user is None or not hmac.compare_digest(_fingerprint(user, purpose), str(fingerprint)):
         raise LinkError("This link has already been used.")
-    if not user.is_active:
-        raise LinkError(DISABLED_MESSAGE)
     return user
 
 
