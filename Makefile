@@ -11,7 +11,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test bench profile browser axe openbadges clean
+.PHONY: run test lint bench profile browser axe openbadges clean
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(INSTALLED)
 ## test: the whole suite (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL)
 test: $(INSTALLED) browser axe openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg)
+lint: $(INSTALLED)
+	$(BIN)/lint-imports
 
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/), on
 ## SQLite and on the PostgreSQL database SHOOC_BENCH_DATABASE_URL, which they empty

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from flask import Flask, abort, current_app, has_request_context, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
@@ -19,6 +20,7 @@ from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.mail import Mailer
 from shooc.urls import SiteUrls, path_for_logs, public_origin, site_urls as site_urls_for
+from shooc.workbooks.models import Course
 from shooc.workbooks.render import scrolling_tables
 
 csrf = CSRFProtect()
@@ -106,6 +108,14 @@ def _load_user(cookie_id: str) -> User | None:
 def run_or_404(slug: str) -> Run:
     """The run of a URL's ``<slug>`` (its course loaded), or 404."""
     return find_run(get_session(), slug) or abort(404)
+
+
+def published_course_or_404(slug: str) -> Course:
+    """The course of a URL's ``<course_slug>``, if it has a published version, or 404."""
+    course = get_session().scalar(select(Course).where(Course.slug == slug))
+    if course is None or course.current_version_id is None:
+        abort(404)
+    return course
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

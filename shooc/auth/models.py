@@ -4,7 +4,6 @@ import datetime as dt
 import enum
 import secrets
 
-from flask_login import UserMixin
 from sqlalchemy import Enum, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,7 +39,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class User(UserMixin, Base):
+class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +69,10 @@ class User(UserMixin, Base):
     def is_leader(self) -> bool:
         """Leaders and admins run courses."""
         return self.role in (Role.leader, Role.admin)
+
+    # What Flask-Login asks of a user (no Flask here: it only reads these).
+    is_authenticated = True
+    is_anonymous = False
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"

@@ -18,10 +18,10 @@ from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import PENDING_DRAFT_KEY, csrf, from_this_site, int_arg, login_manager, roles_required
+from shooc.web import (PENDING_DRAFT_KEY, csrf, from_this_site, int_arg, login_manager, published_course_or_404,
+                       roles_required)
 from shooc.workbooks.models import Course, CourseVersion
 from shooc.workbooks import published
-from shooc.workbooks.views import published_course_or_404
 
 bp = Blueprint("learn", __name__)
 

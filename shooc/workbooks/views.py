@@ -17,6 +17,7 @@ from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
 from shooc.enrolment.models import Run
 from shooc.workbooks import published
 from shooc.workbooks.models import Asset, Course, CourseVersion
+from shooc.web import published_course_or_404
 
 bp = Blueprint("workbooks", __name__)
 
@@ -62,14 +63,6 @@ def _forget_changed_pages(db: Session, _context: Any) -> None:
         if isinstance(obj, (Course, CourseVersion, Run)):
             anonymous_pages.clear()
             return
-
-
-def published_course_or_404(slug: str) -> Course:
-    """The course, if it has a published version (``published.version`` reads it)."""
-    course = get_session().scalar(select(Course).where(Course.slug == slug))
-    if course is None or course.current_version_id is None:
-        abort(404)
-    return course
 
 
 @bp.route("/")
