@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# What serving needs (make run), then the test, benchmark and lint tools on top (make test)
+SERVE_INSTALLED := $(VENV)/.installed-serve
 INSTALLED := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # 1EdTech's Open Badges validator, in a virtual environment of its own (its pins clash with ours)
 OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
@@ -13,21 +16,26 @@ OB_INSTALLED := $(OB_VENV)/.installed
 
 .PHONY: run test lint bench profile browser axe openbadges clean
 
-$(INSTALLED): setup.cfg pyproject.toml
+$(SERVE_INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(PIP) -e .
+	touch $@
+
+$(INSTALLED): $(SERVE_INSTALLED)
+	$(PIP) -e '.[test,bench]'
 	touch $@
 
 ## run: a demo on http://127.0.0.1:$(PORT): content published, a run open today, one account per role
-run: $(INSTALLED)
+run: $(SERVE_INSTALLED)
 	$(BIN)/shooc demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/flask --app shooc run --host $(HOST) --port $(PORT)
 
-## test: the whole suite (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL)
+## test: the whole suite on every core (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL,
+## each worker then gets a database of its own beside it: test_gw0, test_gw1...)
+TEST_WORKERS ?= auto
 test: $(INSTALLED) browser axe openbadges
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg)
 lint: $(INSTALLED)
