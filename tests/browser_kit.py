@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MENTORING, PASSWORD, TODAY, unavailable
+from conftest import PASSWORD, TODAY, unavailable, mentoring
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
 from shooc.enrolment.services import create_run
-from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"
@@ -89,7 +88,7 @@ def open_page(browser, request):  # type: ignore[no-untyped-def]
 
 def set_up_course(database: Database, leader: bool = False) -> None:
     session = database.session()
-    course = publish_course(session, load_course(MENTORING).course).course
+    course = publish_course(session, mentoring()).course
     create_run(session, course, TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=90), name="Open run")
     if leader:
         create_user(session, "leader@example.org", "Lee Leader", "leader", PASSWORD)

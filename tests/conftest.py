@@ -9,6 +9,7 @@ commit to a SAVEPOINT), so tests are isolated without re-creating tables.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -38,7 +40,7 @@ from shooc.enrolment.models import Run
 from shooc.enrolment.services import create_run
 from shooc.migrate import upgrade
 from shooc.models import Base
-from shooc.workbooks.loader import load_course
+from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import PublishResult, publish_course
 
 # Property-based tests (hypothesis): the same modest, derandomised examples on every
@@ -74,11 +76,30 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def worker_database(url: str) -> str:
+    """The PostgreSQL database of this pytest-xdist worker: the one named in
+    SHOOC_TEST_DATABASE_URL with the worker's id after it (``test_gw0``), made on first
+    use, so that workers never drop each other's schema. Without xdist, that one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    own = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}):
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        admin.dispose()
+    return own.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated, empty database for the whole test session."""
+    """A migrated, empty database for the whole test session (of this xdist worker)."""
     url = os.environ.get("SHOOC_TEST_DATABASE_URL")
     if url:
+        url = worker_database(url)
         _reset_postgres(url)
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
@@ -154,12 +175,30 @@ def make_user(db: Session):  # type: ignore[no-untyped-def]
     return make
 
 
+@functools.cache
+def mentoring() -> CourseSource:
+    """The shipped course, loaded once for the whole session: the loader's result is
+    frozen, so every test may share it (a test that changes the course loads its own
+    copy: ``course_copy``)."""
+    result = load_course(MENTORING)
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.course is not None
+    return result.course
+
+
+def loaded(path: Path | str) -> CourseSource:
+    """A course folder, loaded and checked (the shipped one from the cache)."""
+    if Path(path) == MENTORING:
+        return mentoring()
+    result = load_course(path)
+    assert result.ok and result.course is not None, [str(p) for p in result.problems]
+    return result.course
+
+
 @pytest.fixture
 def publish(db: Session):  # type: ignore[no-untyped-def]
     def do(path: Path | str = MENTORING) -> PublishResult:
-        result = load_course(path)
-        assert result.ok, [str(p) for p in result.problems]
-        published = publish_course(db, result.course)
+        published = publish_course(db, loaded(path))
         db.commit()
         return published
 

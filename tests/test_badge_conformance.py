@@ -25,14 +25,13 @@ import pytest
 from openbadges_bakery import unbake
 from sqlalchemy import select
 
-from conftest import MENTORING, PASSWORD, unavailable
+from conftest import PASSWORD, unavailable, mentoring
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion
 from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
 from shooc.enrolment import services
-from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import WorkbookVersion
 from shooc.workbooks.publish import publish_course
 
@@ -56,7 +55,7 @@ def _issue_badge(database: Database, email: str, evidence: bool = False) -> tupl
     """A learner submits a complete workbook; returns the badge's assertion id and name."""
     session = database.session()
     try:
-        course = publish_course(session, load_course(MENTORING).course).course
+        course = publish_course(session, mentoring()).course
         today = dt.date.today()
         run = services.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
         user = create_user(session, email, "Badge Holder", "learner", PASSWORD)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import set_base_url, PASSWORD, TODAY, complete_and_submit, csrf_token
+from conftest import set_base_url, PASSWORD, TODAY, complete_and_submit, csrf_token, mentoring
 from shooc.auth.models import User
 from shooc.auth.services import create_user
 from shooc.unit_of_work import get_db
@@ -545,14 +545,12 @@ def test_mail_send_delivers_what_is_queued(runner, db: Session, runs, instance_p
 
 def test_two_reminder_runs_at_once_send_each_reminder_once(committed_app) -> None:
     """Two cron jobs (or servers) at the same moment: one waits for the other."""
-    from conftest import MENTORING
     from shooc.enrolment.services import create_run
-    from shooc.workbooks.loader import load_course
     from shooc.workbooks.publish import publish_course
 
     database = get_db(committed_app)
     with database.session() as session:
-        course = publish_course(session, load_course(MENTORING).course).course
+        course = publish_course(session, mentoring()).course
         run = create_run(session, course, TODAY - 60 * DAY, TODAY + 3 * DAY)
         for n in range(12):
             user = create_user(session, f"crowd{n}@example.org", f"Crowd {n}", "learner", PASSWORD,

@@ -6,12 +6,11 @@ import threading
 
 from sqlalchemy import func, select
 
-from conftest import MENTORING, PASSWORD
+from conftest import PASSWORD, mentoring
 from shooc.auth.services import create_user
 from shooc.unit_of_work import get_db
 from shooc.enrolment import services
 from shooc.enrolment.models import Submission
-from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import publish_course
 
 
@@ -20,7 +19,7 @@ def _learner_with(database, submitted: list[str]):  # type: ignore[no-untyped-de
     from conftest import complete_and_submit
 
     session = database.session()
-    course = publish_course(session, load_course(MENTORING).course).course
+    course = publish_course(session, mentoring()).course
     today = dt.date.today()
     run = services.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
     user = create_user(session, "finisher@example.org", "Finisher", "learner", PASSWORD)

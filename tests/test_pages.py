@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import PASSWORD, TODAY, csrf_token
+from conftest import PASSWORD, TODAY, csrf_token, mentoring
 from shooc.enrolment.services import enrol
 from shooc.workbooks.models import WorkbookVersion
 from shooc.workbooks.render import scrolling_tables
@@ -228,14 +228,12 @@ def test_versions_published_before_get_their_ids_prefixed(committed_app, schema_
 
     from shooc.unit_of_work import get_db
     from shooc.migrate import alembic_config, upgrade
-    from shooc.workbooks.loader import load_course
     from shooc.workbooks.models import ActivityVersion, CourseVersion
     from shooc.workbooks.publish import publish_course
-    from conftest import MENTORING
 
     database = get_db(committed_app)
     with database.session() as session:
-        publish_course(session, load_course(MENTORING).course)
+        publish_course(session, mentoring())
         session.commit()
     with database.engine.begin() as conn:  # as an older release stored them: no prefix
         for table, column in (("course_versions", "body_html"), ("workbook_versions", "body_parts"),

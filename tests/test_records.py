@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token
+from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token, mentoring
 from records_data import COLUMNS, expected_counts, records_rows, to_csv
 from shooc.auth.models import User
 from shooc.auth.services import authenticate
@@ -303,16 +303,14 @@ def test_an_upload_without_its_csrf_token_is_refused(client, auth, make_user, pa
 
 def test_a_big_file_imports_in_the_background_with_progress(committed_app) -> None:
     """Above SHOOC_IMPORT_INLINE_ROWS, the request returns at once and the page shows progress."""
-    from conftest import MENTORING
     from shooc.auth.services import create_user
     from shooc.enrolment.services import create_run
-    from shooc.workbooks.loader import load_course
     from shooc.workbooks.publish import publish_course
 
     committed_app.config["SHOOC_IMPORT_INLINE_ROWS"] = 10
     database = get_db(committed_app)
     with database.session() as session:
-        course = publish_course(session, load_course(MENTORING).course).course
+        course = publish_course(session, mentoring()).course
         run = create_run(session, course, OPENS, CLOSES, slug="2017-rolling")
         create_user(session, "leader@example.org", "Lee Leader", "leader", PASSWORD)
         session.commit()
