@@ -32,10 +32,12 @@ run: $(SERVE_INSTALLED)
 	$(BIN)/flask --app shooc run --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on every core (SQLite; set SHOOC_TEST_DATABASE_URL for PostgreSQL,
-## each worker then gets a database of its own beside it: test_gw0, test_gw1...)
+## each worker then gets a database of its own beside it: test_gw0, test_gw1...). Each file
+## runs in one worker: module fixtures (two app servers, a site visited page by page) are
+## made once, and a fixed database such as shooc_multiserver has one user at a time.
 TEST_WORKERS ?= auto
 test: $(INSTALLED) browser axe openbadges
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg)
 lint: $(INSTALLED)

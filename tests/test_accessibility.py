@@ -54,8 +54,6 @@ from shooc.workbooks import staging
 from shooc.workbooks.models import WorkbookVersion
 from shooc.urls import SiteUrls
 
-# One site and one visit of every page for the whole file: under xdist all its tests run in one worker.
-pytestmark = pytest.mark.xdist_group("accessibility")
 
 AXE = PROJECT_ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path("/tmp/a11y-shots")

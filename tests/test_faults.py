@@ -43,8 +43,7 @@ from shooc.unit_of_work import get_db
 from shooc.migrate import upgrade
 from test_multiserver import Browser, Server, _start, _wait_until_answering
 
-# real gunicorns and a private PostgreSQL, started here; under xdist all in one worker
-pytestmark = [pytest.mark.server, pytest.mark.xdist_group("faults")]
+pytestmark = pytest.mark.server  # real gunicorns and a private PostgreSQL, started here
 
 pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
 
