@@ -16,7 +16,7 @@ OB_INSTALLED := $(OB_VENV)/.installed
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,lint]'
 	touch $@
 
 ## run: a demo on http://127.0.0.1:$(PORT): content published, a run open today, one account per role

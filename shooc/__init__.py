@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-
 from typing import Any, Mapping
 
 from flask import Flask
@@ -51,16 +50,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
 
+    import shooc.lead
+    from shooc.api import views as api_views
     from shooc.auth import limits
     from shooc.auth import views as auth_views
     from shooc.badges import views as badge_views
     from shooc.badges.services import connect_to_submissions
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
-    from shooc.api import views as api_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
-    import shooc.lead
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()

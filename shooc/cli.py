@@ -14,10 +14,10 @@ from flask.cli import AppGroup, with_appcontext
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
-from shooc.urls import site_urls
-from shooc.unit_of_work import get_db
 from shooc.enrolment.models import RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
+from shooc.unit_of_work import get_db
+from shooc.urls import site_urls
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import diff_course, find_course, publish_course
 

@@ -10,16 +10,18 @@ from flask import Flask, abort, current_app, has_request_context, render_templat
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 
 from shooc.auth.models import Role, User
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.mail import Mailer
-from shooc.urls import SiteUrls, path_for_logs, public_origin, site_urls as site_urls_for
+from shooc.unit_of_work import get_session
+from shooc.urls import SiteUrls, path_for_logs, public_origin
+from shooc.urls import site_urls as site_urls_for
 from shooc.workbooks.models import Course
 from shooc.workbooks.render import scrolling_tables
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
@@ -23,10 +24,10 @@ from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
 from shooc.db import write_intent
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats
+from shooc.unit_of_work import get_session, will_write
 from shooc.web import RETRY_AFTER_SECONDS, log_database_unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

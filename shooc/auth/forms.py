@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Val
 from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
 from shooc.auth.services import AccountError, normalise_email, password_problem
 
+
 def _email(form: FlaskForm, field: EmailField) -> None:
     try:
         field.data = normalise_email(field.data or "")

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import re
 import secrets
-
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,8 +290,8 @@ def reset_password(session: Session, user: User, password: str) -> int:
 
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything shooc keeps about a person, as they may download it (JSON)."""
-    from shooc.enrolment.models import Enrolment, Response, Submission
     from shooc.api.models import ApiToken
+    from shooc.enrolment.models import Enrolment, Response, Submission
     from shooc.evaluate.models import Evaluation
 
     enrolments = []

@@ -7,8 +7,20 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, Response, abort, current_app, flash, make_response, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -16,12 +28,21 @@ from wtforms.validators import DataRequired, Length
 
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits, services
-from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, LoginLinkForm, ProfileForm,
-                              RegisterForm, ResetForm, ResetRequestForm)
+from shooc.auth.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    EmptyForm,
+    LoginForm,
+    LoginLinkForm,
+    ProfileForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+)
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
-from shooc.unit_of_work import get_session
 from shooc.mail import MailError
+from shooc.unit_of_work import get_session
 from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 
 log = logging.getLogger(__name__)

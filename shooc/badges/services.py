@@ -18,15 +18,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.urls import SiteUrls
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
 from shooc.faults import fault_point
-from shooc.audit import audit
+from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 

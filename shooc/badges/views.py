@@ -15,8 +15,8 @@ from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment.models import Enrolment
+from shooc.unit_of_work import get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
 from shooc.workbooks import published

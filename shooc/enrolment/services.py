@@ -21,9 +21,9 @@ from werkzeug.datastructures import MultiDict
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
-from shooc.faults import fault_point
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate import counters
+from shooc.faults import fault_point
 from shooc.workbooks import published
 from shooc.workbooks.activities import FormData, Quiz, get_kind
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion, WorkbookVersion

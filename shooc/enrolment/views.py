@@ -12,16 +12,23 @@ from wtforms import ValidationError
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.db import utcnow
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import (PENDING_DRAFT_KEY, csrf, from_this_site, int_arg, login_manager, published_course_or_404,
-                       roles_required)
-from shooc.workbooks.models import Course, CourseVersion
+from shooc.unit_of_work import get_session, will_write
+from shooc.web import (
+    PENDING_DRAFT_KEY,
+    csrf,
+    from_this_site,
+    int_arg,
+    login_manager,
+    published_course_or_404,
+    roles_required,
+)
 from shooc.workbooks import published
+from shooc.workbooks.models import Course, CourseVersion
 
 bp = Blueprint("learn", __name__)
 

@@ -24,8 +24,15 @@ from sqlalchemy.orm import Session
 
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.enrolment.models import Enrolment, Run, Submission
-from shooc.evaluate.models import (Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
-                                   RunWorkbookCounter, WorkbookStart)
+from shooc.evaluate.models import (
+    Evaluation,
+    OverallEffect,
+    RunCounter,
+    RunTally,
+    RunWeekCounter,
+    RunWorkbookCounter,
+    WorkbookStart,
+)
 from shooc.workbooks.models import WorkbookVersion
 
 COUNTER_TABLES = (RunCounter, RunWorkbookCounter, RunWeekCounter, RunTally)

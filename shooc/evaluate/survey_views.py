@@ -17,11 +17,11 @@ from wtforms import RadioField, TextAreaField, ValidationError
 
 from shooc.auth.forms import select_choices
 from shooc.auth.models import Role
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import survey
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect
+from shooc.unit_of_work import get_session
 from shooc.web import int_arg, roles_required, run_or_404
 from shooc.workbooks.models import CourseVersion
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import selectinload
 
 from shooc.auth.models import Role
 from shooc.csvfile import csv_text
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import charts
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect, RunCounter
 from shooc.evaluate.stats import PROGRESS_COLUMNS, anonymised_progress, flatten, run_stats
+from shooc.unit_of_work import get_session
 from shooc.web import roles_required, run_or_404
 
 bp = Blueprint("evaluate", __name__, url_prefix="/evaluate")

@@ -24,12 +24,12 @@ from wtforms.validators import Optional, ValidationError
 
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.db import Database
-from shooc.unit_of_work import get_db, get_session
+from shooc.lead import bp
 from shooc.lead import communications as comms
 from shooc.lead.models import Announcement, Recording
-from shooc.lead import bp
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
+from shooc.unit_of_work import get_db, get_session
 from shooc.web import mailer, run_or_404, site_urls
 from shooc.workbooks.models import Course
 

@@ -45,16 +45,16 @@ import nh3
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Run
 from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
-from shooc.audit import audit
-from shooc.urls import SiteUrls
 from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
+from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.render import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown

@@ -23,11 +23,11 @@ from sqlalchemy import select
 
 from shooc.auth.models import User
 from shooc.db import Database, utcnow
-from shooc.unit_of_work import get_db, get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records
 from shooc.lead.models import RecordImport
+from shooc.unit_of_work import get_db, get_session
 from shooc.web import run_or_404
 
 log = logging.getLogger(__name__)

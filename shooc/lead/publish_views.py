@@ -18,12 +18,11 @@ from wtforms.validators import DataRequired, Optional
 
 from shooc.auth.forms import EmptyForm, select_choices
 from shooc.auth.models import User
-from shooc.unit_of_work import get_session
-from shooc.lead.communications import recordings_for
-from shooc.workbooks.models import ContentUpload
 from shooc.lead import bp, published_courses
+from shooc.lead.communications import recordings_for
+from shooc.unit_of_work import get_session
 from shooc.workbooks import staging
-from shooc.workbooks.models import ActivityVersion, Course, CourseVersion
+from shooc.workbooks.models import ActivityVersion, ContentUpload, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
 
 

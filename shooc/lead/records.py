@@ -50,6 +50,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shooc.audit import audit
 from shooc.auth.models import Role, User
 from shooc.auth.services import AccountError, normalise_email
 from shooc.badges.models import BadgeAssertion, Certificate
@@ -58,7 +59,6 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate import counters
 from shooc.evaluate.models import Evaluation, OverallEffect, WorkbookStart
-from shooc.audit import audit
 from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
 WORKBOOK_COLUMNS = [f"workbook_{n}" for n in range(1, 6)]

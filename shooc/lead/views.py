@@ -9,16 +9,17 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from shooc.auth.forms import EmptyForm, select_choices
 from shooc.audit import audit, audit_entries
+from shooc.auth.forms import EmptyForm, select_choices
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
-from shooc.unit_of_work import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services
+from shooc.unit_of_work import get_session
 from shooc.web import int_arg, run_or_404
 from shooc.workbooks.models import Course, WorkbookVersion
+
 
 class RunForm(FlaskForm):
     course = SelectField("Course", validators=[DataRequired("Choose the course.")])

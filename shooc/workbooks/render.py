@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import threading
-from html import escape as html_escape, unescape as html_unescape
+from html import escape as html_escape
+from html import unescape as html_unescape
 from typing import Any, Callable, Mapping
 
 import markdown

@@ -69,14 +69,19 @@ from typing import Callable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from shooc.auth.models import User
-from shooc.workbooks.models import ContentUpload
 from shooc.audit import audit
-from shooc.workbooks.loader import (IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem,
-                                    load_course)
-from shooc.workbooks.publish import (PublishResult, VersionDiff, _diff, _workbook_version, current_version,
-                                     find_course, publish_course)
-from shooc.workbooks.models import CourseVersion, WorkbookVersion
+from shooc.auth.models import User
+from shooc.workbooks.loader import IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem, load_course
+from shooc.workbooks.models import ContentUpload, CourseVersion, WorkbookVersion
+from shooc.workbooks.publish import (
+    PublishResult,
+    VersionDiff,
+    _diff,
+    _workbook_version,
+    current_version,
+    find_course,
+    publish_course,
+)
 
 MAX_ENTRIES = 500
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
