@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -104,7 +105,7 @@ def _send_confirmation(user: User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = RegisterForm()
@@ -132,7 +133,7 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/check-email")
-def check_email():  # type: ignore[no-untyped-def]
+def check_email() -> ResponseReturnValue:
     return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
 
 
@@ -156,7 +157,7 @@ def _someone_else(user: User) -> User | None:
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str):  # type: ignore[no-untyped-def]
+def confirm(token: str) -> ResponseReturnValue:
     """The link in the confirmation e-mail. Opening it (a GET) changes nothing: it
     shows the address it confirms and a button; only that form's POST (CSRF) confirms
     and logs in, and not over someone else's session (they log out first; the link
@@ -177,7 +178,7 @@ def confirm(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
@@ -197,7 +198,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     form = EmptyForm()
     if not current_user.is_authenticated:
         return redirect(url_for("workbooks.catalogue"))
@@ -213,7 +214,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-def reset_request():  # type: ignore[no-untyped-def]
+def reset_request() -> ResponseReturnValue:
     form = ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
@@ -232,7 +233,7 @@ def reset_request():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login-link", methods=["GET", "POST"])
-def login_link():  # type: ignore[no-untyped-def]
+def login_link() -> ResponseReturnValue:
     """Ask for a link that logs in without the password: the way in at once when the
     password is refused for a while because someone elsewhere has been guessing it
     (shooc/auth/limits.py). The same answer, and one e-mail, whether or not the
@@ -255,7 +256,7 @@ def login_link():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login-link/<token>", methods=["GET", "POST"])
-def login_with_link(token: str):  # type: ignore[no-untyped-def]
+def login_with_link(token: str) -> ResponseReturnValue:
     """The link in that e-mail. Opening it (a GET: mail scanners fetch links) changes
     nothing; its page's button (a POST with its CSRF token) logs in, once, and not over
     someone else's session."""
@@ -277,7 +278,7 @@ def login_with_link(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset(token: str):  # type: ignore[no-untyped-def]
+def reset(token: str) -> ResponseReturnValue:
     user = _link_user("reset", token, services.RESET_LINK_HOURS)
     if not isinstance(user, User):
         return user
@@ -304,7 +305,7 @@ def _tokens_revoked(count: int) -> str:
 
 @account_bp.route("/", methods=["GET", "POST"])
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     user = current_user._get_current_object()
     # Each form reads the post only if the post was its own: a refused password
     # change must not show the details form as if it had been emptied.
@@ -354,7 +355,7 @@ def _token_section(user: User, form: ApiTokenForm | None = None, new_token: str 
 
 @account_bp.route("/tokens", methods=["POST"])
 @roles_required(Role.evaluator, Role.leader, Role.admin)
-def create_api_token():  # type: ignore[no-untyped-def]
+def create_api_token() -> ResponseReturnValue:
     """Make a token and show it in this answer only: it is never stored in the
     clear, so no later page (nor a redirect through the session cookie) can show it."""
     user = current_user._get_current_object()
@@ -380,7 +381,7 @@ def create_api_token():  # type: ignore[no-untyped-def]
 
 @account_bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_api_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of one's own tokens (any role: revoking never hurts); another
     person's token is not found."""
     form = EmptyForm()
@@ -397,7 +398,7 @@ def revoke_api_token(token_id: int):  # type: ignore[no-untyped-def]
 
 @account_bp.route("/data.json")
 @login_required
-def download_data():  # type: ignore[no-untyped-def]
+def download_data() -> ResponseReturnValue:
     data = services.export_data(get_session(), current_user._get_current_object())
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="shooc-my-data-{dt.date.today()}.json"'
@@ -407,7 +408,7 @@ def download_data():  # type: ignore[no-untyped-def]
 
 @account_bp.route("/delete", methods=["GET", "POST"])
 @login_required
-def delete_account():  # type: ignore[no-untyped-def]
+def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():

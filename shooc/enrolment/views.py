@@ -3,6 +3,7 @@ withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
@@ -35,7 +36,7 @@ bp = Blueprint("learn", __name__)
 
 @bp.route("/courses/<course_slug>/enrol", methods=["POST"])
 @roles_required(Role.learner)  # staff enrolled would count as registrations in the run's figures
-def enrol(course_slug: str):  # type: ignore[no-untyped-def]
+def enrol(course_slug: str) -> ResponseReturnValue:
     db = get_session()
     course = published_course_or_404(course_slug)
     run = db.scalar(select(Run).where(Run.course_id == course.id, Run.slug == request.form.get("run", "")))
@@ -53,7 +54,7 @@ def enrol(course_slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     summaries = services.dashboard(get_session(), current_user.id)
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
@@ -69,7 +70,7 @@ def _own_enrolment(enrolment_id: int) -> Enrolment:
 
 @bp.route("/dashboard/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
 @login_required
-def withdraw(enrolment_id: int):  # type: ignore[no-untyped-def]
+def withdraw(enrolment_id: int) -> ResponseReturnValue:
     enrolment = _own_enrolment(enrolment_id)
     form = EmptyForm()
     if form.validate_on_submit():
@@ -84,7 +85,7 @@ def withdraw(enrolment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/enrolments/<int:enrolment_id>/rejoin", methods=["POST"])
 @login_required
-def rejoin(enrolment_id: int):  # type: ignore[no-untyped-def]
+def rejoin(enrolment_id: int) -> ResponseReturnValue:
     enrolment = _own_enrolment(enrolment_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -105,7 +106,7 @@ def _form_dict(form: MultiDict) -> dict[str, list[str]]:
 
 @bp.route("/courses/<course_slug>/workbooks/<workbook_slug>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, so that a post from an ended session can be kept, not refused
-def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     if request.method == "GET" and session.get(PENDING_DRAFT_KEY):
         will_write()  # restoring a kept draft
     db = get_session()

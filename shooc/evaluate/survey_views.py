@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -76,7 +77,7 @@ def _course_title(run: Run) -> str:
 
 @bp.route("/runs/<run_slug>/evaluation", methods=["GET", "POST"])
 @roles_required(Role.learner)
-def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
+def learner_survey(run_slug: str) -> ResponseReturnValue:
     db = get_session()
     enrolment = survey.own_enrolment(db, run_slug, current_user.id)
     if enrolment is None:
@@ -118,7 +119,7 @@ def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/evaluate/runs/<run_slug>/evaluation")
 @roles_required(Role.evaluator, Role.leader, Role.admin)
-def results(run_slug: str):  # type: ignore[no-untyped-def]
+def results(run_slug: str) -> ResponseReturnValue:
     db = get_session()
     run = run_or_404(run_slug)
     found = survey.results(db, run, page=request.args.get("page", 1, type=int_arg))

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any, Iterable, Iterator
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -43,7 +44,7 @@ def _runs() -> list[tuple[Run, RunCounter | None]]:
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("evaluate/home.html", runs=_runs(), compare_max=COMPARE_MAX)
 
 
@@ -92,7 +93,7 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.route("/runs/<slug>")
-def run_page(slug: str):  # type: ignore[no-untyped-def]
+def run_page(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     figures = run_stats(get_session(), run)
     return render_template("evaluate/run.html", run=run, figures=figures, charts=run_charts(figures),
@@ -139,7 +140,7 @@ def _compared() -> list[Run]:
 
 
 @bp.route("/compare")
-def compare():  # type: ignore[no-untyped-def]
+def compare() -> ResponseReturnValue:
     runs = _compared()
     db = get_session()
     figure_sets = [run_stats(db, run) for run in runs]

@@ -16,6 +16,7 @@ import threading
 from typing import Callable
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -82,7 +83,7 @@ def start_delivery(app: Flask) -> None:
 
 
 @bp.route("/runs/<slug>/announcements", methods=["GET", "POST"])
-def announcements(slug: str):  # type: ignore[no-untyped-def]
+def announcements(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     db = get_session()
     form = AnnouncementForm()
@@ -116,7 +117,7 @@ def announcements(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/announcements/<int:announcement_id>/remove", methods=["POST"])
-def remove_announcement(slug: str, announcement_id: int):  # type: ignore[no-untyped-def]
+def remove_announcement(slug: str, announcement_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     db = get_session()
     announcement = db.get(Announcement, announcement_id)
@@ -139,7 +140,7 @@ def _course(course_slug: str) -> Course:
 
 
 @bp.route("/courses/<course_slug>/recordings", methods=["GET", "POST"])
-def recordings(course_slug: str):  # type: ignore[no-untyped-def]
+def recordings(course_slug: str) -> ResponseReturnValue:
     course = _course(course_slug)
     db = get_session()
     workbooks = comms.course_workbooks(db, course)
@@ -168,7 +169,7 @@ def recordings(course_slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/courses/<course_slug>/recordings/<int:recording_id>/remove", methods=["POST"])
-def remove_recording(course_slug: str, recording_id: int):  # type: ignore[no-untyped-def]
+def remove_recording(course_slug: str, recording_id: int) -> ResponseReturnValue:
     course = _course(course_slug)
     db = get_session()
     recording = db.get(Recording, recording_id)

@@ -16,6 +16,7 @@ import logging
 import threading
 
 from flask import Flask, Response, abort, current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -43,7 +44,7 @@ class ImportForm(FlaskForm):
 
 
 @bp.route("/runs/<slug>/import", methods=["GET", "POST"])
-def import_records(slug: str):  # type: ignore[no-untyped-def]
+def import_records(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = ImportForm()
     db = get_session()
@@ -84,7 +85,7 @@ def import_template(slug: str) -> Response:
 
 
 @bp.route("/imports/<int:import_id>")
-def record_import(import_id: int):  # type: ignore[no-untyped-def]
+def record_import(import_id: int) -> ResponseReturnValue:
     db = get_session()
     job = db.get(RecordImport, import_id) or abort(404)
     run = db.get(Run, job.run_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -48,13 +49,13 @@ class FeedbackForm(FlaskForm):
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("lead/home.html", runs=services.runs_overview(get_session()),
                            courses=published_courses())
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])
-def new_run():  # type: ignore[no-untyped-def]
+def new_run() -> ResponseReturnValue:
     form = RunForm()
     form.course.choices = select_choices(published_courses())
     if form.validate_on_submit():
@@ -76,7 +77,7 @@ def new_run():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/edit", methods=["GET", "POST"])
-def edit_run(slug: str):  # type: ignore[no-untyped-def]
+def edit_run(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = RunForm(obj=run)
     form.course.choices = select_choices([(run.course.slug, run.course.slug)])
@@ -104,7 +105,7 @@ def edit_run(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/close", methods=["GET", "POST"])
-def close_run(slug: str):  # type: ignore[no-untyped-def]
+def close_run(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = ReasonForm()
     db = get_session()
@@ -131,7 +132,7 @@ def _filters() -> dict:
 
 
 @bp.route("/runs/<slug>/participants")
-def participants(slug: str):  # type: ignore[no-untyped-def]
+def participants(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     f = _filters()
     if f["status"] not in services.STATUSES:
@@ -166,7 +167,7 @@ def _enrolment(run: Run, enrolment_id: int) -> Enrolment:
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>")
-def participant(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     return _participant_page(run, enrolment, ExtendForm(), None)
@@ -187,7 +188,7 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/extend", methods=["POST"])
-def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = ExtendForm()
@@ -205,7 +206,7 @@ def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/feedback/<workbook_slug>", methods=["POST"])
-def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[no-untyped-def]
+def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = FeedbackForm()
@@ -224,7 +225,7 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[
 
 
 @bp.route("/audit")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     db = get_session()
     run = run_or_404(request.args["run"]) if request.args.get("run") else None
     entries = audit_entries(db, run=run, limit=500)
