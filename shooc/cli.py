@@ -6,15 +6,17 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
-from shooc.enrolment.models import RunMode
+from shooc.enrolment.models import Run, RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
 from shooc.unit_of_work import get_db
 from shooc.urls import site_urls
@@ -37,7 +39,7 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -186,6 +188,7 @@ def demo(content_path: str | None) -> None:
                 for problem in result.problems:
                     click.echo(str(problem))
                 fail(f"{folder} has problems; fix them or remove the folder")
+            assert result.course is not None
             published = publish_course(session, result.course)
             state = (f"published version {published.version.number}" if published.published
                      else f"version {published.version.number} already published")
@@ -213,7 +216,7 @@ def demo(content_path: str | None) -> None:
         session.close()
 
 
-def _run_or_fail(session, slug: str):  # type: ignore[no-untyped-def]
+def _run_or_fail(session: Session, slug: str) -> Run:
     run = find_run(session, slug)
     if run is None:
         fail(f"no run '{slug}'")
