@@ -18,11 +18,12 @@ from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.db import Base
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate.models import (
     Evaluation,
@@ -47,13 +48,14 @@ def local_day(run: Run, moment: dt.datetime) -> dt.date:
     return moment.astimezone(ZoneInfo(run.timezone)).date()
 
 
-def _bump(session: Session, model: type, keys: dict[str, Any], **deltas: int) -> None:
+def _bump(session: Session, model: type[Base], keys: dict[str, Any], **deltas: int) -> None:
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
+    assert isinstance(table, Table)  # a mapped class's FromClause, to SQLAlchemy's types
     statement = insert(table).values(**keys, **deltas)
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + delta for name, delta in deltas.items()})
