@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; its stubs are 3.2's
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
@@ -25,6 +27,18 @@ class NewPassword:
                                    name.data if name else getattr(form.meta, "user_name", ""))
         if problem:
             raise ValidationError(problem[0].upper() + problem[1:] + ".")
+
+T = TypeVar("T")
+
+
+def filled(data: T | None) -> T:
+    """A field's data once its form has validated. WTForms types every field's data
+    as Optional; where a validator requires a value (DataRequired, InputRequired,
+    NumberRange, a rule that refuses "", a SelectField's choices) it is never None."""
+    if data is None:
+        raise ValueError("a required form field validated without data")
+    return data
+
 
 def select_choices(options: dict[str, str] | list[tuple[str, str]], prompt: str | None = None) -> list[SelectChoice]:
     """Choices for a SelectField (WTForms 3.3 asks for SelectChoice objects)."""

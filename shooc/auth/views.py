@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -39,6 +40,7 @@ from shooc.auth.forms import (
     RegisterForm,
     ResetForm,
     ResetRequestForm,
+    filled,
 )
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
@@ -113,8 +115,8 @@ def register() -> ResponseReturnValue:
         db = get_session()
         try:
             result = services.register(
-                db, form.email.data, form.name.data, form.password.data, consent=form.consent.data,
-                organisation=form.organisation.data, job_role=form.job_role.data,
+                db, filled(form.email.data), filled(form.name.data), filled(form.password.data),
+                consent=form.consent.data, organisation=form.organisation.data, job_role=form.job_role.data,
                 mentoring_experience=form.mentoring_experience.data, email_opt_in=form.email_opt_in.data)
         except services.AccountError as exc:
             form.consent.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
@@ -137,7 +139,7 @@ def check_email() -> ResponseReturnValue:
     return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
 
 
-def _link_user(purpose: str, token: str, hours: float):  # type: ignore[no-untyped-def]
+def _link_user(purpose: str, token: str, hours: float) -> User | ResponseReturnValue:
     """The user a signed link is for, or the page saying why the link cannot be used."""
     try:
         return services.read_link_token(get_session(), current_app.config["SECRET_KEY"], purpose, token, hours)
@@ -152,7 +154,7 @@ def _someone_else(user: User) -> User | None:
     sent to a logged-in victim would otherwise swap the victim into the attacker's
     account, and whatever the victim then wrote would be the attacker's to read)."""
     if current_user.is_authenticated and current_user.id != user.id:
-        return current_user._get_current_object()  # type: ignore[no-any-return]
+        return current_user._get_current_object()
     return None
 
 
@@ -183,7 +185,7 @@ def login() -> ResponseReturnValue:
     next_url = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(db, form.email.data, form.password.data)
+        user = services.authenticate(db, filled(form.email.data), filled(form.password.data))
         if user is not None and not user.is_active:
             flash(services.DISABLED_MESSAGE, "error")
         elif user is not None and user.email_verified_at is None:
@@ -218,15 +220,16 @@ def reset_request() -> ResponseReturnValue:
     form = ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
-        user = services.find_user(db, form.email.data)
+        email = filled(form.email.data)
+        user = services.find_user(db, email)
         if user is not None:
             token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
             _send(user.email, "Reset your shooc password", "auth/email/reset.txt", user=user,
                   link=external_url("auth.reset", token=token), hours=services.RESET_LINK_HOURS)
         else:
-            _send_no_account(form.email.data, "send a link to choose a new password")
+            _send_no_account(email, "send a link to choose a new password")
         # The same answer whether or not there is an account.
-        flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
+        flash(f"If there is an account for {email}, we have sent it a link to choose a new password. "
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
         return redirect(url_for("auth.check_email"))
     return render_template("auth/reset_request.html", form=form), (422 if form.errors else 200)
@@ -240,15 +243,16 @@ def login_link() -> ResponseReturnValue:
     address has an account ready to use."""
     form = LoginLinkForm()
     if form.validate_on_submit():
-        user = services.find_user(get_session(), form.email.data)
+        email = filled(form.email.data)
+        user = services.find_user(get_session(), email)
         if user is not None and user.email_verified_at is not None:
             token = services.make_link_token(current_app.config["SECRET_KEY"], "login", user)
             _send(user.email, "Your link to log in to shooc", "auth/email/login_link.txt", user=user,
                   link=external_url("auth.login_with_link", token=token), minutes=services.LOGIN_LINK_MINUTES)
         else:
             # no account, or one never confirmed (its password may be a stranger's)
-            _send_no_account(form.email.data, "send a link to log in")
-        flash(f"If there is an account for {form.email.data}, we have sent it a link to log in. "
+            _send_no_account(email, "send a link to log in")
+        flash(f"If there is an account for {email}, we have sent it a link to log in. "
               f"The link works once, within {services.LOGIN_LINK_MINUTES} minutes.", "info")
         return redirect(url_for("auth.check_email"))
     return render_template("auth/login_link.html", form=form, minutes=services.LOGIN_LINK_MINUTES), \
@@ -286,7 +290,7 @@ def reset(token: str) -> ResponseReturnValue:
     form = ResetForm()
     form.meta.user_email, form.meta.user_name = user.email, user.name
     if form.validate_on_submit():
-        revoked = services.reset_password(db, user, form.password.data)
+        revoked = services.reset_password(db, user, filled(form.password.data))
         db.commit()
         start_session(user)
         flash("Your new password is set and you are logged in." + _tokens_revoked(revoked), "info")
@@ -323,10 +327,10 @@ def account() -> ResponseReturnValue:
         flash("Your details are saved.", "info")
         return redirect(url_for("account.account"))
     if password.is_submitted() and "password-current" in request.form and password.validate():
-        if not services.check_password(user, password.current.data):
+        if not services.check_password(user, filled(password.current.data)):
             password.current.errors = ["That is not your current password."]
         else:
-            revoked = services.set_password(db, user, password.password.data)
+            revoked = services.set_password(db, user, filled(password.password.data))
             db.commit()
             start_session(user)
             flash("Your password is changed; you have been logged out everywhere else." + _tokens_revoked(revoked),
@@ -364,7 +368,7 @@ def create_api_token() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            _, new_token = api_tokens.create_token(db, user, form.token_name.data)
+            _, new_token = api_tokens.create_token(db, user, filled(form.token_name.data))
         except api_tokens.TokenError as exc:
             form.token_name.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -412,7 +416,7 @@ def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
-        if not services.check_password(user, form.password.data):
+        if not services.check_password(user, filled(form.password.data)):
             form.password.errors = ["That is not your password."]
         else:
             db = get_session()
@@ -430,7 +434,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_bp)
 
     @app.context_processor
-    def _logout_form():  # type: ignore[no-untyped-def]
+    def _logout_form() -> dict[str, Any]:
         # formdata=None: the header's form never reads the request body (which an
         # error page for a too-large upload must not touch again)
         return {"logout_form": lambda: EmptyForm(formdata=None)}

@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Callable
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from wtforms import DateField, Field, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import Optional, ValidationError
 
-from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.db import Database
 from shooc.lead import bp
 from shooc.lead import communications as comms
@@ -31,7 +31,7 @@ from shooc.lead.models import Announcement, Recording
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
 from shooc.unit_of_work import get_db, get_session
-from shooc.web import mailer, run_or_404, site_urls
+from shooc.web import mailer, run_or_404, site_urls, the_app
 from shooc.workbooks.models import Course
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,11 @@ def announcements(slug: str) -> ResponseReturnValue:
     preview = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
-            preview = comms.render_announcement(form.body.data)
+            preview = comms.render_announcement(filled(form.body.data))
         else:
             try:
-                announcement = comms.post_announcement(db, current_user, run, form.title.data, form.body.data,
-                                                       site_urls())
+                announcement = comms.post_announcement(db, current_user, run, filled(form.title.data),
+                                                       filled(form.body.data), site_urls())
             except comms.AlreadyPosted as exc:
                 db.rollback()
                 flash(f"“{exc.existing.title}” was already posted a moment ago; it was not posted or e-mailed "
@@ -106,7 +106,7 @@ def announcements(slug: str) -> ResponseReturnValue:
                     getattr(form, name).errors = [problem]
             else:
                 db.commit()
-                start_delivery(current_app._get_current_object())
+                start_delivery(the_app())
                 n = announcement.emailed_to
                 flash(f"Posted “{announcement.title}”: learners see it on their dashboards; "
                       f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
@@ -150,8 +150,9 @@ def recordings(course_slug: str) -> ResponseReturnValue:
         form.workbook.data = request.args["workbook"]
     if form.validate_on_submit():
         try:
-            recording = comms.add_recording(db, current_user, course, form.workbook.data, form.title.data,
-                                            form.url.data, form.transcript.data, form.recorded_on.data)
+            recording = comms.add_recording(db, current_user, course, form.workbook.data,
+                                            filled(form.title.data), filled(form.url.data),
+                                            filled(form.transcript.data), form.recorded_on.data)
         except comms.Invalid as exc:
             db.rollback()
             for name, problem in exc.problems.items():

@@ -29,7 +29,7 @@ from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records
 from shooc.lead.models import RecordImport
 from shooc.unit_of_work import get_db, get_session
-from shooc.web import run_or_404
+from shooc.web import run_or_404, the_app
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def import_records(slug: str) -> ResponseReturnValue:
                 db.commit()
                 PROGRESS[job.id] = (0, job.rows)
                 thread = threading.Thread(target=_import_in_background, name=f"import-{job.id}", daemon=True,
-                                          args=(current_app._get_current_object(), job.id, current_user.id))
+                                          args=(the_app(), job.id, current_user.id))
                 thread.start()
             return redirect(url_for("lead.record_import", import_id=job.id))
     jobs = db.scalars(select(RecordImport).where(RecordImport.run_id == run.id)
@@ -88,7 +88,7 @@ def import_template(slug: str) -> Response:
 def record_import(import_id: int) -> ResponseReturnValue:
     db = get_session()
     job = db.get(RecordImport, import_id) or abort(404)
-    run = db.get(Run, job.run_id)
+    run = db.get_one(Run, job.run_id)
     progress = PROGRESS.get(job.id)
     stale = job.status == "running" and progress is None and utcnow() - job.created_at > STALE_AFTER
     figures = run_stats(db, run) if job.status == "done" else None
@@ -108,8 +108,8 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
         database: Database = get_db(app)
         try:
             with database.session() as session:
-                job = session.get(RecordImport, import_id)
-                run = session.get(Run, job.run_id)
+                job = session.get_one(RecordImport, import_id)
+                run = session.get_one(Run, job.run_id)
                 checked = records.check_file(session, run, job.data, job.filename)  # the run may have changed
 
                 def progress(done: int, total: int) -> None:
@@ -129,7 +129,7 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
             else:
                 message = f"{type(exc).__name__}: {exc}"
             with database.session() as session:
-                job = session.get(RecordImport, import_id)
+                job = session.get_one(RecordImport, import_id)
                 job.status, job.error, job.finished_at = "failed", message, utcnow()
                 session.commit()
         finally:

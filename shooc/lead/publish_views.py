@@ -17,7 +17,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.auth.models import User
 from shooc.lead import bp, published_courses
 from shooc.lead.communications import recordings_for
@@ -177,12 +177,13 @@ def _published_message(result: PublishResult) -> str:
 @bp.route("/publish/<int:upload_id>/publish", methods=["POST"])
 def publish_publish(upload_id: int) -> ResponseReturnValue:
     form = PublishForm()
-    if not form.validate_on_submit() or not form.seen_version.data.isdigit():
+    seen = filled(form.seen_version.data) if form.validate_on_submit() else ""
+    if not seen.isdigit():
         abort(400)
     db = get_session()
     upload = _upload_or_404(upload_id, lock=True)
     try:
-        result = staging.publish_upload(db, upload, current_user, seen_version=int(form.seen_version.data))
+        result = staging.publish_upload(db, upload, current_user, seen_version=int(seen))
     except staging.StagingError as exc:
         db.rollback()
         flash(_sentence(exc), "error")

@@ -11,7 +11,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shooc.audit import audit, audit_entries
-from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
 from shooc.enrolment import services as enrolment_services
@@ -63,8 +63,9 @@ def new_run() -> ResponseReturnValue:
         course = db.scalar(select(Course).where(Course.slug == form.course.data)) or abort(400)
         try:
             run = enrolment_services.create_run(
-                db, course, form.opens_on.data, form.closes_on.data, mode=form.mode.data, name=form.name.data,
-                slug=form.slug.data or None, pace_days=form.pace_days.data, capacity=form.capacity.data)
+                db, course, filled(form.opens_on.data), filled(form.closes_on.data), mode=form.mode.data,
+                name=form.name.data, slug=form.slug.data or None, pace_days=filled(form.pace_days.data),
+                capacity=form.capacity.data)
         except enrolment_services.RunError as exc:
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -85,14 +86,16 @@ def edit_run(slug: str) -> ResponseReturnValue:
     affected = None
     if form.validate_on_submit():
         db = get_session()
-        affected = services.affected_by_new_close_date(db, run, form.closes_on.data)
-        if affected and request.form.get("confirmed") != form.closes_on.data.isoformat():
+        closes_on = filled(form.closes_on.data)
+        affected = services.affected_by_new_close_date(db, run, closes_on)
+        if affected and request.form.get("confirmed") != closes_on.isoformat():
             # Show how many learners a new closing date moves before saving it.
             return render_template("lead/run_form.html", form=form, run=run, affected=affected), 200
         try:
-            changes = services.update_run(db, current_user, run, name=form.name.data, opens_on=form.opens_on.data,
-                                          closes_on=form.closes_on.data, mode=form.mode.data,
-                                          pace_days=form.pace_days.data, capacity=form.capacity.data,
+            changes = services.update_run(db, current_user, run, name=filled(form.name.data),
+                                          opens_on=filled(form.opens_on.data), closes_on=closes_on,
+                                          mode=form.mode.data, pace_days=filled(form.pace_days.data),
+                                          capacity=form.capacity.data,
                                           slug=form.slug.data or run.slug)
         except enrolment_services.RunError as exc:
             db.rollback()
@@ -111,7 +114,7 @@ def close_run(slug: str) -> ResponseReturnValue:
     db = get_session()
     if form.validate_on_submit():
         try:
-            affected = services.close_run(db, current_user, run, form.reason.data)
+            affected = services.close_run(db, current_user, run, filled(form.reason.data))
         except services.LeadError as exc:
             flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
             return redirect(url_for("lead.home"))
@@ -195,7 +198,8 @@ def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
     db = get_session()
     if form.validate_on_submit():
         try:
-            services.extend_close_date(db, current_user, enrolment, form.until.data, form.reason.data)
+            services.extend_close_date(db, current_user, enrolment, filled(form.until.data),
+                                       filled(form.reason.data))
         except services.LeadError as exc:
             form.until.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
