@@ -491,6 +491,7 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
                     reader.problem(doc.line(*path), f"{label}: unknown standard '{code}'")
     if len(reader.problems) > before:
         return None
+    assert isinstance(activity_id, str) and isinstance(kind_name, str)  # else a problem was reported above
     return ActivitySource(
         id=activity_id, kind=kind_name, required=definition.get("required", False),
         title=definition.get("title"), definition=definition, line=fence_line,
@@ -528,7 +529,9 @@ def _check_nesting(reader: _FileReader, body: str, body_line: int) -> None:
     course needs more than a few; a line deeper than these limits is a problem."""
     for offset, line in _prose_lines(body):
         indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
-        quotes = len(_QUOTES_RE.match(line).group(0).replace(" ", ""))
+        quote_marks = _QUOTES_RE.match(line)
+        assert quote_marks is not None  # ^[ >]* matches every line
+        quotes = len(quote_marks.group(0).replace(" ", ""))
         if indent > MAX_INDENT:
             reader.problem(body_line + offset, f"the line is indented {indent} spaces: more than {MAX_INDENT} "
                                                "nests lists too deep to show")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -163,7 +164,8 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     return PublishResult(course, version, previous_number, diff)
 
 
-def _workbook_version(workbook: WorkbookSource, image_src, source: CourseSource) -> WorkbookVersion:
+def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None],
+                      source: CourseSource) -> WorkbookVersion:
     badge = dict(workbook.badge)
     if badge.get("image"):
         badge["image_url"] = source.images[badge["image"]].url
@@ -214,7 +216,7 @@ def _store_assets(session: Session, source: CourseSource) -> None:
             session.add(Asset(sha256=sha, media_type=image.media_type, data=image.data))
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     """YAML may hold dates; JSON columns need plain values."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

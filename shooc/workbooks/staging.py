@@ -432,7 +432,7 @@ def _load(upload: ContentUpload) -> tuple[CourseSource | None, list[Problem]]:
     except StagingError as exc:
         return None, [Problem(upload.filename, 1, str(exc))]
     prefix = str(folder)
-    problems = [Problem(upload.course_slug + p.file[len(prefix):] if p.file.startswith(prefix) else p.file,
+    problems = [Problem((upload.course_slug or "") + p.file[len(prefix):] if p.file.startswith(prefix) else p.file,
                         p.line, p.message) for p in result.problems]
     return (result.course if result.ok else None), problems
 

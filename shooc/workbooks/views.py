@@ -88,7 +88,7 @@ def course_page(course_slug: str) -> ResponseReturnValue:
             return Response(body, mimetype="text/html")
     db = get_session()
     course = published_course_or_404(course_slug)
-    version = published.version(db, course.current_version_id)  # type: ignore[arg-type]
+    version = published.version(db, course.current_version_id)
     enrolment = enrolment_for(db, current_user.id, course) if current_user.is_authenticated else None
     page = render_template("catalogue/course.html", course=course, version=version, enrolment=enrolment,
                            open_runs=open_runs(db, course, today), upcoming_runs=upcoming_runs(db, course, today),
