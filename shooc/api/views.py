@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -43,7 +43,7 @@ MESSAGES = {404: "There is nothing at this address.", 405: "This address cannot 
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    response = current_app.json.response(data)
+    response = jsonify(data)
     response.status_code = status
     return response
 

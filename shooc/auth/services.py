@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, null, select, update
+from sqlalchemy import CursorResult, delete, null, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -270,8 +270,9 @@ def use_login_link(session: Session, user: User) -> bool:
     result = session.execute(
         update(User).where(User.id == user.id, User.password_hash == user.password_hash, same_login)
         .values(last_login_at=utcnow()).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # what an UPDATE gives, typed as any Result
     session.expire(user, ["last_login_at"])
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)
 
 
 def confirm_email(session: Session, user: User) -> None:

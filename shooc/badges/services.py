@@ -178,7 +178,7 @@ def _revoke_certificate(session: Session, certificate: Certificate, reason: str)
 
 def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, str | None]]:
     """Every assertion of a run with its recipient's e-mail (None once erased)."""
-    return list(session.execute(  # type: ignore[arg-type]
+    return list(session.execute(
         select(BadgeAssertion, User.email).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
         .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).all())
@@ -287,8 +287,9 @@ def holder_name_matches(certificate: Certificate, name: str) -> bool:
     def fold(text: str) -> str:
         return " ".join(text.casefold().split())
 
-    return bool(certificate.holder_name and name.strip()) and hmac.compare_digest(
-        fold(certificate.holder_name).encode(), fold(name).encode())
+    if not certificate.holder_name or not name.strip():
+        return False
+    return hmac.compare_digest(fold(certificate.holder_name).encode(), fold(name).encode())
 
 
 def find_certificate(session: Session, code: str) -> Certificate | None:

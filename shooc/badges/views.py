@@ -21,7 +21,7 @@ from shooc.unit_of_work import get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
 from shooc.workbooks import published
-from shooc.workbooks.models import Course, CourseVersion
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("badges", __name__)
 
@@ -99,7 +99,7 @@ def assertion(assertion_id: str) -> ResponseReturnValue:
     document = services.assertion_document(urls(), found, evidence)
     status = 410 if found.revoked else 200
     if wants_html():
-        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
+        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug) or abort(404)
         holder = services.public_holder(found.enrolment)
         badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
         return render_template("badges/assertion.html", assertion=found, badge=badge, holder=holder,
@@ -172,11 +172,11 @@ def my_badges() -> ResponseReturnValue:
                            enrolments=enrolments, format_code=services.format_code)
 
 
-def _kind(workbook, activity_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def _kind(workbook: WorkbookVersion | None, activity_id: str) -> str | None:
     return next((a.kind for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
 
 
-def activity_title(workbook, activity_id: str) -> str:  # type: ignore[no-untyped-def]
+def activity_title(workbook: WorkbookVersion | None, activity_id: str) -> str:
     activity = next((a for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
     return (activity.title if activity and activity.title else activity_id.replace("-", " ").capitalize())
 

@@ -329,5 +329,6 @@ def comments_page(session: Session, run: Run, page: int = 1, per_page: int = COM
         select(Evaluation.submitted_at, Evaluation.comments).join(Enrolment, Evaluation.enrolment_id == Enrolment.id)
         .where(*with_comments).order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
-    return CommentsPage([Comment(counters.local_day(run, at).replace(day=1), text) for at, text in rows],
+    # text or "": never None, which the query leaves out
+    return CommentsPage([Comment(counters.local_day(run, at).replace(day=1), text or "") for at, text in rows],
                         page, pages, total)

@@ -61,7 +61,8 @@ def _sentence(message: object) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None = None,
+          status: int = 200) -> ResponseReturnValue:
     db = get_session()
     courses = published_courses()
     upload_form = upload_form or UploadForm()

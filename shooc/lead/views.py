@@ -176,7 +176,8 @@ def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
     return _participant_page(run, enrolment, ExtendForm(), None)
 
 
-def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, status_code: int | None):  # type: ignore[no-untyped-def]
+def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
+                      status_code: int | None) -> ResponseReturnValue:
     db = get_session()
     workbooks = db.scalars(select(WorkbookVersion).where(WorkbookVersion.course_version_id == run.course.current_version_id)
                            .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
