@@ -62,7 +62,8 @@ def content_validate(path: str) -> None:
     if not result.ok:
         for problem in result.problems:
             click.echo(str(problem))
-        click.echo(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found; nothing published.", err=True)
+        click.echo(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found; "
+                   "nothing published.", err=True)
         sys.exit(1)
     course = result.course
     assert course is not None
@@ -262,7 +263,8 @@ def badges_revoke(assertion: str, reason: str) -> None:
         except badges.BadgeError as exc:
             fail(str(exc))
         session.commit()
-        click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
+        click.echo(f"Revoked badge {found.id}."
+                   + (f" Revoked certificate {certificate.code} too." if certificate else ""))
 
 
 @certificates_cli.command("list")

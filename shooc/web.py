@@ -237,8 +237,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(CSRFError, error_page(
-        400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and try again; "
-        "what you typed is still in the form if your browser kept it."))
+        400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and "
+        "try again; what you typed is still in the form if your browser kept it."))
     app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
     app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
@@ -250,7 +250,8 @@ def init_app(app: Flask) -> None:
             "file, or split a long text.")), 413
 
     app.register_error_handler(413, too_large)
-    app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
+    app.register_error_handler(500, error_page(500, "Something went wrong",
+                                               "The error has been logged. Please try again later."))
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeoutError, database_unavailable)
 

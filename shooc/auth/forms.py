@@ -61,7 +61,8 @@ class RegisterForm(ProfileFields, FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
     password = PasswordField("Password", validators=[DataRequired("Choose a password."), NewPassword()])
     confirm = PasswordField("Password again", validators=[EqualTo("password", "The two passwords are not the same.")])
-    consent = BooleanField("I have read the privacy notice and agree to shooc keeping my details and answers as it describes",
+    consent = BooleanField("I have read the privacy notice and agree to shooc keeping my details and answers as it "
+                           "describes",
                            validators=[InputRequired("Please agree to the privacy notice to register.")])
 
 class LoginForm(FlaskForm):
@@ -81,7 +82,8 @@ class LoginLinkForm(FlaskForm):
 
 class ResetForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
-    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+    confirm = PasswordField("New password again",
+                            validators=[EqualTo("password", "The two passwords are not the same.")])
 
 class ProfileForm(ProfileFields, FlaskForm):
     pass
@@ -89,9 +91,11 @@ class ProfileForm(ProfileFields, FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
     password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
-    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+    confirm = PasswordField("New password again",
+                            validators=[EqualTo("password", "The two passwords are not the same.")])
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
-    confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased and cannot be restored",
+    confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased "
+                           "and cannot be restored",
                            validators=[InputRequired("Tick the box to confirm.")])

@@ -1,9 +1,10 @@
 """Issuing, describing and revoking credentials (no Flask here).
 
 A badge is issued in the transaction that submits a workbook (the
-``workbook_submitted`` signal, connected by ``connect_to_submissions``); the certificate in the transaction that submits the
-last workbook of the course. Documents are Open Badges 2.0 JSON-LD with hosted
-verification; their ids are built on the public base URL the caller passes.
+``workbook_submitted`` signal, connected by ``connect_to_submissions``); the
+certificate in the transaction that submits the last workbook of the course.
+Documents are Open Badges 2.0 JSON-LD with hosted verification; their ids are
+built on the public base URL the caller passes.
 """
 from __future__ import annotations
 
@@ -249,7 +250,8 @@ def badge_class_document(urls: SiteUrls, course_slug: str, workbook: WorkbookVer
     return document
 
 
-def assertion_document(urls: SiteUrls, assertion: BadgeAssertion, evidence: dict[str, str] | None = None) -> dict[str, Any]:
+def assertion_document(urls: SiteUrls, assertion: BadgeAssertion,
+                       evidence: dict[str, str] | None = None) -> dict[str, Any]:
     if assertion.revoked:
         return revoked_document(urls, assertion)
     document: dict[str, Any] = {
@@ -258,7 +260,8 @@ def assertion_document(urls: SiteUrls, assertion: BadgeAssertion, evidence: dict
                       "identity": assertion.recipient_identity},
         "badge": urls.badge_class(assertion.course_slug, assertion.workbook_slug),
         "verification": {"type": "hosted"},
-        "issuedOn": assertion.issued_on.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "issuedOn": assertion.issued_on.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+                    .replace("+00:00", "Z"),
         "image": urls.assertion(assertion.id) + ".png",
     }
     if evidence:
@@ -329,7 +332,8 @@ def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, 
         title=texts.get("title") or "Certificate of completion",
         text=texts.get("text") or f"has completed every workbook of {title}.",
         signatory=texts.get("signatory") or issuer.get("name", ""), issuer_name=issuer.get("name", ""),
-        workbooks=tuple((wb.position, wb.title, wb.badge["name"]) for wb, _ in certificate_workbooks(session, certificate)),
+        workbooks=tuple((wb.position, wb.title, wb.badge["name"])
+                        for wb, _ in certificate_workbooks(session, certificate)),
         code=format_code(certificate.code), url=urls.certificate(certificate.code),
         revoked_reason=certificate.revocation_reason if certificate.revoked else None,
     )

@@ -325,7 +325,8 @@ def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activit
     save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
     activity_state = state.activities[activity_id]
     activity_state.answer = answer
-    activity_state.missing = published_kind(activity_state.activity.kind).missing(answer, activity_state.activity.definition)
+    activity = activity_state.activity
+    activity_state.missing = published_kind(activity.kind).missing(answer, activity.definition)
 
 
 def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
@@ -546,8 +547,8 @@ def _loaded_at(form: Mapping[str, list[str]]) -> dt.datetime | None:
 def plan_restore(state: WorkbookState, form: Mapping[str, list[str]]) -> RestorePlan:
     """What restoring a kept draft does to each answer (see the decisions above)."""
     previous = {aid: s.answer for aid, s in state.activities.items()}
-    drafts = drafts_from_form(state.workbook, MultiDict([(key, value) for key, values in form.items() for value in values]),
-                              None, previous)
+    posted = MultiDict([(key, value) for key, values in form.items() for value in values])
+    drafts = drafts_from_form(state.workbook, posted, None, previous)
     loaded_at = _loaded_at(form)
     plan = RestorePlan({}, {})
     for activity_id, typed in drafts.items():

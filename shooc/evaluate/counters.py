@@ -155,7 +155,8 @@ def read(session: Session, run: Run) -> dict[str, Any]:
         select(RunWeekCounter).where(RunWeekCounter.run_id == run.id).order_by(RunWeekCounter.week))]
     tallies: dict[str, dict[str, int]] = {}
     for tally, value, count in session.execute(
-            select(RunTally.tally, RunTally.value, RunTally.count).where(RunTally.run_id == run.id, RunTally.count != 0)):
+            select(RunTally.tally, RunTally.value, RunTally.count)
+            .where(RunTally.run_id == run.id, RunTally.count != 0)):
         tallies.setdefault(tally, {})[value] = count
     return {"totals": totals, "workbooks": workbooks,
             "weeks": [w for w in weeks if any(w[1:])], "tallies": tallies}

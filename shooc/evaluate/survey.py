@@ -298,7 +298,8 @@ def _distribution(question: str, tally: Mapping[str, int], values: list[tuple[st
     answered = sum(tally.get(value, 0) for value, _ in values)
     if disclosure.withheld(answered):
         return Distribution(question, answered, [])
-    rows = [Row(value, label, tally.get(value, 0), round(100 * tally.get(value, 0) / answered)) for value, label in values]
+    rows = [Row(value, label, tally.get(value, 0), round(100 * tally.get(value, 0) / answered))
+            for value, label in values]
     mean = round(sum(int(r.value) * r.count for r in rows) / answered, 1) if ratings else None
     return Distribution(question, answered, rows, mean)
 

@@ -92,7 +92,8 @@ def learner_survey(run_slug: str) -> ResponseReturnValue:
                                **page), 403
     if not state.editable:  # read-only: the answers as given; a late answer is shown, not saved
         late = request.method == "POST"
-        form = survey_form(state.objectives) if late else survey_form(state.objectives, _saved_answers(state.evaluation))
+        form = (survey_form(state.objectives) if late
+                else survey_form(state.objectives, _saved_answers(state.evaluation)))
         problem = survey.closed_reason(state) + (
             " What you sent was not saved: it is shown below so that you can copy it." if late else "")
         return render_template("evaluate/survey.html", form=form if late or state.evaluation else None,

@@ -55,12 +55,14 @@ def _pct(part: float, whole: float) -> str:
 def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
     """The page's charts, drawn from the figures."""
     registered = figures["registered"]
-    funnel = [charts.Bar("Registered", registered), charts.Bar("Started", figures["started"], _pct(figures["started"], registered))]
+    funnel = [charts.Bar("Registered", registered),
+              charts.Bar("Started", figures["started"], _pct(figures["started"], registered))]
     funnel += [charts.Bar(f"{w['order']}. {w['title']}", w["completed"], _pct(w["completed"], registered), "chart-step")
                for w in figures["per_workbook"]]
     funnel.append(charts.Bar("Certificate", figures["certificates_awarded"],
                              _pct(figures["certificates_awarded"], registered), "chart-done"))
-    states = [charts.Bar("Completed", figures["completed_all"], _pct(figures["completed_all"], registered), "chart-done"),
+    states = [charts.Bar("Completed", figures["completed_all"], _pct(figures["completed_all"], registered),
+                         "chart-done"),
               charts.Bar("Still inside their window", figures["still_inside_window"],
                          _pct(figures["still_inside_window"], registered), "chart-step"),
               charts.Bar("Closed without finishing", figures["closed_without_finishing"],
@@ -97,7 +99,8 @@ def run_page(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     figures = run_stats(get_session(), run)
     return render_template("evaluate/run.html", run=run, figures=figures, charts=run_charts(figures),
-                           min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS, OverallEffect=OverallEffect)
+                           min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS,
+                           OverallEffect=OverallEffect)
 
 
 def _csv(rows: Iterable[Iterable[Any]], filename: str) -> Response:

@@ -160,7 +160,8 @@ def recordings(course_slug: str) -> ResponseReturnValue:
         else:
             db.commit()
             flash(f"“{recording.title}” is on the workbook's page, with its transcript.", "info")
-            return redirect(url_for("lead.recordings", course_slug=course.slug, _anchor=f"wb-{recording.workbook_slug}"))
+            return redirect(url_for("lead.recordings", course_slug=course.slug,
+                                    _anchor=f"wb-{recording.workbook_slug}"))
     by_workbook: dict[str, list[Recording]] = {}
     for r in comms.course_recordings(db, course):
         by_workbook.setdefault(r.workbook_slug, []).append(r)

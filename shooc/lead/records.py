@@ -510,10 +510,11 @@ class _Writer:
         if rated:
             evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
                 Evaluation.enrolment_id.in_([enrolments[row.email][0] for row in rated]))))
-            evaluations: list[dict[str, Any]] = [{"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
-                            "objective_ratings": {}, "comments": None, "source": "import",
-                            "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
-                           for row in rated if enrolments[row.email][0] not in evaluated]
+            evaluations: list[dict[str, Any]] = [
+                {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
+                 "objective_ratings": {}, "comments": None, "source": "import",
+                 "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
+                for row in rated if enrolments[row.email][0] not in evaluated]
             if evaluations:
                 session.execute(_insert(Evaluation), evaluations)
             summary.evaluations_added += len(evaluations)

@@ -211,7 +211,8 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
     return ParticipantPage([_row(found[i]) for i in page_ids], total, page, pages, workbooks, today)
 
 
-def all_participants(session: Session, run: Run, search: str = "", status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
+def all_participants(session: Session, run: Run, search: str = "",
+                     status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
     """Every participant the filters select (for the CSV export)."""
     today = run.today()
     workbooks = len(course_workbook_slugs(session, run))

@@ -179,10 +179,12 @@ def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
 def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
                       status_code: int | None) -> ResponseReturnValue:
     db = get_session()
-    workbooks = db.scalars(select(WorkbookVersion).where(WorkbookVersion.course_version_id == run.course.current_version_id)
+    workbooks = db.scalars(select(WorkbookVersion)
+                           .where(WorkbookVersion.course_version_id == run.course.current_version_id)
                            .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
     states = [enrolment_services.workbook_state(db, enrolment, wb) for wb in workbooks]
-    badges = {b.workbook_slug: b for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
+    badges = {b.workbook_slug: b
+              for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
     certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
     return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
                            badges=badges, certificate=certificate,
@@ -217,7 +219,8 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturn
     form = FeedbackForm()
     db = get_session()
     if not form.validate_on_submit():
-        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])), "error")
+        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])),
+              "error")
         return _participant_page(run, enrolment, ExtendForm(), 422)
     try:
         services.give_feedback(db, current_user, enrolment, workbook_slug, form.text.data or "")
@@ -226,7 +229,8 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturn
         return _participant_page(run, enrolment, ExtendForm(), 422)
     db.commit()
     flash("Feedback saved: the learner sees it on the workbook's page.", "info")
-    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id, _anchor=f"wb-{workbook_slug}"))
+    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id,
+                            _anchor=f"wb-{workbook_slug}"))
 
 
 @bp.route("/audit")

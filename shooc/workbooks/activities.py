@@ -188,7 +188,9 @@ class Media(ActivityKind):
     def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         if not definition.get("url") and not definition.get("transcript"):
             return []  # nothing posted yet: nothing to do
-        return [] if (answer or {}).get("watched") else ["Watch the recording (or read the transcript) and tick the box."]
+        if (answer or {}).get("watched"):
+            return []
+        return ["Watch the recording (or read the transcript) and tick the box."]
 
 
 class SelfAssessment(ActivityKind):
@@ -215,7 +217,8 @@ class SelfAssessment(ActivityKind):
                     yield DefinitionProblem(where + (key,), f"statement {i + 1}: unknown key '{key}'")
             sid = item.get("id")
             if not (isinstance(sid, str) and ID_RE.match(sid)):
-                yield DefinitionProblem(where, f"statement {i + 1} needs an 'id' of lower-case letters, digits and hyphens")
+                yield DefinitionProblem(where, f"statement {i + 1} needs an 'id' of lower-case letters, digits "
+                                               "and hyphens")
             elif sid in seen:
                 yield DefinitionProblem(where + ("id",), f"statement id '{sid}' is used twice")
             else:
@@ -268,7 +271,8 @@ class Quiz(ActivityKind):
                     yield DefinitionProblem(where + (key,), f"question {n}: unknown key '{key}'")
             qid = question_id(question, i)
             if not (isinstance(qid, str) and ID_RE.match(qid)):
-                yield DefinitionProblem(where + ("id",), f"question {n}: 'id' must be lower-case letters, digits and hyphens")
+                yield DefinitionProblem(where + ("id",),
+                                        f"question {n}: 'id' must be lower-case letters, digits and hyphens")
             elif qid in seen:
                 yield DefinitionProblem(where + ("id",), f"question id '{qid}' is used twice")
             else:
@@ -290,7 +294,8 @@ class Quiz(ActivityKind):
                     if key not in self.OPTION_KEYS:
                         yield DefinitionProblem(owhere + (key,), f"question {n}, option {j + 1}: unknown key '{key}'")
                 if "correct" in option and not isinstance(option["correct"], bool):
-                    yield DefinitionProblem(owhere + ("correct",), f"question {n}, option {j + 1}: 'correct' must be true or false")
+                    yield DefinitionProblem(owhere + ("correct",),
+                                            f"question {n}, option {j + 1}: 'correct' must be true or false")
             if not any(isinstance(o, dict) and o.get("correct") is True for o in options):
                 yield DefinitionProblem(where, f"question {n} has no correct answer")
 

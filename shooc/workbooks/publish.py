@@ -144,7 +144,8 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
         image = source.image(ref)
         return image.url if image else None
 
-    number = (session.scalar(select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)) or 0) + 1
+    number = (session.scalar(select(func.max(CourseVersion.number))
+                             .where(CourseVersion.course_id == course.id)) or 0) + 1
     version = CourseVersion(
         course_id=course.id, number=number, title=source.title, summary=source.summary,
         meta=_jsonable(source.meta), body_html=render_markdown(source.body, image_src),

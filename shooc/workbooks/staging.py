@@ -207,7 +207,8 @@ def _entry_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
         raise StagingError(f"zip entry '{name}' is an absolute path: only paths inside the course folder are accepted")
     parts = tuple(p for p in unified.split("/") if p not in ("", "."))
     if ".." in parts:
-        raise StagingError(f"zip entry '{name}' has a '..' in its path: only paths inside the course folder are accepted")
+        raise StagingError(f"zip entry '{name}' has a '..' in its path: only paths inside the course folder "
+                           "are accepted")
     if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
         raise StagingError(f"zip entry '{name}' has a name longer than {MAX_NAME_BYTES} bytes: shorten it")
     kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip does not say (Windows)
