@@ -29,9 +29,12 @@ run: $(INSTALLED)
 test: $(INSTALLED) browser axe openbadges
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg)
+## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg),
+## ruff (pyproject.toml) and mypy's types ([mypy] in setup.cfg)
 lint: $(INSTALLED)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check shooc
+	$(BIN)/mypy
 
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/), on
 ## SQLite and on the PostgreSQL database SHOOC_BENCH_DATABASE_URL, which they empty
