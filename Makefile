@@ -22,7 +22,7 @@ $(SERVE_INSTALLED): setup.cfg pyproject.toml
 	touch $@
 
 $(INSTALLED): $(SERVE_INSTALLED)
-	$(PIP) -e '.[test,bench]'
+	$(PIP) -e '.[test,bench,lint]'
 	touch $@
 
 ## run: a demo on http://127.0.0.1:$(PORT): content published, a run open today, one account per role
@@ -39,9 +39,12 @@ TEST_WORKERS ?= auto
 test: $(INSTALLED) browser axe openbadges
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg)
+## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg),
+## ruff (pyproject.toml) and mypy's types ([mypy] in setup.cfg)
 lint: $(INSTALLED)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check shooc
+	$(BIN)/mypy
 
 ## bench: the benchmarks in bench/ (tables printed and written to bench/results/), on
 ## SQLite and on the PostgreSQL database SHOOC_BENCH_DATABASE_URL, which they empty

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-
 from typing import Any, Mapping
 
 from flask import Flask
@@ -40,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config[key] = config[key]
     from shooc import unit_of_work, web
 
+    # Flask's way to add WSGI middleware; mypy sees a method replaced
     app.wsgi_app = web.SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
     hops = int(settings["SHOOC_PROXY_HOPS"] or 0)
     if hops > 0:
@@ -49,18 +49,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # `hops` proxies are believed: a client cannot forge what they appended.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]  # as above
 
+    import shooc.lead
+    from shooc.api import views as api_views
     from shooc.auth import limits
     from shooc.auth import views as auth_views
     from shooc.badges import views as badge_views
     from shooc.badges.services import connect_to_submissions
     from shooc.cli import register_cli
     from shooc.enrolment import views as learn_views
-    from shooc.api import views as api_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
-    import shooc.lead
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()

@@ -6,18 +6,20 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
-from shooc.urls import site_urls
-from shooc.unit_of_work import get_db
-from shooc.enrolment.models import RunMode
+from shooc.enrolment.models import Run, RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
+from shooc.unit_of_work import get_db
+from shooc.urls import site_urls
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import diff_course, find_course, publish_course
 
@@ -37,7 +39,7 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -60,7 +62,8 @@ def content_validate(path: str) -> None:
     if not result.ok:
         for problem in result.problems:
             click.echo(str(problem))
-        click.echo(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found; nothing published.", err=True)
+        click.echo(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found; "
+                   "nothing published.", err=True)
         sys.exit(1)
     course = result.course
     assert course is not None
@@ -186,6 +189,7 @@ def demo(content_path: str | None) -> None:
                 for problem in result.problems:
                     click.echo(str(problem))
                 fail(f"{folder} has problems; fix them or remove the folder")
+            assert result.course is not None
             published = publish_course(session, result.course)
             state = (f"published version {published.version.number}" if published.published
                      else f"version {published.version.number} already published")
@@ -213,7 +217,7 @@ def demo(content_path: str | None) -> None:
         session.close()
 
 
-def _run_or_fail(session, slug: str):  # type: ignore[no-untyped-def]
+def _run_or_fail(session: Session, slug: str) -> Run:
     run = find_run(session, slug)
     if run is None:
         fail(f"no run '{slug}'")
@@ -259,7 +263,8 @@ def badges_revoke(assertion: str, reason: str) -> None:
         except badges.BadgeError as exc:
             fail(str(exc))
         session.commit()
-        click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
+        click.echo(f"Revoked badge {found.id}."
+                   + (f" Revoked certificate {certificate.code} too." if certificate else ""))
 
 
 @certificates_cli.command("list")

@@ -60,7 +60,7 @@ class Mailer:
         # 8bit, not quoted-printable: links stay whole for people who open an
         # outbox file in an editor (every current mail server takes 8BITMIME).
         message.set_content(body, cte="8bit")
-        if self.uses_outbox:
+        if self.host is None:  # uses_outbox
             self.outbox.mkdir(parents=True, exist_ok=True)
             name = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
             (self.outbox / name).write_bytes(bytes(message))

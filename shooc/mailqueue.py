@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import ForeignKey, Index, String, Text, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shooc.db import Base, Database, utcnow
@@ -72,7 +72,7 @@ class Delivery:
     failed: int = 0
 
 
-def _deliverable(now: dt.datetime):  # type: ignore[no-untyped-def]
+def _deliverable(now: dt.datetime) -> ColumnElement[bool]:
     stale = now - dt.timedelta(minutes=CLAIM_MINUTES)
     return and_(OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS,
                 or_(OutgoingMail.claimed_at.is_(None), OutgoingMail.claimed_at < stale))
@@ -82,7 +82,7 @@ def _claim(database: Database, limit: int) -> list[OutgoingMail]:
     now = utcnow()
     with database.session() as session, session.begin():
         query = select(OutgoingMail).where(_deliverable(now)).order_by(OutgoingMail.id).limit(limit)
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         messages = list(session.scalars(query))
         if messages:

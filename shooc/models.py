@@ -5,8 +5,15 @@ from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import Base
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
-from shooc.evaluate.models import (Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
-                                   RunWorkbookCounter, WorkbookStart)
+from shooc.evaluate.models import (
+    Evaluation,
+    OverallEffect,
+    RunCounter,
+    RunTally,
+    RunWeekCounter,
+    RunWorkbookCounter,
+    WorkbookStart,
+)
 from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, WorkbookFeedback
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion

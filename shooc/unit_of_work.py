@@ -10,7 +10,6 @@ for the write lock instead of failing when another request writes.
 """
 from __future__ import annotations
 
-
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 

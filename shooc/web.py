@@ -4,22 +4,26 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
-from flask import Flask, abort, current_app, has_request_context, render_template, request, session, url_for
+from flask import Flask, Response, abort, current_app, has_request_context, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import SecurityError
-from werkzeug.routing import IntegerConverter
+from werkzeug.local import LocalProxy
+from werkzeug.routing import IntegerConverter, Map
 
 from shooc.auth.models import Role, User
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.mail import Mailer
-from shooc.urls import SiteUrls, path_for_logs, public_origin, site_urls as site_urls_for
+from shooc.unit_of_work import get_session
+from shooc.urls import SiteUrls, path_for_logs, public_origin
+from shooc.urls import site_urls as site_urls_for
 from shooc.workbooks.models import Course
 from shooc.workbooks.render import scrolling_tables
 
@@ -78,7 +82,7 @@ PENDING_DRAFT_KEY = "pending_draft"
 class IdConverter(IntegerConverter):
     """``<int:...>`` in every route: a number no row can have matches no page (404)."""
 
-    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -167,6 +171,12 @@ def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
 
 
+def the_app() -> Flask:
+    """The application itself rather than the ``current_app`` proxy (which Flask types
+    as the Flask it stands for): for a thread that outlives the request."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
+
+
 def site_urls() -> SiteUrls:
     """The site's absolute URLs (shooc/urls.py) on its origin: SHOOC_BASE_URL, or
     this request's (a trusted host); outside a request, the command line's."""
@@ -194,7 +204,7 @@ def init_app(app: Flask) -> None:
                                    "go back, remove it (it is often pasted from another program) and send again.")
 
     @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
+    def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -214,8 +224,8 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(scrolling_tables)  # on rendered Markdown: {{ html|scrolling_tables }}
 
-    def error_page(code: int, title: str, message: str):  # type: ignore[no-untyped-def]
-        def handler(error: Exception):  # type: ignore[no-untyped-def]
+    def error_page(code: int, title: str, message: str) -> Callable[[Exception], ResponseReturnValue]:
+        def handler(error: Exception) -> ResponseReturnValue:
             # an abort() of ours may say more than the generic message (werkzeug's own
             # descriptions are left out: they are written for developers)
             said = getattr(error, "description", None)
@@ -227,12 +237,12 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(CSRFError, error_page(
-        400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and try again; "
-        "what you typed is still in the form if your browser kept it."))
+        400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and "
+        "try again; what you typed is still in the form if your browser kept it."))
     app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
     app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
     app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
-    def too_large(error: Exception):  # type: ignore[no-untyped-def]
+    def too_large(error: Exception) -> ResponseReturnValue:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         size = f" ({limit / (1024 * 1024):.3g} MB)" if limit else ""
         return render_template("error.html", code=413, title="Too large", message=(
@@ -240,12 +250,13 @@ def init_app(app: Flask) -> None:
             "file, or split a long text.")), 413
 
     app.register_error_handler(413, too_large)
-    app.register_error_handler(500, error_page(500, "Something went wrong", "The error has been logged. Please try again later."))
+    app.register_error_handler(500, error_page(500, "Something went wrong",
+                                               "The error has been logged. Please try again later."))
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeoutError, database_unavailable)
 
 
-def untrusted_host(error: Exception):  # type: ignore[no-untyped-def]
+def untrusted_host(error: Exception) -> ResponseReturnValue:
     """A Host header the site does not answer to (TRUSTED_HOSTS, shooc/urls.py): plain
     text, since no URL of the site can be built for that host (nor a page drawn)."""
     return ("This site does not answer to that host name.\n", 400,
@@ -262,7 +273,7 @@ def log_database_unavailable(error: Exception) -> None:
                                getattr(error, "orig", None) or error)
 
 
-def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+def database_unavailable(error: Exception) -> ResponseReturnValue:
     """The database is down, restarting or failing over (a connection refused or cut,
     a pool with no free connection, SQLite's write lock not granted in time): 503
     with Retry-After, and a page that says so, never a traceback. Whatever the

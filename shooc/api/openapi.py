@@ -42,7 +42,8 @@ RUN = {
 
 STATS = {
     "type": "object",
-    "description": "A run's completion figures: the stats JSON of shooc's docs/formats.md (and of `shooc stats RUN --format json`). "
+    "description": "A run's completion figures: the stats JSON of shooc's docs/formats.md "
+                   "(and of `shooc stats RUN --format json`). "
                    "Keys may be added; these keep their names and meanings.",
     "required": ["course", "run", "as_of", "registered", "started", "workbooks_completed", "badges_awarded",
                  "completed_all", "certificates_awarded", "completion_rate_registered", "completion_rate_started",
@@ -109,7 +110,8 @@ STATS = {
         },
         "run_dates": {
             "type": "object", "required": ["opens_on", "closes_on", "mode"],
-            "properties": {"opens_on": DATE, "closes_on": DATE, "mode": {"type": "string", "enum": ["rolling", "paced"]}},
+            "properties": {"opens_on": DATE, "closes_on": DATE,
+                           "mode": {"type": "string", "enum": ["rolling", "paced"]}},
         },
     },
 }

@@ -33,9 +33,9 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shooc.api.models import ApiToken
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
-from shooc.api.models import ApiToken
 
 TOKEN_PREFIX = "shooc_"
 PREFIX_LENGTH = 12  # "shooc_" and six random characters

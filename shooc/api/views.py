@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
@@ -23,10 +24,10 @@ from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
 from shooc.db import write_intent
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats
+from shooc.unit_of_work import get_session, will_write
 from shooc.web import RETRY_AFTER_SECONDS, log_database_unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -42,7 +43,7 @@ MESSAGES = {404: "There is nothing at this address.", 405: "This address cannot 
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    response = current_app.json.response(data)
+    response = jsonify(data)
     response.status_code = status
     return response
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; its stubs are 3.2's
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
 from shooc.auth.services import AccountError, normalise_email, password_problem
+
 
 def _email(form: FlaskForm, field: EmailField) -> None:
     try:
@@ -24,6 +27,18 @@ class NewPassword:
                                    name.data if name else getattr(form.meta, "user_name", ""))
         if problem:
             raise ValidationError(problem[0].upper() + problem[1:] + ".")
+
+T = TypeVar("T")
+
+
+def filled(data: T | None) -> T:
+    """A field's data once its form has validated. WTForms types every field's data
+    as Optional; where a validator requires a value (DataRequired, InputRequired,
+    NumberRange, a rule that refuses "", a SelectField's choices) it is never None."""
+    if data is None:
+        raise ValueError("a required form field validated without data")
+    return data
+
 
 def select_choices(options: dict[str, str] | list[tuple[str, str]], prompt: str | None = None) -> list[SelectChoice]:
     """Choices for a SelectField (WTForms 3.3 asks for SelectChoice objects)."""
@@ -46,7 +61,8 @@ class RegisterForm(ProfileFields, FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), _email])
     password = PasswordField("Password", validators=[DataRequired("Choose a password."), NewPassword()])
     confirm = PasswordField("Password again", validators=[EqualTo("password", "The two passwords are not the same.")])
-    consent = BooleanField("I have read the privacy notice and agree to shooc keeping my details and answers as it describes",
+    consent = BooleanField("I have read the privacy notice and agree to shooc keeping my details and answers as it "
+                           "describes",
                            validators=[InputRequired("Please agree to the privacy notice to register.")])
 
 class LoginForm(FlaskForm):
@@ -66,7 +82,8 @@ class LoginLinkForm(FlaskForm):
 
 class ResetForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
-    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+    confirm = PasswordField("New password again",
+                            validators=[EqualTo("password", "The two passwords are not the same.")])
 
 class ProfileForm(ProfileFields, FlaskForm):
     pass
@@ -74,9 +91,11 @@ class ProfileForm(ProfileFields, FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
     password = PasswordField("New password", validators=[DataRequired("Choose a password."), NewPassword()])
-    confirm = PasswordField("New password again", validators=[EqualTo("password", "The two passwords are not the same.")])
+    confirm = PasswordField("New password again",
+                            validators=[EqualTo("password", "The two passwords are not the same.")])
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
-    confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased and cannot be restored",
+    confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased "
+                           "and cannot be restored",
                            validators=[InputRequired("Tick the box to confirm.")])

@@ -202,7 +202,7 @@ def init_app(app: Flask) -> Limiter:
     limiter.init_app(app)
     _only_for_auth(app, limiter)
     for endpoint, (_, rules) in RULES.items():
-        view = app.view_functions[endpoint]
+        view: Callable[..., Any] = app.view_functions[endpoint]
         for rule in rules:
             view = limiter.limit(rule.limit, key_func=rule.key, methods=["POST"], deduct_when=rule.counts,
                                  exempt_when=rule.exempt)(view)
@@ -222,7 +222,10 @@ def _only_for_auth(app: Flask, limiter: Limiter) -> None:
         return getattr(hook, "__self__", None) is limiter or (
             isinstance(hook, functools.partial) and hook.args[:1] == (limiter,))
 
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+    # each its own kind of hook, but all lists of callables by blueprint
+    every: tuple[dict[str | None, list[Any]], ...] = (app.before_request_funcs, app.after_request_funcs,
+                                                       app.teardown_request_funcs)
+    for hooks in every:
         moved = [hook for hook in hooks.get(None, []) if is_limiters(hook)]
         hooks[None] = [hook for hook in hooks.get(None, []) if not is_limiters(hook)]
         if hooks is not app.before_request_funcs:

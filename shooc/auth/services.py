@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import re
 import secrets
-
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, null, select, update
+from sqlalchemy import CursorResult, delete, null, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -271,8 +270,9 @@ def use_login_link(session: Session, user: User) -> bool:
     result = session.execute(
         update(User).where(User.id == user.id, User.password_hash == user.password_hash, same_login)
         .values(last_login_at=utcnow()).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # what an UPDATE gives, typed as any Result
     session.expire(user, ["last_login_at"])
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)
 
 
 def confirm_email(session: Session, user: User) -> None:
@@ -291,8 +291,8 @@ def reset_password(session: Session, user: User, password: str) -> int:
 
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything shooc keeps about a person, as they may download it (JSON)."""
-    from shooc.enrolment.models import Enrolment, Response, Submission
     from shooc.api.models import ApiToken
+    from shooc.enrolment.models import Enrolment, Response, Submission
     from shooc.evaluate.models import Evaluation
 
     enrolments = []

@@ -5,10 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, Response, abort, current_app, flash, make_response, redirect, render_template,
-                   request, session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -16,12 +30,22 @@ from wtforms.validators import DataRequired, Length
 
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits, services
-from shooc.auth.forms import (ChangePasswordForm, DeleteAccountForm, EmptyForm, LoginForm, LoginLinkForm, ProfileForm,
-                              RegisterForm, ResetForm, ResetRequestForm)
+from shooc.auth.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    EmptyForm,
+    LoginForm,
+    LoginLinkForm,
+    ProfileForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+    filled,
+)
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
-from shooc.unit_of_work import get_session
 from shooc.mail import MailError
+from shooc.unit_of_work import get_session
 from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 
 log = logging.getLogger(__name__)
@@ -83,7 +107,7 @@ def _send_confirmation(user: User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = RegisterForm()
@@ -91,8 +115,8 @@ def register():  # type: ignore[no-untyped-def]
         db = get_session()
         try:
             result = services.register(
-                db, form.email.data, form.name.data, form.password.data, consent=form.consent.data,
-                organisation=form.organisation.data, job_role=form.job_role.data,
+                db, filled(form.email.data), filled(form.name.data), filled(form.password.data),
+                consent=form.consent.data, organisation=form.organisation.data, job_role=form.job_role.data,
                 mentoring_experience=form.mentoring_experience.data, email_opt_in=form.email_opt_in.data)
         except services.AccountError as exc:
             form.consent.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
@@ -111,11 +135,11 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/check-email")
-def check_email():  # type: ignore[no-untyped-def]
+def check_email() -> ResponseReturnValue:
     return render_template("auth/check_email.html", outbox=mailer().uses_outbox)
 
 
-def _link_user(purpose: str, token: str, hours: float):  # type: ignore[no-untyped-def]
+def _link_user(purpose: str, token: str, hours: float) -> User | ResponseReturnValue:
     """The user a signed link is for, or the page saying why the link cannot be used."""
     try:
         return services.read_link_token(get_session(), current_app.config["SECRET_KEY"], purpose, token, hours)
@@ -130,12 +154,12 @@ def _someone_else(user: User) -> User | None:
     sent to a logged-in victim would otherwise swap the victim into the attacker's
     account, and whatever the victim then wrote would be the attacker's to read)."""
     if current_user.is_authenticated and current_user.id != user.id:
-        return current_user._get_current_object()  # type: ignore[no-any-return]
+        return current_user._get_current_object()
     return None
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str):  # type: ignore[no-untyped-def]
+def confirm(token: str) -> ResponseReturnValue:
     """The link in the confirmation e-mail. Opening it (a GET) changes nothing: it
     shows the address it confirms and a button; only that form's POST (CSRF) confirms
     and logs in, and not over someone else's session (they log out first; the link
@@ -156,12 +180,12 @@ def confirm(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = _safe_next(request.args.get("next"))
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(db, form.email.data, form.password.data)
+        user = services.authenticate(db, filled(form.email.data), filled(form.password.data))
         if user is not None and not user.is_active:
             flash(services.DISABLED_MESSAGE, "error")
         elif user is not None and user.email_verified_at is None:
@@ -176,7 +200,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     form = EmptyForm()
     if not current_user.is_authenticated:
         return redirect(url_for("workbooks.catalogue"))
@@ -192,41 +216,43 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-def reset_request():  # type: ignore[no-untyped-def]
+def reset_request() -> ResponseReturnValue:
     form = ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
-        user = services.find_user(db, form.email.data)
+        email = filled(form.email.data)
+        user = services.find_user(db, email)
         if user is not None:
             token = services.make_link_token(current_app.config["SECRET_KEY"], "reset", user)
             _send(user.email, "Reset your shooc password", "auth/email/reset.txt", user=user,
                   link=external_url("auth.reset", token=token), hours=services.RESET_LINK_HOURS)
         else:
-            _send_no_account(form.email.data, "send a link to choose a new password")
+            _send_no_account(email, "send a link to choose a new password")
         # The same answer whether or not there is an account.
-        flash(f"If there is an account for {form.email.data}, we have sent it a link to choose a new password. "
+        flash(f"If there is an account for {email}, we have sent it a link to choose a new password. "
               f"The link works once, within {services.RESET_LINK_HOURS} hours.", "info")
         return redirect(url_for("auth.check_email"))
     return render_template("auth/reset_request.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/login-link", methods=["GET", "POST"])
-def login_link():  # type: ignore[no-untyped-def]
+def login_link() -> ResponseReturnValue:
     """Ask for a link that logs in without the password: the way in at once when the
     password is refused for a while because someone elsewhere has been guessing it
     (shooc/auth/limits.py). The same answer, and one e-mail, whether or not the
     address has an account ready to use."""
     form = LoginLinkForm()
     if form.validate_on_submit():
-        user = services.find_user(get_session(), form.email.data)
+        email = filled(form.email.data)
+        user = services.find_user(get_session(), email)
         if user is not None and user.email_verified_at is not None:
             token = services.make_link_token(current_app.config["SECRET_KEY"], "login", user)
             _send(user.email, "Your link to log in to shooc", "auth/email/login_link.txt", user=user,
                   link=external_url("auth.login_with_link", token=token), minutes=services.LOGIN_LINK_MINUTES)
         else:
             # no account, or one never confirmed (its password may be a stranger's)
-            _send_no_account(form.email.data, "send a link to log in")
-        flash(f"If there is an account for {form.email.data}, we have sent it a link to log in. "
+            _send_no_account(email, "send a link to log in")
+        flash(f"If there is an account for {email}, we have sent it a link to log in. "
               f"The link works once, within {services.LOGIN_LINK_MINUTES} minutes.", "info")
         return redirect(url_for("auth.check_email"))
     return render_template("auth/login_link.html", form=form, minutes=services.LOGIN_LINK_MINUTES), \
@@ -234,7 +260,7 @@ def login_link():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login-link/<token>", methods=["GET", "POST"])
-def login_with_link(token: str):  # type: ignore[no-untyped-def]
+def login_with_link(token: str) -> ResponseReturnValue:
     """The link in that e-mail. Opening it (a GET: mail scanners fetch links) changes
     nothing; its page's button (a POST with its CSRF token) logs in, once, and not over
     someone else's session."""
@@ -256,7 +282,7 @@ def login_with_link(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset(token: str):  # type: ignore[no-untyped-def]
+def reset(token: str) -> ResponseReturnValue:
     user = _link_user("reset", token, services.RESET_LINK_HOURS)
     if not isinstance(user, User):
         return user
@@ -264,7 +290,7 @@ def reset(token: str):  # type: ignore[no-untyped-def]
     form = ResetForm()
     form.meta.user_email, form.meta.user_name = user.email, user.name
     if form.validate_on_submit():
-        revoked = services.reset_password(db, user, form.password.data)
+        revoked = services.reset_password(db, user, filled(form.password.data))
         db.commit()
         start_session(user)
         flash("Your new password is set and you are logged in." + _tokens_revoked(revoked), "info")
@@ -283,7 +309,7 @@ def _tokens_revoked(count: int) -> str:
 
 @account_bp.route("/", methods=["GET", "POST"])
 @login_required
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     user = current_user._get_current_object()
     # Each form reads the post only if the post was its own: a refused password
     # change must not show the details form as if it had been emptied.
@@ -301,10 +327,10 @@ def account():  # type: ignore[no-untyped-def]
         flash("Your details are saved.", "info")
         return redirect(url_for("account.account"))
     if password.is_submitted() and "password-current" in request.form and password.validate():
-        if not services.check_password(user, password.current.data):
+        if not services.check_password(user, filled(password.current.data)):
             password.current.errors = ["That is not your current password."]
         else:
-            revoked = services.set_password(db, user, password.password.data)
+            revoked = services.set_password(db, user, filled(password.password.data))
             db.commit()
             start_session(user)
             flash("Your password is changed; you have been logged out everywhere else." + _tokens_revoked(revoked),
@@ -333,7 +359,7 @@ def _token_section(user: User, form: ApiTokenForm | None = None, new_token: str 
 
 @account_bp.route("/tokens", methods=["POST"])
 @roles_required(Role.evaluator, Role.leader, Role.admin)
-def create_api_token():  # type: ignore[no-untyped-def]
+def create_api_token() -> ResponseReturnValue:
     """Make a token and show it in this answer only: it is never stored in the
     clear, so no later page (nor a redirect through the session cookie) can show it."""
     user = current_user._get_current_object()
@@ -342,7 +368,7 @@ def create_api_token():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         db = get_session()
         try:
-            _, new_token = api_tokens.create_token(db, user, form.token_name.data)
+            _, new_token = api_tokens.create_token(db, user, filled(form.token_name.data))
         except api_tokens.TokenError as exc:
             form.token_name.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -359,7 +385,7 @@ def create_api_token():  # type: ignore[no-untyped-def]
 
 @account_bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_api_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of one's own tokens (any role: revoking never hurts); another
     person's token is not found."""
     form = EmptyForm()
@@ -376,7 +402,7 @@ def revoke_api_token(token_id: int):  # type: ignore[no-untyped-def]
 
 @account_bp.route("/data.json")
 @login_required
-def download_data():  # type: ignore[no-untyped-def]
+def download_data() -> ResponseReturnValue:
     data = services.export_data(get_session(), current_user._get_current_object())
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="shooc-my-data-{dt.date.today()}.json"'
@@ -386,11 +412,11 @@ def download_data():  # type: ignore[no-untyped-def]
 
 @account_bp.route("/delete", methods=["GET", "POST"])
 @login_required
-def delete_account():  # type: ignore[no-untyped-def]
+def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
-        if not services.check_password(user, form.password.data):
+        if not services.check_password(user, filled(form.password.data)):
             form.password.errors = ["That is not your password."]
         else:
             db = get_session()
@@ -408,7 +434,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account_bp)
 
     @app.context_processor
-    def _logout_form():  # type: ignore[no-untyped-def]
+    def _logout_form() -> dict[str, Any]:
         # formdata=None: the header's form never reads the request body (which an
         # error page for a too-large upload must not touch again)
         return {"logout_form": lambda: EmptyForm(formdata=None)}

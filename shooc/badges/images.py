@@ -56,7 +56,7 @@ def draw_badge(position: int, title: str, course_title: str) -> bytes:
         draw.text((centre, y), line, font=_font("Regular", 23 * scale), fill="#e8eef5", anchor="mm")
         y += 27 * scale
 
-    image = image.resize((SIZE, SIZE), Image.LANCZOS)
+    image = image.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

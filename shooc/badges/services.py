@@ -1,9 +1,10 @@
 """Issuing, describing and revoking credentials (no Flask here).
 
 A badge is issued in the transaction that submits a workbook (the
-``workbook_submitted`` signal, connected by ``connect_to_submissions``); the certificate in the transaction that submits the
-last workbook of the course. Documents are Open Badges 2.0 JSON-LD with hosted
-verification; their ids are built on the public base URL the caller passes.
+``workbook_submitted`` signal, connected by ``connect_to_submissions``); the
+certificate in the transaction that submits the last workbook of the course.
+Documents are Open Badges 2.0 JSON-LD with hosted verification; their ids are
+built on the public base URL the caller passes.
 """
 from __future__ import annotations
 
@@ -18,15 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.urls import SiteUrls
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
 from shooc.evaluate import counters
 from shooc.faults import fault_point
-from shooc.audit import audit
+from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
@@ -178,7 +179,7 @@ def _revoke_certificate(session: Session, certificate: Certificate, reason: str)
 
 def assertions_of_run(session: Session, run: Run) -> list[tuple[BadgeAssertion, str | None]]:
     """Every assertion of a run with its recipient's e-mail (None once erased)."""
-    return list(session.execute(  # type: ignore[arg-type]
+    return list(session.execute(
         select(BadgeAssertion, User.email).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
         .outerjoin(User, Enrolment.user_id == User.id).where(Enrolment.run_id == run.id)
         .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).all())
@@ -249,7 +250,8 @@ def badge_class_document(urls: SiteUrls, course_slug: str, workbook: WorkbookVer
     return document
 
 
-def assertion_document(urls: SiteUrls, assertion: BadgeAssertion, evidence: dict[str, str] | None = None) -> dict[str, Any]:
+def assertion_document(urls: SiteUrls, assertion: BadgeAssertion,
+                       evidence: dict[str, str] | None = None) -> dict[str, Any]:
     if assertion.revoked:
         return revoked_document(urls, assertion)
     document: dict[str, Any] = {
@@ -258,7 +260,8 @@ def assertion_document(urls: SiteUrls, assertion: BadgeAssertion, evidence: dict
                       "identity": assertion.recipient_identity},
         "badge": urls.badge_class(assertion.course_slug, assertion.workbook_slug),
         "verification": {"type": "hosted"},
-        "issuedOn": assertion.issued_on.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "issuedOn": assertion.issued_on.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+                    .replace("+00:00", "Z"),
         "image": urls.assertion(assertion.id) + ".png",
     }
     if evidence:
@@ -287,8 +290,9 @@ def holder_name_matches(certificate: Certificate, name: str) -> bool:
     def fold(text: str) -> str:
         return " ".join(text.casefold().split())
 
-    return bool(certificate.holder_name and name.strip()) and hmac.compare_digest(
-        fold(certificate.holder_name).encode(), fold(name).encode())
+    if not certificate.holder_name or not name.strip():
+        return False
+    return hmac.compare_digest(fold(certificate.holder_name).encode(), fold(name).encode())
 
 
 def find_certificate(session: Session, code: str) -> Certificate | None:
@@ -328,7 +332,8 @@ def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, 
         title=texts.get("title") or "Certificate of completion",
         text=texts.get("text") or f"has completed every workbook of {title}.",
         signatory=texts.get("signatory") or issuer.get("name", ""), issuer_name=issuer.get("name", ""),
-        workbooks=tuple((wb.position, wb.title, wb.badge["name"]) for wb, _ in certificate_workbooks(session, certificate)),
+        workbooks=tuple((wb.position, wb.title, wb.badge["name"])
+                        for wb, _ in certificate_workbooks(session, certificate)),
         code=format_code(certificate.code), url=urls.certificate(certificate.code),
         revoked_reason=certificate.revocation_reason if certificate.revoked else None,
     )

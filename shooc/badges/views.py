@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from openbadges_bakery import bake
 from sqlalchemy import select
@@ -15,12 +16,12 @@ from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment.models import Enrolment
+from shooc.unit_of_work import get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
 from shooc.workbooks import published
-from shooc.workbooks.models import Course, CourseVersion
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("badges", __name__)
 
@@ -59,7 +60,7 @@ def _course_meta(course_slug: str) -> dict[str, Any]:
 
 
 @bp.route("/badges/issuer")
-def issuer():  # type: ignore[no-untyped-def]
+def issuer() -> ResponseReturnValue:
     found = services.site_issuer(get_session())
     if found is None:
         abort(404)
@@ -70,7 +71,7 @@ def issuer():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/badges/classes/<course_slug>/<workbook_slug>")
-def badge_class(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+def badge_class(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     workbook = services.badge_workbook(get_session(), course_slug, workbook_slug) or abort(404)
     document = services.badge_class_document(urls(), course_slug, workbook, _course_meta(course_slug))
     if wants_html():
@@ -91,14 +92,14 @@ def _evidence(assertion: BadgeAssertion) -> tuple[dict[str, str] | None, str | N
 
 
 @bp.route("/badges/assertions/<assertion_id>")
-def assertion(assertion_id: str):  # type: ignore[no-untyped-def]
+def assertion(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id) or abort(404)
     evidence, _ = _evidence(found)
     document = services.assertion_document(urls(), found, evidence)
     status = 410 if found.revoked else 200
     if wants_html():
-        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
+        workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug) or abort(404)
         holder = services.public_holder(found.enrolment)
         badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
         return render_template("badges/assertion.html", assertion=found, badge=badge, holder=holder,
@@ -107,7 +108,7 @@ def assertion(assertion_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/badges/assertions/<assertion_id>.png")
-def baked_image(assertion_id: str):  # type: ignore[no-untyped-def]
+def baked_image(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id) or abort(404)
     if found.revoked:
@@ -123,7 +124,7 @@ def baked_image(assertion_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/badges/assertions/<assertion_id>/evidence")
-def evidence(assertion_id: str):  # type: ignore[no-untyped-def]
+def evidence(assertion_id: str) -> ResponseReturnValue:
     found = get_session().get(BadgeAssertion, assertion_id) or abort(404)
     _, text = _evidence(found)
     if text is None or found.revoked:
@@ -134,7 +135,7 @@ def evidence(assertion_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/badges/assertions/<assertion_id>/revoke", methods=["POST"])
 @roles_required(Role.leader, Role.admin)
-def revoke(assertion_id: str):  # type: ignore[no-untyped-def]
+def revoke(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id) or abort(404)
     if not EmptyForm().validate_on_submit():
@@ -153,7 +154,7 @@ def revoke(assertion_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/badges")
 @login_required
-def my_badges():  # type: ignore[no-untyped-def]
+def my_badges() -> ResponseReturnValue:
     db = get_session()
     rows = db.execute(
         select(BadgeAssertion).join(Enrolment, BadgeAssertion.enrolment_id == Enrolment.id)
@@ -171,18 +172,18 @@ def my_badges():  # type: ignore[no-untyped-def]
                            enrolments=enrolments, format_code=services.format_code)
 
 
-def _kind(workbook, activity_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def _kind(workbook: WorkbookVersion | None, activity_id: str) -> str | None:
     return next((a.kind for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
 
 
-def activity_title(workbook, activity_id: str) -> str:  # type: ignore[no-untyped-def]
+def activity_title(workbook: WorkbookVersion | None, activity_id: str) -> str:
     activity = next((a for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
     return (activity.title if activity and activity.title else activity_id.replace("-", " ").capitalize())
 
 
 @bp.route("/badges/assertions/<assertion_id>/settings", methods=["POST"])
 @login_required
-def badge_settings(assertion_id: str):  # type: ignore[no-untyped-def]
+def badge_settings(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id)
     if found is None or found.enrolment.user_id != current_user.id:
@@ -200,7 +201,7 @@ def badge_settings(assertion_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/badges/enrolments/<int:enrolment_id>/name", methods=["POST"])
 @login_required
-def name_choice(enrolment_id: int):  # type: ignore[no-untyped-def]
+def name_choice(enrolment_id: int) -> ResponseReturnValue:
     """The learner's one choice for the public pages of a run's badges and certificate."""
     db = get_session()
     enrolment = db.get(Enrolment, enrolment_id)
@@ -218,7 +219,7 @@ def name_choice(enrolment_id: int):  # type: ignore[no-untyped-def]
 # Certificates -------------------------------------------------------------------
 
 @bp.route("/certificates/<code>")
-def certificate(code: str):  # type: ignore[no-untyped-def]
+def certificate(code: str) -> ResponseReturnValue:
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)
     if code != found.code:
@@ -246,7 +247,7 @@ def _may_download(certificate: Certificate) -> bool:
 
 @bp.route("/certificates/<code>/revoke", methods=["POST"])
 @roles_required(Role.leader, Role.admin)
-def revoke_certificate(code: str):  # type: ignore[no-untyped-def]
+def revoke_certificate(code: str) -> ResponseReturnValue:
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)
     if not EmptyForm().validate_on_submit():
@@ -262,7 +263,7 @@ def revoke_certificate(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/certificates/<code>.pdf")
-def certificate_pdf(code: str):  # type: ignore[no-untyped-def]
+def certificate_pdf(code: str) -> ResponseReturnValue:
     keep = origin_is_configured(current_app.config)
     if keep:
         will_write()  # the first download keeps the PDF

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from blinker import Namespace
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,11 +21,11 @@ from werkzeug.datastructures import MultiDict
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
-from shooc.faults import fault_point
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate import counters
+from shooc.faults import fault_point
 from shooc.workbooks import published
-from shooc.workbooks.activities import FormData, Quiz, get_kind
+from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind
 from shooc.workbooks.models import ActivityVersion, Course, CourseVersion, WorkbookVersion
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -148,7 +148,7 @@ def enrol(session: Session, run: Run, user_id: int, today: dt.date | None = None
         with session.begin_nested():
             session.add(enrolment)
     except IntegrityError:  # the same learner enrolling from two tabs at once
-        return session.scalar(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user_id))
+        return session.scalars(select(Enrolment).where(Enrolment.run_id == run.id, Enrolment.user_id == user_id)).one()
     counters.registered(session, enrolment)
     return enrolment
 
@@ -230,7 +230,7 @@ def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVer
     responses = answers_for(session, enrolment, workbook.slug)
     activities = {}
     for activity in workbook.activities:
-        kind = get_kind(activity.kind)
+        kind = published_kind(activity.kind)
         response = responses.get(activity.activity_id)
         answer = response.answer if response else None
         activities[activity.activity_id] = ActivityState(
@@ -282,7 +282,7 @@ def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None
         prefix = f"a.{activity.activity_id}"
         if not any(key == prefix or key.startswith(prefix + ".") for key in form.keys()) and activity.kind != "media":
             continue  # not on the form that was posted (e.g. a read-only part)
-        kind = get_kind(activity.kind)
+        kind = published_kind(activity.kind)
         drafts[activity.activity_id] = kind.answer_from_form(form, prefix, activity.definition,
                                                              previous.get(activity.activity_id))
     return drafts
@@ -293,7 +293,7 @@ def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
     """Store drafts (complete or not). Nothing is stored if any is too long."""
     _lock(session, enrolment, state)
     _require_editable(state)
-    too_long = {aid: get_kind(state.activities[aid].activity.kind).too_long(answer)
+    too_long = {aid: published_kind(state.activities[aid].activity.kind).too_long(answer)
                 for aid, answer in drafts.items() if aid in state.activities}
     too_long = {aid: problems for aid, problems in too_long.items() if problems}
     if too_long:
@@ -325,7 +325,8 @@ def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activit
     save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
     activity_state = state.activities[activity_id]
     activity_state.answer = answer
-    activity_state.missing = get_kind(activity_state.activity.kind).missing(answer, activity_state.activity.definition)
+    activity = activity_state.activity
+    activity_state.missing = published_kind(activity.kind).missing(answer, activity.definition)
 
 
 def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
@@ -351,7 +352,7 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
                 session.add(response)
             return response
         except IntegrityError:  # the same draft saved from another tab at the same moment
-            response = session.scalar(select(Response).where(*where))
+            response = session.scalars(select(Response).where(*where)).one()
     response.answer = answer
     response.workbook_version_id = workbook_version_id
     session.flush()
@@ -476,6 +477,7 @@ def purge_pending_drafts(session: Session) -> int:
     """Forget every draft older than PENDING_DRAFT_HOURS; how many were forgotten."""
     cutoff = utcnow() - dt.timedelta(hours=PENDING_DRAFT_HOURS)
     result = session.execute(delete(PendingDraft).where(PendingDraft.created_at < cutoff))
+    assert isinstance(result, CursorResult)  # what a DELETE gives, typed as any Result
     return result.rowcount or 0
 
 
@@ -545,8 +547,8 @@ def _loaded_at(form: Mapping[str, list[str]]) -> dt.datetime | None:
 def plan_restore(state: WorkbookState, form: Mapping[str, list[str]]) -> RestorePlan:
     """What restoring a kept draft does to each answer (see the decisions above)."""
     previous = {aid: s.answer for aid, s in state.activities.items()}
-    drafts = drafts_from_form(state.workbook, MultiDict([(key, value) for key, values in form.items() for value in values]),
-                              None, previous)
+    posted = MultiDict([(key, value) for key, values in form.items() for value in values])
+    drafts = drafts_from_form(state.workbook, posted, None, previous)
     loaded_at = _loaded_at(form)
     plan = RestorePlan({}, {})
     for activity_id, typed in drafts.items():
@@ -633,7 +635,7 @@ class EnrolmentSummary:
         """What to do next: the workbook in progress, else the first not started."""
         open_ones = [w for w in self.workbooks if w.status != "submitted" and w.released]
         in_progress = [w for w in open_ones if w.status == "in progress"]
-        return (in_progress or open_ones or [None])[0]
+        return next(iter(in_progress or open_ones), None)
 
 
 def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
@@ -664,7 +666,8 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
     summaries = []
     for enrolment in enrolments:
         run = enrolment.run
-        version = versions.get(run.course.current_version_id)  # type: ignore[arg-type]
+        vid = run.course.current_version_id
+        version = versions.get(vid) if vid is not None else None
         if version is None:
             continue
         today = rules.today_in(run.timezone, now)

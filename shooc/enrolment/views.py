@@ -3,32 +3,41 @@ withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.db import utcnow
-from shooc.unit_of_work import get_session, will_write
 from shooc.enrolment import services
-from shooc.enrolment.models import Enrolment, Run
+from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.web import (PENDING_DRAFT_KEY, csrf, from_this_site, int_arg, login_manager, published_course_or_404,
-                       roles_required)
-from shooc.workbooks.models import Course, CourseVersion
+from shooc.unit_of_work import get_session, will_write
+from shooc.web import (
+    PENDING_DRAFT_KEY,
+    csrf,
+    from_this_site,
+    int_arg,
+    login_manager,
+    published_course_or_404,
+    roles_required,
+)
 from shooc.workbooks import published
+from shooc.workbooks.models import Course, CourseVersion
 
 bp = Blueprint("learn", __name__)
 
 
 @bp.route("/courses/<course_slug>/enrol", methods=["POST"])
 @roles_required(Role.learner)  # staff enrolled would count as registrations in the run's figures
-def enrol(course_slug: str):  # type: ignore[no-untyped-def]
+def enrol(course_slug: str) -> ResponseReturnValue:
     db = get_session()
     course = published_course_or_404(course_slug)
     run = db.scalar(select(Run).where(Run.course_id == course.id, Run.slug == request.form.get("run", "")))
@@ -46,7 +55,7 @@ def enrol(course_slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     summaries = services.dashboard(get_session(), current_user.id)
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
@@ -62,7 +71,7 @@ def _own_enrolment(enrolment_id: int) -> Enrolment:
 
 @bp.route("/dashboard/enrolments/<int:enrolment_id>/withdraw", methods=["GET", "POST"])
 @login_required
-def withdraw(enrolment_id: int):  # type: ignore[no-untyped-def]
+def withdraw(enrolment_id: int) -> ResponseReturnValue:
     enrolment = _own_enrolment(enrolment_id)
     form = EmptyForm()
     if form.validate_on_submit():
@@ -77,7 +86,7 @@ def withdraw(enrolment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/enrolments/<int:enrolment_id>/rejoin", methods=["POST"])
 @login_required
-def rejoin(enrolment_id: int):  # type: ignore[no-untyped-def]
+def rejoin(enrolment_id: int) -> ResponseReturnValue:
     enrolment = _own_enrolment(enrolment_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -98,7 +107,7 @@ def _form_dict(form: MultiDict) -> dict[str, list[str]]:
 
 @bp.route("/courses/<course_slug>/workbooks/<workbook_slug>", methods=["GET", "POST"])
 @csrf.exempt  # checked below, so that a post from an ended session can be kept, not refused
-def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     if request.method == "GET" and session.get(PENDING_DRAFT_KEY):
         will_write()  # restoring a kept draft
     db = get_session()
@@ -133,7 +142,8 @@ def workbook(course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-d
     return _act(db, course, enrolment, state, request.form)
 
 
-def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
+def _act(db: Session, course: Course, enrolment: Enrolment, state: services.WorkbookState,
+         form: MultiDict[str, str]) -> ResponseReturnValue:
     action = form.get("action", "save")
     verb, _, activity_id = action.partition(":")
     if activity_id and activity_id not in state.activities:
@@ -187,7 +197,7 @@ def _act(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
                             _anchor=anchor))
 
 
-def _keep_until_login(db, course_slug: str, workbook_slug: str):  # type: ignore[no-untyped-def]
+def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     """A workbook form posted without a live session: kept for after the login, within
     the bounds of ``services.keep_pending_draft`` (its comment says why), and only if
     the browser says one of this site's pages sent it: a hostile page's form keeps
@@ -216,7 +226,8 @@ def _keep_until_login(db, course_slug: str, workbook_slug: str):  # type: ignore
     return login_manager.unauthorized()
 
 
-def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-def]
+def _restore_pending(db: Session, course: Course, enrolment: Enrolment,
+                     state: services.WorkbookState) -> ResponseReturnValue | None:
     """After a login, the draft kept for this workbook: saved at once where that
     replaces no newer text; otherwise a page showing both, for the learner to choose."""
     token = session.get(PENDING_DRAFT_KEY)
@@ -241,7 +252,8 @@ def _restore_pending(db, course, enrolment, state):  # type: ignore[no-untyped-d
     return redirect(request.path)
 
 
-def _resolve_restore(db, course, enrolment, state, form):  # type: ignore[no-untyped-def]
+def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: services.WorkbookState,
+                     form: MultiDict[str, str]) -> ResponseReturnValue:
     """The learner's choice on the restore page: for each conflicting answer, the
     saved text or what they typed (``keep.<activity>``: ``saved`` or ``typed``)."""
     token = session.pop(PENDING_DRAFT_KEY, None)
@@ -266,7 +278,8 @@ def _resolve_restore(db, course, enrolment, state, form):  # type: ignore[no-unt
     return redirect(request.path)
 
 
-def _show_unsaved(course, enrolment, state, pending, exc: Exception):  # type: ignore[no-untyped-def]
+def _show_unsaved(course: Course, enrolment: Enrolment, state: services.WorkbookState, pending: PendingDraft,
+                  exc: Exception) -> ResponseReturnValue:
     """The workbook with a kept draft that could not be saved in its fields, to copy."""
     reason = exc if isinstance(exc, services.EnrolmentError) else "some answers are too long."
     posted = MultiDict([(key, value) for key, values in pending.form.items() for value in values])
@@ -275,13 +288,15 @@ def _show_unsaved(course, enrolment, state, pending, exc: Exception):  # type: i
         "It is shown below so that you can copy it."))
 
 
-def _render(course, enrolment, state, posted=None, status=200, missing=None, problem=None):  # type: ignore[no-untyped-def]
+def _render(course: Course, enrolment: Enrolment, state: services.WorkbookState,
+            posted: MultiDict[str, str] | None = None, status: int = 200,
+            missing: dict[str, list[str]] | None = None, problem: str | None = None) -> ResponseReturnValue:
     """The workbook with the learner's answers, or what they just posted if it could
     not be saved (so that nothing they typed disappears)."""
     answers = {aid: s.answer for aid, s in state.activities.items()}
     if posted is not None:
         answers.update(services.drafts_from_form(state.workbook, posted, None, answers))
-    version = published.version(get_session(), course.current_version_id)
+    version = published.version(get_session(), course.current_version_id) or abort(404)
     siblings = _siblings(version)
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
@@ -295,7 +310,7 @@ def _siblings(version: CourseVersion) -> list[tuple[int, str, str]]:
     return [(w.position, w.slug, w.title) for w in version.workbooks]  # in order
 
 
-def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def]
+def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
     """Leaders see any version (``?version=N``) exactly as learners do, read-only."""
     db = get_session()
     version_id = course.current_version_id
@@ -303,7 +318,7 @@ def _preview(course: Course, workbook_slug: str):  # type: ignore[no-untyped-def
     if requested is not None:
         version_id = db.scalar(select(CourseVersion.id).where(
             CourseVersion.course_id == course.id, CourseVersion.number == requested)) or abort(404)
-    version = published.version(db, version_id)
+    version = published.version(db, version_id) or abort(404)
     workbook = published.workbook(db, version_id, workbook_slug) or abort(404)
     return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
                            activities={a.activity_id: a for a in workbook.activities},

@@ -96,7 +96,8 @@ def weekly(weeks: Sequence[dt.date], bars: Sequence[int], line: Sequence[int], b
         h = value / ceiling * plot_h
         x = left + i * slot + slot * 0.15
         body.append(f'<rect class="chart-bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.7:.1f}" '
-                    f'height="{h:.1f}"><title>{weeks[i]:%-d %b %Y}: {value:,} {escape(bar_label.lower())}</title></rect>')
+                    f'height="{h:.1f}"><title>{weeks[i]:%-d %b %Y}: {value:,} {escape(bar_label.lower())}'
+                    '</title></rect>')
     if line:
         points = " ".join(f"{left + (i + 0.5) * slot:.1f},{top + plot_h - v / ceiling * plot_h:.1f}"
                           for i, v in enumerate(line))

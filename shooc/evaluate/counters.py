@@ -18,14 +18,22 @@ from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.db import Base
 from shooc.enrolment.models import Enrolment, Run, Submission
-from shooc.evaluate.models import (Evaluation, OverallEffect, RunCounter, RunTally, RunWeekCounter,
-                                   RunWorkbookCounter, WorkbookStart)
+from shooc.evaluate.models import (
+    Evaluation,
+    OverallEffect,
+    RunCounter,
+    RunTally,
+    RunWeekCounter,
+    RunWorkbookCounter,
+    WorkbookStart,
+)
 from shooc.workbooks.models import WorkbookVersion
 
 COUNTER_TABLES = (RunCounter, RunWorkbookCounter, RunWeekCounter, RunTally)
@@ -40,13 +48,14 @@ def local_day(run: Run, moment: dt.datetime) -> dt.date:
     return moment.astimezone(ZoneInfo(run.timezone)).date()
 
 
-def _bump(session: Session, model: type, keys: dict[str, Any], **deltas: int) -> None:
+def _bump(session: Session, model: type[Base], keys: dict[str, Any], **deltas: int) -> None:
     deltas = {k: v for k, v in deltas.items() if v}
     if not deltas:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
+    assert isinstance(table, Table)  # a mapped class's FromClause, to SQLAlchemy's types
     statement = insert(table).values(**keys, **deltas)
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + delta for name, delta in deltas.items()})
@@ -146,7 +155,8 @@ def read(session: Session, run: Run) -> dict[str, Any]:
         select(RunWeekCounter).where(RunWeekCounter.run_id == run.id).order_by(RunWeekCounter.week))]
     tallies: dict[str, dict[str, int]] = {}
     for tally, value, count in session.execute(
-            select(RunTally.tally, RunTally.value, RunTally.count).where(RunTally.run_id == run.id, RunTally.count != 0)):
+            select(RunTally.tally, RunTally.value, RunTally.count)
+            .where(RunTally.run_id == run.id, RunTally.count != 0)):
         tallies.setdefault(tally, {})[value] = count
     return {"totals": totals, "workbooks": workbooks,
             "weeks": [w for w in weeks if any(w[1:])], "tallies": tallies}

@@ -298,7 +298,8 @@ def _distribution(question: str, tally: Mapping[str, int], values: list[tuple[st
     answered = sum(tally.get(value, 0) for value, _ in values)
     if disclosure.withheld(answered):
         return Distribution(question, answered, [])
-    rows = [Row(value, label, tally.get(value, 0), round(100 * tally.get(value, 0) / answered)) for value, label in values]
+    rows = [Row(value, label, tally.get(value, 0), round(100 * tally.get(value, 0) / answered))
+            for value, label in values]
     mean = round(sum(int(r.value) * r.count for r in rows) / answered, 1) if ratings else None
     return Distribution(question, answered, rows, mean)
 
@@ -329,5 +330,6 @@ def comments_page(session: Session, run: Run, page: int = 1, per_page: int = COM
         select(Evaluation.submitted_at, Evaluation.comments).join(Enrolment, Evaluation.enrolment_id == Enrolment.id)
         .where(*with_comments).order_by(Evaluation.submitted_at.desc(), Evaluation.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
-    return CommentsPage([Comment(counters.local_day(run, at).replace(day=1), text) for at, text in rows],
+    # text or "": never None, which the query leaves out
+    return CommentsPage([Comment(counters.local_day(run, at).replace(day=1), text or "") for at, text in rows],
                         page, pages, total)

@@ -9,7 +9,10 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,11 +20,11 @@ from wtforms import RadioField, TextAreaField, ValidationError
 
 from shooc.auth.forms import select_choices
 from shooc.auth.models import Role
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import survey
 from shooc.evaluate.disclosure import MIN_RESPONSES
-from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect
+from shooc.evaluate.models import OVERALL_EFFECT_LABELS, Evaluation, OverallEffect
+from shooc.unit_of_work import get_session
 from shooc.web import int_arg, roles_required, run_or_404
 from shooc.workbooks.models import CourseVersion
 
@@ -35,7 +38,7 @@ def _comments_length(form: FlaskForm, field: TextAreaField) -> None:
 
 
 class SurveyForm(FlaskForm):
-    overall_effect = RadioField(
+    overall_effect = RadioField(  # type: ignore[call-arg]  # WTForms 3.3's argument; its stubs are 3.2's
         "Overall, what effect has the course had on your mentoring practice?",
         choices=select_choices([(e.value, OVERALL_EFFECT_LABELS[e]) for e in OverallEffect]),
         invalid_choice_message="Choose the effect the course has had on your mentoring practice.")
@@ -53,14 +56,14 @@ def survey_form(objectives: list[str], data: dict | None = None) -> SurveyForm:
         pass
 
     for n, text in enumerate(objectives, start=1):
-        setattr(Form, f"objective_{n}", RadioField(
+        setattr(Form, f"objective_{n}", RadioField(  # type: ignore[call-arg]  # as above
             text, choices=select_choices([(str(value), f"{value} · {label}")
                                           for value, label in survey.RATING_LABELS.items()]),
             invalid_choice_message=f"Rate objective {n} from 1 (not at all) to 5 (fully)."))
     return Form(data=data) if data is not None else Form()
 
 
-def _saved_answers(evaluation) -> dict:  # type: ignore[no-untyped-def]
+def _saved_answers(evaluation: Evaluation | None) -> dict[str, Any]:
     if evaluation is None:
         return {}
     data = {"overall_effect": OverallEffect(evaluation.overall_effect).value if evaluation.overall_effect else None,
@@ -76,7 +79,7 @@ def _course_title(run: Run) -> str:
 
 @bp.route("/runs/<run_slug>/evaluation", methods=["GET", "POST"])
 @roles_required(Role.learner)
-def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
+def learner_survey(run_slug: str) -> ResponseReturnValue:
     db = get_session()
     enrolment = survey.own_enrolment(db, run_slug, current_user.id)
     if enrolment is None:
@@ -89,7 +92,8 @@ def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
                                **page), 403
     if not state.editable:  # read-only: the answers as given; a late answer is shown, not saved
         late = request.method == "POST"
-        form = survey_form(state.objectives) if late else survey_form(state.objectives, _saved_answers(state.evaluation))
+        form = (survey_form(state.objectives) if late
+                else survey_form(state.objectives, _saved_answers(state.evaluation)))
         problem = survey.closed_reason(state) + (
             " What you sent was not saved: it is shown below so that you can copy it." if late else "")
         return render_template("evaluate/survey.html", form=form if late or state.evaluation else None,
@@ -118,7 +122,7 @@ def learner_survey(run_slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/evaluate/runs/<run_slug>/evaluation")
 @roles_required(Role.evaluator, Role.leader, Role.admin)
-def results(run_slug: str):  # type: ignore[no-untyped-def]
+def results(run_slug: str) -> ResponseReturnValue:
     db = get_session()
     run = run_or_404(run_slug)
     found = survey.results(db, run, page=request.args.get("page", 1, type=int_arg))

@@ -12,17 +12,18 @@ import datetime as dt
 from typing import Any, Iterable, Iterator
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shooc.auth.models import Role
 from shooc.csvfile import csv_text
-from shooc.unit_of_work import get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate import charts
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, OverallEffect, RunCounter
 from shooc.evaluate.stats import PROGRESS_COLUMNS, anonymised_progress, flatten, run_stats
+from shooc.unit_of_work import get_session
 from shooc.web import roles_required, run_or_404
 
 bp = Blueprint("evaluate", __name__, url_prefix="/evaluate")
@@ -43,7 +44,7 @@ def _runs() -> list[tuple[Run, RunCounter | None]]:
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("evaluate/home.html", runs=_runs(), compare_max=COMPARE_MAX)
 
 
@@ -54,12 +55,14 @@ def _pct(part: float, whole: float) -> str:
 def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
     """The page's charts, drawn from the figures."""
     registered = figures["registered"]
-    funnel = [charts.Bar("Registered", registered), charts.Bar("Started", figures["started"], _pct(figures["started"], registered))]
+    funnel = [charts.Bar("Registered", registered),
+              charts.Bar("Started", figures["started"], _pct(figures["started"], registered))]
     funnel += [charts.Bar(f"{w['order']}. {w['title']}", w["completed"], _pct(w["completed"], registered), "chart-step")
                for w in figures["per_workbook"]]
     funnel.append(charts.Bar("Certificate", figures["certificates_awarded"],
                              _pct(figures["certificates_awarded"], registered), "chart-done"))
-    states = [charts.Bar("Completed", figures["completed_all"], _pct(figures["completed_all"], registered), "chart-done"),
+    states = [charts.Bar("Completed", figures["completed_all"], _pct(figures["completed_all"], registered),
+                         "chart-done"),
               charts.Bar("Still inside their window", figures["still_inside_window"],
                          _pct(figures["still_inside_window"], registered), "chart-step"),
               charts.Bar("Closed without finishing", figures["closed_without_finishing"],
@@ -92,11 +95,12 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.route("/runs/<slug>")
-def run_page(slug: str):  # type: ignore[no-untyped-def]
+def run_page(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     figures = run_stats(get_session(), run)
     return render_template("evaluate/run.html", run=run, figures=figures, charts=run_charts(figures),
-                           min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS, OverallEffect=OverallEffect)
+                           min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS,
+                           OverallEffect=OverallEffect)
 
 
 def _csv(rows: Iterable[Iterable[Any]], filename: str) -> Response:
@@ -139,7 +143,7 @@ def _compared() -> list[Run]:
 
 
 @bp.route("/compare")
-def compare():  # type: ignore[no-untyped-def]
+def compare() -> ResponseReturnValue:
     runs = _compared()
     db = get_session()
     figure_sets = [run_stats(db, run) for run in runs]

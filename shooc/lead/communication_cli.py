@@ -13,8 +13,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from shooc.unit_of_work import get_db
 from shooc.mailqueue import deliver, queue_figures
+from shooc.unit_of_work import get_db
 from shooc.urls import site_urls
 from shooc.web import mailer
 

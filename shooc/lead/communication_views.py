@@ -15,22 +15,23 @@ import logging
 import threading
 from typing import Callable
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, Field, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import Optional, ValidationError
 
-from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.db import Database
-from shooc.unit_of_work import get_db, get_session
+from shooc.lead import bp
 from shooc.lead import communications as comms
 from shooc.lead.models import Announcement, Recording
-from shooc.lead import bp
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
-from shooc.web import mailer, run_or_404, site_urls
+from shooc.unit_of_work import get_db, get_session
+from shooc.web import mailer, run_or_404, site_urls, the_app
 from shooc.workbooks.models import Course
 
 log = logging.getLogger(__name__)
@@ -82,18 +83,18 @@ def start_delivery(app: Flask) -> None:
 
 
 @bp.route("/runs/<slug>/announcements", methods=["GET", "POST"])
-def announcements(slug: str):  # type: ignore[no-untyped-def]
+def announcements(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     db = get_session()
     form = AnnouncementForm()
     preview = None
     if form.validate_on_submit():
         if request.form.get("action") == "preview":
-            preview = comms.render_announcement(form.body.data)
+            preview = comms.render_announcement(filled(form.body.data))
         else:
             try:
-                announcement = comms.post_announcement(db, current_user, run, form.title.data, form.body.data,
-                                                       site_urls())
+                announcement = comms.post_announcement(db, current_user, run, filled(form.title.data),
+                                                       filled(form.body.data), site_urls())
             except comms.AlreadyPosted as exc:
                 db.rollback()
                 flash(f"“{exc.existing.title}” was already posted a moment ago; it was not posted or e-mailed "
@@ -105,7 +106,7 @@ def announcements(slug: str):  # type: ignore[no-untyped-def]
                     getattr(form, name).errors = [problem]
             else:
                 db.commit()
-                start_delivery(current_app._get_current_object())
+                start_delivery(the_app())
                 n = announcement.emailed_to
                 flash(f"Posted “{announcement.title}”: learners see it on their dashboards; "
                       f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
@@ -116,7 +117,7 @@ def announcements(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/announcements/<int:announcement_id>/remove", methods=["POST"])
-def remove_announcement(slug: str, announcement_id: int):  # type: ignore[no-untyped-def]
+def remove_announcement(slug: str, announcement_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     db = get_session()
     announcement = db.get(Announcement, announcement_id)
@@ -139,7 +140,7 @@ def _course(course_slug: str) -> Course:
 
 
 @bp.route("/courses/<course_slug>/recordings", methods=["GET", "POST"])
-def recordings(course_slug: str):  # type: ignore[no-untyped-def]
+def recordings(course_slug: str) -> ResponseReturnValue:
     course = _course(course_slug)
     db = get_session()
     workbooks = comms.course_workbooks(db, course)
@@ -149,8 +150,9 @@ def recordings(course_slug: str):  # type: ignore[no-untyped-def]
         form.workbook.data = request.args["workbook"]
     if form.validate_on_submit():
         try:
-            recording = comms.add_recording(db, current_user, course, form.workbook.data, form.title.data,
-                                            form.url.data, form.transcript.data, form.recorded_on.data)
+            recording = comms.add_recording(db, current_user, course, form.workbook.data,
+                                            filled(form.title.data), filled(form.url.data),
+                                            filled(form.transcript.data), form.recorded_on.data)
         except comms.Invalid as exc:
             db.rollback()
             for name, problem in exc.problems.items():
@@ -158,7 +160,8 @@ def recordings(course_slug: str):  # type: ignore[no-untyped-def]
         else:
             db.commit()
             flash(f"“{recording.title}” is on the workbook's page, with its transcript.", "info")
-            return redirect(url_for("lead.recordings", course_slug=course.slug, _anchor=f"wb-{recording.workbook_slug}"))
+            return redirect(url_for("lead.recordings", course_slug=course.slug,
+                                    _anchor=f"wb-{recording.workbook_slug}"))
     by_workbook: dict[str, list[Recording]] = {}
     for r in comms.course_recordings(db, course):
         by_workbook.setdefault(r.workbook_slug, []).append(r)
@@ -168,7 +171,7 @@ def recordings(course_slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/courses/<course_slug>/recordings/<int:recording_id>/remove", methods=["POST"])
-def remove_recording(course_slug: str, recording_id: int):  # type: ignore[no-untyped-def]
+def remove_recording(course_slug: str, recording_id: int) -> ResponseReturnValue:
     course = _course(course_slug)
     db = get_session()
     recording = db.get(Recording, recording_id)

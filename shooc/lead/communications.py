@@ -39,22 +39,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import nh3
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Run
 from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
-from shooc.audit import audit
-from shooc.urls import SiteUrls
 from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
+from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.render import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown
@@ -88,7 +88,7 @@ class AlreadyPosted(LeadError):
         self.existing = existing
 
 
-def _opted_in() -> tuple:  # type: ignore[type-arg]
+def _opted_in() -> tuple[ColumnElement[bool], ...]:
     """Who may be e-mailed: opted in, address confirmed, still enrolled."""
     return (User.email_opt_in.is_(True), User.email_verified_at.is_not(None), Enrolment.withdrawn_at.is_(None))
 
@@ -294,7 +294,7 @@ def remove_recording(session: Session, actor: User | None, course: Course, recor
     session.flush()
 
 
-def _recording_order() -> tuple:  # type: ignore[type-arg]
+def _recording_order() -> tuple[UnaryExpression[Any], ...]:
     return (Recording.recorded_on.desc().nulls_last(), Recording.created_at.desc(), Recording.id.desc())
 
 
@@ -373,9 +373,9 @@ def due_reminders(session: Session, now: dt.datetime | None = None, closing_days
     if not enrolments:
         return []
     recent: dict[int, set[str]] = defaultdict(set)  # the past week's: at most two per enrolment
-    for enrolment_id, kind in session.execute(select(ReminderSent.enrolment_id, ReminderSent.kind).where(
+    for enrolment_id, sent_kind in session.execute(select(ReminderSent.enrolment_id, ReminderSent.kind).where(
             ReminderSent.sent_at > now - REMINDER_INTERVAL)):
-        recent[enrolment_id].add(kind)
+        recent[enrolment_id].add(sent_kind)
     summaries = enrolment_summaries(session, enrolments, now)
     due = []
     for summary in summaries:

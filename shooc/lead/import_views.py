@@ -16,6 +16,7 @@ import logging
 import threading
 
 from flask import Flask, Response, abort, current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -23,12 +24,12 @@ from sqlalchemy import select
 
 from shooc.auth.models import User
 from shooc.db import Database, utcnow
-from shooc.unit_of_work import get_db, get_session
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records
 from shooc.lead.models import RecordImport
-from shooc.web import run_or_404
+from shooc.unit_of_work import get_db, get_session
+from shooc.web import run_or_404, the_app
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class ImportForm(FlaskForm):
 
 
 @bp.route("/runs/<slug>/import", methods=["GET", "POST"])
-def import_records(slug: str):  # type: ignore[no-untyped-def]
+def import_records(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = ImportForm()
     db = get_session()
@@ -65,7 +66,7 @@ def import_records(slug: str):  # type: ignore[no-untyped-def]
                 db.commit()
                 PROGRESS[job.id] = (0, job.rows)
                 thread = threading.Thread(target=_import_in_background, name=f"import-{job.id}", daemon=True,
-                                          args=(current_app._get_current_object(), job.id, current_user.id))
+                                          args=(the_app(), job.id, current_user.id))
                 thread.start()
             return redirect(url_for("lead.record_import", import_id=job.id))
     jobs = db.scalars(select(RecordImport).where(RecordImport.run_id == run.id)
@@ -84,10 +85,10 @@ def import_template(slug: str) -> Response:
 
 
 @bp.route("/imports/<int:import_id>")
-def record_import(import_id: int):  # type: ignore[no-untyped-def]
+def record_import(import_id: int) -> ResponseReturnValue:
     db = get_session()
     job = db.get(RecordImport, import_id) or abort(404)
-    run = db.get(Run, job.run_id)
+    run = db.get_one(Run, job.run_id)
     progress = PROGRESS.get(job.id)
     stale = job.status == "running" and progress is None and utcnow() - job.created_at > STALE_AFTER
     figures = run_stats(db, run) if job.status == "done" else None
@@ -107,8 +108,8 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
         database: Database = get_db(app)
         try:
             with database.session() as session:
-                job = session.get(RecordImport, import_id)
-                run = session.get(Run, job.run_id)
+                job = session.get_one(RecordImport, import_id)
+                run = session.get_one(Run, job.run_id)
                 checked = records.check_file(session, run, job.data, job.filename)  # the run may have changed
 
                 def progress(done: int, total: int) -> None:
@@ -128,7 +129,7 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
             else:
                 message = f"{type(exc).__name__}: {exc}"
             with database.session() as session:
-                job = session.get(RecordImport, import_id)
+                job = session.get_one(RecordImport, import_id)
                 job.status, job.error, job.finished_at = "failed", message, utcnow()
                 session.commit()
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -16,14 +17,13 @@ from sqlalchemy import select
 from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from shooc.auth.forms import EmptyForm, select_choices
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.auth.models import User
-from shooc.unit_of_work import get_session
-from shooc.lead.communications import recordings_for
-from shooc.workbooks.models import ContentUpload
 from shooc.lead import bp, published_courses
+from shooc.lead.communications import recordings_for
+from shooc.unit_of_work import get_session
 from shooc.workbooks import staging
-from shooc.workbooks.models import ActivityVersion, Course, CourseVersion
+from shooc.workbooks.models import ActivityVersion, ContentUpload, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
 
 
@@ -61,7 +61,8 @@ def _sentence(message: object) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None = None,
+          status: int = 200) -> ResponseReturnValue:
     db = get_session()
     courses = published_courses()
     upload_form = upload_form or UploadForm()
@@ -82,12 +83,12 @@ def _home(upload_form: UploadForm | None = None, folder_form: FolderForm | None 
 
 
 @bp.route("/publish")
-def publish_home():  # type: ignore[no-untyped-def]
+def publish_home() -> ResponseReturnValue:
     return _home()
 
 
 @bp.route("/publish/upload", methods=["POST"])
-def publish_stage_upload():  # type: ignore[no-untyped-def]
+def publish_stage_upload() -> ResponseReturnValue:
     form = UploadForm()
     if form.validate_on_submit():
         db = get_session()
@@ -105,7 +106,7 @@ def publish_stage_upload():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/publish/folder", methods=["POST"])
-def publish_stage_folder():  # type: ignore[no-untyped-def]
+def publish_stage_folder() -> ResponseReturnValue:
     form = FolderForm()
     if form.validate_on_submit():
         db = get_session()
@@ -126,7 +127,7 @@ def _review(upload: ContentUpload) -> staging.Review:
 
 
 @bp.route("/publish/<int:upload_id>")
-def publish_review(upload_id: int):  # type: ignore[no-untyped-def]
+def publish_review(upload_id: int) -> ResponseReturnValue:
     upload = _upload_or_404(upload_id)
     result = _review(upload)
     uploader = get_session().get(User, upload.uploaded_by_id) if upload.uploaded_by_id else None
@@ -141,7 +142,7 @@ def publish_review(upload_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/publish/<int:upload_id>/workbooks/<slug>")
-def publish_preview(upload_id: int, slug: str):  # type: ignore[no-untyped-def]
+def publish_preview(upload_id: int, slug: str) -> ResponseReturnValue:
     upload = _upload_or_404(upload_id)
     result = _review(upload)
     workbook = result.preview(slug) or abort(404)
@@ -158,7 +159,7 @@ def publish_preview(upload_id: int, slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/publish/<int:upload_id>/assets/<path:path>")
-def publish_asset(upload_id: int, path: str):  # type: ignore[no-untyped-def]
+def publish_asset(upload_id: int, path: str) -> ResponseReturnValue:
     image = staging.staged_image(_upload_or_404(upload_id), path) or abort(404)
     response = Response(image.data, mimetype=image.media_type)
     response.headers["Cache-Control"] = "private, max-age=3600"
@@ -175,14 +176,15 @@ def _published_message(result: PublishResult) -> str:
 
 
 @bp.route("/publish/<int:upload_id>/publish", methods=["POST"])
-def publish_publish(upload_id: int):  # type: ignore[no-untyped-def]
+def publish_publish(upload_id: int) -> ResponseReturnValue:
     form = PublishForm()
-    if not form.validate_on_submit() or not form.seen_version.data.isdigit():
+    seen = filled(form.seen_version.data) if form.validate_on_submit() else ""
+    if not seen.isdigit():
         abort(400)
     db = get_session()
     upload = _upload_or_404(upload_id, lock=True)
     try:
-        result = staging.publish_upload(db, upload, current_user, seen_version=int(form.seen_version.data))
+        result = staging.publish_upload(db, upload, current_user, seen_version=int(seen))
     except staging.StagingError as exc:
         db.rollback()
         flash(_sentence(exc), "error")
@@ -193,7 +195,7 @@ def publish_publish(upload_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/publish/<int:upload_id>/discard", methods=["POST"])
-def publish_discard(upload_id: int):  # type: ignore[no-untyped-def]
+def publish_discard(upload_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = get_session()

@@ -39,26 +39,28 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Insert, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shooc.audit import audit
 from shooc.auth.models import Role, User
 from shooc.auth.services import AccountError, normalise_email
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import new_assertion_id, new_certificate_code, recipient_identity
-from shooc.db import utcnow
+from shooc.db import Base, utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate import counters
 from shooc.evaluate.models import Evaluation, OverallEffect, WorkbookStart
-from shooc.audit import audit
 from shooc.workbooks.models import CourseVersion, WorkbookVersion
 
 WORKBOOK_COLUMNS = [f"workbook_{n}" for n in range(1, 6)]
@@ -253,7 +255,7 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
             problem(line_start, f"{len(fields)} fields, but the header has {len(names)}")
             continue
         row = _check_row(line_start, {name: fields[i].strip() for name, i in index.items()}, run,
-                         workbook_count, today, lambda message, n=line_start: problem(n, message))
+                         workbook_count, today, functools.partial(problem, line_start))
         if row is None:
             continue
         if row.email in first_line:
@@ -398,7 +400,7 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
     summary.rows = total
     counters.rebuild(session, run)  # bulk rows bypass the per-event counters: count the run afresh
     audit(session, actor, "records.import", f"Imported {records.filename}: " + "; ".join(summary.lines()),
-          run=run, **summary.as_dict())
+          run=run, **summary.as_dict())  # type: ignore[arg-type]  # counts, none named enrolment or reason
     session.flush()
     return summary
 
@@ -413,7 +415,7 @@ def refresh_planner_statistics(session: Session, rows: int) -> None:
         session.commit()
 
 
-def _insert(model: type):  # type: ignore[no-untyped-def]
+def _insert(model: type[Base]) -> Insert:
     # render_nulls: rows whose None values differ stay in one multi-row INSERT
     # (without it the ORM splits them into a statement per run of alike rows).
     return insert(model).execution_options(render_nulls=True)
@@ -446,7 +448,7 @@ class _Writer:
         # Submissions and their badges
         have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
                                                   .where(Submission.enrolment_id.in_(ids)))}
-        new_submissions = []
+        new_submissions: list[dict[str, Any]] = []
         for row in rows:
             enrolment_id = enrolments[row.email][0]
             for workbook, day in zip(self.workbooks, row.completed):
@@ -477,6 +479,7 @@ class _Writer:
             for submission in new_submissions:
                 added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
             table = Enrolment.__table__
+            assert isinstance(table, Table)  # a mapped class's FromClause, to SQLAlchemy's types
             session.execute(update(table).where(table.c.id == bindparam("enrolment"))
                             .values(submitted_count=table.c.submitted_count + bindparam("added")),
                             [{"enrolment": e, "added": n} for e, n in added.items()])
@@ -507,10 +510,11 @@ class _Writer:
         if rated:
             evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
                 Evaluation.enrolment_id.in_([enrolments[row.email][0] for row in rated]))))
-            evaluations = [{"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
-                            "objective_ratings": {}, "comments": None, "source": "import",
-                            "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
-                           for row in rated if enrolments[row.email][0] not in evaluated]
+            evaluations: list[dict[str, Any]] = [
+                {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
+                 "objective_ratings": {}, "comments": None, "source": "import",
+                 "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
+                for row in rated if enrolments[row.email][0] not in evaluated]
             if evaluations:
                 session.execute(_insert(Evaluation), evaluations)
             summary.evaluations_added += len(evaluations)
@@ -574,8 +578,9 @@ class _Writer:
         if new:
             names = {user_id: name for user_id, name in users.values()}
             emails = {users[row.email][0]: row.email for row in rows}
-            for enrolment_id, user_id in session.execute(
+            for enrolment_id, enrolled in session.execute(
                     _insert(Enrolment).returning(Enrolment.id, Enrolment.user_id), new):
-                result[emails[user_id]] = (enrolment_id, user_id, names[user_id])
+                assert enrolled is not None  # each row was inserted with its user's id
+                result[emails[enrolled]] = (enrolment_id, enrolled, names[enrolled])
             self.summary.enrolments_created += len(new)
         return result

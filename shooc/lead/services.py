@@ -143,13 +143,14 @@ def _status_filter(run: Run, workbooks: int, today: dt.date, status: str) -> lis
     submitted, started = Enrolment.submitted_count, Enrolment.started_on.is_not(None)
     close_date = func.coalesce(Enrolment.extended_until, run.closes_on)
     active = Enrolment.withdrawn_at.is_(None)
-    return {
+    conditions: dict[str, list[Any]] = {
         "withdrawn": [Enrolment.withdrawn_at.is_not(None)],
         "completed": [active, submitted >= workbooks],
         "closed": [active, submitted < workbooks, close_date < today],
         "in-progress": [active, submitted < workbooks, close_date >= today, started],
         "not-started": [active, close_date >= today, ~started],
-    }.get(status, [])
+    }
+    return conditions.get(status, [])
 
 
 def _search_filter(search: str) -> list[Any]:
@@ -210,7 +211,8 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
     return ParticipantPage([_row(found[i]) for i in page_ids], total, page, pages, workbooks, today)
 
 
-def all_participants(session: Session, run: Run, search: str = "", status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
+def all_participants(session: Session, run: Run, search: str = "",
+                     status: str = "") -> tuple[list[ParticipantRow], int, dt.date]:
     """Every participant the filters select (for the CSV export)."""
     today = run.today()
     workbooks = len(course_workbook_slugs(session, run))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -9,16 +10,17 @@ from sqlalchemy.orm import selectinload
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from shooc.auth.forms import EmptyForm, select_choices
 from shooc.audit import audit, audit_entries
+from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
-from shooc.unit_of_work import get_session
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services
+from shooc.unit_of_work import get_session
 from shooc.web import int_arg, run_or_404
 from shooc.workbooks.models import Course, WorkbookVersion
+
 
 class RunForm(FlaskForm):
     course = SelectField("Course", validators=[DataRequired("Choose the course.")])
@@ -47,13 +49,13 @@ class FeedbackForm(FlaskForm):
 
 
 @bp.route("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     return render_template("lead/home.html", runs=services.runs_overview(get_session()),
                            courses=published_courses())
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])
-def new_run():  # type: ignore[no-untyped-def]
+def new_run() -> ResponseReturnValue:
     form = RunForm()
     form.course.choices = select_choices(published_courses())
     if form.validate_on_submit():
@@ -61,8 +63,9 @@ def new_run():  # type: ignore[no-untyped-def]
         course = db.scalar(select(Course).where(Course.slug == form.course.data)) or abort(400)
         try:
             run = enrolment_services.create_run(
-                db, course, form.opens_on.data, form.closes_on.data, mode=form.mode.data, name=form.name.data,
-                slug=form.slug.data or None, pace_days=form.pace_days.data, capacity=form.capacity.data)
+                db, course, filled(form.opens_on.data), filled(form.closes_on.data), mode=form.mode.data,
+                name=form.name.data, slug=form.slug.data or None, pace_days=filled(form.pace_days.data),
+                capacity=form.capacity.data)
         except enrolment_services.RunError as exc:
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -75,7 +78,7 @@ def new_run():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/edit", methods=["GET", "POST"])
-def edit_run(slug: str):  # type: ignore[no-untyped-def]
+def edit_run(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = RunForm(obj=run)
     form.course.choices = select_choices([(run.course.slug, run.course.slug)])
@@ -83,14 +86,16 @@ def edit_run(slug: str):  # type: ignore[no-untyped-def]
     affected = None
     if form.validate_on_submit():
         db = get_session()
-        affected = services.affected_by_new_close_date(db, run, form.closes_on.data)
-        if affected and request.form.get("confirmed") != form.closes_on.data.isoformat():
+        closes_on = filled(form.closes_on.data)
+        affected = services.affected_by_new_close_date(db, run, closes_on)
+        if affected and request.form.get("confirmed") != closes_on.isoformat():
             # Show how many learners a new closing date moves before saving it.
             return render_template("lead/run_form.html", form=form, run=run, affected=affected), 200
         try:
-            changes = services.update_run(db, current_user, run, name=form.name.data, opens_on=form.opens_on.data,
-                                          closes_on=form.closes_on.data, mode=form.mode.data,
-                                          pace_days=form.pace_days.data, capacity=form.capacity.data,
+            changes = services.update_run(db, current_user, run, name=filled(form.name.data),
+                                          opens_on=filled(form.opens_on.data), closes_on=closes_on,
+                                          mode=form.mode.data, pace_days=filled(form.pace_days.data),
+                                          capacity=form.capacity.data,
                                           slug=form.slug.data or run.slug)
         except enrolment_services.RunError as exc:
             db.rollback()
@@ -103,13 +108,13 @@ def edit_run(slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/close", methods=["GET", "POST"])
-def close_run(slug: str):  # type: ignore[no-untyped-def]
+def close_run(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     form = ReasonForm()
     db = get_session()
     if form.validate_on_submit():
         try:
-            affected = services.close_run(db, current_user, run, form.reason.data)
+            affected = services.close_run(db, current_user, run, filled(form.reason.data))
         except services.LeadError as exc:
             flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
             return redirect(url_for("lead.home"))
@@ -130,7 +135,7 @@ def _filters() -> dict:
 
 
 @bp.route("/runs/<slug>/participants")
-def participants(slug: str):  # type: ignore[no-untyped-def]
+def participants(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     f = _filters()
     if f["status"] not in services.STATUSES:
@@ -165,18 +170,21 @@ def _enrolment(run: Run, enrolment_id: int) -> Enrolment:
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>")
-def participant(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     return _participant_page(run, enrolment, ExtendForm(), None)
 
 
-def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, status_code: int | None):  # type: ignore[no-untyped-def]
+def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
+                      status_code: int | None) -> ResponseReturnValue:
     db = get_session()
-    workbooks = db.scalars(select(WorkbookVersion).where(WorkbookVersion.course_version_id == run.course.current_version_id)
+    workbooks = db.scalars(select(WorkbookVersion)
+                           .where(WorkbookVersion.course_version_id == run.course.current_version_id)
                            .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
     states = [enrolment_services.workbook_state(db, enrolment, wb) for wb in workbooks]
-    badges = {b.workbook_slug: b for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
+    badges = {b.workbook_slug: b
+              for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
     certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
     return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
                            badges=badges, certificate=certificate,
@@ -186,14 +194,15 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/extend", methods=["POST"])
-def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
+def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = ExtendForm()
     db = get_session()
     if form.validate_on_submit():
         try:
-            services.extend_close_date(db, current_user, enrolment, form.until.data, form.reason.data)
+            services.extend_close_date(db, current_user, enrolment, filled(form.until.data),
+                                       filled(form.reason.data))
         except services.LeadError as exc:
             form.until.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -204,13 +213,14 @@ def extend(slug: str, enrolment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/feedback/<workbook_slug>", methods=["POST"])
-def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[no-untyped-def]
+def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
     form = FeedbackForm()
     db = get_session()
     if not form.validate_on_submit():
-        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])), "error")
+        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])),
+              "error")
         return _participant_page(run, enrolment, ExtendForm(), 422)
     try:
         services.give_feedback(db, current_user, enrolment, workbook_slug, form.text.data or "")
@@ -219,11 +229,12 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str):  # type: ignore[
         return _participant_page(run, enrolment, ExtendForm(), 422)
     db.commit()
     flash("Feedback saved: the learner sees it on the workbook's page.", "info")
-    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id, _anchor=f"wb-{workbook_slug}"))
+    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id,
+                            _anchor=f"wb-{workbook_slug}"))
 
 
 @bp.route("/audit")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     db = get_session()
     run = run_or_404(request.args["run"]) if request.args.get("run") else None
     entries = audit_entries(db, run=run, limit=500)

@@ -1,5 +1,8 @@
 """Alembic environment: the engine comes from shooc (see shooc/migrate.py)."""
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from shooc.db import UTCDateTime
 from shooc.models import Base
@@ -7,7 +10,7 @@ from shooc.models import Base
 config = context.config
 
 
-def _render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Migrations name plain SQLAlchemy types, never shooc's own (they must not
     change when shooc's code does)."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

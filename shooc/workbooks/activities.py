@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator, Protocol
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, TypeGuard
 
 from shooc.webaddress import HTTPS_ONLY, is_web_address
 
@@ -25,8 +25,9 @@ Path_ = tuple[Any, ...]
 class FormData(Protocol):
     """What a posted form offers (werkzeug's MultiDict, or a plain stand-in)."""
 
-    def get(self, key: str, default: Any = None) -> Any: ...
+    def get(self, key: str) -> Any: ...
     def getlist(self, key: str) -> list[Any]: ...
+    def keys(self) -> Iterable[str]: ...
 
 
 def word_count(text: str | None) -> int:
@@ -53,7 +54,7 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -123,10 +124,11 @@ class Reflection(ActivityKind):
         if _is_count(low) and _is_count(high) and high < low:
             yield DefinitionProblem(("max_words",), "'max_words' is less than 'min_words'")
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         return {"text": _form_text(form, f"{prefix}.text")}
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         words = word_count((answer or {}).get("text"))
         low, high = definition.get("min_words") or 0, definition.get("max_words")
         if words == 0:
@@ -143,10 +145,11 @@ class Discussion(ActivityKind):
     description = "notes of a conversation with a trainee or colleagues"
     keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         return {"text": _form_text(form, f"{prefix}.text")}
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         return [] if word_count((answer or {}).get("text")) else ["Write your notes of the conversation."]
 
 
@@ -157,12 +160,13 @@ class SmartGoal(ActivityKind):
     FIELDS = {"specific": "Specific", "measurable": "Measurable", "achievable": "Achievable",
               "relevant": "Relevant", "time_bound": "Time-bound"}
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         answer = {field: _form_text(form, f"{prefix}.{field}") for field in self.FIELDS}
         answer["target_date"] = _form_text(form, f"{prefix}.target_date")
         return answer
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         answer = answer or {}
         empty = [label for field, label in self.FIELDS.items() if not answer.get(field)]
         problems = [f"Fill in: {', '.join(empty)}."] if empty else []
@@ -177,13 +181,16 @@ class Media(ActivityKind):
     keys = {"url": (False, *URL), "transcript": (False, *TEXT), "prompt": (False, *TEXT)}
     markdown_keys = ("prompt", "transcript")
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         return {"watched": form.get(f"{prefix}.watched") == "yes"}
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         if not definition.get("url") and not definition.get("transcript"):
             return []  # nothing posted yet: nothing to do
-        return [] if (answer or {}).get("watched") else ["Watch the recording (or read the transcript) and tick the box."]
+        if (answer or {}).get("watched"):
+            return []
+        return ["Watch the recording (or read the transcript) and tick the box."]
 
 
 class SelfAssessment(ActivityKind):
@@ -210,7 +217,8 @@ class SelfAssessment(ActivityKind):
                     yield DefinitionProblem(where + (key,), f"statement {i + 1}: unknown key '{key}'")
             sid = item.get("id")
             if not (isinstance(sid, str) and ID_RE.match(sid)):
-                yield DefinitionProblem(where, f"statement {i + 1} needs an 'id' of lower-case letters, digits and hyphens")
+                yield DefinitionProblem(where, f"statement {i + 1} needs an 'id' of lower-case letters, digits "
+                                               "and hyphens")
             elif sid in seen:
                 yield DefinitionProblem(where + ("id",), f"statement id '{sid}' is used twice")
             else:
@@ -218,7 +226,8 @@ class SelfAssessment(ActivityKind):
             if not _is_text(item.get("text")):
                 yield DefinitionProblem(where, f"statement {i + 1} needs a 'text'")
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         ratings = {}
         for item in definition["statements"]:
             value = form.get(f"{prefix}.{item['id']}")
@@ -226,7 +235,7 @@ class SelfAssessment(ActivityKind):
                 ratings[item["id"]] = int(value)
         return {"ratings": ratings}
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         ratings = (answer or {}).get("ratings") or {}
         total = len(definition["statements"])
         rated = sum(1 for item in definition["statements"] if item["id"] in ratings)
@@ -262,7 +271,8 @@ class Quiz(ActivityKind):
                     yield DefinitionProblem(where + (key,), f"question {n}: unknown key '{key}'")
             qid = question_id(question, i)
             if not (isinstance(qid, str) and ID_RE.match(qid)):
-                yield DefinitionProblem(where + ("id",), f"question {n}: 'id' must be lower-case letters, digits and hyphens")
+                yield DefinitionProblem(where + ("id",),
+                                        f"question {n}: 'id' must be lower-case letters, digits and hyphens")
             elif qid in seen:
                 yield DefinitionProblem(where + ("id",), f"question id '{qid}' is used twice")
             else:
@@ -284,7 +294,8 @@ class Quiz(ActivityKind):
                     if key not in self.OPTION_KEYS:
                         yield DefinitionProblem(owhere + (key,), f"question {n}, option {j + 1}: unknown key '{key}'")
                 if "correct" in option and not isinstance(option["correct"], bool):
-                    yield DefinitionProblem(owhere + ("correct",), f"question {n}, option {j + 1}: 'correct' must be true or false")
+                    yield DefinitionProblem(owhere + ("correct",),
+                                            f"question {n}, option {j + 1}: 'correct' must be true or false")
             if not any(isinstance(o, dict) and o.get("correct") is True for o in options):
                 yield DefinitionProblem(where, f"question {n} has no correct answer")
 
@@ -302,7 +313,8 @@ class Quiz(ActivityKind):
         return fields
 
 
-    def answer_from_form(self, form, prefix, definition, previous):  # type: ignore[no-untyped-def]
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
         """The learner's choices; an attempt's marks stay until the next attempt."""
         choices: dict[str, list[int]] = {}
         for i, question in enumerate(definition["questions"]):
@@ -332,7 +344,7 @@ class Quiz(ActivityKind):
         marked["passed"] = bool(answer.get("passed")) or passed
         return marked
 
-    def missing(self, answer, definition):  # type: ignore[no-untyped-def]
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
         answer = answer or {}
         if answer.get("passed"):
             return []
@@ -374,3 +386,11 @@ KINDS: dict[str, ActivityKind] = {
 
 def get_kind(name: str) -> ActivityKind | None:
     return KINDS.get(name)
+
+
+def published_kind(name: str) -> ActivityKind:
+    """The kind of a published activity: one the loader accepted, so one of KINDS."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise LookupError(f"a published activity of unknown kind '{name}'")
+    return kind

@@ -293,7 +293,8 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
             continue
         position, wb_slug = int(match.group(1)), match.group(2)
         if position in positions:
-            problems.append(Problem(display(name), 1, f"workbook number {match.group(1)} is also used by {positions[position]}"))
+            problems.append(Problem(display(name), 1,
+                                    f"workbook number {match.group(1)} is also used by {positions[position]}"))
         if wb_slug in slugs:
             problems.append(Problem(display(name), 1, f"workbook slug '{wb_slug}' is also used by {slugs[wb_slug]}"))
         positions.setdefault(position, name)
@@ -336,7 +337,8 @@ def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[
         if isinstance(email, str) and "@" not in email:
             reader.problem(doc.line("issuer", "email"), "'issuer' 'email' is not an e-mail address")
     objectives = fm.get("objectives")
-    if objectives is not None and not (isinstance(objectives, list) and all(isinstance(o, str) and o.strip() for o in objectives)):
+    if objectives is not None and not (isinstance(objectives, list)
+                                       and all(isinstance(o, str) and o.strip() for o in objectives)):
         reader.problem(doc.line("objectives"), "'objectives' must be a list of sentences")
     codes: set[str] = set()
     standards = fm.get("standards")
@@ -349,7 +351,8 @@ def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[
                 if reader.check_keys(doc, item, STANDARD_ITEM_KEYS, ("standards", "items", i), f"standard {i + 1}"):
                     code = _text(item.get("code"))
                     if code in codes:
-                        reader.problem(doc.line("standards", "items", i, "code"), f"standard code '{code}' is used twice")
+                        reader.problem(doc.line("standards", "items", i, "code"),
+                                       f"standard code '{code}' is used twice")
                     codes.add(code)
     if "certificate" in fm:
         reader.check_keys(doc, fm["certificate"], CERTIFICATE_KEYS, ("certificate",), "'certificate'")
@@ -375,7 +378,8 @@ def _load_workbook(file: Path, display: str, position: int, slug: str, folder: P
                 if found is not None and found.media_type != "image/png":
                     reader.problem(doc.line("badge", "image"), f"badge image '{image}' must be a PNG file")
         hours = fm.get("estimated_hours")
-        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 100):
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float))
+                                  or not 0 < hours <= 100):
             reader.problem(doc.line("estimated_hours"), "'estimated_hours' must be a number of hours, e.g. 2.5")
         standards = fm.get("standards", [])
         if not isinstance(standards, list):
@@ -469,7 +473,8 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
     elif not (isinstance(activity_id, str) and ID_RE.match(activity_id)):
         reader.problem(doc.line("id"), f"activity id '{activity_id}' must be lower-case letters, digits and hyphens")
     elif activity_id in seen:
-        reader.problem(doc.line("id"), f"duplicate activity id '{activity_id}' (first used on line {seen[activity_id]})")
+        reader.problem(doc.line("id"),
+                       f"duplicate activity id '{activity_id}' (first used on line {seen[activity_id]})")
     else:
         seen[activity_id] = doc.line("id")
     if "required" in definition and not isinstance(definition["required"], bool):
@@ -481,7 +486,8 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
     if kind_name is None:
         reader.problem(fence_line, f"{label} has no 'kind' (one of: {', '.join(sorted(KINDS))})")
     elif kind is None:
-        reader.problem(doc.line("kind"), f"{label}: activity kind '{kind_name}' is not one of: {', '.join(sorted(KINDS))}")
+        reader.problem(doc.line("kind"),
+                       f"{label}: activity kind '{kind_name}' is not one of: {', '.join(sorted(KINDS))}")
     else:
         for problem in kind.validate(definition):
             reader.problem(doc.line(*problem.path), f"{label}: {problem.message}")
@@ -491,6 +497,7 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
                     reader.problem(doc.line(*path), f"{label}: unknown standard '{code}'")
     if len(reader.problems) > before:
         return None
+    assert isinstance(activity_id, str) and isinstance(kind_name, str)  # else a problem was reported above
     return ActivitySource(
         id=activity_id, kind=kind_name, required=definition.get("required", False),
         title=definition.get("title"), definition=definition, line=fence_line,
@@ -528,7 +535,9 @@ def _check_nesting(reader: _FileReader, body: str, body_line: int) -> None:
     course needs more than a few; a line deeper than these limits is a problem."""
     for offset, line in _prose_lines(body):
         indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
-        quotes = len(_QUOTES_RE.match(line).group(0).replace(" ", ""))
+        quote_marks = _QUOTES_RE.match(line)
+        assert quote_marks is not None  # ^[ >]* matches every line
+        quotes = len(quote_marks.group(0).replace(" ", ""))
         if indent > MAX_INDENT:
             reader.problem(body_line + offset, f"the line is indented {indent} spaces: more than {MAX_INDENT} "
                                                "nests lists too deep to show")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -143,7 +144,8 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
         image = source.image(ref)
         return image.url if image else None
 
-    number = (session.scalar(select(func.max(CourseVersion.number)).where(CourseVersion.course_id == course.id)) or 0) + 1
+    number = (session.scalar(select(func.max(CourseVersion.number))
+                             .where(CourseVersion.course_id == course.id)) or 0) + 1
     version = CourseVersion(
         course_id=course.id, number=number, title=source.title, summary=source.summary,
         meta=_jsonable(source.meta), body_html=render_markdown(source.body, image_src),
@@ -163,7 +165,8 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     return PublishResult(course, version, previous_number, diff)
 
 
-def _workbook_version(workbook: WorkbookSource, image_src, source: CourseSource) -> WorkbookVersion:
+def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None],
+                      source: CourseSource) -> WorkbookVersion:
     badge = dict(workbook.badge)
     if badge.get("image"):
         badge["image_url"] = source.images[badge["image"]].url
@@ -214,7 +217,7 @@ def _store_assets(session: Session, source: CourseSource) -> None:
             session.add(Asset(sha256=sha, media_type=image.media_type, data=image.data))
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     """YAML may hold dates; JSON columns need plain values."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -40,8 +40,11 @@ def _keep(store: OrderedDict, key: object, value: object, most: int) -> None:
             store.popitem(last=False)
 
 
-def version(session: Session, version_id: int) -> CourseVersion | None:
-    """The published version ``version_id`` with its workbooks and activities, or None."""
+def version(session: Session, version_id: int | None) -> CourseVersion | None:
+    """The published version ``version_id`` with its workbooks and activities, or None
+    (also for a course's ``current_version_id`` of None: nothing published yet)."""
+    if version_id is None:
+        return None
     found = _versions.get(version_id)
     if found is not None:
         return found
@@ -63,7 +66,7 @@ def version(session: Session, version_id: int) -> CourseVersion | None:
     return found
 
 
-def workbook(session: Session, version_id: int, slug: str) -> WorkbookVersion | None:
+def workbook(session: Session, version_id: int | None, slug: str) -> WorkbookVersion | None:
     published = version(session, version_id)
     if published is None:
         return None

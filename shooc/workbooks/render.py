@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import threading
-from html import escape as html_escape, unescape as html_unescape
+from html import escape as html_escape
+from html import unescape as html_unescape
 from typing import Any, Callable, Mapping
 
 import markdown
@@ -22,7 +23,8 @@ import nh3
 from markupsafe import Markup
 
 EXTENSIONS = ["tables", "footnotes", "toc", "fenced_code", "sane_lists", "admonition", "smarty"]
-EXTENSION_CONFIGS = {"toc": {"permalink": False}, "footnotes": {"BACKLINK_TITLE": "Back to the text"}}
+EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {"toc": {"permalink": False},
+                                                "footnotes": {"BACKLINK_TITLE": "Back to the text"}}
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl",

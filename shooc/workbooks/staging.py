@@ -69,14 +69,19 @@ from typing import Callable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from shooc.auth.models import User
-from shooc.workbooks.models import ContentUpload
 from shooc.audit import audit
-from shooc.workbooks.loader import (IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem,
-                                    load_course)
-from shooc.workbooks.publish import (PublishResult, VersionDiff, _diff, _workbook_version, current_version,
-                                     find_course, publish_course)
-from shooc.workbooks.models import CourseVersion, WorkbookVersion
+from shooc.auth.models import User
+from shooc.workbooks.loader import IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem, load_course
+from shooc.workbooks.models import ContentUpload, CourseVersion, WorkbookVersion
+from shooc.workbooks.publish import (
+    PublishResult,
+    VersionDiff,
+    _diff,
+    _workbook_version,
+    current_version,
+    find_course,
+    publish_course,
+)
 
 MAX_ENTRIES = 500
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
@@ -202,7 +207,8 @@ def _entry_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:
         raise StagingError(f"zip entry '{name}' is an absolute path: only paths inside the course folder are accepted")
     parts = tuple(p for p in unified.split("/") if p not in ("", "."))
     if ".." in parts:
-        raise StagingError(f"zip entry '{name}' has a '..' in its path: only paths inside the course folder are accepted")
+        raise StagingError(f"zip entry '{name}' has a '..' in its path: only paths inside the course folder "
+                           "are accepted")
     if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
         raise StagingError(f"zip entry '{name}' has a name longer than {MAX_NAME_BYTES} bytes: shorten it")
     kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip does not say (Windows)
@@ -427,7 +433,7 @@ def _load(upload: ContentUpload) -> tuple[CourseSource | None, list[Problem]]:
     except StagingError as exc:
         return None, [Problem(upload.filename, 1, str(exc))]
     prefix = str(folder)
-    problems = [Problem(upload.course_slug + p.file[len(prefix):] if p.file.startswith(prefix) else p.file,
+    problems = [Problem((upload.course_slug or "") + p.file[len(prefix):] if p.file.startswith(prefix) else p.file,
                         p.line, p.message) for p in result.problems]
     return (result.course if result.ok else None), problems
 

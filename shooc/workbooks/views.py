@@ -6,18 +6,19 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from shooc.auth.forms import EmptyForm
-from shooc.unit_of_work import get_session
+from shooc.enrolment.models import Run
 from shooc.enrolment.rules import today_in
 from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
-from shooc.enrolment.models import Run
+from shooc.unit_of_work import get_session
+from shooc.web import published_course_or_404
 from shooc.workbooks import published
 from shooc.workbooks.models import Asset, Course, CourseVersion
-from shooc.web import published_course_or_404
 
 bp = Blueprint("workbooks", __name__)
 
@@ -66,7 +67,7 @@ def _forget_changed_pages(db: Session, _context: Any) -> None:
 
 
 @bp.route("/")
-def catalogue():  # type: ignore[no-untyped-def]
+def catalogue() -> ResponseReturnValue:
     db = get_session()
     courses = db.scalars(
         select(Course).where(Course.current_version_id.is_not(None)).order_by(Course.slug)
@@ -77,7 +78,7 @@ def catalogue():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/courses/<course_slug>")
-def course_page(course_slug: str):  # type: ignore[no-untyped-def]
+def course_page(course_slug: str) -> ResponseReturnValue:
     today = today_in()
     # The same page for every anonymous visitor, unless a message waits for them.
     shared = not current_user.is_authenticated and "_flashes" not in session
@@ -87,7 +88,7 @@ def course_page(course_slug: str):  # type: ignore[no-untyped-def]
             return Response(body, mimetype="text/html")
     db = get_session()
     course = published_course_or_404(course_slug)
-    version = published.version(db, course.current_version_id)  # type: ignore[arg-type]
+    version = published.version(db, course.current_version_id)
     enrolment = enrolment_for(db, current_user.id, course) if current_user.is_authenticated else None
     page = render_template("catalogue/course.html", course=course, version=version, enrolment=enrolment,
                            open_runs=open_runs(db, course, today), upcoming_runs=upcoming_runs(db, course, today),
@@ -98,12 +99,12 @@ def course_page(course_slug: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/privacy")
-def privacy():  # type: ignore[no-untyped-def]
+def privacy() -> ResponseReturnValue:
     return render_template("catalogue/privacy.html")
 
 
 @bp.route("/assets/<sha256>.<ext>")
-def asset(sha256: str, ext: str):  # type: ignore[no-untyped-def]
+def asset(sha256: str, ext: str) -> ResponseReturnValue:
     found = get_session().get(Asset, sha256) if len(sha256) == 64 else None
     if found is None:
         abort(404)

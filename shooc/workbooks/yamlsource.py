@@ -56,6 +56,7 @@ def parse_yaml(text: str, first_line: int) -> YamlDoc:
             value = loader.construct_document(node) if node is not None else None
         except (ValueError, OverflowError) as exc:
             # a scalar that matches a YAML type but is not one, e.g. the date 2024-02-30
+            assert node is not None  # constructing no document raises nothing
             line = first_line + _bad_scalar(node).start_mark.line
             raise YamlError(f"malformed YAML: {exc}", line) from None
     except yaml.MarkedYAMLError as exc:
