@@ -18,7 +18,7 @@ from shooc.auth.services import AccountError, create_user, find_user, generate_p
 from shooc.csvfile import csv_text
 from shooc.enrolment.models import Run, RunMode
 from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
-from shooc.unit_of_work import get_db
+from shooc.unit_of_work import command_session, get_db
 from shooc.urls import site_urls
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import diff_course, find_course, publish_course
@@ -84,8 +84,7 @@ def content_publish(path: str, dry_run: bool) -> None:
         fail(f"{len(result.problems)} problem(s) found; nothing published.")
     source = result.course
     assert source is not None
-    session = get_db().session()
-    try:
+    with command_session() as session:
         if dry_run:
             diff = diff_course(session, source)
             click.echo("No changes." if diff.unchanged else "Would publish:")
@@ -93,9 +92,6 @@ def content_publish(path: str, dry_run: bool) -> None:
                 click.echo(line)
             return
         published = publish_course(session, source)
-        session.commit()
-    finally:
-        session.close()
     if not published.published:
         click.echo(f"No changes: '{source.slug}' version {published.version.number} is already published.")
         return
@@ -127,8 +123,7 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 def run_create(course_slug: str, opens: dt.date, closes: dt.date, mode: str, pace_days: int,
                capacity: int | None, name: str | None, slug: str | None) -> None:
     """Open a run of a published course; prints its slug."""
-    session = get_db().session()
-    try:
+    with command_session() as session:
         course = find_course(session, course_slug)
         if course is None:
             fail(f"no course '{course_slug}': publish it first (shooc content publish content/{course_slug})")
@@ -137,10 +132,7 @@ def run_create(course_slug: str, opens: dt.date, closes: dt.date, mode: str, pac
                              pace_days=pace_days, capacity=capacity)
         except RunError as exc:
             fail(str(exc))
-        session.commit()
-        click.echo(run.slug)
-    finally:
-        session.close()
+    click.echo(run.slug)
 
 
 @user_cli.command("create")
@@ -152,18 +144,14 @@ def run_create(course_slug: str, opens: dt.date, closes: dt.date, mode: str, pac
 def user_create(email: str, name: str, role: str, password_stdin: bool, organisation: str | None) -> None:
     """Create an account; the password is read from stdin or generated and printed."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
-    session = get_db().session()
-    try:
+    with command_session() as session:
         try:
             user = create_user(session, email, name, role, password, organisation=organisation)
         except AccountError as exc:
             fail(str(exc))
-        session.commit()
-        click.echo(f"Created {user.role.value} {user.email}.")
-        if not password_stdin:
-            click.echo(f"Password: {password}")
-    finally:
-        session.close()
+    click.echo(f"Created {user.role.value} {user.email}.")
+    if not password_stdin:
+        click.echo(f"Password: {password}")
 
 
 @click.command("demo")
@@ -179,9 +167,8 @@ def demo(content_path: str | None) -> None:
     folders = sorted(p for p in root.iterdir() if (p / "course.md").is_file())
     if not folders:
         fail(f"no course folders (with a course.md) in {root}")
-    session = database.session()
     today = dt.date.today()
-    try:
+    with command_session() as session:
         runs = []
         for folder in folders:
             result = load_course(folder)
@@ -212,9 +199,6 @@ def demo(content_path: str | None) -> None:
                 for run in runs:
                     enrol(session, run, user.id, today)
             click.echo(f"  {role.value:<10} {email:<24} {password}")
-        session.commit()
-    finally:
-        session.close()
 
 
 def _run_or_fail(session: Session, slug: str) -> Run:
@@ -239,7 +223,7 @@ def badges_list(run_slug: str, fmt: str) -> None:
     from shooc.badges import services as badges
 
     urls = site_urls(current_app.config)
-    with get_db().session() as session:
+    with command_session() as session:
         run = _run_or_fail(session, run_slug)
         rows = [{"assertion": urls.assertion(a.id), "email": email or "", "workbook": a.workbook_slug,
                  "issued_on": a.issued_on.date().isoformat(), "revoked": a.revoked}
@@ -254,7 +238,7 @@ def badges_revoke(assertion: str, reason: str) -> None:
     """Revoke one badge (by its id or URL), and the certificate that depends on it."""
     from shooc.badges import services as badges
 
-    with get_db().session() as session:
+    with command_session() as session:
         found = badges.find_assertion(session, assertion)
         if found is None:
             fail(f"no badge '{assertion}'")
@@ -262,9 +246,7 @@ def badges_revoke(assertion: str, reason: str) -> None:
             certificate = badges.revoke_badge(session, found, reason)
         except badges.BadgeError as exc:
             fail(str(exc))
-        session.commit()
-        click.echo(f"Revoked badge {found.id}."
-                   + (f" Revoked certificate {certificate.code} too." if certificate else ""))
+    click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
 
 
 @certificates_cli.command("list")
@@ -275,7 +257,7 @@ def certificates_list(run_slug: str, fmt: str) -> None:
     from shooc.badges import services as badges
 
     urls = site_urls(current_app.config)
-    with get_db().session() as session:
+    with command_session() as session:
         run = _run_or_fail(session, run_slug)
         rows = [{"code": c.code, "url": urls.certificate(c.code), "email": email or "",
                  "issued_on": c.issued_on.date().isoformat(), "revoked": c.revoked}
@@ -291,7 +273,7 @@ def records_import(run_slug: str, file: Path) -> None:
     first; any problem imports nothing and is printed as FILE:LINE: message."""
     from shooc.lead import records
 
-    with get_db().session() as session:
+    with command_session() as session:
         run = _run_or_fail(session, run_slug)
         checked = records.check_file(session, run, file.read_bytes(), str(file))
         if not checked.ok:
@@ -311,7 +293,7 @@ def records_import(run_slug: str, file: Path) -> None:
                 done = rows
 
             summary = records.import_records(session, run, checked, progress=progress)
-        session.commit()
+    with command_session() as session:  # the import is committed: now the planner's statistics
         records.refresh_planner_statistics(session, summary.rows)
     click.echo(f"Imported {file} into {run_slug}:")
     for line in summary.lines():
@@ -327,7 +309,7 @@ def stats(run_slug: str, fmt: str, recount: bool) -> None:
     """A run's completion figures (the stats JSON of docs/formats.md)."""
     from shooc.evaluate.stats import flatten, run_stats
 
-    with get_db().session() as session:
+    with command_session() as session:
         figures = run_stats(session, _run_or_fail(session, run_slug), recount=recount)
     if fmt == "json":
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))

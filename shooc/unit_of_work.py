@@ -1,14 +1,30 @@
-"""The session of a request or a command, and the one place that ends its work.
+"""The session of a request or a command, and the one way their work is kept.
 
 Domain services take a ``Session`` and only ``flush()``; what called them decides
-whether the work is kept. In a view that is ``get_session()`` (one session per
-request, opened on first use and closed when the request ends) and, once the
-services have done their part, ``commit()``; a command opens its own with
-``command_session()``. On SQLite a transaction that will write must say so before
-its first query (``will_write``: GET requests read, others write), so that it waits
-for the write lock instead of failing when another request writes.
+whether the work is kept (issue 15: one unit of work, as Indico keeps one commit
+point per request in its handler):
+
+- **A view** uses the request's session, ``get_session()`` (opened on first use,
+  closed when the request ends, which undoes whatever was not kept), and ends its
+  work with ``commit()`` or ``rollback()`` from here, never on the session itself.
+  A view commits before anything that must not happen for nothing (an e-mail sent,
+  a background job started, a login begun), and once at its end.
+- **A command** opens ``command_session()``: committed when its block ends, rolled
+  back if it raises (a command's ``fail()`` included), closed always.
+- **Write intent** (SQLite only matters): a transaction that will write takes the
+  write lock when it begins, so that it waits its turn instead of failing when
+  another writer commits first. Requests declare it from their method (GET, HEAD
+  and OPTIONS read), a reading request that will write after all says
+  ``will_write()`` before its first query, and ``write_now()`` gives a reading
+  request a short writing transaction of its own (a token's last use noted).
+
+tests/test_architecture.py fails if a view or command commits or rolls back a
+session any other way.
 """
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
@@ -50,3 +66,46 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().session()
     return g.db_session
+
+
+def commit() -> None:
+    """Keep the work this request has done so far."""
+    get_session().commit()
+
+
+def rollback() -> None:
+    """Undo the work this request has done since it last committed."""
+    get_session().rollback()
+
+
+@contextmanager
+def write_now() -> Iterator[Session]:
+    """A writing transaction of its own inside a reading request: what was read so
+    far is let go, the write takes the lock at its start and is committed at the end
+    of the block, and the rest of the request reads again."""
+    session = get_session()
+    session.rollback()
+    will_write()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        write_intent.set(False)
+
+
+@contextmanager
+def command_session(app: Flask | None = None) -> Iterator[Session]:
+    """A command's session (or a background job's): committed when the block ends,
+    rolled back if it raises, closed always."""
+    session = get_db(app).session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

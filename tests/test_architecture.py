@@ -57,3 +57,20 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     graph.add_import(importer="shooc.b", imported="shooc.c")
     graph.add_import(importer="shooc.c", imported="shooc.a")
     assert _cycles(graph) == [["shooc.a", "shooc.b", "shooc.c"]]
+
+
+def test_views_and_commands_keep_their_work_one_way() -> None:
+    """Views and commands commit and roll back only through shooc/unit_of_work.py
+    (commit(), rollback(), write_now(), command_session()), never on a session."""
+    import re
+
+    from shooc.config import PROJECT_ROOT
+
+    package = PROJECT_ROOT / "shooc"
+    modules = [*package.glob("*/views.py"), *package.glob("*/*_views.py"), package / "cli.py",
+               *package.glob("*/*_cli.py"), package / "__main__.py"]
+    assert len(modules) > 10
+    found = [f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()}"
+             for path in modules for number, line in enumerate(path.read_text().splitlines(), start=1)
+             if re.search(r"\.(commit|rollback)\(\)|\.session\(\)", line)]
+    assert found == []

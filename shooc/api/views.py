@@ -23,11 +23,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
-from shooc.db import write_intent
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import find_run
 from shooc.evaluate.stats import run_stats
-from shooc.unit_of_work import get_session, will_write
+from shooc.unit_of_work import get_session, write_now
 from shooc.web import RETRY_AFTER_SECONDS, log_database_unavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -89,12 +88,8 @@ def _authenticated_user(session: Session, plaintext: str) -> User | None:
     # At most once a minute a token's last_used_at is written. On SQLite a reading
     # transaction cannot become a writing one while another request writes, so the
     # write has a transaction of its own that takes the write lock at its start.
-    session.rollback()
-    will_write()
-    user = tokens.authenticate_token(session, plaintext)
-    session.commit()
-    write_intent.set(False)  # the rest of the request only reads
-    return user
+    with write_now() as writing:
+        return tokens.authenticate_token(writing, plaintext)
 
 
 @bp.before_request

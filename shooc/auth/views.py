@@ -45,7 +45,7 @@ from shooc.auth.forms import (
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
 from shooc.mail import MailError
-from shooc.unit_of_work import get_session
+from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def start_session(user: User, remember: bool = False) -> None:
     session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     login_user(user, remember=remember, duration=dt.timedelta(days=30))
     user.last_login_at = utcnow()
-    get_session().commit()
+    commit()
     limits.remember_device(user)
 
 
@@ -121,7 +121,7 @@ def register() -> ResponseReturnValue:
         except services.AccountError as exc:
             form.consent.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
             return render_template("auth/register.html", form=form), 422
-        db.commit()
+        commit()
         user = result.user
         if result.created:
             _send_confirmation(user)
@@ -171,7 +171,7 @@ def confirm(token: str) -> ResponseReturnValue:
     if other is None and form.validate_on_submit():
         db = get_session()
         services.confirm_email(db, user)
-        db.commit()
+        commit()
         start_session(user)
         flash("Your e-mail address is confirmed and you are logged in. Welcome to shooc!", "info")
         return redirect(url_for("learn.dashboard"))
@@ -207,7 +207,7 @@ def logout() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         services.end_sessions(db, current_user._get_current_object())
-        db.commit()
+        commit()
         logout_user()
         session.clear()
         flash("You have logged out.", "info")
@@ -271,7 +271,7 @@ def login_with_link(token: str) -> ResponseReturnValue:
     if other is None and form.validate_on_submit():
         db = get_session()
         if not services.use_login_link(db, user):  # used by another request meanwhile
-            db.rollback()
+            rollback()
             return render_template("auth/link_problem.html", message="This link has already been used.",
                                    expired=False, what="login"), 400
         start_session(user)
@@ -291,7 +291,7 @@ def reset(token: str) -> ResponseReturnValue:
     form.meta.user_email, form.meta.user_name = user.email, user.name
     if form.validate_on_submit():
         revoked = services.reset_password(db, user, filled(form.password.data))
-        db.commit()
+        commit()
         start_session(user)
         flash("Your new password is set and you are logged in." + _tokens_revoked(revoked), "info")
         return redirect(home_for(user))
@@ -323,7 +323,7 @@ def account() -> ResponseReturnValue:
         services.update_profile(user, name=profile.name.data, organisation=profile.organisation.data,
                                 job_role=profile.job_role.data, mentoring_experience=profile.mentoring_experience.data,
                                 email_opt_in=profile.email_opt_in.data)
-        db.commit()
+        commit()
         flash("Your details are saved.", "info")
         return redirect(url_for("account.account"))
     if password.is_submitted() and "password-current" in request.form and password.validate():
@@ -331,7 +331,7 @@ def account() -> ResponseReturnValue:
             password.current.errors = ["That is not your current password."]
         else:
             revoked = services.set_password(db, user, filled(password.password.data))
-            db.commit()
+            commit()
             start_session(user)
             flash("Your password is changed; you have been logged out everywhere else." + _tokens_revoked(revoked),
                   "info")
@@ -372,7 +372,7 @@ def create_api_token() -> ResponseReturnValue:
         except api_tokens.TokenError as exc:
             form.token_name.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
-            db.commit()
+            commit()
             status = 201
     profile = ProfileForm(formdata=None, obj=user, prefix="profile")
     password = ChangePasswordForm(formdata=None, prefix="password")
@@ -395,7 +395,7 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
     token = api_tokens.revoke_token(db, current_user._get_current_object(), token_id)
     if token is None:
         abort(404)
-    db.commit()
+    commit()
     flash(f"The token “{token.name}” ({token.prefix}…) is revoked: requests that send it are now refused.", "info")
     return redirect(url_for("account.account", _anchor="api-tokens"))
 
@@ -421,7 +421,7 @@ def delete_account() -> ResponseReturnValue:
         else:
             db = get_session()
             services.delete_account(db, user)
-            db.commit()
+            commit()
             logout_user()
             session.clear()
             flash("Your account and everything you wrote are erased. Thank you for studying with us.", "info")

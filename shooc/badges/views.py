@@ -17,7 +17,7 @@ from shooc.auth.models import Role
 from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.enrolment.models import Enrolment
-from shooc.unit_of_work import get_session, will_write
+from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
 from shooc.workbooks import published
@@ -145,7 +145,7 @@ def revoke(assertion_id: str) -> ResponseReturnValue:
     except services.BadgeError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("badges.assertion", assertion_id=found.id))
-    db.commit()
+    commit()
     flash("The badge is revoked" + (" and so is the certificate that depended on it." if certificate else "."), "info")
     return redirect(url_for("badges.assertion", assertion_id=found.id))
 
@@ -194,7 +194,7 @@ def badge_settings(assertion_id: str) -> ResponseReturnValue:
     if chosen is not None and chosen not in (found.submission.answers or {}):
         abort(400)
     found.evidence_activity_id = chosen
-    db.commit()
+    commit()
     flash("Your badge's public page is updated.", "info")
     return redirect(url_for("badges.my_badges", _anchor=f"badge-{found.id}"))
 
@@ -210,7 +210,7 @@ def name_choice(enrolment_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     enrolment.show_name = request.form.get("show_name") == "yes"
-    db.commit()
+    commit()
     flash("Your name is now shown on the public pages of your badges and certificate." if enrolment.show_name else
           "Your name is no longer shown on the public pages of your badges and certificate.", "info")
     return redirect(url_for("badges.my_badges"))
@@ -257,7 +257,7 @@ def revoke_certificate(code: str) -> ResponseReturnValue:
     except services.BadgeError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("badges.certificate", code=found.code))
-    db.commit()
+    commit()
     flash("The certificate is revoked. Its badges stay valid.", "info")
     return redirect(url_for("badges.certificate", code=found.code))
 
@@ -273,7 +273,7 @@ def certificate_pdf(code: str) -> ResponseReturnValue:
         abort(403, description="The holder has chosen not to show their name publicly, so the certificate's PDF is "
                                "theirs to share. Its page on this site confirms that the certificate is valid.")
     pdf = services.certificate_pdf(db, found, urls(), keep=keep)
-    db.commit()
+    commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'
     return response

@@ -19,7 +19,7 @@ from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
 from shooc.lead.services import feedback_for
-from shooc.unit_of_work import get_session, will_write
+from shooc.unit_of_work import commit, get_session, rollback, will_write
 from shooc.web import (
     PENDING_DRAFT_KEY,
     csrf,
@@ -48,7 +48,7 @@ def enrol(course_slug: str) -> ResponseReturnValue:
     except services.EnrolmentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
-    db.commit()
+    commit()
     flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go.", "info")
     return redirect(url_for("learn.dashboard"))
 
@@ -77,7 +77,7 @@ def withdraw(enrolment_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         services.withdraw(db, enrolment)
-        db.commit()
+        commit()
         flash(f"You have withdrawn from {enrolment.run.name}. Your work is kept and can still be read and "
               "downloaded; you can rejoin while the run is open.", "info")
         return redirect(url_for("learn.dashboard"))
@@ -96,7 +96,7 @@ def rejoin(enrolment_id: int) -> ResponseReturnValue:
     except services.EnrolmentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("learn.dashboard"))
-    db.commit()
+    commit()
     flash(f"Welcome back to {enrolment.run.name}.", "info")
     return redirect(url_for("learn.dashboard"))
 
@@ -158,7 +158,7 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: services.Work
             quiz_draft = drafts.pop(activity_id)
             services.save_drafts(db, enrolment, state, drafts)
             marked = services.check_quiz(db, enrolment, state, activity_id, quiz_draft)
-            db.commit()
+            commit()
             result = marked["last_attempt"]
             flash(f"You scored {result['score']} out of {result['total']}: "
                   + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
@@ -170,17 +170,17 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: services.Work
                 if state.submission is None:
                     raise
                 # a second click, or another tab: the first submission stands
-                db.rollback()
+                rollback()
                 flash(f"Workbook {state.workbook.position} is already submitted.", "info")
                 return redirect(url_for("learn.dashboard"))
-            db.commit()  # the drafts are kept even if the submission is refused
+            commit()  # the drafts are kept even if the submission is refused
             services.submit_workbook(db, enrolment, state)
-            db.commit()
+            commit()
             flash(f"Workbook {state.workbook.position} is submitted. Well done!", "info")
             return redirect(url_for("learn.dashboard"))
         elif verb == "save":
             services.save_drafts(db, enrolment, state, drafts)
-            db.commit()
+            commit()
             flash("Draft saved." if activity_id else "All your answers are saved.", "info")
         else:
             abort(400)
@@ -214,12 +214,12 @@ def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> Resp
     try:
         token = services.keep_pending_draft(db, request.path, form, address)
     except services.PendingRefused as exc:
-        db.rollback()
+        rollback()
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return render_template("error.html", code=exc.status, title="Your session had ended", message=(
             f"{exc} Nothing was kept: go back, copy what you typed, log in and paste it into the workbook.")), \
             exc.status, headers
-    db.commit()
+    commit()
     session[PENDING_DRAFT_KEY] = token
     flash("Your session had ended, so nothing could be saved yet. Log in again and what you typed will be "
           "saved into your workbook.", "error")
@@ -241,12 +241,12 @@ def _restore_pending(db: Session, course: Course, enrolment: Enrolment,
     try:
         services.restore_pending_draft(db, enrolment, state, pending, plan=plan)
     except (services.EnrolmentError, services.TooLong) as exc:
-        db.rollback()
+        rollback()
         services.forget_pending_draft(db, pending)  # it is on the page now, in the form
-        db.commit()
+        commit()
         session.pop(PENDING_DRAFT_KEY, None)
         return _show_unsaved(course, enrolment, state, pending, exc)
-    db.commit()
+    commit()
     session.pop(PENDING_DRAFT_KEY, None)
     flash("Welcome back. What you typed before your session ended is saved in your workbook.", "info")
     return redirect(request.path)
@@ -263,7 +263,7 @@ def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: s
         return redirect(request.path)
     if form.get("action") == "restore-discard":
         services.forget_pending_draft(db, pending)
-        db.commit()
+        commit()
         flash("What you typed before your session ended is discarded; your saved answers are unchanged.", "info")
         return redirect(request.path)
     typed = frozenset(key.removeprefix("keep.") for key, value in form.items()
@@ -271,9 +271,9 @@ def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: s
     try:
         services.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
     except (services.EnrolmentError, services.TooLong) as exc:
-        db.rollback()
+        rollback()
         return _show_unsaved(course, enrolment, state, pending, exc)
-    db.commit()
+    commit()
     flash("Welcome back. Your workbook now has the answers you chose.", "info")
     return redirect(request.path)
 

@@ -24,7 +24,7 @@ from shooc.enrolment.models import Run
 from shooc.evaluate import survey
 from shooc.evaluate.disclosure import MIN_RESPONSES
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, Evaluation, OverallEffect
-from shooc.unit_of_work import get_session
+from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, roles_required, run_or_404
 from shooc.workbooks.models import CourseVersion
 
@@ -109,10 +109,10 @@ def learner_survey(run_slug: str) -> ResponseReturnValue:
             for name, message in exc.problems.items():
                 form[name].errors = [*form[name].errors, message]
         except survey.SurveyError as exc:  # closed between the page and the answer
-            db.rollback()
+            rollback()
             return render_template("evaluate/survey.html", form=form, problem=str(exc), **page), 409
         else:
-            db.commit()
+            commit()
             flash(f"Thank you: your evaluation is saved. You can change it until {state.close_date:%-d %B %Y}.",
                   "info")
             return redirect(url_for("learn.dashboard"))

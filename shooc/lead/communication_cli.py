@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from shooc.mailqueue import deliver, queue_figures
-from shooc.unit_of_work import get_db
+from shooc.unit_of_work import command_session, get_db
 from shooc.urls import site_urls
 from shooc.web import mailer
 
@@ -23,7 +23,7 @@ reminders_cli = AppGroup("reminders", help="Reminders to learners near their clo
 
 
 def _waiting() -> dict[str, int]:
-    with get_db().session() as session:
+    with command_session() as session:
         return queue_figures(session)
 
 
@@ -48,9 +48,8 @@ def reminders_send(closing_days: int, inactive_days: int, dry_run: bool) -> None
     once per kind per learner per week), then deliver the queue."""
     from shooc.lead import communications as comms
 
-    database = get_db()
     links = site_urls(current_app.config)  # on SHOOC_BASE_URL (set it in production)
-    with database.session() as session:
+    with command_session() as session:
         if dry_run:
             due = comms.due_reminders(session, closing_days=closing_days, inactive_days=inactive_days)
             for r in due:
@@ -59,7 +58,6 @@ def reminders_send(closing_days: int, inactive_days: int, dry_run: bool) -> None
             click.echo(comms.ReminderRun(due).summary("Would send") + "; nothing sent or recorded (dry run).")
             return
         result = comms.send_reminders(session, links, closing_days=closing_days, inactive_days=inactive_days)
-        session.commit()
-    delivery = deliver(database, mailer())
+    delivery = deliver(get_db(), mailer())
     click.echo(f"{result.summary()}; sent {delivery.sent} e-mail{'' if delivery.sent == 1 else 's'}, "
                f"{delivery.failed} failed.")

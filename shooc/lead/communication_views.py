@@ -30,7 +30,7 @@ from shooc.lead import communications as comms
 from shooc.lead.models import Announcement, Recording
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
-from shooc.unit_of_work import get_db, get_session
+from shooc.unit_of_work import commit, get_db, get_session, rollback
 from shooc.web import mailer, run_or_404, site_urls, the_app
 from shooc.workbooks.models import Course
 
@@ -96,16 +96,16 @@ def announcements(slug: str) -> ResponseReturnValue:
                 announcement = comms.post_announcement(db, current_user, run, filled(form.title.data),
                                                        filled(form.body.data), site_urls())
             except comms.AlreadyPosted as exc:
-                db.rollback()
+                rollback()
                 flash(f"“{exc.existing.title}” was already posted a moment ago; it was not posted or e-mailed "
                       "again.", "info")
                 return redirect(url_for("lead.announcements", slug=run.slug))
             except comms.Invalid as exc:
-                db.rollback()
+                rollback()
                 for name, problem in exc.problems.items():
                     getattr(form, name).errors = [problem]
             else:
-                db.commit()
+                commit()
                 start_delivery(the_app())
                 n = announcement.emailed_to
                 flash(f"Posted “{announcement.title}”: learners see it on their dashboards; "
@@ -126,7 +126,7 @@ def remove_announcement(slug: str, announcement_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     comms.remove_announcement(db, current_user, announcement)
-    db.commit()
+    commit()
     flash(f"“{announcement.title}” is no longer on learners' dashboards. E-mails already sent cannot be recalled.",
           "info")
     return redirect(url_for("lead.announcements", slug=run.slug))
@@ -154,11 +154,11 @@ def recordings(course_slug: str) -> ResponseReturnValue:
                                             filled(form.title.data), filled(form.url.data),
                                             filled(form.transcript.data), form.recorded_on.data)
         except comms.Invalid as exc:
-            db.rollback()
+            rollback()
             for name, problem in exc.problems.items():
                 getattr(form, name).errors = [problem]
         else:
-            db.commit()
+            commit()
             flash(f"“{recording.title}” is on the workbook's page, with its transcript.", "info")
             return redirect(url_for("lead.recordings", course_slug=course.slug,
                                     _anchor=f"wb-{recording.workbook_slug}"))
@@ -180,6 +180,6 @@ def remove_recording(course_slug: str, recording_id: int) -> ResponseReturnValue
     if not EmptyForm().validate_on_submit():
         abort(400)
     comms.remove_recording(db, current_user, course, recording)
-    db.commit()
+    commit()
     flash(f"“{recording.title}” is removed from the workbook's page.", "info")
     return redirect(url_for("lead.recordings", course_slug=course.slug))

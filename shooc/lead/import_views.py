@@ -23,12 +23,12 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
 
 from shooc.auth.models import User
-from shooc.db import Database, utcnow
+from shooc.db import utcnow
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records
 from shooc.lead.models import RecordImport
-from shooc.unit_of_work import get_db, get_session
+from shooc.unit_of_work import command_session, commit, get_session
 from shooc.web import run_or_404, the_app
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ def import_records(slug: str) -> ResponseReturnValue:
             if len(checked.rows) <= int(current_app.config["SHOOC_IMPORT_INLINE_ROWS"]):
                 summary = records.import_records(db, run, checked, actor=current_user)
                 _finish(job, summary)
-                db.commit()
+                commit()
             else:
-                db.commit()
+                commit()
                 PROGRESS[job.id] = (0, job.rows)
                 thread = threading.Thread(target=_import_in_background, name=f"import-{job.id}", daemon=True,
                                           args=(the_app(), job.id, current_user.id))
@@ -105,9 +105,8 @@ def _finish(job: RecordImport, summary: records.ImportSummary) -> None:
 
 def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
     with app.app_context():
-        database: Database = get_db(app)
         try:
-            with database.session() as session:
+            with command_session(app) as session:
                 job = session.get_one(RecordImport, import_id)
                 run = session.get_one(Run, job.run_id)
                 checked = records.check_file(session, run, job.data, job.filename)  # the run may have changed
@@ -118,7 +117,7 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
                 summary = records.import_records(session, run, checked, actor=session.get(User, actor_id),
                                                  progress=progress)
                 _finish(job, summary)
-                session.commit()
+            with command_session(app) as session:
                 records.refresh_planner_statistics(session, summary.rows)
         except Exception as exc:  # noqa: BLE001 (anything: the page must say it failed)
             log.exception("records import %s failed", import_id)
@@ -128,9 +127,8 @@ def _import_in_background(app: Flask, import_id: int, actor_id: int) -> None:
                     f"; ... and {count - 20:,} more" if count > 20 else "")
             else:
                 message = f"{type(exc).__name__}: {exc}"
-            with database.session() as session:
+            with command_session(app) as session:
                 job = session.get_one(RecordImport, import_id)
                 job.status, job.error, job.finished_at = "failed", message, utcnow()
-                session.commit()
         finally:
             PROGRESS.pop(import_id, None)

@@ -21,7 +21,7 @@ from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.auth.models import User
 from shooc.lead import bp, published_courses
 from shooc.lead.communications import recordings_for
-from shooc.unit_of_work import get_session
+from shooc.unit_of_work import commit, get_session, rollback
 from shooc.workbooks import staging
 from shooc.workbooks.models import ActivityVersion, ContentUpload, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
@@ -97,10 +97,10 @@ def publish_stage_upload() -> ResponseReturnValue:
             upload = staging.stage_upload(db, file.filename or "upload.zip", file.read(), current_user.id,
                                           course_slug=form.course.data or None)
         except staging.StagingError as exc:
-            db.rollback()
+            rollback()
             form.archive.errors = [_sentence(exc)]
         else:
-            db.commit()
+            commit()
             return redirect(url_for("lead.publish_review", upload_id=upload.id))
     return _home(upload_form=form, status=422)
 
@@ -113,10 +113,10 @@ def publish_stage_folder() -> ResponseReturnValue:
         try:
             upload = staging.stage_folder(db, _content_root(), form.folder.data, current_user.id)
         except staging.StagingError as exc:
-            db.rollback()
+            rollback()
             form.folder.errors = [_sentence(exc)]
         else:
-            db.commit()
+            commit()
             return redirect(url_for("lead.publish_review", upload_id=upload.id))
     return _home(folder_form=form, status=422)
 
@@ -186,10 +186,10 @@ def publish_publish(upload_id: int) -> ResponseReturnValue:
     try:
         result = staging.publish_upload(db, upload, current_user, seen_version=int(seen))
     except staging.StagingError as exc:
-        db.rollback()
+        rollback()
         flash(_sentence(exc), "error")
         return redirect(url_for("lead.publish_review", upload_id=upload_id))
-    db.commit()
+    commit()
     flash(_published_message(result), "info")
     return redirect(url_for("lead.publish_home"))
 
@@ -202,6 +202,6 @@ def publish_discard(upload_id: int) -> ResponseReturnValue:
     upload = _upload_or_404(upload_id, lock=True)
     name = upload.filename
     staging.discard_upload(db, upload, current_user)
-    db.commit()
+    commit()
     flash(f"Discarded {name}: nothing was published.", "info")
     return redirect(url_for("lead.publish_home"))

@@ -408,11 +408,10 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
 def refresh_planner_statistics(session: Session, rows: int) -> None:
     """After a big import (committed), PostgreSQL's planner learns the tables' new
     sizes now rather than when autovacuum gets round to it: the participants table
-    and the statistics stay on their indexes straight away."""
+    and the statistics stay on their indexes straight away. (The caller commits.)"""
     if rows >= 10_000 and session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE users, enrolments, submissions, badge_assertions, certificates, "
                              "evaluations, workbook_starts"))
-        session.commit()
 
 
 def _insert(model: type[Base]) -> Insert:

@@ -17,7 +17,7 @@ from shooc.csvfile import csv_text
 from shooc.enrolment import services as enrolment_services
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services
-from shooc.unit_of_work import get_session
+from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, run_or_404
 from shooc.workbooks.models import Course, WorkbookVersion
 
@@ -71,7 +71,7 @@ def new_run() -> ResponseReturnValue:
         else:
             audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
                   run=run)
-            db.commit()
+            commit()
             flash(f"Run {run.name} is created: {run.slug}.", "info")
             return redirect(url_for("lead.home"))
     return render_template("lead/run_form.html", form=form, run=None), (422 if form.errors else 200)
@@ -98,10 +98,10 @@ def edit_run(slug: str) -> ResponseReturnValue:
                                           capacity=form.capacity.data,
                                           slug=form.slug.data or run.slug)
         except enrolment_services.RunError as exc:
-            db.rollback()
+            rollback()
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
-            db.commit()
+            commit()
             flash("Saved: " + "; ".join(changes) if changes else "Nothing changed.", "info")
             return redirect(url_for("lead.home"))
     return render_template("lead/run_form.html", form=form, run=run, affected=affected), (422 if form.errors else 200)
@@ -118,7 +118,7 @@ def close_run(slug: str) -> ResponseReturnValue:
         except services.LeadError as exc:
             flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
             return redirect(url_for("lead.home"))
-        db.commit()
+        commit()
         flash(f"{run.name} is closed. {affected} learner(s) can now read but not submit.", "info")
         return redirect(url_for("lead.home"))
     affected = services.affected_by_new_close_date(db, run, run.today())
@@ -206,7 +206,7 @@ def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
         except services.LeadError as exc:
             form.until.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
-            db.commit()
+            commit()
             flash(f"The close date is now {form.until.data:%-d %B %Y}.", "info")
             return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id))
     return _participant_page(run, enrolment, form, 422)
@@ -227,7 +227,7 @@ def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturn
     except services.LeadError as exc:
         flash(str(exc), "error")
         return _participant_page(run, enrolment, ExtendForm(), 422)
-    db.commit()
+    commit()
     flash("Feedback saved: the learner sees it on the workbook's page.", "info")
     return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id,
                             _anchor=f"wb-{workbook_slug}"))
