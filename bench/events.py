@@ -33,7 +33,9 @@ from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
 from shooc.badges.services import certificate_pdf  # noqa: E402
 from shooc.urls import SiteUrls  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
-from shooc.enrolment import services  # noqa: E402
+from shooc.enrolment import answers
+from shooc.enrolment import runs
+from shooc.enrolment import services
 from shooc.workbooks.loader import load_course  # noqa: E402
 from shooc.workbooks.models import WorkbookVersion  # noqa: E402
 from shooc.workbooks.publish import publish_course  # noqa: E402
@@ -53,9 +55,9 @@ def measure(url: str, learners: int, folder: str) -> dict[str, list[float]]:
     database = get_db(app)
     times: dict[str, list[float]] = {k: [] for k in GOALS}
     with app.app_context(), database.session() as session:
-        course = services.find_run(session, "2017-rolling").course
+        course = runs.find_run(session, "2017-rolling").course
         today = dt.date.today()
-        run = services.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=60),
+        run = runs.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=60),
                                   slug="bench-now")
         workbooks = session.scalars(select(WorkbookVersion).where(
             WorkbookVersion.course_version_id == course.current_version_id).order_by(WorkbookVersion.position)).all()
@@ -66,9 +68,9 @@ def measure(url: str, learners: int, folder: str) -> dict[str, list[float]]:
             for workbook in workbooks:
                 answer_required(session, enrolment, workbook)
                 session.commit()
-                state = services.workbook_state(session, enrolment, workbook)
+                state = answers.workbook_state(session, enrolment, workbook)
                 start = time.perf_counter()
-                services.submit_workbook(session, enrolment, state)
+                answers.submit_workbook(session, enrolment, state)
                 session.commit()
                 if workbook.position < len(workbooks):  # the last one also issues the certificate
                     times["submit a workbook (with its badge)"].append((time.perf_counter() - start) * 1000)

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from conftest import complete_answer  # noqa: E402
 from shooc.enrolment.models import Enrolment, Response, Submission  # noqa: E402
-from shooc.enrolment.services import create_run, find_run  # noqa: E402
+from shooc.enrolment.runs import create_run, find_run  # noqa: E402
 from shooc.evaluate import counters  # noqa: E402
 from shooc.evaluate.models import WorkbookStart  # noqa: E402
 from shooc.lead import records  # noqa: E402

@@ -73,7 +73,9 @@ from conftest import answer_required  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
-from shooc.enrolment import services  # noqa: E402
+from shooc.enrolment import answers
+from shooc.enrolment import runs
+from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment  # noqa: E402
 from shooc.lead import records  # noqa: E402
 from shooc.workbooks.models import WorkbookVersion  # noqa: E402
@@ -115,7 +117,7 @@ class BenchError(RuntimeError):
 def submit(session: Any, enrolment: Enrolment, workbook: WorkbookVersion) -> None:
     answer_required(session, enrolment, workbook)
     session.commit()
-    services.submit_workbook(session, enrolment, services.workbook_state(session, enrolment, workbook))
+    answers.submit_workbook(session, enrolment, answers.workbook_state(session, enrolment, workbook))
     session.commit()
 
 
@@ -129,7 +131,7 @@ def build(url: str, participants: int, instance: Path, secret: str) -> str:
     generate(url, participants).database.engine.dispose()
     app = create_app(app_config(url, instance, secret))
     with app.app_context(), get_db(app).session() as session:
-        run = services.find_run(session, LIVE_SLUG)
+        run = runs.find_run(session, LIVE_SLUG)
         learner = create_user(session, LEARNER[0], LEARNER[1], "learner", PASSWORD)
         create_user(session, EVALUATOR[0], EVALUATOR[1], "evaluator", PASSWORD)
         enrolment = services.enrol(session, run, learner.id)

@@ -26,7 +26,7 @@ from records_data import expected_counts, records_rows, to_csv  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from shooc.db import Database  # noqa: E402
-from shooc.enrolment.services import create_run, find_run  # noqa: E402
+from shooc.enrolment.runs import create_run, find_run  # noqa: E402
 from shooc.evaluate.stats import run_stats  # noqa: E402
 from shooc.lead import records  # noqa: E402
 from shooc.lead.services import participants  # noqa: E402

@@ -29,7 +29,7 @@ from records_import import CLOSES, OPENS, fresh_database  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
-from shooc.enrolment.services import find_run  # noqa: E402
+from shooc.enrolment.runs import find_run  # noqa: E402
 from shooc.evaluate.stats import run_stats  # noqa: E402
 from shooc.lead import records  # noqa: E402
 

@@ -63,7 +63,8 @@ from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
 from shooc.badges.models import BadgeAssertion, Certificate  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
-from shooc.enrolment import services  # noqa: E402
+from shooc.enrolment import runs
+from shooc.enrolment import services
 from shooc.enrolment.models import Enrolment, Submission  # noqa: E402
 from shooc.evaluate import counters  # noqa: E402
 from shooc.workbooks.activities import question_id  # noqa: E402
@@ -83,8 +84,8 @@ def build(url: str, learners: int, instance: Path, secret: str) -> tuple[str, di
     app = create_app(app_config(url, instance, secret))
     today = dt.date.today()
     with app.app_context(), get_db(app).session() as session:
-        course = services.find_run(session, "2017-rolling").course
-        run = services.create_run(session, course, today - dt.timedelta(days=30), today + dt.timedelta(days=90),
+        course = runs.find_run(session, "2017-rolling").course
+        run = runs.create_run(session, course, today - dt.timedelta(days=30), today + dt.timedelta(days=90),
                                   name="Surge run", slug=RUN_SLUG)
         session.commit()
         workbooks = records.course_workbooks(session, run)
@@ -196,7 +197,7 @@ def verify(url: str, instance: Path, secret: str, learners: int) -> list[tuple[s
     """(what, found, expected) for each check of the database after the surge."""
     app = create_app(app_config(url, instance, secret))
     with app.app_context(), get_db(app).session() as session:
-        run = services.find_run(session, RUN_SLUG)
+        run = runs.find_run(session, RUN_SLUG)
         in_run = select(Enrolment.id).where(Enrolment.run_id == run.id)
         certificates = session.scalar(select(func.count()).select_from(Certificate).where(
             Certificate.enrolment_id.in_(in_run), Certificate.revoked_at.is_(None)))

@@ -17,7 +17,8 @@ from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
 from shooc.enrolment.models import Run, RunMode
-from shooc.enrolment.services import RunError, create_run, enrol, find_run, open_runs
+from shooc.enrolment.runs import RunError, create_run, find_run, open_runs
+from shooc.enrolment.services import enrol
 from shooc.unit_of_work import command_session, get_db
 from shooc.urls import site_urls
 from shooc.workbooks.loader import load_course

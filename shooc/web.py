@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from shooc.auth.models import Role, User
 from shooc.enrolment.models import Run
-from shooc.enrolment.services import find_run
+from shooc.enrolment.runs import find_run
 from shooc.mail import Mailer
 from shooc.unit_of_work import get_session
 from shooc.urls import SiteUrls, path_for_logs, public_origin

@@ -15,7 +15,7 @@ from conftest import PASSWORD, TODAY, unavailable, mentoring
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
-from shooc.enrolment.services import create_run
+from shooc.enrolment.runs import create_run
 from shooc.workbooks.publish import publish_course
 
 CHROMIUM = "/usr/bin/chromium"

@@ -37,7 +37,7 @@ from shooc.config import PROJECT_ROOT
 from shooc.db import Database, write_intent
 from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Run
-from shooc.enrolment.services import create_run
+from shooc.enrolment.runs import create_run
 from shooc.migrate import upgrade
 from shooc.models import Base
 from shooc.workbooks.loader import CourseSource, load_course
@@ -349,29 +349,29 @@ def answer_required(session: Session, enrolment, workbook, leave: int = 0, state
                     marker: str = "") -> None:
     """Complete every required activity of a workbook but the last ``leave`` of them
     (quizzes marked, as the page's Check button does); the caller commits."""
-    from shooc.enrolment import services
+    from shooc.enrolment import answers
 
-    state = state or services.workbook_state(session, enrolment, workbook)
+    state = state or answers.workbook_state(session, enrolment, workbook)
     required = [a for a in workbook.activities if a.required]
     for activity in required[:len(required) - leave]:
         answer = complete_answer(activity, marker)
         if activity.kind == "quiz":
-            services.check_quiz(session, enrolment, state, activity.activity_id, answer)
+            answers.check_quiz(session, enrolment, state, activity.activity_id, answer)
         else:
-            services.save_drafts(session, enrolment, state, {activity.activity_id: answer})
+            answers.save_drafts(session, enrolment, state, {activity.activity_id: answer})
 
 
 def complete_and_submit(session: Session, enrolment, workbook_slug: str, marker: str = ""):  # type: ignore[no-untyped-def]
     """Answer every required activity of a workbook of the enrolment's course, then submit it."""
     from sqlalchemy import select
 
-    from shooc.enrolment import services
+    from shooc.enrolment import answers, services
     from shooc.workbooks.models import WorkbookVersion
 
     workbook = session.scalar(select(WorkbookVersion).where(
         WorkbookVersion.course_version_id == enrolment.run.course.current_version_id,
         WorkbookVersion.slug == workbook_slug))
-    state = services.workbook_state(session, enrolment, workbook)
+    state = answers.workbook_state(session, enrolment, workbook)
     if state.submission is not None:  # as the page does: a second submit changes nothing
         return state.submission
     try:
@@ -380,7 +380,7 @@ def complete_and_submit(session: Session, enrolment, workbook_slug: str, marker:
         if state.submission is None:  # submitted by another request meanwhile: that one stands
             raise
         return state.submission
-    return services.submit_workbook(session, enrolment, state)
+    return answers.submit_workbook(session, enrolment, state)
 
 
 # Browser tests (tests/browser_kit.py): one Chromium for the whole session, whichever

@@ -14,7 +14,8 @@ from shooc.auth.models import Role
 from shooc.auth.services import create_user
 from shooc.db import Database
 from shooc.enrolment.models import Enrolment, Run
-from shooc.enrolment.services import create_run, enrol
+from shooc.enrolment.runs import create_run
+from shooc.enrolment.services import enrol
 from shooc.evaluate import counters
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.models import WorkbookVersion

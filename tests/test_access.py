@@ -45,7 +45,7 @@ from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import utcnow
 from shooc.unit_of_work import get_db
-from shooc.enrolment import services as enrolment_services
+from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment.services import enrol
 from shooc.evaluate import survey
 from shooc.models import Base
@@ -120,8 +120,8 @@ def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World
     # A: all five workbooks; the first with a reflection chosen as the badge's evidence.
     first = db.scalar(select(WorkbookVersion).where(
         WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == WORKBOOKS[0]))
-    state = enrolment_services.workbook_state(db, mine, first)
-    enrolment_services.save_drafts(db, mine, state, {EVIDENCE_ACTIVITY: {"text": f"{A_EVIDENCE} " + "word " * 20}})
+    state = enrolment_answers.workbook_state(db, mine, first)
+    enrolment_answers.save_drafts(db, mine, state, {EVIDENCE_ACTIVITY: {"text": f"{A_EVIDENCE} " + "word " * 20}})
     for slug in WORKBOOKS:
         complete_and_submit(db, mine, slug, marker=A_SECRET)
     db.commit()

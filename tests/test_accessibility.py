@@ -45,7 +45,8 @@ from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database, utcnow
 from shooc.unit_of_work import get_db
-from shooc.enrolment import services as enrolment_services
+from shooc.enrolment import answers as enrolment_answers
+from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
 from shooc.lead import communications, records
@@ -122,10 +123,10 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     answer_required(session, kim, workbooks[slugs[0]], leave=1)
     quiz_book = next(w for w in list(workbooks.values())[2:] if any(a.kind == "quiz" for a in w.activities))
     quiz = next(a for a in quiz_book.activities if a.kind == "quiz")
-    state = enrolment_services.workbook_state(session, lara, quiz_book)
+    state = enrolment_answers.workbook_state(session, lara, quiz_book)
     wrong = {q["id"]: [next(i for i, o in enumerate(q["options"]) if not o.get("correct"))]
              for q in quiz.definition["questions"]}
-    enrolment_services.check_quiz(session, lara, state, quiz.activity_id, {"choices": wrong})
+    enrolment_answers.check_quiz(session, lara, state, quiz.activity_id, {"choices": wrong})
     badge = session.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == fern.id))
     badge.enrolment.show_name = True
     badge.evidence_activity_id = next(a for a, answer in badge.submission.answers.items() if answer.get("text"))
@@ -133,7 +134,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     revoke_badge(session, revoked, "Issued in error", users["leader"])
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == fern.id))
 
-    past = enrolment_services.create_run(session, run.course, dt.date(2017, 1, 9), dt.date(2017, 12, 31),
+    past = enrolment_runs.create_run(session, run.course, dt.date(2017, 1, 9), dt.date(2017, 12, 31),
                                          name="2017 rolling run", slug="2017-rolling")
     data = to_csv(records_rows(300, past.opens_on, past.closes_on, seed=8))
     job = RecordImport(run_id=past.id, filename="2017.csv", data=data, rows=300, created_by_id=users["leader"].id)

@@ -38,7 +38,8 @@ from shooc.auth import limits
 from shooc.auth.models import Role, User
 from shooc.auth.services import check_password, create_user, make_link_token
 from shooc.enrolment.models import Enrolment, Response, Submission
-from shooc.enrolment.services import enrol, save_answer
+from shooc.enrolment.answers import save_answer
+from shooc.enrolment.services import enrol
 from shooc.mail import MailError, Mailer
 
 NEW_PASSWORD = "plum tree orchard lantern"

@@ -279,23 +279,23 @@ def test_pending_drafts_are_kept_only_for_real_workbooks_and_bounded(app: Flask,
     assert stranger.post(WB1, headers=SAME_ORIGIN, data={"junk": "x" * 100_000}).status_code == 302
     assert pending_count(db) == 0  # a post with no field of the workbook keeps nothing
 
-    from shooc.enrolment import services
+    from shooc.enrolment import pending
 
-    for _ in range(services.PENDING_PER_ADDRESS_PER_HOUR):
+    for _ in range(pending.PENDING_PER_ADDRESS_PER_HOUR):
         assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "y" * 1000}).status_code == 302
     refused = anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "y" * 1000})
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-    assert pending_count(db) == services.PENDING_PER_ADDRESS_PER_HOUR
+    assert pending_count(db) == pending.PENDING_PER_ADDRESS_PER_HOUR
     # another address is counted apart
     assert anonymous(app, "127.0.0.3").post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "z"}).status_code == 302
 
 
 def test_the_characters_kept_per_address_are_bounded(app: Flask, db: Session, learner, monkeypatch) -> None:
-    from shooc.enrolment import services
+    from shooc.enrolment import pending
 
-    monkeypatch.setattr(services, "PENDING_PER_ADDRESS_PER_HOUR", 1000)
-    text = "w" * (services.PENDING_MAX_CHARS - 100)
-    fits = services.PENDING_MAX_CHARS_PER_ADDRESS // services.PENDING_MAX_CHARS
+    monkeypatch.setattr(pending, "PENDING_PER_ADDRESS_PER_HOUR", 1000)
+    text = "w" * (pending.PENDING_MAX_CHARS - 100)
+    fits = pending.PENDING_MAX_CHARS_PER_ADDRESS // pending.PENDING_MAX_CHARS
     for _ in range(fits):
         assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: text}).status_code == 302
     assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: text}).status_code == 429
@@ -306,11 +306,11 @@ def test_expired_pending_drafts_are_purged(app: Flask, db: Session, learner) -> 
     import datetime as dt
 
     from shooc.db import utcnow
-    from shooc.enrolment import services
+    from shooc.enrolment import pending
     from shooc.enrolment.models import PendingDraft
 
     db.add(PendingDraft(token="old", path=WB1, form={CONTEXT: ["x"]}, address_key="k", size=1,
-                        created_at=utcnow() - dt.timedelta(hours=services.PENDING_DRAFT_HOURS + 1)))
+                        created_at=utcnow() - dt.timedelta(hours=pending.PENDING_DRAFT_HOURS + 1)))
     db.commit()
     assert anonymous(app).post(WB1, headers=SAME_ORIGIN, data={CONTEXT: "new"}).status_code == 302
     db.expire_all()

@@ -31,6 +31,8 @@ from shooc.badges.models import BadgeAssertion
 from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
+from shooc.enrolment import answers
+from shooc.enrolment import runs
 from shooc.enrolment import services
 from shooc.workbooks.models import WorkbookVersion
 from shooc.workbooks.publish import publish_course
@@ -57,17 +59,17 @@ def _issue_badge(database: Database, email: str, evidence: bool = False) -> tupl
     try:
         course = publish_course(session, mentoring()).course
         today = dt.date.today()
-        run = services.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
+        run = runs.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
         user = create_user(session, email, "Badge Holder", "learner", PASSWORD)
         enrolment = services.enrol(session, run, user.id, today)
         workbook = session.scalar(select(WorkbookVersion).where(
             WorkbookVersion.course_version_id == course.current_version_id, WorkbookVersion.slug == WORKBOOK))
-        state = services.workbook_state(session, enrolment, workbook)
+        state = answers.workbook_state(session, enrolment, workbook)
         quiz = next(a for a in workbook.activities if a.kind == "quiz")
-        services.save_drafts(session, enrolment, state, {REFLECTION: {"text": "In my school I mentor a trainee. " * 40}})
-        services.check_quiz(session, enrolment, state, quiz.activity_id, {"choices": {
+        answers.save_drafts(session, enrolment, state, {REFLECTION: {"text": "In my school I mentor a trainee. " * 40}})
+        answers.check_quiz(session, enrolment, state, quiz.activity_id, {"choices": {
             q["id"]: [i for i, o in enumerate(q["options"]) if o.get("correct")] for q in quiz.definition["questions"]}})
-        submission = services.submit_workbook(session, enrolment, state)
+        submission = answers.submit_workbook(session, enrolment, state)
         assertion = session.scalar(select(BadgeAssertion).where(BadgeAssertion.submission_id == submission.id))
         assert assertion is not None, "submitting the workbook issued no badge"
         if evidence:

@@ -323,7 +323,8 @@ def test_badges_are_issued_by_an_explicit_connection_not_by_an_import(tmp_path: 
         from shooc.badges.models import BadgeAssertion
         from shooc.db import Database
         from shooc.enrolment.models import Submission
-        from shooc.enrolment.services import create_run, enrol
+        from shooc.enrolment.runs import create_run
+        from shooc.enrolment.services import enrol
         from shooc.migrate import upgrade
         from shooc.workbooks.loader import load_course
         from shooc.workbooks.publish import publish_course

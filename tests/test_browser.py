@@ -19,7 +19,7 @@ from conftest import PASSWORD, TODAY
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion
 from shooc.enrolment.models import Run, Submission
-from shooc.enrolment.services import create_run
+from shooc.enrolment.runs import create_run
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,8 @@ from shooc.auth.models import User
 from shooc.auth.services import create_user
 from shooc.unit_of_work import get_db
 from shooc.enrolment.models import Enrolment
-from shooc.enrolment.services import enrol, save_answer, withdraw
+from shooc.enrolment.answers import save_answer
+from shooc.enrolment.services import enrol, withdraw
 from shooc.lead import communications as comms
 from shooc.audit import AuditEntry
 from shooc.lead.models import Announcement, Recording, ReminderSent
@@ -545,7 +546,7 @@ def test_mail_send_delivers_what_is_queued(runner, db: Session, runs, instance_p
 
 def test_two_reminder_runs_at_once_send_each_reminder_once(committed_app) -> None:
     """Two cron jobs (or servers) at the same moment: one waits for the other."""
-    from shooc.enrolment.services import create_run
+    from shooc.enrolment.runs import create_run
     from shooc.workbooks.publish import publish_course
 
     database = get_db(committed_app)

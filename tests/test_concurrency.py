@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from conftest import PASSWORD, mentoring
 from shooc.auth.services import create_user
 from shooc.unit_of_work import get_db
+from shooc.enrolment import models as enrolment_models
+from shooc.enrolment import runs
 from shooc.enrolment import services
 from shooc.enrolment.models import Submission
 from shooc.workbooks.publish import publish_course
@@ -21,7 +23,7 @@ def _learner_with(database, submitted: list[str]):  # type: ignore[no-untyped-de
     session = database.session()
     course = publish_course(session, mentoring()).course
     today = dt.date.today()
-    run = services.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
+    run = runs.create_run(session, course, today - dt.timedelta(days=1), today + dt.timedelta(days=30))
     user = create_user(session, "finisher@example.org", "Finisher", "learner", PASSWORD)
     enrolment = services.enrol(session, run, user.id, today)
     for slug in submitted:
@@ -43,7 +45,7 @@ def _crowd(database, enrolment_id: int, slugs: list[str]) -> list[BaseException]
         barrier.wait(timeout=30)
         own = database.session()
         try:
-            complete_and_submit(own, own.get(services.Enrolment, enrolment_id), slug)
+            complete_and_submit(own, own.get(enrolment_models.Enrolment, enrolment_id), slug)
             own.commit()
         except BaseException as exc:  # noqa: BLE001 - collected and reported
             errors.append(exc)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from conftest import PASSWORD, TODAY, csrf_token
 from shooc.enrolment.models import Enrolment, Response, Submission
-from shooc.enrolment.services import enrol, workbook_submitted
+from shooc.enrolment.answers import workbook_submitted
+from shooc.enrolment.services import enrol
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 
 WB1 = "/courses/mentoring/workbooks/the-mentors-role"

@@ -45,7 +45,7 @@ from shooc.auth.models import Role
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database
-from shooc.enrolment.services import create_run
+from shooc.enrolment.runs import create_run
 from shooc.migrate import upgrade
 from shooc.workbooks.activities import question_id
 from shooc.workbooks.loader import CourseSource, load_course

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from conftest import TODAY
 from shooc.enrolment.models import Response
-from shooc.enrolment.services import answers_for, enrol, save_answer
+from shooc.enrolment.answers import answers_for, save_answer
+from shooc.enrolment.services import enrol
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.publish import diff_course, publish_course

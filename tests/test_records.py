@@ -304,7 +304,7 @@ def test_an_upload_without_its_csrf_token_is_refused(client, auth, make_user, pa
 def test_a_big_file_imports_in_the_background_with_progress(committed_app) -> None:
     """Above SHOOC_IMPORT_INLINE_ROWS, the request returns at once and the page shows progress."""
     from shooc.auth.services import create_user
-    from shooc.enrolment.services import create_run
+    from shooc.enrolment.runs import create_run
     from shooc.workbooks.publish import publish_course
 
     committed_app.config["SHOOC_IMPORT_INLINE_ROWS"] = 10

@@ -265,14 +265,14 @@ def test_the_box_is_on_the_dashboard_after_submitting_the_last_workbook(client, 
     # every answer saved, then the learner presses Submit on the page
     from conftest import complete_answer
 
-    from shooc.enrolment import services
+    from shooc.enrolment import answers
 
-    state = services.workbook_state(db, enrolment, last)
+    state = answers.workbook_state(db, enrolment, last)
     for activity in last.activities:
         if activity.required and activity.kind == "quiz":
-            services.check_quiz(db, enrolment, state, activity.activity_id, complete_answer(activity))
+            answers.check_quiz(db, enrolment, state, activity.activity_id, complete_answer(activity))
         elif activity.required:
-            services.save_drafts(db, enrolment, state, {activity.activity_id: complete_answer(activity)})
+            answers.save_drafts(db, enrolment, state, {activity.activity_id: complete_answer(activity)})
     db.commit()
     auth.login(enrolment.user)
     url = f"/courses/mentoring/workbooks/{slugs[-1]}"

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from conftest import PASSWORD, TODAY, complete_answer
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.enrolment import answers
 from shooc.enrolment import services
-from shooc.enrolment.services import create_run
+from shooc.enrolment.runs import create_run
 from shooc.evaluate.models import Evaluation, OverallEffect
 from shooc.lead import communications
 from shooc.lead.services import give_feedback
@@ -154,7 +155,7 @@ def set_up_poisoned(db: Session, folder: Path) -> dict[str, Any]:
     db.commit()
     # every workbook answered with the payloads, all submitted: badges, a certificate
     for workbook in run.course.current_version.workbooks:
-        state = services.workbook_state(db, enrolment, workbook)
+        state = answers.workbook_state(db, enrolment, workbook)
         for activity in workbook.activities:
             answer = complete_answer(activity)
             if "text" in answer:
@@ -162,10 +163,10 @@ def set_up_poisoned(db: Session, folder: Path) -> dict[str, Any]:
             elif activity.kind == "smart-goal":
                 answer = {**{k: SHORT_PAYLOAD for k in answer if k != "target_date"}, "target_date": "2030-01-01"}
             if activity.kind == "quiz":
-                services.check_quiz(db, enrolment, state, activity.activity_id, answer)
+                answers.check_quiz(db, enrolment, state, activity.activity_id, answer)
             else:
-                services.save_drafts(db, enrolment, state, {activity.activity_id: answer})
-        services.submit_workbook(db, enrolment, state)
+                answers.save_drafts(db, enrolment, state, {activity.activity_id: answer})
+        answers.submit_workbook(db, enrolment, state)
         db.commit()
     first = db.scalar(select(WorkbookVersion).where(
         WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.position == 1))

@@ -24,7 +24,7 @@ from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
 from shooc.enrolment.models import Run
-from shooc.enrolment.services import find_run
+from shooc.enrolment.runs import find_run
 from shooc.evaluate.stats import run_stats
 from shooc.unit_of_work import get_session, write_now
 from shooc.web import RETRY_AFTER_SECONDS, log_database_unavailable

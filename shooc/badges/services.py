@@ -23,8 +23,9 @@ from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.db import utcnow
+from shooc.enrolment.answers import workbook_submitted
 from shooc.enrolment.models import Enrolment, Run, Submission
-from shooc.enrolment.services import course_workbook_slugs, workbook_submitted
+from shooc.enrolment.services import course_workbook_slugs
 from shooc.evaluate import counters
 from shooc.faults import fault_point
 from shooc.urls import SiteUrls

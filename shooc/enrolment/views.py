@@ -14,7 +14,9 @@ from wtforms import ValidationError
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.db import utcnow
-from shooc.enrolment import services
+from shooc.enrolment import answers, services
+from shooc.enrolment import dashboard as dashboards
+from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead.communications import latest_announcements, recordings_for
@@ -56,7 +58,7 @@ def enrol(course_slug: str) -> ResponseReturnValue:
 @bp.route("/dashboard")
 @login_required
 def dashboard() -> ResponseReturnValue:
-    summaries = services.dashboard(get_session(), current_user.id)
+    summaries = dashboards.dashboard(get_session(), current_user.id)
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
                            surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
@@ -126,7 +128,7 @@ def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
         flash("Enrol in the course to open its workbooks.", "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
     workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
-    state = services.workbook_state(db, enrolment, workbook)
+    state = answers.workbook_state(db, enrolment, workbook)
 
     if request.method == "GET":
         return _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state)
@@ -142,64 +144,42 @@ def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     return _act(db, course, enrolment, state, request.form)
 
 
-def _act(db: Session, course: Course, enrolment: Enrolment, state: services.WorkbookState,
+def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.WorkbookState,
          form: MultiDict[str, str]) -> ResponseReturnValue:
-    action = form.get("action", "save")
-    verb, _, activity_id = action.partition(":")
-    if activity_id and activity_id not in state.activities:
-        abort(400)
-    # Whichever button was pressed, everything typed on the page is saved: a
-    # learner who checks a quiz after writing a goal must not lose the goal.
-    previous = {aid: s.answer for aid, s in state.activities.items()}
-    drafts = services.drafts_from_form(state.workbook, form, None, previous)
-    anchor = f"activity-{activity_id}" if activity_id else None
     try:
-        if verb == "check":
-            quiz_draft = drafts.pop(activity_id)
-            services.save_drafts(db, enrolment, state, drafts)
-            marked = services.check_quiz(db, enrolment, state, activity_id, quiz_draft)
-            commit()
-            result = marked["last_attempt"]
-            flash(f"You scored {result['score']} out of {result['total']}: "
-                  + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
-                  "info" if result["passed"] else "error")
-        elif verb == "submit":
-            try:
-                services.save_drafts(db, enrolment, state, drafts)
-            except services.EnrolmentError:
-                if state.submission is None:
-                    raise
-                # a second click, or another tab: the first submission stands
-                rollback()
-                flash(f"Workbook {state.workbook.position} is already submitted.", "info")
-                return redirect(url_for("learn.dashboard"))
-            commit()  # the drafts are kept even if the submission is refused
-            services.submit_workbook(db, enrolment, state)
-            commit()
-            flash(f"Workbook {state.workbook.position} is submitted. Well done!", "info")
-            return redirect(url_for("learn.dashboard"))
-        elif verb == "save":
-            services.save_drafts(db, enrolment, state, drafts)
-            commit()
-            flash("Draft saved." if activity_id else "All your answers are saved.", "info")
-        else:
-            abort(400)
-    except services.Incomplete as exc:
+        pressed = answers.press(db, enrolment, state, form.get("action", "save"), form)
+    except answers.UnknownAction:
+        abort(400)
+    except answers.Incomplete as exc:
+        commit()  # the drafts are kept even though the submission is refused
         return _render(course, enrolment, state, status=422, missing=exc.missing, problem=(
             "The workbook cannot be submitted yet: finish the activities marked below. Your answers are saved."))
-    except services.TooLong as exc:
+    except answers.TooLong as exc:
         return _render(course, enrolment, state, posted=form, status=422, missing=exc.problems,
                        problem="Some answers are too long to save. Shorten them and save again: your text is below.")
     except services.EnrolmentError as exc:
         return _render(course, enrolment, state, posted=form, status=409, problem=(
             f"{exc} What you typed is shown below so that you can copy it."))
+    commit()
+    if pressed.outcome in ("submitted", "already-submitted"):
+        flash(f"Workbook {state.workbook.position} is submitted. Well done!" if pressed.outcome == "submitted"
+              else f"Workbook {state.workbook.position} is already submitted.", "info")
+        return redirect(url_for("learn.dashboard"))
+    if pressed.attempt is not None:
+        result = pressed.attempt
+        flash(f"You scored {result['score']} out of {result['total']}: "
+              + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
+              "info" if result["passed"] else "error")
+    else:
+        flash("Draft saved." if pressed.activity_id else "All your answers are saved.", "info")
+    anchor = f"activity-{pressed.activity_id}" if pressed.activity_id else None
     return redirect(url_for("learn.workbook", course_slug=course.slug, workbook_slug=state.workbook.slug,
                             _anchor=anchor))
 
 
 def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     """A workbook form posted without a live session: kept for after the login, within
-    the bounds of ``services.keep_pending_draft`` (its comment says why), and only if
+    the bounds of ``pending_drafts.keep_pending_draft`` (its comment says why), and only if
     the browser says one of this site's pages sent it: a hostile page's form keeps
     nothing and sets no cookie."""
     if not from_this_site():
@@ -207,13 +187,13 @@ def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> Resp
                                "your workbook, open it again on this site and log in.")
     course = published_course_or_404(course_slug)
     workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
-    form = services.workbook_fields(workbook, _form_dict(request.form))
+    form = pending_drafts.workbook_fields(workbook, _form_dict(request.form))
     if not form:
         return login_manager.unauthorized()
-    address = services.address_key(current_app.config["SECRET_KEY"], request.remote_addr or "")
+    address = pending_drafts.address_key(current_app.config["SECRET_KEY"], request.remote_addr or "")
     try:
-        token = services.keep_pending_draft(db, request.path, form, address)
-    except services.PendingRefused as exc:
+        token = pending_drafts.keep_pending_draft(db, request.path, form, address)
+    except pending_drafts.PendingRefused as exc:
         rollback()
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return render_template("error.html", code=exc.status, title="Your session had ended", message=(
@@ -227,22 +207,22 @@ def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> Resp
 
 
 def _restore_pending(db: Session, course: Course, enrolment: Enrolment,
-                     state: services.WorkbookState) -> ResponseReturnValue | None:
+                     state: answers.WorkbookState) -> ResponseReturnValue | None:
     """After a login, the draft kept for this workbook: saved at once where that
     replaces no newer text; otherwise a page showing both, for the learner to choose."""
     token = session.get(PENDING_DRAFT_KEY)
-    pending = services.find_pending_draft(db, token, request.path) if token else None
+    pending = pending_drafts.find_pending_draft(db, token, request.path) if token else None
     if pending is None:
         return None
-    plan = services.plan_restore(state, pending.form)
+    plan = pending_drafts.plan_restore(state, pending.form)
     if plan.conflicts:
         return render_template("learn/restore.html", course=course, workbook=state.workbook, plan=plan,
                                form=EmptyForm(), kept_at=pending.created_at)
     try:
-        services.restore_pending_draft(db, enrolment, state, pending, plan=plan)
-    except (services.EnrolmentError, services.TooLong) as exc:
+        pending_drafts.restore_pending_draft(db, enrolment, state, pending, plan=plan)
+    except (services.EnrolmentError, answers.TooLong) as exc:
         rollback()
-        services.forget_pending_draft(db, pending)  # it is on the page now, in the form
+        pending_drafts.forget_pending_draft(db, pending)  # it is on the page now, in the form
         commit()
         session.pop(PENDING_DRAFT_KEY, None)
         return _show_unsaved(course, enrolment, state, pending, exc)
@@ -252,25 +232,25 @@ def _restore_pending(db: Session, course: Course, enrolment: Enrolment,
     return redirect(request.path)
 
 
-def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: services.WorkbookState,
+def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                      form: MultiDict[str, str]) -> ResponseReturnValue:
     """The learner's choice on the restore page: for each conflicting answer, the
     saved text or what they typed (``keep.<activity>``: ``saved`` or ``typed``)."""
     token = session.pop(PENDING_DRAFT_KEY, None)
-    pending = services.find_pending_draft(db, token, request.path) if token else None
+    pending = pending_drafts.find_pending_draft(db, token, request.path) if token else None
     if pending is None:
         flash("There was nothing left to restore: your workbook is as it was saved.", "info")
         return redirect(request.path)
     if form.get("action") == "restore-discard":
-        services.forget_pending_draft(db, pending)
+        pending_drafts.forget_pending_draft(db, pending)
         commit()
         flash("What you typed before your session ended is discarded; your saved answers are unchanged.", "info")
         return redirect(request.path)
     typed = frozenset(key.removeprefix("keep.") for key, value in form.items()
                       if key.startswith("keep.") and value == "typed")
     try:
-        services.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
-    except (services.EnrolmentError, services.TooLong) as exc:
+        pending_drafts.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
+    except (services.EnrolmentError, answers.TooLong) as exc:
         rollback()
         return _show_unsaved(course, enrolment, state, pending, exc)
     commit()
@@ -278,7 +258,7 @@ def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: s
     return redirect(request.path)
 
 
-def _show_unsaved(course: Course, enrolment: Enrolment, state: services.WorkbookState, pending: PendingDraft,
+def _show_unsaved(course: Course, enrolment: Enrolment, state: answers.WorkbookState, pending: PendingDraft,
                   exc: Exception) -> ResponseReturnValue:
     """The workbook with a kept draft that could not be saved in its fields, to copy."""
     reason = exc if isinstance(exc, services.EnrolmentError) else "some answers are too long."
@@ -288,19 +268,19 @@ def _show_unsaved(course: Course, enrolment: Enrolment, state: services.Workbook
         "It is shown below so that you can copy it."))
 
 
-def _render(course: Course, enrolment: Enrolment, state: services.WorkbookState,
+def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
             posted: MultiDict[str, str] | None = None, status: int = 200,
             missing: dict[str, list[str]] | None = None, problem: str | None = None) -> ResponseReturnValue:
     """The workbook with the learner's answers, or what they just posted if it could
     not be saved (so that nothing they typed disappears)."""
-    answers = {aid: s.answer for aid, s in state.activities.items()}
+    shown = {aid: s.answer for aid, s in state.activities.items()}
     if posted is not None:
-        answers.update(services.drafts_from_form(state.workbook, posted, None, answers))
+        shown.update(answers.drafts_from_form(state.workbook, posted, None, shown))
     version = published.version(get_session(), course.current_version_id) or abort(404)
     siblings = _siblings(version)
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
-                           preview=False, state=state, answers=answers, missing=missing or {}, problem=problem,
+                           preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(),
                            feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            recordings=recordings_for(get_session(), course.id, state.workbook.slug)), status

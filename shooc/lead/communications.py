@@ -49,8 +49,8 @@ from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.db import utcnow
 from shooc.enrolment import rules
+from shooc.enrolment.dashboard import WorkbookSummary, enrolment_summaries
 from shooc.enrolment.models import Enrolment, Run
-from shooc.enrolment.services import WorkbookSummary, enrolment_summaries
 from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue

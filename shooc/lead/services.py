@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.enrolment.models import Enrolment, Run, RunMode
-from shooc.enrolment.services import check_run_fields, course_workbook_slugs
+from shooc.enrolment.runs import check_run_fields
+from shooc.enrolment.services import course_workbook_slugs
 from shooc.lead.models import WorkbookFeedback
 
 PAGE_SIZE = 50

@@ -14,7 +14,8 @@ from shooc.audit import audit, audit_entries
 from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.csvfile import csv_text
-from shooc.enrolment import services as enrolment_services
+from shooc.enrolment import answers as enrolment_answers
+from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services
 from shooc.unit_of_work import commit, get_session, rollback
@@ -62,11 +63,11 @@ def new_run() -> ResponseReturnValue:
         db = get_session()
         course = db.scalar(select(Course).where(Course.slug == form.course.data)) or abort(400)
         try:
-            run = enrolment_services.create_run(
+            run = enrolment_runs.create_run(
                 db, course, filled(form.opens_on.data), filled(form.closes_on.data), mode=form.mode.data,
                 name=form.name.data, slug=form.slug.data or None, pace_days=filled(form.pace_days.data),
                 capacity=form.capacity.data)
-        except enrolment_services.RunError as exc:
+        except enrolment_runs.RunError as exc:
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
             audit(db, current_user, "run.create", f"Created run {run.slug} ({run.opens_on} to {run.closes_on})",
@@ -97,7 +98,7 @@ def edit_run(slug: str) -> ResponseReturnValue:
                                           mode=form.mode.data, pace_days=filled(form.pace_days.data),
                                           capacity=form.capacity.data,
                                           slug=form.slug.data or run.slug)
-        except enrolment_services.RunError as exc:
+        except enrolment_runs.RunError as exc:
             rollback()
             form.slug.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
@@ -182,7 +183,7 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
     workbooks = db.scalars(select(WorkbookVersion)
                            .where(WorkbookVersion.course_version_id == run.course.current_version_id)
                            .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
-    states = [enrolment_services.workbook_state(db, enrolment, wb) for wb in workbooks]
+    states = [enrolment_answers.workbook_state(db, enrolment, wb) for wb in workbooks]
     badges = {b.workbook_slug: b
               for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
     certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from shooc.auth.forms import EmptyForm
 from shooc.enrolment.models import Run
 from shooc.enrolment.rules import today_in
-from shooc.enrolment.services import enrolment_for, open_runs, upcoming_runs
+from shooc.enrolment.runs import open_runs, upcoming_runs
+from shooc.enrolment.services import enrolment_for
 from shooc.unit_of_work import get_session
 from shooc.web import published_course_or_404
 from shooc.workbooks import published

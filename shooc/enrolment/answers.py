@@ -1,0 +1,340 @@
+"""A learner's work in a workbook: its state, drafts, quiz checks and submitting it
+(no Flask here).
+
+Services flush; the view or command that called them commits."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from blinker import Namespace
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shooc.db import utcnow
+from shooc.enrolment import rules
+from shooc.enrolment.models import Enrolment, Response, Submission
+from shooc.enrolment.services import EnrolmentError, course_workbook_slugs
+from shooc.evaluate import counters
+from shooc.faults import fault_point
+from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind
+from shooc.workbooks.models import ActivityVersion, CourseVersion, WorkbookVersion
+
+signals = Namespace()
+#: Sent inside the submitting transaction, once per new submission, with
+#: ``session`` and ``submission``: badges hook in here
+#: (shooc.badges.services.connect_to_submissions, which create_app calls). A
+#: submission with nobody listening is refused: it would earn no badge.
+workbook_submitted = signals.signal("workbook-submitted")
+
+
+@dataclass
+class Incomplete(Exception):
+    """A submission refused: what is missing, by activity id."""
+
+    missing: dict[str, list[str]]
+
+
+class UnknownAction(ValueError):
+    """A button the workbook page does not have (a forged or stale form)."""
+
+
+@dataclass
+class TooLong(Exception):
+    problems: dict[str, list[str]]
+
+
+# Answers -----------------------------------------------------------------------
+
+@dataclass
+class ActivityState:
+    activity: ActivityVersion
+    answer: dict[str, Any] | None
+    missing: list[str]
+    saved_at: dt.datetime | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def started(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass
+class WorkbookState:
+    """A learner's work on one workbook, as the workbook page shows it."""
+
+    workbook: WorkbookVersion
+    activities: dict[str, ActivityState]
+    submission: Submission | None
+    released_on: dt.date
+    editable: bool
+    locked_reason: str = ""
+
+    @property
+    def required_missing(self) -> dict[str, list[str]]:
+        return {aid: s.missing for aid, s in self.activities.items() if s.activity.required and s.missing}
+
+    @property
+    def status(self) -> str:
+        if self.submission is not None:
+            return "submitted"
+        return "in progress" if any(s.started for s in self.activities.values()) else "not started"
+
+
+def answers_for(session: Session, enrolment: Enrolment, workbook_slug: str) -> dict[str, Response]:
+    return {r.activity_id: r for r in session.scalars(select(Response).where(
+        Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug))}
+
+
+def find_submission(session: Session, enrolment: Enrolment, workbook_slug: str) -> Submission | None:
+    return session.scalar(select(Submission).where(
+        Submission.enrolment_id == enrolment.id, Submission.workbook_slug == workbook_slug))
+
+
+def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVersion,
+                   today: dt.date | None = None) -> WorkbookState:
+    run = enrolment.run
+    today = today or run.today()
+    responses = answers_for(session, enrolment, workbook.slug)
+    activities = {}
+    for activity in workbook.activities:
+        kind = published_kind(activity.kind)
+        response = responses.get(activity.activity_id)
+        answer = response.answer if response else None
+        activities[activity.activity_id] = ActivityState(
+            activity, answer, kind.missing(answer, activity.definition), response.updated_at if response else None)
+    submission = find_submission(session, enrolment, workbook.slug)
+    released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, workbook.position)
+    reason = _locked_reason(enrolment, submission, released_on, today)
+    return WorkbookState(workbook, activities, submission, released_on, editable=not reason, locked_reason=reason)
+
+
+def _locked_reason(enrolment: Enrolment, submission: Submission | None, released_on: dt.date, today: dt.date) -> str:
+    if enrolment.withdrawn_at is not None:
+        return "You have withdrawn from this run: your work can be read but not changed."
+    if submission is not None:
+        return f"You submitted this workbook on {submission.submitted_at:%-d %B %Y}."
+    if today > enrolment.close_date:
+        return (f"Your time on this run ended on {enrolment.close_date:%-d %B %Y}: everything can still be "
+                "read and downloaded, but nothing can be submitted.")
+    if today < released_on:
+        return f"This workbook opens on {released_on:%-d %B %Y}."
+    return ""
+
+
+def _require_editable(state: WorkbookState) -> None:
+    if not state.editable:
+        raise EnrolmentError(state.locked_reason)
+
+
+def _lock(session: Session, enrolment: Enrolment, state: WorkbookState) -> None:
+    """One write of a learner's at a time (a PostgreSQL row lock on the enrolment,
+    taken before anything else so that two tabs never deadlock; SQLite's writers
+    queue anyway). What another request did meanwhile is then seen: a workbook it
+    submitted is no longer editable here."""
+    session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
+    if state.submission is None:
+        state.submission = find_submission(session, enrolment, state.workbook.slug)
+        if state.submission is not None:
+            state.editable = False
+            state.locked_reason = _locked_reason(enrolment, state.submission, state.released_on, enrolment.run.today())
+
+
+def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None,
+                     previous: Mapping[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """Each activity's answer from a posted workbook form (or just activity ``only``)."""
+    drafts = {}
+    for activity in workbook.activities:
+        if only is not None and activity.activity_id != only:
+            continue
+        prefix = f"a.{activity.activity_id}"
+        if not any(key == prefix or key.startswith(prefix + ".") for key in form.keys()) and activity.kind != "media":
+            continue  # not on the form that was posted (e.g. a read-only part)
+        kind = published_kind(activity.kind)
+        drafts[activity.activity_id] = kind.answer_from_form(form, prefix, activity.definition,
+                                                             previous.get(activity.activity_id))
+    return drafts
+
+
+def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
+                drafts: Mapping[str, dict[str, Any]]) -> None:
+    """Store drafts (complete or not). Nothing is stored if any is too long."""
+    _lock(session, enrolment, state)
+    _require_editable(state)
+    too_long = {aid: published_kind(state.activities[aid].activity.kind).too_long(answer)
+                for aid, answer in drafts.items() if aid in state.activities}
+    too_long = {aid: problems for aid, problems in too_long.items() if problems}
+    if too_long:
+        raise TooLong(too_long)
+    for activity_id, answer in drafts.items():
+        if activity_id in state.activities:
+            _store(session, enrolment, state, activity_id, answer)
+    enrolment.last_activity_at = utcnow()
+    session.flush()
+
+
+def check_quiz(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
+               draft: dict[str, Any]) -> dict[str, Any]:
+    """Mark a quiz attempt on the server; returns the marked answer."""
+    _lock(session, enrolment, state)
+    _require_editable(state)
+    activity = state.activities[activity_id].activity
+    kind = get_kind(activity.kind)
+    assert isinstance(kind, Quiz)
+    marked = kind.mark(draft, activity.definition)
+    _store(session, enrolment, state, activity_id, marked)
+    enrolment.last_activity_at = utcnow()
+    session.flush()
+    return marked
+
+
+def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
+           answer: dict[str, Any]) -> None:
+    save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
+    activity_state = state.activities[activity_id]
+    activity_state.answer = answer
+    activity = activity_state.activity
+    activity_state.missing = published_kind(activity.kind).missing(answer, activity.definition)
+
+
+def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, activity_id: str,
+                answer: dict[str, Any], workbook_version_id: int | None = None) -> Response:
+    """Store a learner's answer to one activity, keyed by workbook slug and activity id."""
+    where = (Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
+             Response.activity_id == activity_id)
+    today = enrolment.run.today()
+    if enrolment.started_on is None:
+        # Conditional, so that of two requests that both saw no start, one counts it.
+        if session.execute(update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.started_on.is_(None))
+                           .values(started_on=today).returning(Enrolment.id)).first() is not None:
+            counters.started(session, enrolment, today)
+        set_committed_value(enrolment, "started_on", session.scalar(
+            select(Enrolment.started_on).where(Enrolment.id == enrolment.id)))
+    response = session.scalar(select(Response).where(*where))
+    if response is None:
+        counters.workbook_started(session, enrolment, workbook_slug, today)
+        response = Response(enrolment_id=enrolment.id, workbook_slug=workbook_slug, activity_id=activity_id,
+                            answer=answer, workbook_version_id=workbook_version_id)
+        try:
+            with session.begin_nested():
+                session.add(response)
+            return response
+        except IntegrityError:  # the same draft saved from another tab at the same moment
+            response = session.scalars(select(Response).where(*where)).one()
+    response.answer = answer
+    response.workbook_version_id = workbook_version_id
+    session.flush()
+    return response
+
+
+# Submission --------------------------------------------------------------------
+
+def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState) -> Submission:
+    """Submit a workbook whose required activities are complete.
+
+    Idempotent: a second submit (a double click, another tab, a concurrent request)
+    returns the first submission. Raises Incomplete listing what is missing.
+    """
+    if state.submission is not None:
+        return state.submission
+    # Under the lock, the last of the course's workbooks sees all the others, even
+    # when two are submitted at the same moment, and issues the certificate.
+    _lock(session, enrolment, state)
+    if state.submission is not None:
+        return state.submission
+    _require_editable(state)
+    missing = state.required_missing
+    if missing:
+        raise Incomplete(missing)
+    workbook = state.workbook
+    version_number = session.scalar(select(CourseVersion.number).where(CourseVersion.id == workbook.course_version_id))
+    submission = Submission(
+        enrolment_id=enrolment.id, workbook_slug=workbook.slug, workbook_version_id=workbook.id,
+        course_version_number=version_number,
+        answers={aid: s.answer for aid, s in state.activities.items() if s.answer is not None},
+    )
+    try:
+        with session.begin_nested():
+            session.add(submission)
+    except IntegrityError:
+        existing = find_submission(session, enrolment, workbook.slug)
+        if existing is None:
+            raise
+        return existing
+    fault_point("submission-inserted")  # test-only (shooc/faults.py): the row written, nothing else
+    enrolment.last_activity_at = utcnow()
+    enrolment.submitted_count = Enrolment.submitted_count + 1  # in SQL: right under concurrency too
+    session.flush()
+    slugs = course_workbook_slugs(session, enrolment.run)
+    done = session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.enrolment_id == enrolment.id, Submission.workbook_slug.in_(slugs)))
+    today = enrolment.run.today()
+    counters.workbook_started(session, enrolment, workbook.slug, today)
+    counters.submitted(session, enrolment, workbook.slug, today, finished_course=(done == len(slugs)))
+    if not workbook_submitted.receivers:
+        raise RuntimeError("nothing issues badges: call shooc.badges.services.connect_to_submissions() "
+                           "(shooc.create_app does) before submitting workbooks")
+    workbook_submitted.send(session, submission=submission)
+    session.flush()
+    fault_point("submission-complete")  # test-only: all written (badge, certificate), not committed
+    state.submission = submission
+    return submission
+
+
+# A press of one of the workbook page's buttons ------------------------------------
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a press did: ``saved`` (``activity_id`` when it was one activity's Save),
+    ``checked`` (a quiz marked: ``attempt``), ``submitted``, or ``already-submitted``
+    (a second click, another tab: the first submission stands)."""
+
+    outcome: str
+    activity_id: str | None = None
+    attempt: dict[str, Any] | None = None
+
+
+def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: str,
+          form: FormData) -> Pressed:
+    """Do what a button of the workbook page asks (``action``: ``save``,
+    ``save:<activity>``, ``check:<quiz>``, ``submit``). Whichever button was pressed,
+    everything typed on the page is saved first: a learner who checks a quiz after
+    writing a goal must not lose the goal.
+
+    Raises UnknownAction (a button the page has not), TooLong or EnrolmentError
+    (nothing saved: the text is too long, or the workbook cannot be changed now), and
+    Incomplete when a submission is refused, *after* saving the drafts: the caller
+    commits them, so that what was typed is kept even though the workbook is not
+    submitted."""
+    verb, _, activity_id = action.partition(":")
+    if verb not in ("save", "check", "submit") or (activity_id and activity_id not in state.activities) \
+            or (verb == "check" and not activity_id) or (verb == "submit" and activity_id):
+        raise UnknownAction(action)
+    previous = {aid: s.answer for aid, s in state.activities.items()}
+    drafts = drafts_from_form(state.workbook, form, None, previous)
+    if verb == "check":
+        quiz_draft = drafts.pop(activity_id, None)
+        if quiz_draft is None:
+            raise UnknownAction(action)  # the quiz's answers were not on the form
+        save_drafts(session, enrolment, state, drafts)
+        marked = check_quiz(session, enrolment, state, activity_id, quiz_draft)
+        return Pressed("checked", activity_id, marked["last_attempt"])
+    if verb == "submit":
+        try:
+            with session.begin_nested():
+                save_drafts(session, enrolment, state, drafts)
+        except EnrolmentError:
+            if state.submission is None:
+                raise
+            return Pressed("already-submitted")
+        submit_workbook(session, enrolment, state)
+        return Pressed("submitted")
+    save_drafts(session, enrolment, state, drafts)
+    return Pressed("saved", activity_id or None)
+

@@ -1,0 +1,115 @@
+"""The learner's dashboard: a summary of each enrolment and its workbooks (no Flask here)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from shooc.enrolment import rules
+from shooc.enrolment.models import Enrolment, Response, Run, Submission
+from shooc.workbooks import published
+from shooc.workbooks.models import Course, CourseVersion
+
+# The dashboard ------------------------------------------------------------------
+
+@dataclass
+class WorkbookSummary:
+    position: int
+    slug: str
+    title: str
+    estimated_hours: float
+    status: str  # not started, in progress, submitted
+    released_on: dt.date
+    released: bool
+    suggested_by: dt.date
+    submitted_at: dt.datetime | None
+
+
+@dataclass
+class EnrolmentSummary:
+    enrolment: Enrolment
+    run: Run
+    course: Course
+    version: CourseVersion
+    workbooks: list[WorkbookSummary]
+    today: dt.date
+    close_date: dt.date = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.close_date = self.enrolment.close_date
+
+    @property
+    def submitted(self) -> int:
+        return sum(1 for w in self.workbooks if w.status == "submitted")
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.submitted / len(self.workbooks)) if self.workbooks else 0
+
+    @property
+    def days_left(self) -> int:
+        return rules.days_left(self.close_date, self.today)
+
+    @property
+    def closed(self) -> bool:
+        return self.today > self.close_date
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.enrolment.withdrawn_at is not None
+
+    @property
+    def next_workbook(self) -> WorkbookSummary | None:
+        """What to do next: the workbook in progress, else the first not started."""
+        open_ones = [w for w in self.workbooks if w.status != "submitted" and w.released]
+        in_progress = [w for w in open_ones if w.status == "in progress"]
+        return next(iter(in_progress or open_ones), None)
+
+
+def dashboard(session: Session, user_id: int) -> list[EnrolmentSummary]:
+    enrolments = session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user_id)
+        .options(joinedload(Enrolment.run, innerjoin=True).joinedload(Run.course, innerjoin=True))
+        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())).all()
+    return enrolment_summaries(session, enrolments)
+
+
+def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
+                        now: dt.datetime | None = None) -> list[EnrolmentSummary]:
+    """Dashboard summaries of enrolments (a few queries for any number of them): the
+    learner's dashboard, and the reminders, whose link is the dashboard's own "What
+    to do next"."""
+    ids = [e.id for e in enrolments]
+    started: set[tuple[int, str]] = set()
+    submitted: dict[tuple[int, str], dt.datetime] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        started.update((e, w) for e, w in session.execute(
+            select(Response.enrolment_id, Response.workbook_slug).where(Response.enrolment_id.in_(part)).distinct()))
+        submitted.update(((e, w), at) for e, w, at in session.execute(
+            select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
+            .where(Submission.enrolment_id.in_(part))))
+    versions = {vid: published.version(session, vid) for vid in {e.run.course.current_version_id for e in enrolments}
+                if vid is not None}
+    summaries = []
+    for enrolment in enrolments:
+        run = enrolment.run
+        vid = run.course.current_version_id
+        version = versions.get(vid) if vid is not None else None
+        if version is None:
+            continue
+        today = rules.today_in(run.timezone, now)
+        workbooks = []
+        for wb in version.workbooks:
+            key = (enrolment.id, wb.slug)
+            released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, wb.position)
+            status = "submitted" if key in submitted else "in progress" if key in started else "not started"
+            workbooks.append(WorkbookSummary(
+                wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
+                rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
+                submitted.get(key)))
+        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
+    return summaries
