@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3's; its stubs are 3.2's
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
+from shooc.api import tokens as api_tokens
 from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
 from shooc.auth.services import AccountError, normalise_email, password_problem
 
@@ -99,3 +100,9 @@ class DeleteAccountForm(FlaskForm):
     confirm = BooleanField("I understand that my account, my answers and my badges' personal details are erased "
                            "and cannot be restored",
                            validators=[InputRequired("Tick the box to confirm.")])
+
+
+class ApiTokenForm(FlaskForm):
+    token_name = StringField("Name", validators=[DataRequired("Give the token a name, such as the script that will "
+                                                              "use it."),
+                                                 Length(max=api_tokens.MAX_NAME_LENGTH)])

@@ -24,13 +24,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits, services
 from shooc.auth.forms import (
+    ApiTokenForm,
     ChangePasswordForm,
     DeleteAccountForm,
     EmptyForm,
@@ -342,11 +340,6 @@ def account() -> ResponseReturnValue:
 
 
 # API tokens (evaluators, leaders and admins; the JSON API is shooc/api) -------------
-
-class ApiTokenForm(FlaskForm):
-    token_name = StringField("Name", validators=[DataRequired("Give the token a name, such as the script that will "
-                                                              "use it."),
-                                                 Length(max=api_tokens.MAX_NAME_LENGTH)])
 
 
 def _token_section(user: User, form: ApiTokenForm | None = None, new_token: str | None = None) -> dict[str, object]:

@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
 
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, Field, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import Optional, ValidationError
 
 from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.db import Database
 from shooc.lead import bp
 from shooc.lead import communications as comms
+from shooc.lead.forms import AnnouncementForm, RecordingForm
 from shooc.lead.models import Announcement, Recording
 from shooc.mail import Mailer
 from shooc.mailqueue import deliver, queue_figures
@@ -35,34 +32,6 @@ from shooc.web import mailer, run_or_404, site_urls, the_app
 from shooc.workbooks.models import Course
 
 log = logging.getLogger(__name__)
-
-
-class Checked:
-    """A field checked by the service's own rule, so that the form and the service
-    say the same thing in the same words."""
-
-    def __init__(self, check: Callable[[str], str | None]) -> None:
-        self.check = check
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        problem = self.check(field.data or "")
-        if problem:
-            raise ValidationError(problem)
-
-
-class AnnouncementForm(FlaskForm):
-    title = StringField("Title", validators=[Checked(comms.title_problem)], render_kw={"maxlength": comms.TITLE_MAX})
-    body = TextAreaField("Message", validators=[Checked(comms.body_problem)], render_kw={"rows": 10})
-
-
-class RecordingForm(FlaskForm):
-    workbook = SelectField("Workbook")
-    title = StringField("Title", validators=[Checked(lambda title: comms.title_problem(title, "recording"))],
-                        render_kw={"maxlength": comms.TITLE_MAX})
-    url = URLField("Address of the recording", validators=[Checked(comms.url_problem)],
-                   render_kw={"maxlength": comms.URL_MAX, "placeholder": "https://"})
-    recorded_on = DateField("Recorded on (optional)", validators=[Optional()])
-    transcript = TextAreaField("Transcript", validators=[Checked(comms.transcript_problem)], render_kw={"rows": 12})
 
 
 def _deliver_quietly(database: Database, outgoing: Mailer) -> None:

@@ -18,8 +18,6 @@ import threading
 from flask import Flask, Response, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
 
 from shooc.auth.models import User
@@ -27,6 +25,7 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Run
 from shooc.evaluate.stats import run_stats
 from shooc.lead import bp, records
+from shooc.lead.forms import ImportForm
 from shooc.lead.models import RecordImport
 from shooc.unit_of_work import command_session, commit, get_session
 from shooc.web import run_or_404, the_app
@@ -36,11 +35,6 @@ log = logging.getLogger(__name__)
 #: import id → (rows done, rows in all), for the imports running in this process
 PROGRESS: dict[int, tuple[int, int]] = {}
 STALE_AFTER = dt.timedelta(hours=1)
-
-
-class ImportForm(FlaskForm):
-    file = FileField("Records file (CSV, UTF-8)", validators=[
-        FileRequired("Choose the CSV file to import."), FileAllowed(["csv", "txt"], "The file must be a .csv file.")])
 
 
 @bp.route("/runs/<slug>/import", methods=["GET", "POST"])

@@ -11,35 +11,17 @@ from types import SimpleNamespace
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
-from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired, Optional
 
 from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.auth.models import User
 from shooc.lead import bp, published_courses
 from shooc.lead.communications import recordings_for
+from shooc.lead.forms import FolderForm, PublishForm, UploadForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.workbooks import staging
 from shooc.workbooks.models import ActivityVersion, ContentUpload, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
-
-
-class UploadForm(FlaskForm):
-    archive = FileField("The course folder, compressed as a .zip file", validators=[
-        FileRequired("Choose the .zip file of the course folder."),
-        FileAllowed(["zip"], "Upload a .zip file: compress the course folder first.")])
-    course = SelectField("Course", validate_choice=False, validators=[Optional()])
-
-
-class FolderForm(FlaskForm):
-    folder = SelectField("Course folder", validate_choice=False, validators=[DataRequired("Choose a course folder.")])
-
-
-class PublishForm(FlaskForm):
-    seen_version = HiddenField(validators=[DataRequired()])
 
 
 def _content_root() -> str:

@@ -4,11 +4,8 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shooc.audit import audit, audit_entries
 from shooc.auth.forms import EmptyForm, filled, select_choices
@@ -18,35 +15,10 @@ from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp, published_courses, services
+from shooc.lead.forms import ExtendForm, FeedbackForm, ReasonForm, RunForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, run_or_404
 from shooc.workbooks.models import Course, WorkbookVersion
-
-
-class RunForm(FlaskForm):
-    course = SelectField("Course", validators=[DataRequired("Choose the course.")])
-    name = StringField("Name", validators=[DataRequired("Give the run a name."), Length(max=200)])
-    slug = StringField("Address (slug)", validators=[Optional(), Length(max=80)])
-    opens_on = DateField("Opens on", validators=[DataRequired("Give the opening date.")])
-    closes_on = DateField("Closes on", validators=[DataRequired("Give the closing date.")])
-    mode = SelectField("Mode", choices=select_choices([("rolling", "Rolling: every workbook available from the start"),
-                                                       ("paced", "Paced: one workbook more every few days")]))
-    pace_days = IntegerField("Days between workbooks (paced runs; also the suggested schedule)", default=7,
-                             validators=[NumberRange(min=1, max=365)])
-    capacity = IntegerField("Cap on registrations (empty: no cap)", validators=[Optional(), NumberRange(min=1)])
-
-
-class ReasonForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired("Give a reason: it is kept in the audit log."),
-                                                 Length(max=2000)])
-
-
-class ExtendForm(ReasonForm):
-    until = DateField("New close date", validators=[DataRequired("Give the new close date.")])
-
-
-class FeedbackForm(FlaskForm):
-    text = TextAreaField("Feedback", validators=[Length(max=20_000)])
 
 
 @bp.route("/")
