@@ -30,6 +30,7 @@ from shooc.evaluate import counters
 from shooc.faults import fault_point
 from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
+from shooc.workbooks import current
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 CONTEXT = "https://w3id.org/openbadges/v2"
@@ -322,8 +323,8 @@ def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, 
 
     enrolment = certificate.enrolment
     run = enrolment.run
-    meta = session.scalar(select(CourseVersion.meta).where(CourseVersion.id == run.course.current_version_id)) or {}
-    title = session.scalar(select(CourseVersion.title).where(CourseVersion.id == run.course.current_version_id))
+    meta = current.meta(session, run.course)
+    title = current.title(session, run.course)
     texts = meta.get("certificate") or {}
     issuer = meta.get("issuer") or {}
     content = CertificateContent(

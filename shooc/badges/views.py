@@ -20,7 +20,7 @@ from shooc.enrolment.models import Enrolment
 from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
-from shooc.workbooks import published
+from shooc.workbooks import current, published
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("badges", __name__)
@@ -226,7 +226,7 @@ def certificate(code: str) -> ResponseReturnValue:
         return redirect(url_for("badges.certificate", code=found.code), 301)
     workbooks = services.certificate_workbooks(db, found)
     course = found.enrolment.run.course
-    title = db.scalar(select(CourseVersion.title).where(CourseVersion.id == course.current_version_id))
+    title = current.title(db, course)
     checked = request.args.get("name", "")[:300]
     return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
                            course_title=title, code=services.format_code(found.code), form=EmptyForm(),

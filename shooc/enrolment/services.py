@@ -16,7 +16,8 @@ from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate import counters
-from shooc.workbooks.models import Course, WorkbookVersion
+from shooc.workbooks import current
+from shooc.workbooks.models import Course
 
 
 class EnrolmentError(ValueError):
@@ -61,8 +62,7 @@ def withdraw(session: Session, enrolment: Enrolment) -> None:
 
 def course_workbook_slugs(session: Session, run: Run) -> list[str]:
     """The workbooks of the run's course as published now."""
-    return list(session.scalars(select(WorkbookVersion.slug).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id)))
+    return current.workbook_slugs(session, run.course)
 
 
 def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment | None:

@@ -34,7 +34,7 @@ from shooc.evaluate.models import (
     RunWorkbookCounter,
     WorkbookStart,
 )
-from shooc.workbooks.models import WorkbookVersion
+from shooc.workbooks import current
 
 COUNTER_TABLES = (RunCounter, RunWorkbookCounter, RunWeekCounter, RunTally)
 
@@ -165,8 +165,7 @@ def read(session: Session, run: Run) -> dict[str, Any]:
 def recount(session: Session, run: Run) -> dict[str, Any]:
     """The same figures counted from the rows (slow at scale: for checks and rebuilds)."""
     in_run = Enrolment.run_id == run.id
-    slugs = list(session.scalars(select(WorkbookVersion.slug).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id)))
+    slugs = current.workbook_slugs(session, run.course)
     total = len(slugs)
     enrolments = session.execute(select(Enrolment.id, Enrolment.enrolled_on, Enrolment.started_on,
                                         Enrolment.withdrawn_at, Enrolment.submitted_count).where(in_run)).all()

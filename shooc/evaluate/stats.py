@@ -38,7 +38,7 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate import counters, disclosure
 from shooc.evaluate.models import OverallEffect
-from shooc.workbooks.models import CourseVersion, WorkbookVersion
+from shooc.workbooks import current
 
 
 def _rate(part: int, whole: int) -> float:
@@ -49,10 +49,7 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
     as_of = as_of or utcnow()
     data = counters.recount(session, run) if recount else counters.read(session, run)
     totals = data["totals"]
-    workbooks = session.execute(
-        select(WorkbookVersion.position, WorkbookVersion.slug, WorkbookVersion.title)
-        .where(WorkbookVersion.course_version_id == run.course.current_version_id)
-        .order_by(WorkbookVersion.position)).all()
+    workbooks = current.workbooks(session, run.course)
     registered, started, completed_all = totals["registered"], totals["started"], totals["completed_all"]
     unfinished = registered - completed_all - totals["withdrawn"]
     today = counters.local_day(run, as_of)
@@ -63,8 +60,7 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
             Enrolment.run_id == run.id, Enrolment.extended_until >= today, Enrolment.withdrawn_at.is_(None),
             Enrolment.submitted_count < len(workbooks))) or 0
     tallies = data["tallies"]
-    objectives = session.scalar(select(CourseVersion.meta).where(
-        CourseVersion.id == run.course.current_version_id)) or {}
+    objectives = current.meta(session, run.course)
     median_days = counters.median_from_tally(tallies.get("days", {}))
     return {
         "course": run.course.slug, "run": run.slug,
@@ -75,10 +71,10 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
         "certificates_awarded": totals["certificates_awarded"],
         "completion_rate_registered": _rate(completed_all, registered),
         "completion_rate_started": _rate(completed_all, started),
-        "per_workbook": [{"order": position, "slug": slug, "title": title,
-                          "started": data["workbooks"].get(slug, (0, 0))[0],
-                          "completed": data["workbooks"].get(slug, (0, 0))[1]}
-                         for position, slug, title in workbooks],
+        "per_workbook": [{"order": w.position, "slug": w.slug, "title": w.title,
+                          "started": data["workbooks"].get(w.slug, (0, 0))[0],
+                          "completed": data["workbooks"].get(w.slug, (0, 0))[1]}
+                         for w in workbooks],
         "evaluation": disclosure.evaluation_figures(
             totals["evaluations"], tallies, [e.value for e in OverallEffect],
             [str(text) for text in objectives.get("objectives") or []]),
@@ -123,8 +119,7 @@ def anonymised_progress(session: Session, run: Run, secret: str, batch: int = 20
     from shooc.enrolment.models import Submission
 
     zone = ZoneInfo(run.timezone)
-    positions = dict(session.execute(select(WorkbookVersion.slug, WorkbookVersion.position).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id)).all())
+    positions = current.positions(session, run.course)
     key = hashlib.sha256(f"shooc-progress:{secret}".encode()).digest()
     last_id = 0
     while True:

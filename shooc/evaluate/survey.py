@@ -45,7 +45,7 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate import counters, disclosure
 from shooc.evaluate.models import OVERALL_EFFECT_LABELS, Evaluation, OverallEffect
-from shooc.workbooks.models import CourseVersion
+from shooc.workbooks import current
 
 COMMENTS_MAX = 5_000
 COMMENTS_PER_PAGE = 20
@@ -67,7 +67,7 @@ class InvalidAnswers(Exception):
 
 def course_objectives(session: Session, run: Run) -> list[str]:
     """The objectives of the run's course as published now (may be empty)."""
-    meta = session.scalar(select(CourseVersion.meta).where(CourseVersion.id == run.course.current_version_id)) or {}
+    meta = current.meta(session, run.course)
     return [str(text) for text in (meta.get("objectives") or [])]
 
 

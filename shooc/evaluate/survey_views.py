@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
 from shooc.auth.models import Role
 from shooc.enrolment.models import Run
@@ -24,7 +23,7 @@ from shooc.evaluate.forms import survey_form
 from shooc.evaluate.models import Evaluation, OverallEffect
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, roles_required, run_or_404
-from shooc.workbooks.models import CourseVersion
+from shooc.workbooks import current
 
 bp = Blueprint("survey", __name__)
 
@@ -39,8 +38,7 @@ def _saved_answers(evaluation: Evaluation | None) -> dict[str, Any]:
 
 
 def _course_title(run: Run) -> str:
-    return get_session().scalar(select(CourseVersion.title).where(
-        CourseVersion.id == run.course.current_version_id)) or run.course.slug
+    return current.title(get_session(), run.course) or run.course.slug
 
 
 @bp.route("/runs/<run_slug>/evaluation", methods=["GET", "POST"])

@@ -56,6 +56,7 @@ from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
 from shooc.urls import SiteUrls
 from shooc.webaddress import is_web_address
+from shooc.workbooks import current
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 from shooc.workbooks.render import ALLOWED_ATTRIBUTES, ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown
 
@@ -265,8 +266,7 @@ def recording_problems(title: str, url: str, transcript: str) -> dict[str, str]:
 
 def course_workbooks(session: Session, course: Course) -> list[WorkbookVersion]:
     """The workbooks of the course's current version, in order."""
-    return list(session.scalars(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == course.current_version_id).order_by(WorkbookVersion.position)))
+    return current.workbooks(session, course)
 
 
 def add_recording(session: Session, actor: User | None, course: Course, workbook_slug: str, title: str,

@@ -61,7 +61,8 @@ from shooc.db import Base, utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate import counters
 from shooc.evaluate.models import Evaluation, OverallEffect, WorkbookStart
-from shooc.workbooks.models import CourseVersion, WorkbookVersion
+from shooc.workbooks import current
+from shooc.workbooks.models import WorkbookVersion
 
 WORKBOOK_COLUMNS = [f"workbook_{n}" for n in range(1, 6)]
 COLUMNS = ["email", "name", "organisation", "registered_on", "started_on", *WORKBOOK_COLUMNS, "overall_effect"]
@@ -352,8 +353,7 @@ class _Counter:
 
 def course_workbooks(session: Session, run: Run) -> list[WorkbookVersion]:
     """The run's course's workbooks as published now, in order (workbook_N = position N)."""
-    return list(session.scalars(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id).order_by(WorkbookVersion.position)))
+    return current.workbooks(session, run.course)
 
 
 def staff_message(email: str, role: Role) -> str:
@@ -388,8 +388,7 @@ def import_records(session: Session, run: Run, records: RecordsFile, actor: User
     # One import per run at a time (PostgreSQL row lock; SQLite serialises writes).
     session.execute(select(Run.id).where(Run.id == run.id).with_for_update())
     workbooks = course_workbooks(session, run)
-    version_number = session.scalar(select(CourseVersion.number).where(
-        CourseVersion.id == run.course.current_version_id))
+    version_number = current.version_number(session, run.course)
     writer = _Writer(session, run, workbooks, version_number, records.filename)
     total = len(records.rows)
     for start in range(0, total, BATCH):

@@ -5,7 +5,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from shooc.audit import audit, audit_entries
 from shooc.auth.forms import EmptyForm, filled, select_choices
@@ -18,7 +17,8 @@ from shooc.lead import bp, published_courses, services
 from shooc.lead.forms import ExtendForm, FeedbackForm, ReasonForm, RunForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, run_or_404
-from shooc.workbooks.models import Course, WorkbookVersion
+from shooc.workbooks import current
+from shooc.workbooks.models import Course
 
 
 @bp.route("/")
@@ -152,9 +152,7 @@ def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
 def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
                       status_code: int | None) -> ResponseReturnValue:
     db = get_session()
-    workbooks = db.scalars(select(WorkbookVersion)
-                           .where(WorkbookVersion.course_version_id == run.course.current_version_id)
-                           .order_by(WorkbookVersion.position).options(selectinload(WorkbookVersion.activities))).all()
+    workbooks = current.workbooks(db, run.course, with_activities=True)
     states = [enrolment_answers.workbook_state(db, enrolment, wb) for wb in workbooks]
     badges = {b.workbook_slug: b
               for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
