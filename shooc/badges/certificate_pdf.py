@@ -95,6 +95,7 @@ def _draw_qr(pdf: Canvas, text: str, x: float, y: float, size: float) -> None:
 
 
 def render(content: CertificateContent) -> bytes:
+    """The certificate as a one-page landscape A4 PDF."""
     _register_fonts()
     width, height = landscape(A4)
     out = io.BytesIO()
@@ -102,8 +103,21 @@ def render(content: CertificateContent) -> bytes:
     pdf.setTitle(f"{content.title}: {content.holder}")
     pdf.setAuthor(content.issuer_name)
     pdf.setSubject(content.course_title)
+    _draw_frame(pdf, width, height)
+    y = _draw_heading_and_holder(pdf, content, width, height)
+    _draw_text(pdf, content, width, y)
+    _draw_workbooks(pdf, content.workbooks)
+    _draw_signatory(pdf, content.signatory)
+    _draw_verification(pdf, content, width)
+    if content.revoked_reason:
+        _draw_revoked(pdf, width, height)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
 
-    # frame: a wide band, then a thin gold rule inside it
+
+def _draw_frame(pdf: Canvas, width: float, height: float) -> None:
+    """A wide band of the accent colour, then a thin gold rule inside it."""
     pdf.setFillColor(ACCENT)
     pdf.rect(0, 0, width, height, stroke=0, fill=1)
     pdf.setFillColor(white)
@@ -114,6 +128,9 @@ def render(content: CertificateContent) -> bytes:
     pdf.setLineWidth(0.5)
     pdf.rect(38, 38, width - 76, height - 76, stroke=1, fill=0)
 
+
+def _draw_heading_and_holder(pdf: Canvas, content: CertificateContent, width: float, height: float) -> float:
+    """Issuer, title and the holder's name (as large as fits); returns where the text starts."""
     centre = width / 2
     pdf.setFillColor(MUTED)
     pdf.setFont("Sans-Semibold", 11)
@@ -124,8 +141,6 @@ def render(content: CertificateContent) -> bytes:
     pdf.setFillColor(MUTED)
     pdf.setFont("Serif", 14)
     pdf.drawCentredString(centre, height - 158, "This is to certify that")
-
-    # the holder's name, as large as fits
     size = 36.0
     while size > 16 and pdfmetrics.stringWidth(content.holder, "Serif-Semibold", size) > width - 200:
         size -= 1
@@ -135,10 +150,14 @@ def render(content: CertificateContent) -> bytes:
     pdf.setStrokeColor(GOLD)
     pdf.setLineWidth(0.8)
     pdf.line(centre - 210, height - 217, centre + 210, height - 217)
+    return height - 244
 
+
+def _draw_text(pdf: Canvas, content: CertificateContent, width: float, y: float) -> None:
+    """What the holder did, wrapped, then the run and the date."""
+    centre = width / 2
     pdf.setFillColor(INK)
     pdf.setFont("Serif", 14)
-    y = height - 244
     for line in simpleSplit(content.text, "Serif", 14, width - 240):
         pdf.drawCentredString(centre, y, line)
         y -= 19
@@ -146,13 +165,15 @@ def render(content: CertificateContent) -> bytes:
     pdf.setFont("Sans", 11.5)
     pdf.drawCentredString(centre, y - 4, f"{content.run_name} · completed {content.completed_on:%-d %B %Y}")
 
-    # the workbooks and their badges, each with its badge colour
+
+def _draw_workbooks(pdf: Canvas, workbooks: tuple[tuple[int, str, str], ...]) -> None:
+    """The workbooks and their badges, each with its badge colour."""
     top = 205
     pdf.setFont("Sans-Semibold", 10.5)
     pdf.setFillColor(ACCENT)
     pdf.drawString(80, top, "WORKBOOKS COMPLETED, EACH WITH ITS OPEN BADGE")
     y = top - 22
-    for position, title, badge in content.workbooks:
+    for position, title, badge in workbooks:
         light, dark = PALETTE[(position - 1) % len(PALETTE)]
         pdf.setFillColor(HexColor(light))
         pdf.circle(89, y + 3.5, 8, stroke=0, fill=1)
@@ -167,15 +188,18 @@ def render(content: CertificateContent) -> bytes:
         pdf.drawString(104 + pdfmetrics.stringWidth(title, "Sans-Semibold", 10.5) + 6, y, f"· {badge}")
         y -= 21
 
-    # signatory
+
+def _draw_signatory(pdf: Canvas, signatory: str) -> None:
     pdf.setStrokeColor(INK)
     pdf.setLineWidth(0.6)
     pdf.line(80, 64, 300, 64)
     pdf.setFillColor(INK)
     pdf.setFont("Sans", 10)
-    pdf.drawString(80, 52, content.signatory)
+    pdf.drawString(80, 52, signatory)
 
-    # verification: QR code, code and address
+
+def _draw_verification(pdf: Canvas, content: CertificateContent, width: float) -> None:
+    """The QR code, the code and the address where anyone can check the certificate."""
     qr_size = 104
     _draw_qr(pdf, content.url, width - 80 - qr_size, 92, qr_size)
     pdf.setFillColor(MUTED)
@@ -188,16 +212,13 @@ def render(content: CertificateContent) -> bytes:
     pdf.drawRightString(width - 80, 52, f"Code {content.code}")
     pdf.linkURL(content.url, (width - 80 - qr_size, 92, width - 80, 92 + qr_size), relative=0)
 
-    if content.revoked_reason:
-        pdf.saveState()
-        pdf.setFillColor(HexColor("#b42318"))
-        pdf.setFillAlpha(0.18)
-        pdf.translate(centre, height / 2)
-        pdf.rotate(24)
-        pdf.setFont("Sans-Semibold", 120)
-        pdf.drawCentredString(0, -40, "REVOKED")
-        pdf.restoreState()
 
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
+def _draw_revoked(pdf: Canvas, width: float, height: float) -> None:
+    pdf.saveState()
+    pdf.setFillColor(HexColor("#b42318"))
+    pdf.setFillAlpha(0.18)
+    pdf.translate(width / 2, height / 2)
+    pdf.rotate(24)
+    pdf.setFont("Sans-Semibold", 120)
+    pdf.drawCentredString(0, -40, "REVOKED")
+    pdf.restoreState()
