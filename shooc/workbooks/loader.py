@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from shooc.webaddress import web_address_problem
 from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
@@ -247,6 +247,37 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ("" if value is None else str(value))
 
 
+def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes: set[str],
+                    images: dict[str, ImageFile], problems: list[Problem]) -> tuple[list[WorkbookSource], bool]:
+    """Every NN-slug.md of the folder, in name order, each number and slug used once;
+    whether any file was named as a workbook."""
+    workbooks: list[WorkbookSource] = []
+    positions: dict[int, str] = {}
+    slugs: dict[str, str] = {}
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
+            continue
+        match = WORKBOOK_FILE_RE.match(name)
+        if not match:
+            problems.append(Problem(display(name), 1, "a workbook's file name must be NN-slug.md "
+                                                      "(two digits, a hyphen, lower-case letters, digits and hyphens)"))
+            continue
+        position, wb_slug = int(match.group(1)), match.group(2)
+        if position in positions:
+            problems.append(Problem(display(name), 1,
+                                    f"workbook number {match.group(1)} is also used by {positions[position]}"))
+        if wb_slug in slugs:
+            problems.append(Problem(display(name), 1, f"workbook slug '{wb_slug}' is also used by {slugs[wb_slug]}"))
+        positions.setdefault(position, name)
+        slugs.setdefault(wb_slug, name)
+        workbook = _load_workbook(entry, display(name), position, wb_slug, folder, standard_codes,
+                                  images, problems)
+        if workbook is not None:
+            workbooks.append(workbook)
+    return workbooks, bool(positions)
+
+
 def load_course(path: str | os.PathLike[str]) -> LoadResult:
     """Read and check a course folder; returns the course if there is no problem."""
     folder = Path(path)
@@ -279,31 +310,8 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     course_images = _check_images(course_reader, folder, course_body, course_body_line, images)
     _check_nesting(course_reader, course_body, course_body_line)
 
-    workbooks: list[WorkbookSource] = []
-    positions: dict[int, str] = {}
-    slugs: dict[str, str] = {}
-    for entry in sorted(folder.iterdir()):
-        name = entry.name
-        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
-            continue
-        match = WORKBOOK_FILE_RE.match(name)
-        if not match:
-            problems.append(Problem(display(name), 1, "a workbook's file name must be NN-slug.md "
-                                                      "(two digits, a hyphen, lower-case letters, digits and hyphens)"))
-            continue
-        position, wb_slug = int(match.group(1)), match.group(2)
-        if position in positions:
-            problems.append(Problem(display(name), 1,
-                                    f"workbook number {match.group(1)} is also used by {positions[position]}"))
-        if wb_slug in slugs:
-            problems.append(Problem(display(name), 1, f"workbook slug '{wb_slug}' is also used by {slugs[wb_slug]}"))
-        positions.setdefault(position, name)
-        slugs.setdefault(wb_slug, name)
-        workbook = _load_workbook(entry, display(name), position, wb_slug, folder, standard_codes,
-                                  images, problems)
-        if workbook is not None:
-            workbooks.append(workbook)
-    if not positions and not problems:
+    workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
+    if not numbered and not problems:
         problems.append(Problem(display_root, 1, "the course has no workbooks (files named NN-slug.md)"))
 
     if problems or course_fm is None:
