@@ -195,30 +195,50 @@ def template_csv() -> str:
 
 def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
                  today: dt.date | None = None) -> RecordsFile:
-    """Every row of a records CSV, checked; nothing is written."""
+    """Every row of a records CSV, checked; nothing is written. In steps: the text,
+    its header, then each row; a step that finds the file unreadable ends it there."""
     today = today or run.today()
     problems = _Problems(filename)
-    problem = problems.add
-
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        problem(line, "the file is not UTF-8 text (save it from your spreadsheet as 'CSV UTF-8')")
+    text = _decoded(data, problems)
+    if text is None:
         return problems.result([])
     reader = csv.reader(io.StringIO(text, newline=""))
+    columns = _header(reader, problems)
+    if columns is None:
+        return problems.result([])
+    index, width = columns
+    rows = _rows(reader, index, width, run, workbook_count, today, problems)
+    if not rows and not problems:
+        problems.add(1, "the file has a header but no rows")
+    return problems.result(rows)
+
+
+def _decoded(data: bytes, problems: _Problems) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        problems.add(line, "the file is not UTF-8 text (save it from your spreadsheet as 'CSV UTF-8')")
+        return None
+
+
+def _header(reader: Any, problems: _Problems) -> tuple[dict[str, int], int] | None:
+    """Where each column of the format is (in the format's order, whatever the
+    file's), and how many fields a row has; None, with the problems on line 1, if
+    the header is not the format's. Linear in the number of columns, and capped."""
+    problem = problems.add
     try:
         header = next(reader, None)
     except csv.Error as exc:
         problem(1, f"the header is not valid CSV: {exc}")
-        return problems.result([])
+        return None
     if not header or not any(h.strip() for h in header):
         problem(1, "the file is empty: the first line must be the header " + ",".join(COLUMNS))
-        return problems.result([])
+        return None
     if len(header) > MAX_COLUMNS:
         problem(1, f"the header has {len(header):,} columns, more than the {MAX_COLUMNS} a records file may have "
                    f"(its columns are {', '.join(COLUMNS)})")
-        return problems.result([])
+        return None
     names = [h.strip().lower() for h in header]
     index: dict[str, int] = {}  # column -> its first position
     duplicated: dict[str, int] = {}  # column -> how many times it appears
@@ -235,9 +255,14 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
     for name, times in duplicated.items():
         problem(1, f"column '{name}' appears {'twice' if times == 2 else f'{times} times'}")
     if problems:
-        return problems.result([])
-    index = {name: index[name] for name in COLUMNS}  # values in the format's order, whatever the file's
+        return None
+    return {name: index[name] for name in COLUMNS}, len(names)
 
+
+def _rows(reader: Any, index: dict[str, int], width: int, run: Run, workbook_count: int, today: dt.date,
+          problems: _Problems) -> list[RecordRow]:
+    """Each row checked, blank lines skipped, each address once."""
+    problem = problems.add
     rows: list[RecordRow] = []
     first_line: dict[str, int] = {}
     line = 1
@@ -252,8 +277,8 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
         line_start, line = line + 1, reader.line_num  # a quoted field may span lines
         if not any(f.strip() for f in fields):
             continue  # blank lines (spreadsheets add them at the end)
-        if len(fields) != len(names):
-            problem(line_start, f"{len(fields)} fields, but the header has {len(names)}")
+        if len(fields) != width:
+            problem(line_start, f"{len(fields)} fields, but the header has {width}")
             continue
         row = _check_row(line_start, {name: fields[i].strip() for name, i in index.items()}, run,
                          workbook_count, today, functools.partial(problem, line_start))
@@ -264,9 +289,7 @@ def read_records(data: bytes, filename: str, run: Run, workbook_count: int,
             continue
         first_line[row.email] = line_start
         rows.append(row)
-    if not rows and not problems:
-        problem(1, "the file has a header but no rows")
-    return problems.result(rows)
+    return rows
 
 
 def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
