@@ -32,6 +32,7 @@ from shooc.auth import limits
 from shooc.workbooks import published
 from shooc.workbooks.views import anonymous_pages
 from shooc.auth.models import Role, User
+from shooc.auth import services as auth_services
 from shooc.auth.services import create_user
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database, write_intent
@@ -53,6 +54,19 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
 settings.register_profile("explore", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Passwords are hashed with one round of PBKDF2 in the tests' own process instead of
+# scrypt's 80 ms: thousands of accounts and logins would otherwise spend minutes
+# hashing. What the app stores in production, and the tests that compare timings,
+# use the real method again (``real_password_hashing``). Servers the tests start as
+# processes (gunicorn, the console script) hash as in production.
+auth_services.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
+
+
+@pytest.fixture
+def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_services, "PASSWORD_HASH_METHOD", "scrypt")
+
 
 CONTENT = PROJECT_ROOT / "content"
 MENTORING = CONTENT / "mentoring"

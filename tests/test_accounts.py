@@ -785,6 +785,7 @@ def test_cookies_are_secure_as_the_trusted_proxy_or_the_setting_says(tmp_path: P
     assert ("secure" in cookies["session"]) == secure
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_passwords_are_stored_with_a_memory_hard_kdf(db: Session, make_user) -> None:  # type: ignore[no-untyped-def]
     first, second = make_user(), make_user()
     for user in (first, second):
@@ -1266,6 +1267,7 @@ def confirmed_accounts(database, prefix: str) -> list[str]:  # type: ignore[no-u
     return addresses
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 @pytest.mark.parametrize("mail", ["outbox", "smtp"])
 def test_registering_takes_as_long_for_an_address_with_an_account(committed_app: Flask, live_server,
                                                                   request: pytest.FixtureRequest, mail: str) -> None:
@@ -1288,6 +1290,7 @@ def test_registering_takes_as_long_for_an_address_with_an_account(committed_app:
     assert min(ratios) <= TIMING_BOUND, ratios
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_asking_for_a_reset_takes_as_long_for_an_address_without_an_account(committed_app: Flask, live_server,
                                                                             slow_smtp: SlowCollector) -> None:
     """The reset request's answer was the same for every address, but only an address
@@ -1305,6 +1308,7 @@ def test_asking_for_a_reset_takes_as_long_for_an_address_without_an_account(comm
     assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)  # one message to each address
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_a_failed_login_takes_as_long_for_an_address_without_an_account(committed_app: Flask, live_server) -> None:
     """A wrong password for an account and any password for an address without one:
     both check a password hash (a dummy one for the unknown address), so neither
@@ -1318,6 +1322,7 @@ def test_a_failed_login_takes_as_long_for_an_address_without_an_account(committe
     assert min(ratios) <= TIMING_BOUND, ratios
 
 
+@pytest.mark.usefixtures("real_password_hashing")
 def test_asking_for_a_login_link_takes_as_long_for_an_address_without_an_account(
         committed_app: Flask, live_server, slow_smtp: SlowCollector) -> None:
     """Issue 14, item 3: the e-mailed login link (shooc/auth/limits.py) is asked for
