@@ -1,6 +1,7 @@
 """Who reaches what: every route of the app (from ``app.url_map``) × every kind of
-person × every method, on realistic data, against a table of intended access; and
-CSRF on every state-changing route.
+person × every method, on realistic data, against a table of intended access (a
+refusal writes nothing; "login" sends back to the page asked for); and CSRF on every
+state-changing route.
 
 The data is the shared scenario (tests/fixtures/scenario.py), every URL built from
 the url_map with its real values (``scenario.url``). The people: anonymous, learner A (who owns the data), another learner B (enrolled
@@ -27,10 +28,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.test import TestResponse
 
 from conftest import CSRF_RE
@@ -54,13 +56,23 @@ def routes(app: Flask) -> list[tuple[str, str, str]]:
                   for method in (rule.methods or ()) if method not in ("HEAD", "OPTIONS"))
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
 def request(scenario: Scenario, role: str, method: str, url: str, check: Callable[[], Any] | None = None,
-            **kwargs: Any) -> TestResponse:
+            written: list[str] | None = None, **kwargs: Any) -> TestResponse:
     """One request as ``role``, in a savepoint rolled back afterwards (``check`` runs
-    before the rollback). Writes carry the person's CSRF token unless ``data`` is given."""
+    before the rollback). Writes carry the person's CSRF token unless ``data`` is given.
+    ``written`` collects the INSERT, UPDATE and DELETE statements the request sent."""
     connection = get_db(scenario.app).sessionmaker.kw["bind"]
     savepoint = connection.begin_nested()
     limits.reset(scenario.app)  # the walk is one visitor's hundreds of requests: no limit is the point here
+
+    def seen(conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        if written is not None and statement.lstrip()[:6].upper() in WRITES:
+            written.append(" ".join(statement.split())[:100])
+
+    event.listen(connection, "before_cursor_execute", seen)
     try:
         client = scenario.client(role)
         if method == "GET":
@@ -72,16 +84,21 @@ def request(scenario: Scenario, role: str, method: str, url: str, check: Callabl
             check()
         return response
     finally:
+        event.remove(connection, "before_cursor_execute", seen)
         savepoint.rollback()
         published.forget()  # a version the savepoint made is gone with it
         anonymous_pages.clear()
 
 
-def outcome(response: TestResponse) -> str:
+def outcome(response: TestResponse, url: str) -> str:
     """What a person got, in the table's words: a status, "login" (302 to the login
-    page) or "moved" (302 anywhere else)."""
+    page, which sends them back to ``url`` afterwards) or "moved" (302 anywhere else)."""
     if response.status_code == 302:
-        return "login" if response.headers["Location"].startswith("/auth/login") else "moved"
+        location = response.headers["Location"]
+        if location.startswith("/auth/login"):
+            assert location == "/auth/login?" + urlencode({"next": url}), (url, location)
+            return "login"
+        return "moved"
     return str(response.status_code)
 
 
@@ -90,7 +107,7 @@ REFUSED = {"login", "403", "404", "401"}
 
 # The intended access, one line per route and method. Columns: anonymous, learner A
 # (who owns the data), learner B, leader, evaluator, admin. A cell is a status, "login"
-# or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
+# (sent to /auth/login?next=<the URL asked for>) or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
 # (a form sent with only its CSRF token is refused as incomplete: 400, 409, 422).
 # "public" marks the routes anonymous people are meant to reach. /api takes no
 # cookie: everyone is 401 here; the tokens' own matrix is further down.
@@ -257,8 +274,9 @@ def test_the_table_has_every_route_and_no_other(app: Flask) -> None:
 
 def test_every_route_for_every_person(scenario: Scenario) -> None:
     """Every route × person × method gets exactly the intended answer, never a 500;
-    no page shows anyone A's (or B's) answers, address or name unless meant to;
-    every answer has the security headers."""
+    a refusal writes nothing (not one INSERT, UPDATE or DELETE); no page shows anyone
+    A's (or B's) answers, address or name unless meant to; every answer has the
+    security headers."""
     table = intended_access()
     tally: Counter[str] = Counter()
     problems = []
@@ -267,13 +285,16 @@ def test_every_route_for_every_person(scenario: Scenario) -> None:
         expected, public = table[(method, endpoint)]
         assert public == (expected["anonymous"] not in REFUSED), f"{method} {endpoint}: public means anonymous gets in"
         for role in ROLES:
-            response = request(scenario, role, method, url)
+            written: list[str] = []
+            response = request(scenario, role, method, url, written=written)
             where = f"{method} {url} as {role}"
-            got = outcome(response)
+            got = outcome(response, url)
             tally["checked"] += 1
             tally["refused" if got in REFUSED else "let in"] += 1
             if got != expected[role]:
                 problems.append(f"{where}: {got}, meant {expected[role]}")
+            if got in REFUSED and written:
+                problems.append(f"{where}: refused, but wrote {written}")
             assert response.status_code < 500, where
             assert_security_headers(response, where)
             if role != "anonymous" and response.status_code != 302:  # a redirect shows nothing
