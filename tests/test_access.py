@@ -272,6 +272,7 @@ def test_the_table_has_every_route_and_no_other(app: Flask) -> None:
     assert table - in_app == set(), "ACCESS has lines for routes that are gone"
 
 
+@pytest.mark.slow
 def test_every_route_for_every_person(scenario: Scenario) -> None:
     """Every route × person × method gets exactly the intended answer, never a 500;
     a refusal writes nothing (not one INSERT, UPDATE or DELETE); no page shows anyone
@@ -369,6 +370,7 @@ NO_CSRF_NEEDED = {
 }
 
 
+@pytest.mark.slow
 def test_every_state_changing_route_needs_the_csrf_token(scenario: Scenario) -> None:
     """Every POST/PUT/PATCH/DELETE of url_map, by each person who may send it, with
     its fields but without the token: 400, and not one row of the database changes.

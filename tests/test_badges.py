@@ -321,6 +321,7 @@ def test_a_removed_workbook_keeps_its_badges_verifiable(client, db: Session, enr
     assert json.loads(unbake(io.BytesIO(baked.data))) == document  # the image carries the same assertion
 
 
+@pytest.mark.slow
 def test_badges_are_issued_by_an_explicit_connection_not_by_an_import(tmp_path: Path) -> None:
     """A script that submits through the services, without create_app, connects
     badge issuing itself and gets its badge; one that does not is refused rather than

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from html.parser import HTMLParser
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given, settings, strategies as st
@@ -132,6 +133,7 @@ def submission(draw: st.DrawFn, fields: list[tuple[str, bool]]) -> dict:
     return data
 
 
+@pytest.mark.slow
 def test_no_form_gives_a_500_or_writes_when_it_refuses(db: Session, scenario: Scenario) -> None:
     tried: dict[str, int] = {}
     for endpoint, (role, page_endpoint) in ROUTES.items():
