@@ -44,6 +44,10 @@ from shooc.models import Base
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import PublishResult, publish_course
 
+# Fixtures by area, in tests/fixtures/ (tests/ is on sys.path: pytest puts this file's
+# folder there): the scenario the route-walking tests share.
+pytest_plugins = ["fixtures.scenario"]
+
 # Property-based tests (hypothesis): the same modest, derandomised examples on every
 # run, so that the suite stays fast and a failure is never luck. HYPOTHESIS_PROFILE=explore
 # tries many more, new ones each time (and keeps failures in .hypothesis/ to replay).

@@ -1,8 +1,10 @@
 """Who reaches what: every route of the app (from ``app.url_map``) × every kind of
-person × every method, on realistic data, against a table of intended access; and
-CSRF on every state-changing route.
+person × every method, on realistic data, against a table of intended access (a
+refusal writes nothing; "login" sends back to the page asked for); and CSRF on every
+state-changing route.
 
-The people: anonymous, learner A (who owns the data), another learner B (enrolled
+The data is the shared scenario (tests/fixtures/scenario.py), every URL built from
+the url_map with its real values (``scenario.url``). The people: anonymous, learner A (who owns the data), another learner B (enrolled
 in the same run, with work of their own), a leader, an evaluator and an admin.
 Learner A has finished the course: five submitted workbooks whose written answers
 all carry ``A_SECRET``, five badges, a certificate and an evaluation whose comment
@@ -23,163 +25,29 @@ one sees (a logout, a withdrawal, a publish).
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
 from werkzeug.test import TestResponse
 
-from conftest import CONTENT, CSRF_RE, PASSWORD, TODAY, answer_required, complete_and_submit
+from conftest import CSRF_RE
+from fixtures.scenario import (A_COMMENT, A_EMAIL, A_EVIDENCE, A_NAME, A_SECRET, B_EMAIL, B_NAME, B_SECRET,
+                               Scenario, log_in)
 from shooc import create_app
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits
-from shooc.auth.models import Role
-from shooc.auth.services import create_user, make_link_token
-from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.db import utcnow
 from shooc.unit_of_work import get_db
-from shooc.enrolment import answers as enrolment_answers
-from shooc.enrolment.services import enrol
-from shooc.evaluate import survey
 from shooc.models import Base
-from shooc.workbooks import published, staging
-from shooc.workbooks.models import Asset, WorkbookVersion
+from shooc.workbooks import published
 from shooc.workbooks.views import anonymous_pages
-from test_web_publish import change_workbook
 
 ROLES = ("anonymous", "learner", "other_learner", "leader", "evaluator", "admin")
 STAFF = ("leader", "evaluator", "admin")
-A_SECRET, A_EVIDENCE, A_COMMENT = "Zq7AnswerOfAlice", "Zq7EvidenceOfAlice", "Zq7CommentOfAlice"
-A_NAME, A_EMAIL = "Alice Marker-Zq7", "alice.zq7@example.org"
-B_SECRET, B_NAME, B_EMAIL = "Zq7AnswerOfBoris", "Boris Marker-Zq7", "boris.zq7@example.org"
-WORKBOOKS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback", "smart-goal-setting",
-             "mentoring-communities"]
-EVIDENCE_ACTIVITY = "roles-warm-up"  # a reflection that is not required
-
-
-@dataclass
-class World:
-    app: Flask
-    values: dict[str, str]  # a real value for every route parameter
-    by_endpoint: dict[str, dict[str, str]]  # where one endpoint needs its own value
-    cookies: dict[str, str]  # each person's session cookie
-    csrf: dict[str, str]  # the CSRF token of each person's session
-    bearer: dict[str, str] = field(default_factory=dict)  # staff's API tokens
-
-    def client(self, role: str) -> FlaskClient:
-        client = self.app.test_client()
-        client.set_cookie("session", self.cookies[role])
-        return client
-
-
-def _log_in(app: Flask, email: str | None) -> tuple[str, str]:
-    """(session cookie, CSRF token) of a fresh session, logged in as ``email``."""
-    client = app.test_client()
-    token = CSRF_RE.search(client.get("/auth/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    if email:
-        response = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-        assert response.status_code == 302, email
-        token = CSRF_RE.search(client.get("/auth/logout").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    cookie = client.get_cookie("session")
-    assert cookie is not None
-    return cookie.value, token
-
-
-@pytest.fixture
-def world(app: Flask, db: Session, make_user, make_run, tmp_path: Path) -> World:  # type: ignore[no-untyped-def]
-    from shutil import copytree
-
-    from shooc.lead.models import Announcement, RecordImport, Recording, WorkbookFeedback
-    from shooc.lead.records import ImportSummary
-    from shooc.workbooks.loader import load_course
-    from shooc.workbooks.publish import publish_course
-
-    # The course as published, with an image (/assets/...), and the same folder staged.
-    course_dir = tmp_path / "mentoring"
-    copytree(CONTENT / "mentoring", course_dir)
-    change_workbook(course_dir)
-    loaded = load_course(course_dir)
-    assert loaded.ok
-    publish_course(db, loaded.course)
-    db.commit()
-    run = make_run(name="Spring run", slug="spring")
-
-    users = {"learner": make_user("learner", email=A_EMAIL, name=A_NAME),
-             "other_learner": make_user("learner", email=B_EMAIL, name=B_NAME),
-             "leader": make_user("leader"), "evaluator": make_user("evaluator"), "admin": make_user("admin")}
-    mine = enrol(db, run, users["learner"].id, TODAY)
-    theirs = enrol(db, run, users["other_learner"].id, TODAY)
-    db.commit()
-    # A: all five workbooks; the first with a reflection chosen as the badge's evidence.
-    first = db.scalar(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == WORKBOOKS[0]))
-    state = enrolment_answers.workbook_state(db, mine, first)
-    enrolment_answers.save_drafts(db, mine, state, {EVIDENCE_ACTIVITY: {"text": f"{A_EVIDENCE} " + "word " * 20}})
-    for slug in WORKBOOKS:
-        complete_and_submit(db, mine, slug, marker=A_SECRET)
-    db.commit()
-    certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == mine.id))
-    assert certificate is not None
-    badge = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == mine.id,
-                                                   BadgeAssertion.workbook_slug == WORKBOOKS[0]))
-    mine.show_name, badge.evidence_activity_id = True, EVIDENCE_ACTIVITY
-    objectives = survey.survey_state(db, mine).objectives
-    survey.save_evaluation(db, mine, "very_good", {str(n): 4 for n in range(1, len(objectives) + 1)},
-                           f"{A_COMMENT} helped me a lot")
-    # B: one workbook under way.
-    second = db.scalar(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == WORKBOOKS[1]))
-    answer_required(db, theirs, second, leave=1, marker=B_SECRET)
-
-    leader = users["leader"]
-    job = RecordImport(run_id=run.id, filename="old.csv", data=b"", status="done", rows=0, created_by_id=leader.id,
-                       summary=ImportSummary().as_dict(), finished_at=utcnow())
-    recording = Recording(course_id=run.course_id, workbook_slug=WORKBOOKS[0], title="Webinar",
-                          url="https://video.example.org/1", transcript="Hello.", author_id=leader.id)
-    announcement = Announcement(run_id=run.id, title="Hello", body="Hi", body_html="<p>Hi</p>",
-                                author_id=leader.id, author_name=leader.name)
-    db.add_all([job, recording, announcement,
-                WorkbookFeedback(enrolment_id=mine.id, workbook_slug=WORKBOOKS[0], text="Well argued.", author_name=leader.name,
-                                 author_id=leader.id)])
-    upload = staging.stage_upload(db, "mentoring.zip", staging.zip_folder(course_dir), leader.id)
-    token, plaintext = api_tokens.create_token(db, users["evaluator"], "matrix")
-    bearer = {"evaluator": plaintext}
-    for role in ("leader", "admin"):
-        bearer[role] = api_tokens.create_token(db, users[role], "matrix")[1]
-    # someone whose links the auth routes get (not A: a link's page is for its holder)
-    linked = create_user(db, "linked.zq7@example.org", "Linked Person", Role.learner, PASSWORD, verified=False)
-    logs_in = create_user(db, "logs-in.zq7@example.org", "Link Person", Role.learner, PASSWORD)  # a login link's
-    image = db.scalar(select(Asset).where(Asset.media_type == "image/png").limit(1))
-    db.commit()
-
-    secret = app.config["SECRET_KEY"]
-    values = {
-        "course_slug": "mentoring", "workbook_slug": WORKBOOKS[0], "slug": run.slug, "run_slug": run.slug,
-        "run": run.slug, "enrolment_id": str(mine.id), "assertion_id": badge.id, "code": certificate.code,
-        "token_id": str(token.id), "import_id": str(job.id), "upload_id": str(upload.id),
-        "recording_id": str(recording.id), "announcement_id": str(announcement.id), "path": "images/dot.png",
-        "filename": "shooc.css", "sha256": image.sha256, "ext": "png",
-    }
-    by_endpoint = {
-        "auth.confirm": {"token": make_link_token(secret, "confirm", linked)},
-        "auth.reset": {"token": make_link_token(secret, "reset", linked)},
-        "auth.login_with_link": {"token": make_link_token(secret, "login", logs_in)},
-        "lead.publish_preview": {"slug": WORKBOOKS[0]},
-    }
-    cookies, csrf = {}, {}
-    for role in ROLES:
-        cookies[role], csrf[role] = _log_in(app, users[role].email if role in users else None)
-    return World(app, values, by_endpoint, cookies, csrf, bearer)
-
-
-PARAMETER = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_0-9]+)>")
 
 
 def routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -188,44 +56,49 @@ def routes(app: Flask) -> list[tuple[str, str, str]]:
                   for method in (rule.methods or ()) if method not in ("HEAD", "OPTIONS"))
 
 
-def url_for_rule(world: World, endpoint: str, rule: str) -> str:
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        found = world.by_endpoint.get(endpoint, {}).get(name, world.values.get(name))
-        assert found is not None, f"give the access matrix a real value for <{name}> of {rule} ({endpoint})"
-        return found
-
-    return PARAMETER.sub(value, rule)
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
-def request(world: World, role: str, method: str, url: str, check: Callable[[], Any] | None = None,
-            **kwargs: Any) -> TestResponse:
+def request(scenario: Scenario, role: str, method: str, url: str, check: Callable[[], Any] | None = None,
+            written: list[str] | None = None, **kwargs: Any) -> TestResponse:
     """One request as ``role``, in a savepoint rolled back afterwards (``check`` runs
-    before the rollback). Writes carry the person's CSRF token unless ``data`` is given."""
-    connection = get_db(world.app).sessionmaker.kw["bind"]
+    before the rollback). Writes carry the person's CSRF token unless ``data`` is given.
+    ``written`` collects the INSERT, UPDATE and DELETE statements the request sent."""
+    connection = get_db(scenario.app).sessionmaker.kw["bind"]
     savepoint = connection.begin_nested()
-    limits.reset(world.app)  # the walk is one visitor's hundreds of requests: no limit is the point here
+    limits.reset(scenario.app)  # the walk is one visitor's hundreds of requests: no limit is the point here
+
+    def seen(conn, cursor, statement: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        if written is not None and statement.lstrip()[:6].upper() in WRITES:
+            written.append(" ".join(statement.split())[:100])
+
+    event.listen(connection, "before_cursor_execute", seen)
     try:
-        client = world.client(role)
+        client = scenario.client(role)
         if method == "GET":
             response = client.get(url, **kwargs)
         else:
-            data = kwargs.pop("data", {"csrf_token": world.csrf[role], "run": world.values["run"]})
+            data = kwargs.pop("data", {"csrf_token": scenario.csrf[role], "run": scenario.values["run"]})
             response = client.open(url, method=method, data=data, **kwargs)
         if check is not None:
             check()
         return response
     finally:
+        event.remove(connection, "before_cursor_execute", seen)
         savepoint.rollback()
         published.forget()  # a version the savepoint made is gone with it
         anonymous_pages.clear()
 
 
-def outcome(response: TestResponse) -> str:
+def outcome(response: TestResponse, url: str) -> str:
     """What a person got, in the table's words: a status, "login" (302 to the login
-    page) or "moved" (302 anywhere else)."""
+    page, which sends them back to ``url`` afterwards) or "moved" (302 anywhere else)."""
     if response.status_code == 302:
-        return "login" if response.headers["Location"].startswith("/auth/login") else "moved"
+        location = response.headers["Location"]
+        if location.startswith("/auth/login"):
+            assert location == "/auth/login?" + urlencode({"next": url}), (url, location)
+            return "login"
+        return "moved"
     return str(response.status_code)
 
 
@@ -234,7 +107,7 @@ REFUSED = {"login", "403", "404", "401"}
 
 # The intended access, one line per route and method. Columns: anonymous, learner A
 # (who owns the data), learner B, leader, evaluator, admin. A cell is a status, "login"
-# or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
+# (sent to /auth/login?next=<the URL asked for>) or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
 # (a form sent with only its CSRF token is refused as incomplete: 400, 409, 422).
 # "public" marks the routes anonymous people are meant to reach. /api takes no
 # cookie: everyone is 401 here; the tokens' own matrix is further down.
@@ -399,25 +272,30 @@ def test_the_table_has_every_route_and_no_other(app: Flask) -> None:
     assert table - in_app == set(), "ACCESS has lines for routes that are gone"
 
 
-def test_every_route_for_every_person(world: World) -> None:
+@pytest.mark.slow
+def test_every_route_for_every_person(scenario: Scenario) -> None:
     """Every route × person × method gets exactly the intended answer, never a 500;
-    no page shows anyone A's (or B's) answers, address or name unless meant to;
-    every answer has the security headers."""
+    a refusal writes nothing (not one INSERT, UPDATE or DELETE); no page shows anyone
+    A's (or B's) answers, address or name unless meant to; every answer has the
+    security headers."""
     table = intended_access()
     tally: Counter[str] = Counter()
     problems = []
-    for endpoint, rule, method in routes(world.app):
-        url = url_for_rule(world, endpoint, rule)
+    for endpoint, rule, method in routes(scenario.app):
+        url = scenario.url(endpoint)
         expected, public = table[(method, endpoint)]
         assert public == (expected["anonymous"] not in REFUSED), f"{method} {endpoint}: public means anonymous gets in"
         for role in ROLES:
-            response = request(world, role, method, url)
+            written: list[str] = []
+            response = request(scenario, role, method, url, written=written)
             where = f"{method} {url} as {role}"
-            got = outcome(response)
+            got = outcome(response, url)
             tally["checked"] += 1
             tally["refused" if got in REFUSED else "let in"] += 1
             if got != expected[role]:
                 problems.append(f"{where}: {got}, meant {expected[role]}")
+            if got in REFUSED and written:
+                problems.append(f"{where}: refused, but wrote {written}")
             assert response.status_code < 500, where
             assert_security_headers(response, where)
             if role != "anonymous" and response.status_code != 302:  # a redirect shows nothing
@@ -431,53 +309,53 @@ def test_every_route_for_every_person(world: World) -> None:
                 if shown not in body:
                     problems.append(f"{where} does not show {shown!r}")
     assert problems == []
-    routes_checked = len({(e, m) for e, _, m in routes(world.app)})
+    routes_checked = len({(e, m) for e, _, m in routes(scenario.app)})
     print(f"\naccess matrix: {routes_checked} routes×methods × {len(ROLES)} people = {tally['checked']} requests "
           f"({tally['let in']} let in, {tally['refused']} refused)")
     assert tally["checked"] == routes_checked * len(ROLES)
     assert tally["shown"] == sum(len(v) for v in MUST_SHOW.values())
 
 
-def test_the_api_by_token(world: World) -> None:
+def test_the_api_by_token(scenario: Scenario) -> None:
     """With their own token, staff read the API; the same token with one character
     changed is refused; a token revoked on the account page is refused by the very
     next request; no token is kept in the clear in any column of any table (the
     token's row, the audit log, anything)."""
     checked = 0
     for role in STAFF:
-        token = world.bearer[role]
+        token = scenario.bearer[role]
         forged = token[:-1] + ("A" if token[-1] != "A" else "B")
-        for endpoint, rule, method in routes(world.app):
+        for endpoint, rule, method in routes(scenario.app):
             if not endpoint.startswith("api.") or endpoint == "api.openapi":
                 continue
-            url = url_for_rule(world, endpoint, rule)
-            ok = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {token}"})
+            url = scenario.url(endpoint)
+            ok = request(scenario, "anonymous", method, url, headers={"Authorization": f"Bearer {token}"})
             assert ok.status_code == 200 and ok.is_json, url
             assert not [s for s in seen_by("evaluator", endpoint) if s in ok.get_data(as_text=True)], url
-            refused = request(world, "anonymous", method, url, headers={"Authorization": f"Bearer {forged}"})
+            refused = request(scenario, "anonymous", method, url, headers={"Authorization": f"Bearer {forged}"})
             assert refused.status_code == 401, url
             checked += 2
     assert checked == 2 * 2 * len(STAFF)  # /runs and /runs/<run>/stats
 
-    connection = get_db(world.app).sessionmaker.kw["bind"]
+    connection = get_db(scenario.app).sessionmaker.kw["bind"]
     for table in Base.metadata.sorted_tables:
         for row in connection.execute(select(table)):
-            for plaintext in world.bearer.values():
+            for plaintext in scenario.bearer.values():
                 assert plaintext[len(api_tokens.TOKEN_PREFIX):] not in repr(tuple(row)), table.name
 
-    runs = world.app.test_client()
+    runs = scenario.app.test_client()
     after: list[int] = []
-    revoked = request(world, "evaluator", "POST", f"/account/tokens/{world.values['token_id']}/revoke",
-                      check=lambda: after.append(runs.get("/api/v1/runs", headers={
-                          "Authorization": f"Bearer {world.bearer['evaluator']}"}).status_code))
+    revoked = request(scenario, "evaluator", "POST", scenario.url("account.revoke_api_token"),
+                      check=lambda: after.append(runs.get(scenario.url("api.runs"), headers={
+                          "Authorization": f"Bearer {scenario.bearer['evaluator']}"}).status_code))
     assert revoked.status_code == 302 and after == [401]
 
 
-def database_digest(world: World) -> str:
+def database_digest(scenario: Scenario) -> str:
     """Every row of every table, as one hash: equal digests, nothing written."""
     import hashlib
 
-    connection = get_db(world.app).sessionmaker.kw["bind"]
+    connection = get_db(scenario.app).sessionmaker.kw["bind"]
     digest = hashlib.sha256()
     for table in Base.metadata.sorted_tables:
         rows = sorted(repr(tuple(row)) for row in connection.execute(select(table)))
@@ -492,32 +370,33 @@ NO_CSRF_NEEDED = {
 }
 
 
-def test_every_state_changing_route_needs_the_csrf_token(world: World) -> None:
+@pytest.mark.slow
+def test_every_state_changing_route_needs_the_csrf_token(scenario: Scenario) -> None:
     """Every POST/PUT/PATCH/DELETE of url_map, by each person who may send it, with
     its fields but without the token: 400, and not one row of the database changes.
     (/api has no such route: it only reads, takes no cookie, and is exempt.)"""
     table = intended_access()
-    before = database_digest(world)
+    before = database_digest(scenario)
     checked = 0
-    for endpoint, rule, method in routes(world.app):
+    for endpoint, rule, method in routes(scenario.app):
         if method == "GET":
             continue
         assert not endpoint.startswith("api."), "an API write needs a decision on CSRF (it takes no cookie)"
-        url = url_for_rule(world, endpoint, rule)
+        url = scenario.url(endpoint)
         for role, meant in table[(method, endpoint)][0].items():
             if meant in REFUSED:
                 continue
             after: list[str] = []
-            response = request(world, role, method, url, data={"run": world.values["run"]},
-                               check=lambda: after.append(database_digest(world)))
+            response = request(scenario, role, method, url, data={"run": scenario.values["run"]},
+                               check=lambda: after.append(database_digest(scenario)))
             expected = NO_CSRF_NEEDED.get((method, endpoint, role), "400")
             assert str(response.status_code) == expected, f"{method} {url} as {role}"
             assert after == [before], f"{method} {url} as {role} wrote without a CSRF token"
             checked += 1
     # The digest sees a write: the same withdrawal with the token changes it.
     written: list[str] = []
-    request(world, "learner", "POST", url_for_rule(world, "learn.withdraw", "/dashboard/enrolments/<int:enrolment_id>/withdraw"),
-            check=lambda: written.append(database_digest(world)))
+    request(scenario, "learner", "POST", scenario.url("learn.withdraw"),
+            check=lambda: written.append(database_digest(scenario)))
     assert written != [before]
     print(f"\nCSRF: {checked} state-changing requests without a token refused, none wrote")
     assert checked >= 60
@@ -531,7 +410,7 @@ def test_error_answers_have_the_headers_and_no_trace(app: Flask, make_user, data
     like every answer of the matrix above; the 500 page shows neither a traceback nor
     the exception's text."""
     learner = app.test_client()
-    learner.set_cookie("session", _log_in(app, make_user("learner").email)[0])
+    learner.set_cookie("session", log_in(app, make_user("learner").email)[0])
     anonymous = app.test_client()
     answers = {
         "404": anonymous.get("/no/such/page"),

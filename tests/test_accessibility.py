@@ -345,6 +345,7 @@ def tab_to(page, selector: str, key: str = "Tab", limit: int = 300) -> int:  # t
     raise AssertionError(f"{selector} not reached in {limit} presses of {key} at {page.url}")
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_a_learner_logs_in_answers_saves_and_submits_with_the_keyboard_alone(site: Site, browser) -> None:
     context = browser.new_context(viewport=DESKTOP)
@@ -499,6 +500,7 @@ def audit(site: Site) -> Audit:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_every_page_passes_axe_for_every_role(audit: Audit) -> None:
     print(f"axe: {audit.visits} pages x roles checked; elements by (rule, impact): {dict(audit.found)}",
@@ -507,6 +509,7 @@ def test_every_page_passes_axe_for_every_role(audit: Audit) -> None:
                                     + "\n".join(audit.axe_failures))
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_every_page_reflows_at_375px_and_at_200_percent_zoom(audit: Audit) -> None:
     print(f"reflow: {audit.widths} pages x roles x widths checked")

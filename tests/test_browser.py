@@ -22,7 +22,7 @@ from shooc.enrolment.models import Run, Submission
 from shooc.enrolment.runs import create_run
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 
 def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server, page) -> None:

@@ -17,7 +17,7 @@ from shooc.auth.services import create_user
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 WB1 = "/courses/mentoring/workbooks/the-mentors-role"
 CONTEXT = "a.my-mentoring-context.text"

@@ -16,7 +16,7 @@ from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
 from browser_kit import log_in, set_up_course
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 
 def _mail_to(outbox: Path, address: str, timeout: float = 10) -> str:

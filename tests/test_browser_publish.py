@@ -15,7 +15,7 @@ from test_web_publish import NEW_TEXT, WB, change_workbook
 from shooc.workbooks import staging
 from shooc.workbooks.models import CourseVersion
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 
 def test_a_leader_publishes_a_changed_workbook_after_seeing_its_diff(live_server, page, tmp_path: Path) -> None:  # noqa: F811

@@ -17,7 +17,7 @@ from shooc.enrolment.services import course_workbook_slugs, enrol, withdraw
 from shooc.evaluate import survey
 from shooc.evaluate.models import Evaluation, OverallEffect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 COMMENT = "Observing with a focus, then one question at a time,\nchanged how my trainee and I talk after lessons."
 

@@ -14,7 +14,7 @@ from conftest import MENTORING
 from shooc.badges.models import BadgeAssertion
 from xss import set_up_poisoned
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium journeys: each over 5 s on its own
 
 # What could run, in the DOM: any script not ours, any element with an on* handler,
 # frames and plugins, and links or forms to a script URL.

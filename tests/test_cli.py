@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -118,6 +119,7 @@ def test_demo_publishes_opens_a_run_and_prints_one_account_per_role(runner, db: 
     assert len(db.scalars(select(Run)).all()) == 1
 
 
+@pytest.mark.slow
 def test_console_script_end_to_end(tmp_path: Path) -> None:
     """`shooc` as a person types it: a fresh instance folder, upgrade, publish, run, user."""
     shooc = Path(sys.executable).with_name("shooc")

@@ -43,7 +43,7 @@ from shooc.unit_of_work import get_db
 from shooc.migrate import upgrade
 from test_multiserver import Browser, Server, _start, _wait_until_answering
 
-pytestmark = pytest.mark.server  # real gunicorns and a private PostgreSQL, started here
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # real gunicorns and a private PostgreSQL, started here
 
 pytest.importorskip("gunicorn", reason="gunicorn is in the test extra: pip install -e '.[test]'")
 

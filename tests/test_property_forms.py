@@ -12,34 +12,18 @@ keeps what the learner typed as drafts, so there only their own responses may ch
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Callable
 
 import pytest
-from flask import Flask, url_for
+from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given, settings, strategies as st
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bad_input import HOSTILE_TEXT, changed_tables, database_fingerprint
-from conftest import TODAY, Auth, answer_required, complete_and_submit, csrf_token
-from shooc.api import tokens as api_tokens
-from shooc.auth.models import User
-from shooc.auth.services import make_link_token
-from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.enrolment import services
-from shooc.enrolment.models import Enrolment, Run
-from shooc.lead import communications
-from shooc.workbooks.models import ContentUpload
-from shooc.lead.models import Announcement, Recording
-from shooc.workbooks import staging
-from shooc.workbooks.models import WorkbookVersion
-from shooc.urls import SiteUrls
+from fixtures.scenario import OPEN_WORKBOOK, Scenario
 
 EXAMPLES_PER_ROUTE = 8
-OPEN_WORKBOOK = "building-the-relationship"  # drafts saved, not submitted
 
 
 class Forms(HTMLParser):
@@ -74,121 +58,51 @@ def form_fields(client: FlaskClient, page: str, action: str) -> list[tuple[str, 
     return [f for f in fields if f[0] != "csrf_token"]
 
 
-@dataclass
-class World:
-    users: dict[str, User]
-    clients: dict[str, FlaskClient]
-    run: Run
-    enrolment: Enrolment
-    assertion: BadgeAssertion
-    certificate: Certificate
-    announcement: Announcement
-    recording: Recording
-    upload: ContentUpload
-    token_id: int
-    reset_token: str
-    confirm_token: str
-    login_token: str
-
-
-@pytest.fixture
-def world(app: Flask, db: Session, make_user, make_run, course_copy) -> World:  # type: ignore[no-untyped-def]
-    run = make_run(name="Spring run")
-    users = {role: make_user(role) for role in ("learner", "leader", "evaluator", "admin")}
-    users["newcomer"] = make_user("learner")  # not enrolled yet
-    users["forgetful"] = make_user("learner")  # has a reset link
-    users["unconfirmed"] = make_user("learner")  # has a confirmation link
-    users["unconfirmed"].email_verified_at = None
-    users["linked"] = make_user("learner")  # has a login link
-    enrolment = services.enrol(db, run, users["learner"].id, TODAY)
-    for slug in ("the-mentors-role", "observation-and-feedback", "smart-goal-setting", "mentoring-communities"):
-        complete_and_submit(db, enrolment, slug)
-    workbook = db.scalar(select(WorkbookVersion).where(
-        WorkbookVersion.course_version_id == run.course.current_version_id, WorkbookVersion.slug == OPEN_WORKBOOK))
-    answer_required(db, enrolment, workbook, leave=1)  # drafts, one required activity left
-    db.commit()
-    # a certificate of its own: a second learner who finished
-    finisher = users["finisher"] = make_user("learner")
-    finished = services.enrol(db, run, finisher.id, TODAY)
-    for w in run.course.current_version.workbooks:
-        complete_and_submit(db, finished, w.slug)
-    links = SiteUrls("http://x")
-    announcement = communications.post_announcement(db, users["leader"], run, "Welcome", "Hello **all**", links)
-    recording = communications.add_recording(db, users["leader"], run.course, OPEN_WORKBOOK, "Webinar",
-                                             "https://video.example.org/1", "Transcript")
-    changed = course_copy / "01-the-mentors-role.md"
-    changed.write_text(changed.read_text() + "\nOne more paragraph.\n")
-    upload = staging.stage_upload(db, "mentoring.zip", staging.zip_folder(course_copy), users["leader"].id)
-    token, _ = api_tokens.create_token(db, users["evaluator"], "script")
-    db.commit()
-    clients = {}
-    for role in ("anonymous", "visitor", "learner", "newcomer", "finisher", "leader", "evaluator", "logout"):
-        clients[role] = app.test_client()
-        if role not in ("anonymous", "visitor"):
-            Auth(clients[role]).login(users["learner" if role == "logout" else role])
-    return World(users, clients, run, enrolment,
-                 db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id)),
-                 db.scalar(select(Certificate).where(Certificate.enrolment_id == finished.id)),
-                 announcement, recording, upload, token.id,
-                 make_link_token(app.config["SECRET_KEY"], "reset", users["forgetful"]),
-                 make_link_token(app.config["SECRET_KEY"], "confirm", users["unconfirmed"]),
-                 make_link_token(app.config["SECRET_KEY"], "login", users["linked"]))
-
-
-W = World
-# endpoint → (who posts, the URL, the page that holds its form: None is the URL itself).
-# Destructive ones come last, so that the others are fuzzed while there is something to change.
-ROUTES: dict[str, tuple[str, Callable[[W], str], Callable[[W], str] | None]] = {
-    "auth.login": ("anonymous", lambda w: "/auth/login", None),
-    "auth.register": ("anonymous", lambda w: "/auth/register", None),
-    "auth.reset_request": ("anonymous", lambda w: "/auth/reset", None),
-    "auth.reset": ("anonymous", lambda w: f"/auth/reset/{w.reset_token}", None),
-    "auth.confirm": ("anonymous", lambda w: f"/auth/confirm/{w.confirm_token}", None),
-    "auth.login_link": ("visitor", lambda w: "/auth/login-link", None),
-    # a visitor of its own: the first post that passes logs that client in
-    "auth.login_with_link": ("visitor", lambda w: f"/auth/login-link/{w.login_token}", None),
-    "account.account": ("learner", lambda w: "/account/", None),
-    "account.create_api_token": ("evaluator", lambda w: "/account/tokens", lambda w: "/account/"),
-    "learn.enrol": ("newcomer", lambda w: "/courses/mentoring/enrol", lambda w: "/courses/mentoring"),
-    "learn.workbook": ("learner", lambda w: f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}", None),
-    "survey.learner_survey": ("finisher", lambda w: f"/runs/{w.run.slug}/evaluation", None),
-    "badges.badge_settings": ("learner", lambda w: f"/badges/assertions/{w.assertion.id}/settings",
-                              lambda w: "/badges"),
-    "badges.name_choice": ("learner", lambda w: f"/badges/enrolments/{w.enrolment.id}/name", lambda w: "/badges"),
-    "lead.new_run": ("leader", lambda w: "/lead/runs/new", None),
-    "lead.edit_run": ("leader", lambda w: f"/lead/runs/{w.run.slug}/edit", None),
-    "lead.announcements": ("leader", lambda w: f"/lead/runs/{w.run.slug}/announcements", None),
-    "lead.recordings": ("leader", lambda w: "/lead/courses/mentoring/recordings", None),
-    "lead.extend": ("leader", lambda w: f"/lead/runs/{w.run.slug}/participants/{w.enrolment.id}/extend",
-                    lambda w: f"/lead/runs/{w.run.slug}/participants/{w.enrolment.id}"),
-    "lead.feedback": ("leader", lambda w: f"/lead/runs/{w.run.slug}/participants/{w.enrolment.id}/feedback/"
-                                          "the-mentors-role",
-                      lambda w: f"/lead/runs/{w.run.slug}/participants/{w.enrolment.id}"),
-    "lead.import_records": ("leader", lambda w: f"/lead/runs/{w.run.slug}/import", None),
-    "lead.publish_stage_folder": ("leader", lambda w: "/lead/publish/folder", lambda w: "/lead/publish"),
-    "lead.publish_stage_upload": ("leader", lambda w: "/lead/publish/upload", lambda w: "/lead/publish"),
-    "lead.publish_publish": ("leader", lambda w: f"/lead/publish/{w.upload.id}/publish",
-                             lambda w: f"/lead/publish/{w.upload.id}"),
-    "lead.publish_discard": ("leader", lambda w: f"/lead/publish/{w.upload.id}/discard",
-                             lambda w: f"/lead/publish/{w.upload.id}"),
-    "lead.remove_recording": ("leader", lambda w: f"/lead/courses/mentoring/recordings/{w.recording.id}/remove",
-                              lambda w: "/lead/courses/mentoring/recordings"),
-    "lead.remove_announcement": ("leader", lambda w: f"/lead/runs/{w.run.slug}/announcements/"
-                                                     f"{w.announcement.id}/remove",
-                                 lambda w: f"/lead/runs/{w.run.slug}/announcements"),
-    "badges.revoke": ("leader", lambda w: f"/badges/assertions/{w.assertion.id}/revoke",
-                      lambda w: f"/badges/assertions/{w.assertion.id}"),
-    "badges.revoke_certificate": ("leader", lambda w: f"/certificates/{w.certificate.code}/revoke",
-                                  lambda w: f"/certificates/{w.certificate.code}"),
-    "account.revoke_api_token": ("evaluator", lambda w: f"/account/tokens/{w.token_id}/revoke",
-                                 lambda w: "/account/"),
-    "learn.withdraw": ("learner", lambda w: f"/dashboard/enrolments/{w.enrolment.id}/withdraw", None),
-    "learn.rejoin": ("learner", lambda w: f"/dashboard/enrolments/{w.enrolment.id}/rejoin",
-                     lambda w: "/dashboard"),
-    "lead.close_run": ("leader", lambda w: f"/lead/runs/{w.run.slug}/close", None),
-    "account.delete_account": ("learner", lambda w: "/account/delete", None),
-    "auth.logout": ("logout", lambda w: "/auth/logout", None),
+# endpoint → (who posts, the page that holds its form: an endpoint, None for the
+# route's own URL). Every URL is the scenario's (``scenario.url``); where a route needs
+# other rows than the defaults, ROUTE_VALUES gives them. Destructive ones come last,
+# so that the others are fuzzed while there is something to change.
+ROUTES: dict[str, tuple[str, str | None]] = {
+    "auth.login": ("anonymous", None),
+    "auth.register": ("anonymous", None),
+    "auth.reset_request": ("anonymous", None),
+    "auth.reset": ("anonymous", None),
+    "auth.confirm": ("anonymous", None),
+    "auth.login_link": ("visitor", None),
+    # a visitor of its own: the first post that passes logs that session in
+    "auth.login_with_link": ("visitor", None),
+    "account.account": ("learner", None),
+    "account.create_api_token": ("evaluator", "account.account"),
+    "learn.enrol": ("newcomer", "workbooks.course_page"),
+    "learn.workbook": ("other_learner", None),  # B's open workbook: drafts, one required activity left
+    "survey.learner_survey": ("learner", None),  # A has a certificate
+    "badges.badge_settings": ("learner", "badges.my_badges"),
+    "badges.name_choice": ("learner", "badges.my_badges"),
+    "lead.new_run": ("leader", None),
+    "lead.edit_run": ("leader", None),
+    "lead.announcements": ("leader", None),
+    "lead.recordings": ("leader", None),
+    "lead.extend": ("leader", "lead.participant"),
+    "lead.feedback": ("leader", "lead.participant"),
+    "lead.import_records": ("leader", None),
+    "lead.publish_stage_folder": ("leader", "lead.publish_home"),
+    "lead.publish_stage_upload": ("leader", "lead.publish_home"),
+    "lead.publish_publish": ("leader", "lead.publish_review"),
+    "lead.publish_discard": ("leader", "lead.publish_review"),
+    "lead.remove_recording": ("leader", "lead.recordings"),
+    "lead.remove_announcement": ("leader", "lead.announcements"),
+    # A's certificate before A's badge: revoking one of its badges revokes the certificate
+    "badges.revoke_certificate": ("leader", "badges.certificate"),
+    "badges.revoke": ("leader", "badges.assertion"),
+    "account.revoke_api_token": ("evaluator", "account.account"),
+    "learn.withdraw": ("learner", None),
+    "learn.rejoin": ("learner", "learn.dashboard"),
+    "lead.close_run": ("leader", None),
+    "account.delete_account": ("learner", None),
+    "auth.logout": ("learner", None),  # A's session ends everywhere: last
 }
+#: The URL values a route (and the page of its form) needs besides the scenario's defaults.
+ROUTE_VALUES = {"learn.workbook": {"workbook_slug": OPEN_WORKBOOK}}
 # Refusals that may write, and what: the workbook keeps a refused submit's text as drafts.
 MAY_WRITE_WHEN_REFUSED = {"learn.workbook": {"responses"}}
 
@@ -219,14 +133,16 @@ def submission(draw: st.DrawFn, fields: list[tuple[str, bool]]) -> dict:
     return data
 
 
-def test_no_form_gives_a_500_or_writes_when_it_refuses(app: Flask, db: Session, world: World) -> None:
+@pytest.mark.slow
+def test_no_form_gives_a_500_or_writes_when_it_refuses(db: Session, scenario: Scenario) -> None:
     tried: dict[str, int] = {}
-    for endpoint, (role, url_of, page_of) in ROUTES.items():
-        client = world.clients[role]
-        url = url_of(world)
-        page = (page_of or url_of)(world)
+    for endpoint, (role, page_endpoint) in ROUTES.items():
+        client = scenario.client(role)
+        values = ROUTE_VALUES.get(endpoint, {})
+        url = scenario.url(endpoint, **values)
+        page = scenario.url(page_endpoint, **values) if page_endpoint else url
         fields = form_fields(client, page, url)
-        token = csrf_token(client, "/auth/login" if role in ("anonymous", "visitor") else "/account/")
+        token = scenario.csrf[role]
         multipart = any(is_file for _, is_file in fields)
 
         @settings(max_examples=EXAMPLES_PER_ROUTE)
@@ -246,39 +162,38 @@ def test_no_form_gives_a_500_or_writes_when_it_refuses(app: Flask, db: Session, 
     print(f"{len(tried)} forms fuzzed, {sum(tried.values())} requests")
 
 
-def test_a_nul_anywhere_is_refused_with_a_clear_page_and_the_draft_survives(
-        client: FlaskClient, auth: Auth, db: Session, world: World) -> None:
-    learner = world.clients["learner"]
-    url = f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}"
+def test_a_nul_anywhere_is_refused_with_a_clear_page_and_the_draft_survives(db: Session, scenario: Scenario) -> None:
+    learner = scenario.client("other_learner")  # B, whose workbook is open
+    url = scenario.url("learn.workbook", workbook_slug=OPEN_WORKBOOK)
     fields = [name for name, _ in form_fields(learner, url, url) if name != "action"]
     before = database_fingerprint(db)
     for action in ("save", "submit"):
-        response = learner.post(url, data={"csrf_token": csrf_token(learner, url), "action": action,
+        response = learner.post(url, data={"csrf_token": scenario.csrf["other_learner"], "action": action,
                                            **{name: "kept?\x00" for name in fields}})
         body = response.get_data(as_text=True)
         assert response.status_code == 400 and "NUL character" in body and "Nothing was saved" in body
     # in a query, an address and a file's name as well (PostgreSQL would refuse each)
-    assert world.clients["evaluator"].get("/evaluate/compare?run=a%00b").status_code == 400
-    assert world.clients["learner"].get("/courses/ment%00oring").status_code == 400
-    leader = world.clients["leader"]
-    response = leader.post(f"/lead/runs/{world.run.slug}/import", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(leader, f"/lead/runs/{world.run.slug}/import"),
-        "file": (io.BytesIO(b"email\n"), "a\x00.csv")})
+    assert scenario.client("evaluator").get(scenario.url("evaluate.compare") + "?run=a%00b").status_code == 400
+    assert scenario.client("learner").get("/courses/ment%00oring").status_code == 400
+    response = scenario.client("leader").post(scenario.url("lead.import_records"), content_type="multipart/form-data",
+                                              data={"csrf_token": scenario.csrf["leader"],
+                                                    "file": (io.BytesIO(b"email\n"), "a\x00.csv")})
     assert response.status_code == 400
     assert changed_tables(before, database_fingerprint(db)) == set()
 
 
-def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft(db: Session, world: World) -> None:
+def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft(db: Session,
+                                                                                  scenario: Scenario) -> None:
     """Too long: nothing is saved, not even the page's other answers (all or nothing),
     and the text comes back to be shortened."""
     from shooc.workbooks.activities import MAX_TEXT
 
-    learner = world.clients["learner"]
-    url = f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}"
+    learner = scenario.client("other_learner")
+    url = scenario.url("learn.workbook", workbook_slug=OPEN_WORKBOOK)
     texts = [name for name, _ in form_fields(learner, url, url) if name.endswith(".text")]
     assert len(texts) >= 2
     before = database_fingerprint(db)
-    response = learner.post(url, data={"csrf_token": csrf_token(learner, url), "action": "submit",
+    response = learner.post(url, data={"csrf_token": scenario.csrf["other_learner"], "action": "submit",
                                        texts[0]: "y" * (MAX_TEXT + 1), texts[1]: "A changed answer"})
     assert response.status_code == 422
     assert "A changed answer" in response.get_data(as_text=True)  # shown again, to copy
@@ -286,22 +201,23 @@ def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft
 
 
 # The query strings the app reads (search forms, paging, choices in links): hostile
-# values, numbers past any integer column, for the role each page is for.
-QUERIES: list[tuple[str, Callable[[W], str], tuple[str, ...]]] = [
-    ("leader", lambda w: f"/lead/runs/{w.run.slug}/participants", ("q", "status", "sort", "desc", "page", "format")),
-    ("leader", lambda w: "/lead/audit", ("run",)),
-    ("leader", lambda w: "/lead/courses/mentoring/recordings", ("workbook",)),
-    ("leader", lambda w: f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}", ("version",)),
-    ("evaluator", lambda w: "/evaluate/compare", ("run",)),
-    ("evaluator", lambda w: f"/evaluate/runs/{w.run.slug}/evaluation", ("page",)),
-    ("anonymous", lambda w: "/auth/login", ("next",)),
+# values, numbers past any integer column, for the role each page is for:
+# (who, endpoint, its URL values besides the scenario's, the names of the query).
+QUERIES: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
+    ("leader", "lead.participants", {}, ("q", "status", "sort", "desc", "page", "format")),
+    ("leader", "lead.audit_log", {}, ("run",)),
+    ("leader", "lead.recordings", {}, ("workbook",)),
+    ("leader", "learn.workbook", {"workbook_slug": OPEN_WORKBOOK}, ("version",)),
+    ("evaluator", "evaluate.compare", {}, ("run",)),
+    ("evaluator", "survey.results", {}, ("page",)),
+    ("anonymous", "auth.login", {}, ("next",)),
 ]
 NUMBERISH = st.one_of(st.integers(-2**70, 2**70).map(str), st.sampled_from(["", "0", "-1", "1e9", "١٢", "0x10"]))
 
 
-def test_no_query_string_gives_a_500(db: Session, world: World) -> None:
-    for role, url_of, names in QUERIES:
-        client, url = world.clients[role], url_of(world)
+def test_no_query_string_gives_a_500(db: Session, scenario: Scenario) -> None:
+    for role, endpoint, values, names in QUERIES:
+        client, url = scenario.client(role), scenario.url(endpoint, **values)
 
         @settings(max_examples=EXAMPLES_PER_ROUTE)
         @given(query=st.fixed_dictionaries({}, optional={name: st.one_of(HOSTILE_TEXT.map(lambda t: t[:2000]),
@@ -313,21 +229,21 @@ def test_no_query_string_gives_a_500(db: Session, world: World) -> None:
         fuzz()
 
 
-def test_an_id_or_number_no_row_can_have_is_not_found_not_a_500(app: Flask, db: Session, world: World) -> None:
-    """Every route with an <int:...> of the url_map, with ids past PostgreSQL's INTEGER,
-    by a leader and by a learner; and the numbers of query strings."""
-    known = {"slug": world.run.slug, "course_slug": "mentoring", "workbook_slug": OPEN_WORKBOOK, "path": "x.png"}
+def test_an_id_or_number_no_row_can_have_is_not_found_not_a_500(app: Flask, db: Session, scenario: Scenario) -> None:
+    """Every route with an <int:...> of the url_map, its ids past PostgreSQL's INTEGER
+    (the other values the scenario's), by a leader and by a learner; and the numbers of
+    query strings."""
     rules = [r for r in app.url_map.iter_rules() if "int" in r.rule]
     assert len(rules) >= 14
     for rule in rules:
+        numbers = [name for name in rule.arguments if f"<int:{name}>" in rule.rule]
+        assert numbers, rule.rule
         for huge in (2**31, 2**63, 2**70):
-            values = {name: huge if name not in known else known[name] for name in rule.arguments}
-            with app.test_request_context():
-                url = url_for(rule.endpoint, **values)
+            url = scenario.url(rule.endpoint, **{name: huge for name in numbers})
             for role in ("leader", "learner"):
-                client = world.clients[role]
                 method = "GET" if "GET" in (rule.methods or ()) else "POST"
-                response = client.open(url, method=method, data={"csrf_token": csrf_token(client, "/account/")})
+                response = scenario.client(role).open(url, method=method, data={"csrf_token": scenario.csrf[role]})
                 assert response.status_code == 404, (url, role, response.status_code)
-    preview = world.clients["leader"].get(f"/courses/mentoring/workbooks/{OPEN_WORKBOOK}?version={2**40}")
+    preview = scenario.client("leader").get(scenario.url("learn.workbook", workbook_slug=OPEN_WORKBOOK),
+                                            query_string={"version": 2**40})
     assert preview.status_code == 200  # a number out of range is no number: the current version

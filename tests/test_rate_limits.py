@@ -90,6 +90,7 @@ def test_failed_logins_lock_the_account_at_that_address_and_say_so(app: Flask, m
     assert client.get("/auth/login").status_code == 200
 
 
+@pytest.mark.slow
 def test_successful_logins_are_never_limited(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
     """A school's teachers logging in from one address in one session."""
     users = [make_user() for _ in range(35)]
@@ -98,6 +99,7 @@ def test_successful_logins_are_never_limited(app: Flask, make_user) -> None:  # 
         assert Auth(client).login(user).status_code == 302
 
 
+@pytest.mark.slow
 def test_failures_from_one_address_stop_that_address(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
     client = client_at(app, "192.0.2.2")
     statuses = [fail_login(client, f"guess{n}@example.org") for n in range(31)]
@@ -106,6 +108,7 @@ def test_failures_from_one_address_stop_that_address(app: Flask, make_user) -> N
     assert Auth(client_at(app, "192.0.2.3")).login(make_user()).status_code == 302
 
 
+@pytest.mark.slow
 def test_registration_is_limited_per_account_and_per_address(app: Flask) -> None:
     def register(client: FlaskClient, email: str) -> int:
         return client.post("/auth/register", data={

@@ -283,17 +283,6 @@ def test_leaders_import_from_the_web_after_fixing_the_named_row(client, auth, db
     assert job.status == "done" and job.summary["rows"] == 500 and job.data == b""  # no second copy kept
 
 
-def test_only_leaders_reach_the_import(client, auth, make_user, past_run: Run) -> None:
-    for role, expected in [(None, 302), ("learner", 403), ("evaluator", 403)]:
-        if role:
-            auth.login(make_user(role))
-        for url in (f"/lead/runs/{past_run.slug}/import", f"/lead/runs/{past_run.slug}/import/template.csv"):
-            assert client.get(url).status_code == expected
-        response = client.post(f"/lead/runs/{past_run.slug}/import", data={
-            "csrf_token": csrf_token(client, "/auth/login")})
-        assert response.status_code == expected
-
-
 def test_an_upload_without_its_csrf_token_is_refused(client, auth, make_user, past_run: Run) -> None:
     auth.login(make_user("leader"))
     response = client.post(f"/lead/runs/{past_run.slug}/import", content_type="multipart/form-data",

@@ -97,33 +97,6 @@ def staged(db: Session, publish, course_copy: Path) -> ContentUpload:
     return upload
 
 
-# Who may ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("role,expected", [(None, 302), ("learner", 403), ("evaluator", 403), ("leader", 200),
-                                           ("admin", 200)])
-def test_every_publish_route_checks_the_role(client, auth, make_user, db: Session, staged, role, expected) -> None:
-    if role:
-        auth.login(make_user(role))
-    pages = ["/lead/publish", f"/lead/publish/{staged.id}",
-             f"/lead/publish/{staged.id}/workbooks/observation-and-feedback",
-             f"/lead/publish/{staged.id}/assets/images/dot.png"]
-    for page in pages:
-        response = client.get(page)
-        assert response.status_code == expected, page
-        if role is None:
-            assert response.headers["Location"].startswith("/auth/login"), page
-    if expected == 200:
-        return
-    token = csrf_token(client, "/auth/login")
-    for url, data in [("/lead/publish/upload", {"archive": (io.BytesIO(zip_of([])), "mentoring.zip")}),
-                      ("/lead/publish/folder", {"folder": "mentoring"}),
-                      (f"/lead/publish/{staged.id}/publish", {"seen_version": "1"}),
-                      (f"/lead/publish/{staged.id}/discard", {})]:
-        response = client.post(url, data={"csrf_token": token, **data}, content_type="multipart/form-data")
-        assert response.status_code == expected, url
-    assert versions(db) == 1 and uploads(db) == 1
-
-
 def test_every_form_needs_its_csrf_token(client, leader, db: Session, staged) -> None:
     for url, data in [("/lead/publish/upload", {"archive": (io.BytesIO(zip_of([])), "mentoring.zip")}),
                       ("/lead/publish/folder", {"folder": "mentoring"}),
