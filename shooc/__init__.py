@@ -78,6 +78,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)
     web.csrf.exempt(api_views.bp)  # token-authenticated, no cookies: nothing for CSRF to protect
-    limits.init_app(app)  # after the views it wraps
+    limits.init_app(app)  # after the auth blueprint it limits
     register_cli(app)
     return app
