@@ -6,7 +6,18 @@ import functools
 import hmac
 from typing import Any, Callable, cast
 
-from flask import Flask, Response, abort, current_app, has_request_context, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -18,6 +29,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter, Map
 
 from shooc.auth.models import Role, User
+from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
 from shooc.mail import Mailer
@@ -101,6 +113,8 @@ def _load_user(cookie_id: str) -> User | None:
     """The login cookie holds "<id>:<session token>"; a token the user no longer has
     (they logged out elsewhere, or changed their password) logs nobody in."""
     user_id, _, token = cookie_id.partition(":")
+    if g.get("shooc_database_unreachable"):  # the 503 page, drawn for a visitor
+        return None
     if not user_id.isdigit() or not token:
         return None
     user = get_session().get(User, int(user_id))
@@ -279,12 +293,18 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     with Retry-After, and a page that says so, never a traceback. Whatever the
     request had not committed is rolled back (its session is closed when the
     request ends). On a disconnect SQLAlchemy has marked the connection and the
-    pool invalid, so the next request connects afresh: nothing needs restarting."""
+    pool invalid, so the next request connects afresh: nothing needs restarting.
+    Any other OperationalError (SQLite's "no such column") is a bug: raised again,
+    it is the 500 page and its traceback is logged (shooc.db.database_unreachable)."""
+    if not database_unreachable(error):
+        raise error
     log_database_unavailable(error)
     # The page is drawn as for a visitor: base.html asks who is logged in, and
-    # finding out needs the database that just failed.
-    login_manager._update_request_context_with_user()
-    body = render_template("error.html", code=503, title="Temporarily unavailable", message=(
-        "The site cannot reach its database just now. Please try again in a minute; "
-        "if you were sending a form, go back: your browser still has what you typed."))
+    # finding out needs the database that just failed. Flask-Login's context
+    # processor asks on every page, so the user loader is told not to look
+    # (_load_user), and base.html not to show a person loaded before the failure.
+    g.shooc_database_unreachable = True
+    body = render_template("error.html", code=503, title="Temporarily unavailable", drawn_for_a_visitor=True,
+                           message=("The site cannot reach its database just now. Please try again in a minute; "
+                                    "if you were sending a form, go back: your browser still has what you typed."))
     return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
