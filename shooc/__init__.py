@@ -20,6 +20,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     settings = load_settings(instance_path, config)
+    _configure(app, settings, config)
+    _wrap_wsgi(app, settings)
+    _register_areas(app)
+    return app
+
+
+def _configure(app: Flask, settings: Mapping[str, Any], config: Mapping[str, Any] | None) -> None:
+    """shooc's settings, and Flask's own derived from them."""
     app.config.update(settings)
     app.config.update(
         SECRET_KEY=settings["SHOOC_SECRET_KEY"],
@@ -37,7 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
-    from shooc import unit_of_work, web
+
+
+def _wrap_wsgi(app: Flask, settings: Mapping[str, Any]) -> None:
+    """The WSGI middleware: Secure cookies over https, inside ProxyFix behind a proxy."""
+    from shooc import web
 
     # Flask's way to add WSGI middleware; mypy sees a method replaced
     app.wsgi_app = web.SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
@@ -52,7 +64,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
         app.wsgi_app = proxied  # type: ignore[method-assign]  # as above
 
+
+def _register_areas(app: Flask) -> None:
+    """The signals between areas, the request's session and the shared web glue, every
+    area's blueprint, the rate limits on the auth blueprint, the commands."""
     import shooc.lead
+    from shooc import unit_of_work, web
     from shooc.api import views as api_views
     from shooc.auth import limits
     from shooc.auth import views as auth_views
@@ -78,6 +95,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)
     web.csrf.exempt(api_views.bp)  # token-authenticated, no cookies: nothing for CSRF to protect
-    limits.init_app(app)  # after the views it wraps
+    limits.init_app(app)  # after the auth blueprint it limits
     register_cli(app)
-    return app

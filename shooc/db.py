@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -88,6 +90,38 @@ def _configure_sqlite(engine: Engine) -> None:
         # in WAL mode (its snapshot is stale: "database is locked" at once); one
         # that takes the write lock at BEGIN IMMEDIATE waits its turn instead.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+#: PostgreSQL's SQLSTATEs (or their classes) of a connection that failed rather than a
+#: statement: class 08 (connection exception), the server shutting down or starting
+#: (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), and no
+#: connection to spare (53300 too_many_connections).
+CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+#: SQLite's: the write lock not granted within the timeout ("database is locked", and
+#: its extended codes), the file not opened.
+CONNECTION_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_CANTOPEN")
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether a database error means the database is out of reach for now (the
+    connection refused, reset or closed by the server, no free connection in the
+    pool, SQLite's lock not granted in time), which passes by itself: not an error
+    of the statement, like a missing table or column (sqlite3 reports those as
+    OperationalError too), which is a bug."""
+    if isinstance(error, PoolTimeoutError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:  # the dialect recognised a disconnect
+        return True
+    sqlite_error = getattr(error.orig, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return str(sqlite_error).startswith(CONNECTION_SQLITE_ERRORS)
+    if isinstance(error, OperationalError):
+        # psycopg: no SQLSTATE when the client failed (refused, connection lost)
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return sqlstate is None or str(sqlstate).startswith(CONNECTION_SQLSTATES)
+    return False
 
 
 class Database:

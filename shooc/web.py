@@ -6,7 +6,18 @@ import functools
 import hmac
 from typing import Any, Callable, cast
 
-from flask import Flask, Response, abort, current_app, has_request_context, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -18,6 +29,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter, Map
 
 from shooc.auth.models import Role, User
+from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
 from shooc.mail import Mailer
@@ -101,6 +113,8 @@ def _load_user(cookie_id: str) -> User | None:
     """The login cookie holds "<id>:<session token>"; a token the user no longer has
     (they logged out elsewhere, or changed their password) logs nobody in."""
     user_id, _, token = cookie_id.partition(":")
+    if g.get("shooc_database_unreachable"):  # the 503 page, drawn for a visitor
+        return None
     if not user_id.isdigit() or not token:
         return None
     user = get_session().get(User, int(user_id))
@@ -196,64 +210,72 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)
     app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
-
-    @app.before_request
-    def _refuse_nul() -> None:
-        if nul_in_request():
-            abort(400, description="The form contained a NUL character, which cannot be stored. Nothing was saved: "
-                                   "go back, remove it (it is often pasted from another program) and send again.")
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if "Cache-Control" not in response.headers and "_user_id" in session:
-            # A logged-in person's pages (answers, participants, figures) are kept by
-            # no cache: not a proxy's, nor the browser's of a shared staff-room computer
-            # once they have logged out. Pages and files that set their own policy keep it.
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.context_processor
-    def _roles() -> dict[str, Any]:
-        return {"Role": Role}
-
+    app.before_request(_refuse_nul)
+    app.after_request(_security_headers)
+    app.context_processor(_roles)
     app.add_template_filter(scrolling_tables)  # on rendered Markdown: {{ html|scrolling_tables }}
+    _register_error_pages(app)
 
-    def error_page(code: int, title: str, message: str) -> Callable[[Exception], ResponseReturnValue]:
-        def handler(error: Exception) -> ResponseReturnValue:
-            # an abort() of ours may say more than the generic message (werkzeug's own
-            # descriptions are left out: they are written for developers)
-            said = getattr(error, "description", None)
-            default = getattr(type(error), "description", None)
-            text = said if said and said != default and not isinstance(error, CSRFError) else message
-            return render_template("error.html", code=code, title=title, message=text), code
-        return handler
 
-    app.register_error_handler(400, error_page(400, "Bad request", "The request could not be understood."))
+def _refuse_nul() -> None:
+    if nul_in_request():
+        abort(400, description="The form contained a NUL character, which cannot be stored. Nothing was saved: "
+                               "go back, remove it (it is often pasted from another program) and send again.")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if "Cache-Control" not in response.headers and "_user_id" in session:
+        # A logged-in person's pages (answers, participants, figures) are kept by
+        # no cache: not a proxy's, nor the browser's of a shared staff-room computer
+        # once they have logged out. Pages and files that set their own policy keep it.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _roles() -> dict[str, Any]:
+    return {"Role": Role}
+
+
+def _register_error_pages(app: Flask) -> None:
+    app.register_error_handler(400, _error_page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(SecurityError, untrusted_host)
-    app.register_error_handler(CSRFError, error_page(
+    app.register_error_handler(CSRFError, _error_page(
         400, "Form expired", "The form had expired or was sent from another site. Go back, reload the page and "
         "try again; what you typed is still in the form if your browser kept it."))
-    app.register_error_handler(403, error_page(403, "Not allowed", "Your account does not give access to this page."))
-    app.register_error_handler(404, error_page(404, "Not found", "There is no page at this address."))
-    app.register_error_handler(405, error_page(405, "Not allowed", "This page cannot be used that way."))
-    def too_large(error: Exception) -> ResponseReturnValue:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        size = f" ({limit / (1024 * 1024):.3g} MB)" if limit else ""
-        return render_template("error.html", code=413, title="Too large", message=(
-            f"What was sent is larger than this site accepts{size}. Nothing was saved: go back and send a smaller "
-            "file, or split a long text.")), 413
-
-    app.register_error_handler(413, too_large)
-    app.register_error_handler(500, error_page(500, "Something went wrong",
+    app.register_error_handler(403, _error_page(403, "Not allowed", "Your account does not give access to this page."))
+    app.register_error_handler(404, _error_page(404, "Not found", "There is no page at this address."))
+    app.register_error_handler(405, _error_page(405, "Not allowed", "This page cannot be used that way."))
+    app.register_error_handler(413, _too_large)
+    app.register_error_handler(500, _error_page(500, "Something went wrong",
                                                "The error has been logged. Please try again later."))
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(PoolTimeoutError, database_unavailable)
+
+
+def _error_page(code: int, title: str, message: str) -> Callable[[Exception], ResponseReturnValue]:
+    """A handler that draws the site's error page for ``code``."""
+    def handler(error: Exception) -> ResponseReturnValue:
+        # an abort() of ours may say more than the generic message (werkzeug's own
+        # descriptions are left out: they are written for developers)
+        said = getattr(error, "description", None)
+        default = getattr(type(error), "description", None)
+        text = said if said and said != default and not isinstance(error, CSRFError) else message
+        return render_template("error.html", code=code, title=title, message=text), code
+    return handler
+
+
+def _too_large(error: Exception) -> ResponseReturnValue:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    size = f" ({limit / (1024 * 1024):.3g} MB)" if limit else ""
+    return render_template("error.html", code=413, title="Too large", message=(
+        f"What was sent is larger than this site accepts{size}. Nothing was saved: go back and send a smaller "
+        "file, or split a long text.")), 413
 
 
 def untrusted_host(error: Exception) -> ResponseReturnValue:
@@ -279,12 +301,18 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     with Retry-After, and a page that says so, never a traceback. Whatever the
     request had not committed is rolled back (its session is closed when the
     request ends). On a disconnect SQLAlchemy has marked the connection and the
-    pool invalid, so the next request connects afresh: nothing needs restarting."""
+    pool invalid, so the next request connects afresh: nothing needs restarting.
+    Any other OperationalError (SQLite's "no such column") is a bug: raised again,
+    it is the 500 page and its traceback is logged (shooc.db.database_unreachable)."""
+    if not database_unreachable(error):
+        raise error
     log_database_unavailable(error)
     # The page is drawn as for a visitor: base.html asks who is logged in, and
-    # finding out needs the database that just failed.
-    login_manager._update_request_context_with_user()
-    body = render_template("error.html", code=503, title="Temporarily unavailable", message=(
-        "The site cannot reach its database just now. Please try again in a minute; "
-        "if you were sending a form, go back: your browser still has what you typed."))
+    # finding out needs the database that just failed. Flask-Login's context
+    # processor asks on every page, so the user loader is told not to look
+    # (_load_user), and base.html not to show a person loaded before the failure.
+    g.shooc_database_unreachable = True
+    body = render_template("error.html", code=503, title="Temporarily unavailable", drawn_for_a_visitor=True,
+                           message=("The site cannot reach its database just now. Please try again in a minute; "
+                                    "if you were sending a form, go back: your browser still has what you typed."))
     return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from conftest import PASSWORD, TODAY, csrf_token
 from shooc.auth import limits
 from shooc.auth.models import Role, User
-from shooc.auth.services import check_password, create_user, make_link_token
+from shooc.auth.services import check_password, create_user, generate_password, make_link_token, password_problem
 from shooc.enrolment.models import Enrolment, Response, Submission
 from shooc.enrolment.answers import save_answer
 from shooc.enrolment.services import enrol
@@ -268,7 +268,7 @@ def test_registering_without_the_opt_in_stores_no_opt_in(client: FlaskClient, db
     ({"password": "password123", "confirm": "password123"},
      "That password is one of the first that anyone would try: choose another."),
     ({"password": "abababababab", "confirm": "abababababab"},
-     "That password is one of the first that anyone would try: choose another."),
+     "That password would be easy to guess: it has fewer than 4 different characters."),
     ({"password": "ann@example.org", "confirm": "ann@example.org"},
      "The password must not be your e-mail address or your name."),
     ({"email": "ann.example.org"}, "Enter an e-mail address like name@school.org.uk."),
@@ -793,8 +793,8 @@ def test_passwords_are_stored_with_a_memory_hard_kdf(db: Session, make_user) -> 
 @pytest.mark.parametrize("common", ["manchester", "q1w2e3r4t5", "1029384756", "Terminator"])
 def test_passwords_from_the_public_list_of_most_used_ones_are_refused(
         app: Flask, client: FlaskClient, db: Session, make_user, outbox: Path, where: str, common: str) -> None:  # type: ignore[no-untyped-def]
-    """zxcvbn's list of the 30,000 most used passwords, not only the few of schools'
-    own, at every door where a password is chosen."""
+    """zxcvbn's scorer knows the 30,000 most used passwords, not only the few of
+    schools' own, at every door where a password is chosen, and says why in its words."""
     user = make_user()
     if where == "register":
         response = register(client, email="new@example.org", password=common, confirm=common)
@@ -806,9 +806,46 @@ def test_passwords_from_the_public_list_of_most_used_ones_are_refused(
         response = post_form(client, "/account/", {"password-current": PASSWORD, "password-password": common,
                                                    "password-confirm": common}, prefix="password-")
     assert response.status_code == 422
-    assert "That password is one of the first that anyone would try: choose another." in page(response)
+    assert re.search(r"That password would be easy to guess: this is a (very|top-100) common password\. Add another "
+                     r"word or two\. Uncommon words are better", page(response))
     assert check_password(stored_user(db, user.email), PASSWORD)  # type: ignore[arg-type]
     assert stored_user(db, "new@example.org") is None
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("asdfghjkl;", "That password would be easy to guess: straight rows of keys are easy to guess. Add another "
+                   "word or two. Uncommon words are better. Use a longer keyboard pattern with more turns."),
+    ("19071985ann", "That password would be easy to guess: dates are often easy to guess. Add another word or two. "
+                    "Uncommon words are better. Avoid dates and years that are associated with you."),
+    ("Jennifer1985", "That password would be easy to guess: common names and surnames are easy to guess."),
+    ("annie.wilson1", "That password would be easy to guess. Add another word or two."),  # her own address
+], ids=["keyboard-row", "date", "surname", "own-address"])
+def test_a_weak_password_is_refused_with_zxcvbn_s_reasons(client: FlaskClient, db: Session, outbox: Path,
+                                                           password: str, message: str) -> None:
+    response = register(client, email="annie.wilson1@example.org", name="Annie Wilson", password=password,
+                        confirm=password)
+    assert response.status_code == 422
+    assert message in page(response)
+    assert stored_user(db, "annie.wilson1@example.org") is None
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "plum tree orchard lantern",
+                                      "Tr0mbone-Meadow-77", generate_password(), "plum tree orchard lantern " + "x" * 900],
+                         ids=["passphrase", "another-passphrase", "mixed", "generated", "long"])
+def test_a_strong_password_is_accepted(client: FlaskClient, db: Session, outbox: Path, password: str) -> None:
+    response = register(client, email="annie.wilson1@example.org", name="Annie Wilson", password=password,
+                        confirm=password)
+    assert response.status_code == 302
+    assert check_password(stored_user(db, "annie.wilson1@example.org"), password)  # type: ignore[arg-type]
+
+
+def test_the_scorer_sees_a_password_s_first_characters_only() -> None:
+    """zxcvbn slows down with length (and refuses more than 72 characters): a password
+    of the longest kind is judged, quickly, by its beginning."""
+    started = time.perf_counter()
+    assert password_problem("plum tree orchard lantern " + "1029384756" * 97) is None
+    assert password_problem("1029384756" * 99 + " plum tree orchard lantern") is not None
+    assert time.perf_counter() - started < 1
 
 
 def test_changing_the_password_ends_other_sessions(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]

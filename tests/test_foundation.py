@@ -1,14 +1,19 @@
 """Configuration, the schema's migrations, and the app factory."""
 from __future__ import annotations
 
+import logging
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import text
 
 from shooc import create_app
-from shooc.unit_of_work import get_db
+from shooc.unit_of_work import get_db, get_session
 from shooc.models import Base
 
 
@@ -81,3 +86,73 @@ def test_site_urls_are_the_apps_own_routes(app) -> None:  # type: ignore[no-unty
             urls.account: url_for("account.account", _external=True),
         }
     assert [ours for ours, apps in expected.items() if ours != apps] == []
+
+
+# Database errors: an outage is a 503, a bug a 500 ----------------------------------
+
+@pytest.fixture
+def failing_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """A fresh app as production makes it (not TESTING: errors are handled, not
+    raised), with a page whose query names a column no table has and one whose
+    database goes away in the middle of the request."""
+    fresh = create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(tmp_path),
+                        "SHOOC_SECRET_KEY": "fresh"})
+
+    @fresh.route("/test-only/missing-column")
+    def missing_column() -> str:
+        get_session().execute(text("SELECT no_such_column FROM users"))
+        return "unreachable"
+
+    @fresh.route("/test-only/connection-lost")
+    def connection_lost() -> str:
+        session = get_session()
+        if database_url.startswith("postgresql"):
+            # The server ends this request's connection ("terminating connection due to
+            # administrator command"), as a restart or a failover does.
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        else:
+            # Another process holds SQLite's write lock and this one is not let wait.
+            session.execute(text("PRAGMA busy_timeout = 0"))
+        session.execute(text("UPDATE users SET name = name"))
+        return "unreachable"
+
+    yield fresh
+    get_db(fresh).engine.dispose()
+
+
+def test_a_missing_column_is_a_bug_not_an_outage(failing_app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    """sqlite3 reports "no such column" as an OperationalError, as it does a locked
+    database; PostgreSQL as a ProgrammingError. Either way: the 500 page, logged with
+    its traceback."""
+    with caplog.at_level(logging.ERROR):
+        response = failing_app.test_client().get("/test-only/missing-column")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    body = response.get_data(as_text=True)
+    assert "Something went wrong" in body and "no_such_column" not in body and "Traceback" not in body
+    logged = [record for record in caplog.records if record.exc_info]
+    assert logged and "no_such_column" in str(logged[0].exc_info[1])  # type: ignore[index]
+
+
+def test_a_lost_connection_is_a_503_drawn_without_the_database(failing_app: Flask, database_url: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    client = failing_app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = "1:a-session-token"  # someone logged in: finding out who needs the database
+    lock = None
+    if database_url.startswith("sqlite"):
+        lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+    try:
+        with caplog.at_level(logging.WARNING):
+            response = client.get("/test-only/connection-lost")
+    finally:
+        if lock is not None:
+            lock.rollback()
+            lock.close()
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    body = response.get_data(as_text=True)
+    assert "Temporarily unavailable" in body and "Traceback" not in body
+    assert 'href="/auth/login"' in body  # drawn for a visitor
+    assert [record.getMessage().split(":")[0] for record in caplog.records if record.levelno >= logging.WARNING] == [
+        "database unavailable for GET /test-only/connection-lost"]
+    assert not any(record.exc_info for record in caplog.records)  # an outage is one line, no traceback

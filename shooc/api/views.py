@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from shooc.api import tokens
 from shooc.api.openapi import openapi_document
 from shooc.auth.models import User
+from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
 from shooc.evaluate.stats import run_stats
@@ -131,7 +132,10 @@ def _blueprint_server_error(error: InternalServerError) -> Response:
 @bp.errorhandler(OperationalError)
 @bp.errorhandler(PoolTimeoutError)
 def _blueprint_database_unavailable(error: Exception) -> Response:
-    """As the site's pages (shooc.web.database_unavailable), in JSON."""
+    """As the site's pages (shooc.web.database_unavailable), in JSON; any other
+    OperationalError is a bug, raised again: the JSON 500, its traceback logged."""
+    if not database_unreachable(error):
+        raise error
     log_database_unavailable(error)
     return json_error(503, MESSAGES[503], {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
