@@ -126,8 +126,13 @@ def test_images_are_only_real_pngs_jpegs_gifs_and_webps_of_a_modest_size(course_
     assert [p.message for p in load_course(course_copy).problems] == [message]
 
 
-def test_staged_uploads_are_kept_in_the_database_not_on_disk(client, leader, db: Session, tmp_path: Path) -> None:
+def test_staged_uploads_are_kept_in_the_database_not_on_disk(client, leader, db: Session, tmp_path: Path,
+                                                             monkeypatch) -> None:
     """What a leader uploads is never written into the instance or content folders."""
+    # a temporary folder of this test's own: other xdist workers make theirs in /tmp meanwhile
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     before = {p for p in Path(tempfile.gettempdir()).iterdir()}
     data = staging.zip_folder(MENTORING)
     response = client.post("/lead/publish/upload", content_type="multipart/form-data", data={
