@@ -79,6 +79,17 @@ def rollback() -> None:
 
 
 @contextmanager
+def _kept(session: Session) -> Iterator[Session]:
+    """Commit the session's work when the block ends; roll it back if it raises."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
 def write_now() -> Iterator[Session]:
     """A writing transaction of its own inside a reading request: what was read so
     far is let go, the write takes the lock at its start and is committed at the end
@@ -87,11 +98,8 @@ def write_now() -> Iterator[Session]:
     session.rollback()
     will_write()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with _kept(session):
+            yield session
     finally:
         write_intent.set(False)
 
@@ -100,12 +108,5 @@ def write_now() -> Iterator[Session]:
 def command_session(app: Flask | None = None) -> Iterator[Session]:
     """A command's session (or a background job's): committed when the block ends,
     rolled back if it raises, closed always."""
-    session = get_db(app).session()
-    try:
+    with get_db(app).session() as session, _kept(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

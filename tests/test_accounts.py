@@ -1320,6 +1320,11 @@ def test_registering_takes_as_long_for_an_address_with_an_account(committed_app:
     assert min(ratios) <= TIMING_BOUND, ratios
 
 
+def assert_one_message_to_each_address(smtp: SlowCollector, ratios: list[float]) -> None:
+    sent = [envelope.rcpt_tos[0] for envelope in smtp.envelopes]
+    assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)
+
+
 @pytest.mark.usefixtures("real_password_hashing")
 def test_asking_for_a_reset_takes_as_long_for_an_address_without_an_account(committed_app: Flask, live_server,
                                                                             slow_smtp: SlowCollector) -> None:
@@ -1334,8 +1339,7 @@ def test_asking_for_a_reset_takes_as_long_for_an_address_without_an_account(comm
         ({"email": address}, {"email": f"stranger{r}.{n}@example.org"})
         for n, address in enumerate(confirmed_accounts(database, "resetter"))])
     assert min(ratios) <= TIMING_BOUND, ratios
-    sent = [envelope.rcpt_tos[0] for envelope in slow_smtp.envelopes]
-    assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)  # one message to each address
+    assert_one_message_to_each_address(slow_smtp, ratios)
 
 
 @pytest.mark.usefixtures("real_password_hashing")
@@ -1364,5 +1368,4 @@ def test_asking_for_a_login_link_takes_as_long_for_an_address_without_an_account
         ({"email": address}, {"email": f"unknown{r}.{n}@example.org"})
         for n, address in enumerate(confirmed_accounts(database, "linker"))])
     assert min(ratios) <= TIMING_BOUND, ratios
-    sent = [envelope.rcpt_tos[0] for envelope in slow_smtp.envelopes]
-    assert len(sent) == 2 * SAMPLES * len(ratios) and len(set(sent)) == len(sent)  # one message to each address
+    assert_one_message_to_each_address(slow_smtp, ratios)
