@@ -66,10 +66,10 @@ def _wrap_wsgi(app: Flask, settings: Mapping[str, Any]) -> None:
 
 
 def _register_areas(app: Flask) -> None:
-    """The signals between areas, the request's session and the shared web glue, every
+    """The signals between areas, the kinds of background job, the request's session and the shared web glue, every
     area's blueprint, the rate limits on the auth blueprint, the commands."""
     import shooc.lead
-    from shooc import unit_of_work, web
+    from shooc import jobs, mailqueue, unit_of_work, web
     from shooc.api import views as api_views
     from shooc.auth import limits
     from shooc.auth import views as auth_views
@@ -79,9 +79,12 @@ def _register_areas(app: Flask) -> None:
     from shooc.enrolment import views as learn_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
+    from shooc.lead import imports
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()
+    jobs.register(mailqueue.DELIVERY_JOB, mailqueue.deliver_job)
+    imports.register()
     unit_of_work.init_app(app)
     web.init_app(app)
     auth_views.init_app(app)

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
+from shooc import jobs
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
@@ -21,6 +22,7 @@ from shooc.enrolment.runs import RunError, create_run, find_run, open_runs
 from shooc.enrolment.services import enrol
 from shooc.unit_of_work import command_session, get_db
 from shooc.urls import site_urls
+from shooc.web import the_app
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.publish import diff_course, find_course, publish_course
 
@@ -31,6 +33,7 @@ user_cli = AppGroup("user", help="Accounts.")
 badges_cli = AppGroup("badges", help="Open Badges issued to learners.")
 certificates_cli = AppGroup("certificates", help="Certificates issued to learners.")
 records_cli = AppGroup("records", help="A past run's records.")
+jobs_cli = AppGroup("jobs", help="Background jobs (records imports, mail delivery).")
 
 DEMO_ACCOUNTS = [
     ("learner@example.org", "Demo Learner", Role.learner),
@@ -363,11 +366,86 @@ def restore(file: Path, force: bool) -> None:
                "versions it has read in memory, and they are not the restored ones.")
 
 
+def _command_environment() -> jobs.Environment:
+    """Jobs run by a command: in the command itself when the app servers run theirs in
+    threads (a thread would die with the command), else on the configured runner."""
+    config = dict(current_app.config)
+    if config["SHOOC_JOB_RUNNER"] == "thread":
+        config["SHOOC_JOB_RUNNER"] = "inline"
+    return jobs.Environment(get_db(), config, current_app.instance_path)
+
+
+def _recover(environment: jobs.Environment) -> list[int]:
+    with command_session() as session:
+        again = jobs.recover(session, jobs.stale_after(environment.config))
+    for job_id in again:
+        jobs.dispatch(environment, job_id)
+    return again
+
+
+@jobs_cli.command("work")
+@click.option("--burst", is_flag=True, help="Run what is queued, then stop.")
+def jobs_work(burst: bool) -> None:
+    """Run background jobs from the RQ queue (SHOOC_JOB_RUNNER=rq): one or more of
+    these, on any machine that reaches the database and SHOOC_REDIS_URL."""
+    import threading
+
+    import rq
+
+    if current_app.config["SHOOC_JOB_RUNNER"] != "rq":
+        fail(f"SHOOC_JOB_RUNNER is {current_app.config['SHOOC_JOB_RUNNER']}: the app servers run the jobs "
+             "themselves. Set SHOOC_JOB_RUNNER=rq (and SHOOC_REDIS_URL) on the app servers and here.")
+    environment = _command_environment()
+    jobs.worker_environment = environment
+    recovered = _recover(environment)
+    click.echo(f"Queued {len(recovered)} stale job{'' if len(recovered) == 1 else 's'} again." if recovered
+               else "No stale jobs.")
+    if not burst:
+        # Stale jobs are found while the worker waits, too: no cron needed beside it.
+        interval = max(1.0, jobs.stale_after(environment.config).total_seconds() / 2)
+        app = the_app()
+
+        def keep_recovering() -> None:
+            stop = threading.Event()
+            while not stop.wait(interval):
+                with app.app_context():
+                    try:
+                        _recover(environment)
+                    except Exception:  # noqa: BLE001 (the database away for a moment: try again later)
+                        app.logger.exception("recovering stale jobs failed")
+
+        threading.Thread(target=keep_recovering, name="shooc-jobs-recover", daemon=True).start()
+    queue = jobs.rq_queue(environment.config)
+    rq.SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
+
+
+@jobs_cli.command("recover")
+def jobs_recover() -> None:
+    """Start again the jobs that stopped (their server restarted), or mark failed those
+    tried too often (for cron, every few minutes)."""
+    again = _recover(_command_environment())
+    click.echo(f"Started {len(again)} stale job{'' if len(again) == 1 else 's'} again"
+               + (f": {', '.join(map(str, again))}." if again else "."))
+
+
+@jobs_cli.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def jobs_list(limit: int) -> None:
+    """The latest background jobs and where they stand."""
+    from sqlalchemy import select
+
+    with command_session() as session:
+        for job in session.scalars(select(jobs.Job).order_by(jobs.Job.id.desc()).limit(limit)):
+            click.echo(f"{job.id:>6}  {job.kind:<15} {job.status:<8} {job.done:>9,}/{job.total:<9,} "
+                       f"attempt {job.attempts}  {job.created_at:%Y-%m-%d %H:%M}"
+                       + (f"  {job.error}" if job.error else ""))
+
+
 def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli
 
     for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
-                  reminders_cli):
+                  reminders_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)

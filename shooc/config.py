@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     # Redis shared by every server, e.g. redis://10.0.0.5:6379/0
     "SHOOC_REDIS_URL": None,
     "SHOOC_REDIS_PREFIX": "shooc",  # keys' prefix, for instances that share one Redis
+    # Who runs background jobs (shooc/jobs.py): thread (a thread of the app server that
+    # started the job), rq (`shooc jobs work` processes, over SHOOC_REDIS_URL), inline (in the request)
+    "SHOOC_JOB_RUNNER": "thread",
+    # A job that has not reported progress for this long is stale: queued again, or failed
+    "SHOOC_JOB_STALE_SECONDS": 300,
     **MAIL_SETTINGS,
 }
 
@@ -70,6 +75,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
             except ValueError:
                 raise ValueError(f"{key} must be a whole number, not '{settings[key]}'") from None
 
+    if settings["SHOOC_JOB_RUNNER"] not in ("thread", "rq", "inline"):
+        raise ValueError(f"SHOOC_JOB_RUNNER must be thread, rq or inline, not '{settings['SHOOC_JOB_RUNNER']}'")
+    if settings["SHOOC_JOB_RUNNER"] == "rq" and not settings["SHOOC_REDIS_URL"]:
+        raise ValueError("SHOOC_JOB_RUNNER=rq needs SHOOC_REDIS_URL, the Redis its queue is on")
     if not settings["SHOOC_DATABASE_URL"]:
         settings["SHOOC_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "shooc.sqlite3")
     if not settings["SHOOC_SECRET_KEY"]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shooc import jobs
 from shooc.db import Base, Database, utcnow
 from shooc.mail import Mailer, MailError
 
@@ -91,11 +92,14 @@ def _claim(database: Database, limit: int) -> list[OutgoingMail]:
         return messages
 
 
-def deliver(database: Database, mailer: Mailer, limit: int | None = None) -> Delivery:
+def deliver(database: Database, mailer: Mailer, limit: int | None = None,
+            after_batch: Callable[[Delivery], None] | None = None) -> Delivery:
     """Send queued mail until the queue is empty (or ``limit`` messages were tried).
     Each message is sent outside any transaction, so a slow mail server holds no lock."""
     result = Delivery()
     while limit is None or result.sent + result.failed < limit:
+        if after_batch and result.sent + result.failed:
+            after_batch(result)
         batch = _claim(database, BATCH if limit is None else min(BATCH, limit - result.sent - result.failed))
         if not batch:
             break
@@ -111,6 +115,24 @@ def deliver(database: Database, mailer: Mailer, limit: int | None = None) -> Del
                 result.sent += 1
                 _mark(database, message.id)
     return result
+
+
+DELIVERY_JOB = "mail.deliver"
+
+
+def deliver_job(environment: jobs.Environment, job: jobs.RunningJob) -> None:
+    """The background job an announcement starts: deliver the queue now (what it
+    leaves, cron's ``shooc mail send`` delivers). Its progress is the messages tried."""
+    database = environment.database
+
+    def beat(result: Delivery) -> None:
+        with database.session() as session, session.begin():
+            job.progress(session, result.sent + result.failed)
+
+    result = deliver(database, Mailer.from_config(environment.config, environment.instance_path),
+                     after_batch=beat)
+    beat(result)
+    log.info("mail queue: %s sent, %s failed", result.sent, result.failed)
 
 
 def _mark(database: Database, message_id: int, error: str | None = None) -> None:

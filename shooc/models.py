@@ -14,12 +14,13 @@ from shooc.evaluate.models import (
     RunWorkbookCounter,
     WorkbookStart,
 )
+from shooc.jobs import Job
 from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, WorkbookFeedback
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
 __all__ = ["ActivityVersion", "Announcement", "ApiToken", "RunCounter", "RunTally", "RunWeekCounter",
            "RunWorkbookCounter", "WorkbookStart", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",
-           "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "OutgoingMail", "OverallEffect",
-           "PendingDraft", "RecordImport", "Recording", "ReminderSent", "Response", "Role", "Run", "RunMode",
-           "Submission", "User", "WorkbookFeedback", "WorkbookVersion"]
+           "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Job", "OutgoingMail",
+           "OverallEffect", "PendingDraft", "RecordImport", "Recording", "ReminderSent", "Response", "Role", "Run",
+           "RunMode", "Submission", "User", "WorkbookFeedback", "WorkbookVersion"]

@@ -28,12 +28,13 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter, Map
 
+from shooc import jobs
 from shooc.auth.models import Role, User
 from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
 from shooc.mail import Mailer
-from shooc.unit_of_work import get_session
+from shooc.unit_of_work import get_db, get_session
 from shooc.urls import SiteUrls, path_for_logs, public_origin
 from shooc.urls import site_urls as site_urls_for
 from shooc.workbooks.models import Course
@@ -183,6 +184,23 @@ def from_this_site() -> bool:
 
 def mailer() -> Mailer:
     return current_app.extensions["shooc.mail"]
+
+
+def job_environment(app: Flask | None = None) -> jobs.Environment:
+    """What a background job runs with: this app's database and settings."""
+    app = app or the_app()
+    return jobs.Environment(get_db(app), app.config, app.instance_path)
+
+
+def start_job(job_id: int) -> None:
+    """Hand a queued job to the runner (SHOOC_JOB_RUNNER), once the request has
+    committed it: a runner in another process could not see it before. Should the
+    runner be out of reach (Redis down), the job stays queued and is started by
+    recovery (shooc/jobs.py) once it is stale: the request that queued it succeeds."""
+    try:
+        jobs.dispatch(job_environment(), job_id)
+    except Exception:  # noqa: BLE001 (any failure to reach the runner)
+        current_app.logger.exception("job %s is queued but its runner could not be reached", job_id)
 
 
 def the_app() -> Flask:

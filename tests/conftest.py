@@ -135,7 +135,9 @@ def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def session_app(database_url: str, instance_path: Path) -> Flask:
     return create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
-                       "SHOOC_SECRET_KEY": "test-secret", "TESTING": True})
+                       "SHOOC_SECRET_KEY": "test-secret", "TESTING": True,
+                       # the test's sessions share one connection: a job runs in the request
+                       "SHOOC_JOB_RUNNER": "inline"})
 
 
 @pytest.fixture

@@ -152,6 +152,10 @@ def test_systemd_unit_runs_the_deploy_config() -> None:
     for timer in ("shooc-mail", "shooc-reminders"):
         assert "OnCalendar=" in (DEPLOY / f"{timer}.timer").read_text()
         assert "ExecStart=/srv/shooc/.venv/bin/shooc " in (DEPLOY / f"{timer}.service").read_text()
+    worker = (DEPLOY / "shooc-jobs.service").read_text()
+    for line in ("ExecStart=/srv/shooc/.venv/bin/shooc jobs work", "Restart=always", "EnvironmentFile=/etc/shooc/env",
+                 "NoNewPrivileges=yes", "WantedBy=multi-user.target"):
+        assert re.search(rf"^{re.escape(line)}$", worker, re.MULTILINE), line
 
 
 def test_nginx_site_matches_the_app() -> None:

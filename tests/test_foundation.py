@@ -156,3 +156,49 @@ def test_a_lost_connection_is_a_503_drawn_without_the_database(failing_app: Flas
     assert [record.getMessage().split(":")[0] for record in caplog.records if record.levelno >= logging.WARNING] == [
         "database unavailable for GET /test-only/connection-lost"]
     assert not any(record.exc_info for record in caplog.records)  # an outage is one line, no traceback
+
+
+def test_migration_0012_gives_every_earlier_import_a_job_and_goes_back(tmp_path: Path) -> None:
+    """Imports made before jobs existed keep their outcome; one left running by the
+    upgrade's restart is failed, saying so; the downgrade puts the columns back."""
+    import datetime as dt
+
+    from alembic import command
+
+    from conftest import mentoring
+    from shooc.db import Database
+    from shooc.enrolment.runs import create_run
+    from shooc.migrate import alembic_config, upgrade
+    from shooc.workbooks.publish import publish_course
+
+    database = Database(f"sqlite:///{tmp_path}/old.sqlite3")
+    upgrade(database)
+    with database.session() as session:  # a run to import into, then back to 0011's schema
+        course = publish_course(session, mentoring()).course
+        run_id = create_run(session, course, dt.date(2017, 1, 9), dt.date(2017, 7, 31), slug="r").id
+        session.commit()
+    command.downgrade(alembic_config(database), "0011")
+    with database.engine.begin() as connection:
+        for name, status, error, finished in (("a.csv", "done", None, "2017-02-01 10:05:00.000000"),
+                                               ("b.csv", "running", None, None),
+                                               ("c.csv", "failed", "bad row", "2017-02-03 10:01:00.000000")):
+            connection.execute(text(
+                "INSERT INTO record_imports (run_id, filename, data, status, rows, summary, created_at, finished_at, "
+                "error) VALUES (:run, :name, x'00', :status, 5, '{}', '2017-02-01 10:00:00.000000', :finished, "
+                ":error)"), {"run": run_id, "name": name, "status": status, "finished": finished, "error": error})
+    upgrade(database)
+    with database.engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT r.filename, j.kind, j.status, j.done, j.total, j.error FROM record_imports r "
+            "JOIN jobs j ON j.id = r.job_id ORDER BY r.id")).all() == [
+            ("a.csv", "records.import", "done", 5, 5, None),
+            ("b.csv", "records.import", "failed", 0, 5,
+             "stopped by an upgrade before it finished; import the file again"),
+            ("c.csv", "records.import", "failed", 0, 5, "bad row")]
+    command.downgrade(alembic_config(database), "0011")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT filename, status, error FROM record_imports ORDER BY id")).all() == [
+            ("a.csv", "done", None),
+            ("b.csv", "failed", "stopped by an upgrade before it finished; import the file again"),
+            ("c.csv", "failed", "bad row")]
+    database.engine.dispose()

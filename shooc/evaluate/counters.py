@@ -162,49 +162,45 @@ def read(session: Session, run: Run) -> dict[str, Any]:
             "weeks": [w for w in weeks if any(w[1:])], "tallies": tallies}
 
 
+class _Weeks:
+    """Counts per week (Monday): registered, started, workbooks completed, certificates."""
+
+    REGISTERED, STARTED, COMPLETED, CERTIFIED = range(4)
+
+    def __init__(self) -> None:
+        self.counts: dict[dt.date, list[int]] = {}
+
+    def add(self, day: dt.date, column: int) -> None:
+        self.counts.setdefault(week_of(day), [0, 0, 0, 0])[column] += 1
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [(w, *counts) for w, counts in sorted(self.counts.items()) if any(counts)]
+
+
 def recount(session: Session, run: Run) -> dict[str, Any]:
-    """The same figures counted from the rows (slow at scale: for checks and rebuilds)."""
+    """The same figures counted from the rows (slow at scale: for checks and rebuilds),
+    table by table: enrolments, submissions, starts, certificates, evaluations."""
     in_run = Enrolment.run_id == run.id
     slugs = current.workbook_slugs(session, run.course)
     total = len(slugs)
+    weeks = _Weeks()
     enrolments = session.execute(select(Enrolment.id, Enrolment.enrolled_on, Enrolment.started_on,
                                         Enrolment.withdrawn_at, Enrolment.submitted_count).where(in_run)).all()
-    by_id = {e.id: e for e in enrolments}
-    weeks: dict[dt.date, list[int]] = {}
-
-    def week(day: dt.date, column: int, delta: int = 1) -> None:
-        weeks.setdefault(week_of(day), [0, 0, 0, 0])[column] += delta
-
     for e in enrolments:
-        week(e.enrolled_on, 0)
+        weeks.add(e.enrolled_on, _Weeks.REGISTERED)
         if e.started_on:
-            week(e.started_on, 1)
+            weeks.add(e.started_on, _Weeks.STARTED)
     submissions = session.execute(select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
                                   .join(Enrolment, Submission.enrolment_id == Enrolment.id).where(in_run)).all()
+    for s in submissions:
+        weeks.add(local_day(run, s.submitted_at), _Weeks.COMPLETED)
     completed = Counter(s.workbook_slug for s in submissions)
     per_enrolment = Counter(s.enrolment_id for s in submissions if s.workbook_slug in slugs)
-    for s in submissions:
-        week(local_day(run, s.submitted_at), 2)
     starts = Counter(session.scalars(select(WorkbookStart.workbook_slug).join(
         Enrolment, WorkbookStart.enrolment_id == Enrolment.id).where(in_run)))
-    certificates = session.execute(select(Certificate.enrolment_id, Certificate.issued_on).join(
-        Enrolment, Certificate.enrolment_id == Enrolment.id).where(in_run, Certificate.revoked_at.is_(None))).all()
-    days: Counter[str] = Counter()
-    for c in certificates:
-        day = local_day(run, c.issued_on)
-        week(day, 3)
-        e = by_id[c.enrolment_id]
-        days[str(max(0, (day - (e.started_on or e.enrolled_on)).days))] += 1
-    tallies: dict[str, dict[str, int]] = {}
-    if days:
-        tallies["days"] = dict(days)
-    evaluations = session.execute(select(Evaluation.overall_effect, Evaluation.objective_ratings).join(
-        Enrolment, Evaluation.enrolment_id == Enrolment.id).where(in_run)).all()
-    for effect, ratings in evaluations:
-        if effect is not None:
-            tallies.setdefault("effect", Counter())[OverallEffect(effect).value] += 1
-        for objective, rating in (ratings or {}).items():
-            tallies.setdefault(f"objective:{objective}", Counter())[str(rating)] += 1
+    certificates, days = _certificates(session, run, {e.id: e for e in enrolments}, weeks)
+    evaluations, rated = _evaluation_tallies(session, in_run)
+    tallies = {"days": days, **rated} if days else rated
     totals = {
         "registered": len(enrolments),
         "withdrawn": sum(1 for e in enrolments if e.withdrawn_at is not None and e.submitted_count < total),
@@ -213,14 +209,42 @@ def recount(session: Session, run: Run) -> dict[str, Any]:
         "badges_awarded": session.scalar(select(func.count()).select_from(BadgeAssertion).join(
             Enrolment, BadgeAssertion.enrolment_id == Enrolment.id).where(in_run, BadgeAssertion.revoked_at.is_(None))),
         "completed_all": sum(1 for n in per_enrolment.values() if total and n >= total),
-        "certificates_awarded": len(certificates),
-        "evaluations": len(evaluations),
+        "certificates_awarded": certificates,
+        "evaluations": evaluations,
     }
     return {"totals": totals,
             "workbooks": {slug: (starts.get(slug, 0), completed.get(slug, 0))
                           for slug in set(starts) | set(completed)},
-            "weeks": [(w, *counts) for w, counts in sorted(weeks.items()) if any(counts)],
+            "weeks": weeks.rows(),
             "tallies": {k: dict(v) for k, v in tallies.items()}}
+
+
+def _certificates(session: Session, run: Run, enrolments: dict[int, Any], weeks: _Weeks) -> tuple[int, Counter[str]]:
+    """Valid certificates: how many, counted into their weeks, and how many days each
+    holder took from starting (or enrolling) to their certificate."""
+    certificates = session.execute(select(Certificate.enrolment_id, Certificate.issued_on).join(
+        Enrolment, Certificate.enrolment_id == Enrolment.id).where(
+        Enrolment.run_id == run.id, Certificate.revoked_at.is_(None))).all()
+    days: Counter[str] = Counter()
+    for c in certificates:
+        day = local_day(run, c.issued_on)
+        weeks.add(day, _Weeks.CERTIFIED)
+        e = enrolments[c.enrolment_id]
+        days[str(max(0, (day - (e.started_on or e.enrolled_on)).days))] += 1
+    return len(certificates), days
+
+
+def _evaluation_tallies(session: Session, in_run: Any) -> tuple[int, dict[str, Counter[str]]]:
+    """How many evaluations, and the tallies of their overall effect and objective ratings."""
+    evaluations = session.execute(select(Evaluation.overall_effect, Evaluation.objective_ratings).join(
+        Enrolment, Evaluation.enrolment_id == Enrolment.id).where(in_run)).all()
+    tallies: dict[str, Counter[str]] = {}
+    for effect, ratings in evaluations:
+        if effect is not None:
+            tallies.setdefault("effect", Counter())[OverallEffect(effect).value] += 1
+        for objective, rating in (ratings or {}).items():
+            tallies.setdefault(f"objective:{objective}", Counter())[str(rating)] += 1
+    return len(evaluations), tallies
 
 
 def rebuild(session: Session, run: Run) -> None:

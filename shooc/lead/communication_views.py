@@ -1,54 +1,30 @@
 """Announcements to a run and webinar recordings attached to workbooks (/lead).
 
 E-mail delivery, decided: an announcement's e-mails are queued in the same
-transaction as the announcement (``shooc.mailqueue``); once that commits, the view
-starts delivering the queue in a background thread, so that announcements go out
-without a cron job and the leader does not wait for the mail server. Whatever that thread
-does not finish (the worker is restarted, the mail server is down) is delivered by
-``shooc mail send``, run from cron every few minutes; the queue's claims make the
-two safe to run at once. Under ``TESTING`` the delivery runs in the request
-instead, on the test's own database connection.
+transaction as the announcement (``shooc.mailqueue``), with a job to deliver them
+(``mail.deliver``, shooc/jobs.py); once that commits, the job runner delivers the
+queue, so that announcements go out without a cron job and the leader does not wait
+for the mail server. Whatever the job does not finish (the mail server is down) is
+delivered by ``shooc mail send``, run from cron every few minutes; the queue's claims
+make the two safe to run at once.
 """
 from __future__ import annotations
 
-import logging
-import threading
-
-from flask import Flask, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from shooc import jobs
 from shooc.auth.forms import EmptyForm, filled, select_choices
-from shooc.db import Database
 from shooc.lead import bp
 from shooc.lead import communications as comms
 from shooc.lead.forms import AnnouncementForm, RecordingForm
 from shooc.lead.models import Announcement, Recording
-from shooc.mail import Mailer
-from shooc.mailqueue import deliver, queue_figures
-from shooc.unit_of_work import commit, get_db, get_session, rollback
-from shooc.web import mailer, run_or_404, site_urls, the_app
+from shooc.mailqueue import DELIVERY_JOB, queue_figures
+from shooc.unit_of_work import commit, get_session, rollback
+from shooc.web import run_or_404, site_urls, start_job
 from shooc.workbooks.models import Course
-
-log = logging.getLogger(__name__)
-
-
-def _deliver_quietly(database: Database, outgoing: Mailer) -> None:
-    try:
-        result = deliver(database, outgoing)
-        log.info("mail queue: %s sent, %s failed", result.sent, result.failed)
-    except Exception:  # noqa: BLE001  (cron's `shooc mail send` will try again)
-        log.exception("delivering the mail queue failed; `shooc mail send` will retry")
-
-
-def start_delivery(app: Flask) -> None:
-    """Deliver the mail queue after the request's transaction committed."""
-    if app.testing:
-        _deliver_quietly(get_db(app), mailer())
-        return
-    threading.Thread(target=_deliver_quietly, args=(get_db(app), mailer()), daemon=True,
-                     name="shooc-mail").start()
 
 
 @bp.route("/runs/<slug>/announcements", methods=["GET", "POST"])
@@ -74,12 +50,13 @@ def announcements(slug: str) -> ResponseReturnValue:
                 for name, problem in exc.problems.items():
                     getattr(form, name).errors = [problem]
             else:
-                commit()
-                start_delivery(the_app())
-                n = announcement.emailed_to
-                flash(f"Posted “{announcement.title}”: learners see it on their dashboards; "
+                n, title, run_slug = announcement.emailed_to, announcement.title, run.slug
+                delivery = jobs.create(db, DELIVERY_JOB, total=n, created_by_id=current_user.id).id
+                commit()  # then nothing more is read: the job may need SQLite's write lock at once
+                start_job(delivery)
+                flash(f"Posted “{title}”: learners see it on their dashboards; "
                       f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
-                return redirect(url_for("lead.announcements", slug=run.slug))
+                return redirect(url_for("lead.announcements", slug=run_slug))
     return render_template("lead/announcements.html", run=run, form=form, preview=preview,
                            audience=comms.audience(db, run), announcements=comms.announcements(db, run),
                            queue=queue_figures(db), delete_form=EmptyForm()), (422 if form.errors else 200)

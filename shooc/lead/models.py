@@ -4,9 +4,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.db import Base, utcnow
+from shooc.jobs import Job
 
 
 class WorkbookFeedback(Base):
@@ -73,18 +74,23 @@ class ReminderSent(Base):
 
 
 class RecordImport(Base):
-    """A records import (docs/formats.md) started from the web: its file, state and outcome."""
+    """A records import (docs/formats.md) started from the web: its file and what it
+    added; its running (status, progress, error) is its job's (shooc/jobs.py)."""
 
     __tablename__ = "record_imports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
     filename: Mapped[str] = mapped_column(String(300))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, done, failed
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # emptied once imported: no second copy is kept
     rows: Mapped[int] = mapped_column(default=0)
-    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the batches so far added
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[dt.datetime | None]
+
+    job: Mapped[Job] = relationship(lazy="joined")
+
+    @property
+    def status(self) -> str:
+        return self.job.status

@@ -183,6 +183,12 @@ class RecordsInvalid(ValueError):
         super().__init__(f"{records.problem_count} problem(s) in {records.filename}")
         self.records = records
 
+    @property
+    def job_message(self) -> str:
+        """What a failed background import's page says (shooc.jobs.describe)."""
+        count, listed = self.records.problem_count, self.records.problems[:20]
+        return "; ".join(str(p) for p in listed) + (f"; ... and {count - 20:,} more" if count > 20 else "")
+
 
 # Reading and checking ------------------------------------------------------------
 
@@ -294,72 +300,91 @@ def _rows(reader: Any, index: dict[str, int], width: int, run: Run, workbook_cou
 
 def _check_row(line: int, values: dict[str, str], run: Run, workbook_count: int, today: dt.date,
                problem: Callable[[str], None]) -> RecordRow | None:
-    before = _Counter(problem)
+    """One row, in steps: its characters, the person, the dates, the evaluation. Every
+    step reports all it finds, so that one read of the file lists every problem."""
+    found = _Counter(problem)
     for column, value in values.items():
         if "\x00" in value:  # no text column of PostgreSQL can hold it; never in a real spreadsheet
-            before(f"{column} contains a NUL character (is this a CSV file?)")
-    if before.count:
+            found(f"{column} contains a NUL character (is this a CSV file?)")
+    if found.count:
         return None
+    email, name, organisation = _person(values, found)
+    registered_on, started_on, completed = _dates(values, run, workbook_count, today, found)
+    effect = _overall_effect(values["overall_effect"], found)
+    if found.count or registered_on is None:
+        return None
+    return RecordRow(line, email, name, organisation, registered_on, started_on, completed, effect)
+
+
+def _person(values: dict[str, str], problem: Callable[[str], None]) -> tuple[str, str, str | None]:
     email = ""
     try:
         email = normalise_email(values["email"]) if values["email"] else ""
         if not email:
-            before("email is empty")
+            problem("email is empty")
     except AccountError:
-        before(f"email '{values['email']}' is not an e-mail address")
+        problem(f"email '{values['email']}' is not an e-mail address")
     name = values["name"]
     if not name:
-        before("name is empty")
+        problem("name is empty")
     elif len(name) > 200:
-        before("name is longer than 200 characters")
+        problem("name is longer than 200 characters")
     organisation = values["organisation"] or None
     if organisation and len(organisation) > 200:
-        before("organisation is longer than 200 characters")
+        problem("organisation is longer than 200 characters")
+    return email, name, organisation
 
-    def date(column: str, required: bool = False) -> dt.date | None:
-        text = values[column]
-        if not text:
-            if required:
-                before(f"{column} is empty")
-            return None
-        try:
-            if not DATE_RE.match(text):
-                raise ValueError
-            value = dt.date.fromisoformat(text)
-        except ValueError:
-            before(f"{column} '{text}' is not a date like 2017-01-31")
-            return None
-        if value > today:
-            before(f"{column} {value} is in the future")
-        return value
 
-    registered_on = date("registered_on", required=True)
-    started_on = date("started_on")
-    completed = tuple(date(column) for column in WORKBOOK_COLUMNS)
+def _date(values: dict[str, str], column: str, today: dt.date, problem: Callable[[str], None],
+          required: bool = False) -> dt.date | None:
+    text = values[column]
+    if not text:
+        if required:
+            problem(f"{column} is empty")
+        return None
+    try:
+        if not DATE_RE.match(text):
+            raise ValueError
+        value = dt.date.fromisoformat(text)
+    except ValueError:
+        problem(f"{column} '{text}' is not a date like 2017-01-31")
+        return None
+    if value > today:
+        problem(f"{column} {value} is in the future")
+    return value
+
+
+def _dates(values: dict[str, str], run: Run, workbook_count: int, today: dt.date, problem: Callable[[str], None],
+           ) -> tuple[dt.date | None, dt.date | None, tuple[dt.date | None, ...]]:
+    """Registered, started and each completion: each a date, in the run, in order."""
+    registered_on = _date(values, "registered_on", today, problem, required=True)
+    started_on = _date(values, "started_on", today, problem)
+    completed = tuple(_date(values, column, today, problem) for column in WORKBOOK_COLUMNS)
     if registered_on and not run.opens_on <= registered_on <= run.closes_on:
-        before(f"registered_on {registered_on} is outside the run's dates ({run.opens_on} to {run.closes_on})")
+        problem(f"registered_on {registered_on} is outside the run's dates ({run.opens_on} to {run.closes_on})")
     if registered_on and started_on and started_on < registered_on:
-        before(f"started_on {started_on} is before registered_on {registered_on}")
+        problem(f"started_on {started_on} is before registered_on {registered_on}")
     for position, done in enumerate(completed, start=1):
         if done is None:
             continue
         if position > workbook_count:
-            before(f"workbook_{position} has a date, but the course has {workbook_count} workbooks")
+            problem(f"workbook_{position} has a date, but the course has {workbook_count} workbooks")
         elif started_on is None and values["started_on"] == "":
-            before(f"workbook_{position} is completed, so started_on must be given")
+            problem(f"workbook_{position} is completed, so started_on must be given")
         elif started_on and done < started_on:
-            before(f"workbook_{position} {done} is before started_on {started_on}")
-    effect_text = values["overall_effect"].lower().replace(" ", "_").replace("-", "_")
-    effect = None
-    if effect_text:
-        try:
-            effect = OverallEffect(effect_text)
-        except ValueError:
-            before(f"overall_effect '{values['overall_effect']}' is not one of "
-                   + ", ".join(e.value for e in OverallEffect) + " (or empty)")
-    if before.count or registered_on is None:
+            problem(f"workbook_{position} {done} is before started_on {started_on}")
+    return registered_on, started_on, completed
+
+
+def _overall_effect(text: str, problem: Callable[[str], None]) -> OverallEffect | None:
+    """Any case, a space, hyphen or underscore between words ("Very good" = "very_good")."""
+    if not text:
         return None
-    return RecordRow(line, email, name, organisation, registered_on, started_on, completed, effect)
+    try:
+        return OverallEffect(text.lower().replace(" ", "_").replace("-", "_"))
+    except ValueError:
+        problem(f"overall_effect '{text}' is not one of " + ", ".join(e.value for e in OverallEffect) + " (or empty)")
+        return None
 
 
 class _Counter:
@@ -405,26 +430,40 @@ def check_file(session: Session, run: Run, data: bytes, filename: str,
 
 def import_records(session: Session, run: Run, records: RecordsFile, actor: User | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ImportSummary:
-    """Write checked records into ``run``; flushes, the caller commits (all or nothing)."""
+    """Write checked records into ``run`` in one transaction; flushes, the caller
+    commits (all or nothing). A background import runs the same steps, a transaction
+    per batch (shooc/lead/imports.py)."""
     if not records.ok:
         raise RecordsInvalid(records)
-    # One import per run at a time (PostgreSQL row lock; SQLite serialises writes).
-    session.execute(select(Run.id).where(Run.id == run.id).with_for_update())
-    workbooks = course_workbooks(session, run)
-    version_number = current.version_number(session, run.course)
-    writer = _Writer(session, run, workbooks, version_number, records.filename)
+    writer = start_import(session, run, records.filename)
     total = len(records.rows)
     for start in range(0, total, BATCH):
         writer.write(records.rows[start:start + BATCH])
         if progress:
             progress(min(start + BATCH, total), total)
-    summary = writer.summary
-    summary.rows = total
-    counters.rebuild(session, run)  # bulk rows bypass the per-event counters: count the run afresh
-    audit(session, actor, "records.import", f"Imported {records.filename}: " + "; ".join(summary.lines()),
+    writer.summary.rows = total
+    finish_import(session, run, records.filename, writer.summary, actor)
+    return writer.summary
+
+
+def start_import(session: Session, run: Run, filename: str, summary: ImportSummary | None = None) -> _Writer:
+    """The writer of an import into ``run``, holding the run for this transaction: one
+    import per run at a time (PostgreSQL row lock; SQLite serialises writes)."""
+    session.execute(select(Run.id).where(Run.id == run.id).with_for_update())
+    writer = _Writer(session, run, course_workbooks(session, run), current.version_number(session, run.course),
+                     filename)
+    if summary is not None:
+        writer.summary = summary
+    return writer
+
+
+def finish_import(session: Session, run: Run, filename: str, summary: ImportSummary, actor: User | None) -> None:
+    """After the last batch: the run's figures counted afresh (bulk rows bypass the
+    per-event counters) and the import audited."""
+    counters.rebuild(session, run)
+    audit(session, actor, "records.import", f"Imported {filename}: " + "; ".join(summary.lines()),
           run=run, **summary.as_dict())  # type: ignore[arg-type]  # counts, none named enrolment or reason
     session.flush()
-    return summary
 
 
 def refresh_planner_statistics(session: Session, rows: int) -> None:
@@ -461,12 +500,20 @@ class _Writer:
         return dt.datetime.combine(day, dt.time(12), tzinfo=self.zone).astimezone(dt.timezone.utc)
 
     def write(self, rows: Sequence[RecordRow]) -> None:
-        session, summary = self.session, self.summary
-        users = self._users(rows)
-        enrolments = self._enrolments(rows, users)
-        ids = [enrolment_id for enrolment_id, _, _ in enrolments.values()]
+        """One batch, table by table: accounts, enrolments, submissions with their badges
+        (and starts), certificates, evaluations."""
+        enrolments = self._enrolments(rows, self._users(rows))
+        badges = self._submissions(rows, enrolments)
+        if badges:
+            self._certificates(rows, enrolments, badges)
+        self._evaluations(rows, enrolments)
 
-        # Submissions and their badges
+    def _submissions(self, rows: Sequence[RecordRow],
+                     enrolments: dict[str, tuple[int, int, str]]) -> list[dict[str, Any]]:
+        """Each completion not yet submitted becomes a submission, its badge and its
+        workbook's start; returns the badges."""
+        session, summary = self.session, self.summary
+        ids = [enrolment_id for enrolment_id, _, _ in enrolments.values()]
         have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
                                                   .where(Submission.enrolment_id.in_(ids)))}
         new_submissions: list[dict[str, Any]] = []
@@ -478,67 +525,75 @@ class _Writer:
                         "enrolment_id": enrolment_id, "workbook_slug": workbook.slug,
                         "workbook_version_id": workbook.id, "course_version_number": self.version_number,
                         "answers": None, "submitted_at": self.at_midday(day)})
+        if not new_submissions:
+            return []
+        emails = {enrolments[row.email][0]: row.email for row in rows}
+        created = session.execute(
+            _insert(Submission).returning(Submission.id, Submission.enrolment_id, Submission.workbook_slug,
+                                         Submission.submitted_at), new_submissions)
         badges = []
-        if new_submissions:
-            emails = {enrolments[row.email][0]: row.email for row in rows}
-            created = session.execute(
-                _insert(Submission).returning(Submission.id, Submission.enrolment_id, Submission.workbook_slug,
-                                             Submission.submitted_at), new_submissions)
-            for submission_id, enrolment_id, slug, submitted_at in created:
-                salt = secrets.token_hex(8)
-                badges.append({"id": new_assertion_id(), "submission_id": submission_id,
-                               "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
-                               "workbook_slug": slug, "salt": salt,
-                               "recipient_identity": recipient_identity(emails[enrolment_id], salt),
-                               "issued_on": submitted_at})
-            session.execute(_insert(BadgeAssertion), badges)
-            starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
-                       "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
-            insert_starts = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
-            session.execute(insert_starts(WorkbookStart).on_conflict_do_nothing(), starts)
-            added: dict[int, int] = {}
-            for submission in new_submissions:
-                added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
-            table = Enrolment.__table__
-            assert isinstance(table, Table)  # a mapped class's FromClause, to SQLAlchemy's types
-            session.execute(update(table).where(table.c.id == bindparam("enrolment"))
-                            .values(submitted_count=table.c.submitted_count + bindparam("added")),
-                            [{"enrolment": e, "added": n} for e, n in added.items()])
-            summary.workbooks_added += len(new_submissions)
-            summary.badges_issued += len(badges)
+        for submission_id, enrolment_id, slug, submitted_at in created:
+            salt = secrets.token_hex(8)
+            badges.append({"id": new_assertion_id(), "submission_id": submission_id,
+                           "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
+                           "workbook_slug": slug, "salt": salt,
+                           "recipient_identity": recipient_identity(emails[enrolment_id], salt),
+                           "issued_on": submitted_at})
+        session.execute(_insert(BadgeAssertion), badges)
+        starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
+                   "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
+        insert_starts = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+        session.execute(insert_starts(WorkbookStart).on_conflict_do_nothing(), starts)
+        added: dict[int, int] = {}
+        for submission in new_submissions:
+            added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
+        table = Enrolment.__table__
+        assert isinstance(table, Table)  # a mapped class's FromClause, to SQLAlchemy's types
+        session.execute(update(table).where(table.c.id == bindparam("enrolment"))
+                        .values(submitted_count=table.c.submitted_count + bindparam("added")),
+                        [{"enrolment": e, "added": n} for e, n in added.items()])
+        summary.workbooks_added += len(new_submissions)
+        summary.badges_issued += len(badges)
+        return badges
 
-        # Certificates: every workbook of the course with a valid badge, none yet
-        if badges:
-            touched = {b["enrolment_id"] for b in badges}
-            valid: dict[int, dict[str, dt.datetime]] = {}
-            for enrolment_id, slug, issued_on in session.execute(
-                    select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
-                    .where(BadgeAssertion.enrolment_id.in_(touched), BadgeAssertion.revoked_at.is_(None))):
-                valid.setdefault(enrolment_id, {})[slug] = issued_on
-            certified = set(session.scalars(select(Certificate.enrolment_id)
-                                            .where(Certificate.enrolment_id.in_(touched))))
-            names = {enrolments[row.email][0]: enrolments[row.email][2] for row in rows}
-            certificates = [{"code": new_certificate_code(), "enrolment_id": enrolment_id,
-                             "holder_name": names[enrolment_id], "issued_on": max(issued.values())}
-                            for enrolment_id, issued in valid.items()
-                            if enrolment_id not in certified and self.slugs and self.slugs <= issued.keys()]
-            if certificates:
-                session.execute(_insert(Certificate), certificates)
-            summary.certificates_issued += len(certificates)
+    def _certificates(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
+                      badges: list[dict[str, Any]]) -> None:
+        """A certificate for every learner given a badge here who now holds a valid one
+        for every workbook of the course, and none yet: dated on the last of them."""
+        session = self.session
+        touched = {b["enrolment_id"] for b in badges}
+        valid: dict[int, dict[str, dt.datetime]] = {}
+        for enrolment_id, slug, issued_on in session.execute(
+                select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
+                .where(BadgeAssertion.enrolment_id.in_(touched), BadgeAssertion.revoked_at.is_(None))):
+            valid.setdefault(enrolment_id, {})[slug] = issued_on
+        certified = set(session.scalars(select(Certificate.enrolment_id)
+                                        .where(Certificate.enrolment_id.in_(touched))))
+        names = {enrolments[row.email][0]: enrolments[row.email][2] for row in rows}
+        certificates = [{"code": new_certificate_code(), "enrolment_id": enrolment_id,
+                         "holder_name": names[enrolment_id], "issued_on": max(issued.values())}
+                        for enrolment_id, issued in valid.items()
+                        if enrolment_id not in certified and self.slugs and self.slugs <= issued.keys()]
+        if certificates:
+            session.execute(_insert(Certificate), certificates)
+        self.summary.certificates_issued += len(certificates)
 
-        # Evaluations: the learner's own answer, if any, is kept
+    def _evaluations(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]]) -> None:
+        """The file's overall effect, where the learner gave no evaluation of their own."""
         rated = [row for row in rows if row.overall_effect is not None]
-        if rated:
-            evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
-                Evaluation.enrolment_id.in_([enrolments[row.email][0] for row in rated]))))
-            evaluations: list[dict[str, Any]] = [
-                {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
-                 "objective_ratings": {}, "comments": None, "source": "import",
-                 "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
-                for row in rated if enrolments[row.email][0] not in evaluated]
-            if evaluations:
-                session.execute(_insert(Evaluation), evaluations)
-            summary.evaluations_added += len(evaluations)
+        if not rated:
+            return
+        session = self.session
+        evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
+            Evaluation.enrolment_id.in_([enrolments[row.email][0] for row in rated]))))
+        evaluations: list[dict[str, Any]] = [
+            {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
+             "objective_ratings": {}, "comments": None, "source": "import",
+             "submitted_at": self.at_midday(row.last_date), "updated_at": utcnow()}
+            for row in rated if enrolments[row.email][0] not in evaluated]
+        if evaluations:
+            session.execute(_insert(Evaluation), evaluations)
+        self.summary.evaluations_added += len(evaluations)
 
     def _users(self, rows: Sequence[RecordRow]) -> dict[str, tuple[int, str]]:
         """E-mail → (user id, name), making the accounts that do not exist yet.
