@@ -42,8 +42,15 @@ def launch_browser():  # type: ignore[no-untyped-def]
         browser.close()
 
 
+#: PNGs are written only when asked for (``make screenshots``): a full-page
+#: screenshot costs more than the page itself, and CI looks at none of them. Every
+#: page is still opened at phone width and measured.
+WRITE_SCREENSHOTS = os.environ.get("SHOOC_SCREENSHOTS") == "1"
+
+
 class Shots:
-    """Numbered screenshots of a test's pages, at desktop and phone width."""
+    """Numbered screenshots of a test's pages, at desktop and phone width (with
+    SHOOC_SCREENSHOTS=1), and a check that every such page fits a phone."""
 
     def __init__(self, browser, folder: Path) -> None:  # type: ignore[no-untyped-def]
         self.folder = folder
@@ -55,13 +62,15 @@ class Shots:
 
     def take(self, page, name: str) -> None:  # type: ignore[no-untyped-def]
         self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+        if WRITE_SCREENSHOTS:
+            page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
         # the same page at phone width, with the same cookies
         self.phone.clear_cookies()
         self.phone.add_cookies(page.context.cookies())
         phone_page = self.phone.new_page()
         phone_page.goto(page.url)
-        phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
+        if WRITE_SCREENSHOTS:
+            phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
         width = phone_page.evaluate("document.documentElement.scrollWidth")
         phone_page.close()
         assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"

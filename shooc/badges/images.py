@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import font_source_sans_pro
@@ -25,8 +25,10 @@ def _font(weight: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONTS / f"SourceSansPro-{weight}.ttf"), size)
 
 
+@lru_cache(maxsize=64)
 def draw_badge(position: int, title: str, course_title: str) -> bytes:
-    """A round medal: the workbook's number, its title and the course's name."""
+    """A round medal: the workbook's number, its title and the course's name (the
+    PNG's bytes, kept for the arguments seen before: drawing one takes 0.1 s)."""
     light, dark = PALETTE[(position - 1) % len(PALETTE)]
     scale = 2  # drawn at twice the size, then reduced: smooth edges
     s = SIZE * scale

@@ -12,6 +12,7 @@ Decisions:
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from html import escape as html_escape
@@ -98,8 +99,18 @@ def resanitise(html: str) -> str:
     return sanitise(html, image_src=lambda src: src)
 
 
+@functools.lru_cache(maxsize=4096)
+def _converted(text: str) -> str:
+    """Markdown to (unsanitised) HTML: a pure function of the text, kept for texts seen
+    before, since converting is most of what publishing costs (a republished course,
+    whose texts mostly did not change; and the test suite, which publishes the
+    shipped course hundreds of times). Sanitising, which depends on where images
+    are, is done every time."""
+    return _markdown().convert(text)
+
+
 def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None) -> str:
-    return sanitise(_markdown().convert(text), image_src)
+    return sanitise(_converted(text), image_src)
 
 
 def render_body(text: str, image_src: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
