@@ -14,7 +14,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test lint bench profile browser axe openbadges clean
+.PHONY: run test screenshots lint bench profile browser axe openbadges clean
 
 $(SERVE_INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: $(SERVE_INSTALLED)
 TEST_WORKERS ?= auto
 test: $(INSTALLED) browser axe openbadges
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+## screenshots: the browser journeys again, writing every page they visit as PNGs, at
+## desktop and phone width, into tests/output/screenshots/ (for people to look at)
+screenshots: $(INSTALLED) browser axe
+	SHOOC_SCREENSHOTS=1 $(BIN)/python -m pytest -p no:xdist -m browser $(PYTEST_ARGS)
 
 ## lint: the static checks CI runs: the import layers (import-linter's contracts in setup.cfg),
 ## ruff (pyproject.toml) and mypy's types ([mypy] in setup.cfg)
