@@ -50,16 +50,23 @@ class Mailer:
     def uses_outbox(self) -> bool:
         return self.host is None
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, html: str | None = None,
+             headers: Mapping[str, str] | None = None) -> None:
+        """Plain text, with an HTML alternative if ``html`` is given; ``headers`` are
+        added as they are (List-Unsubscribe, RFC 8058)."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
         message["Date"] = dt.datetime.now(dt.timezone.utc)
         message["Message-ID"] = make_msgid(domain="shooc")
+        for name, value in (headers or {}).items():
+            message[name] = value
         # 8bit, not quoted-printable: links stay whole for people who open an
         # outbox file in an editor (every current mail server takes 8BITMIME).
         message.set_content(body, cte="8bit")
+        if html is not None:
+            message.add_alternative(html, subtype="html", cte="8bit")
         if self.host is None:  # uses_outbox
             self.outbox.mkdir(parents=True, exist_ok=True)
             name = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"

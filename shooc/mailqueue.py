@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -39,6 +39,8 @@ class OutgoingMail(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # an HTML alternative (notifications)
+    headers: Mapped[dict[str, Any] | None]  # extra headers: List-Unsubscribe (RFC 8058)
     kind: Mapped[str] = mapped_column(String(40))  # announcement, reminder-closing, ...
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -55,13 +57,16 @@ class Message:
     body: str
     kind: str
     user_id: int | None = None
+    html: str | None = None
+    headers: dict[str, str] | None = None
 
 
 def enqueue(session: Session, messages: Iterable[Message]) -> int:
     """Queue messages (one INSERT for them all); returns how many."""
     now = utcnow()
     rows = [{"recipient": m.recipient, "subject": m.subject, "body": m.body, "kind": m.kind,
-             "user_id": m.user_id, "created_at": now, "attempts": 0} for m in messages]
+             "user_id": m.user_id, "created_at": now, "attempts": 0, "html": m.html, "headers": m.headers}
+            for m in messages]
     if rows:
         session.execute(insert(OutgoingMail), rows)
     return len(rows)
@@ -105,7 +110,7 @@ def deliver(database: Database, mailer: Mailer, limit: int | None = None,
             break
         for message in batch:
             try:
-                mailer.send(message.recipient, message.subject, message.body)
+                mailer.send(message.recipient, message.subject, message.body, message.html, message.headers)
             except Exception as exc:  # noqa: BLE001 (a server refusal, or a message the mail library rejects)
                 if not isinstance(exc, MailError):
                     log.exception("message %s could not be sent", message.id)

@@ -3,6 +3,7 @@ from shooc.api.models import ApiToken
 from shooc.audit import AuditEntry
 from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Report
 from shooc.db import Base
 from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
 from shooc.evaluate.models import (
@@ -19,8 +20,9 @@ from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSen
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
-__all__ = ["ActivityVersion", "Announcement", "ApiToken", "RunCounter", "RunTally", "RunWeekCounter",
-           "RunWorkbookCounter", "WorkbookStart", "Asset", "AuditEntry", "BadgeAssertion", "Base", "Certificate",
-           "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Job", "OutgoingMail",
-           "OverallEffect", "PendingDraft", "RecordImport", "Recording", "ReminderSent", "Response", "Role", "Run",
-           "RunMode", "Submission", "User", "WorkbookFeedback", "WorkbookVersion"]
+__all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry", "BadgeAssertion", "Base",
+           "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Follow", "Helpful",
+           "Job", "Mute", "Notification", "OutgoingMail", "OverallEffect", "PendingDraft", "Post", "RecordImport",
+           "Recording", "ReminderSent", "Report", "Response", "Role", "Run", "RunCounter", "RunMode", "RunTally",
+           "RunWeekCounter", "RunWorkbookCounter", "Submission", "User", "WorkbookFeedback", "WorkbookStart",
+           "WorkbookVersion"]

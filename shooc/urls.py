@@ -112,6 +112,26 @@ class SiteUrls:
     def account(self) -> str:
         return f"{self.base}/account/"
 
+    def discussion(self, course_slug: str, workbook_slug: str) -> str:
+        return f"{self.workbook(course_slug, workbook_slug)}/discussion"
+
+    def post(self, post_id: int) -> str:
+        return f"{self.base}/discussion/posts/{int(post_id)}"
+
+    @property
+    def notifications(self) -> str:
+        return f"{self.base}/notifications"
+
+    def unsubscribe(self, token: str) -> str:
+        """A notifications e-mail's one-click unsubscribe (RFC 8058)."""
+        return f"{self.base}/notifications/unsubscribe/{_part(token)}"
+
+    def site_path(self, path: str) -> str:
+        """A path of this site (``/...``, as stored with a notification), absolute."""
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(f"not a path of this site: {path!r}")
+        return self.base + path
+
 
 def _part(value: str) -> str:
     return quote(str(value), safe="")

@@ -60,6 +60,12 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Set by an admin: no password, link, session or API token of the account works.
     disabled_at: Mapped[dt.datetime | None]
+    # How their name is shown to other participants (shooc.community.services.shown_name):
+    # "full" (their name as given) or "short" (first name and initial)
+    name_shown: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
+    # Notifications by e-mail: "instant", "daily" (a digest) or "never"
+    notification_email: Mapped[str] = mapped_column(String(10), default="instant", server_default="instant")
+    digest_sent_on: Mapped[dt.date | None]  # the last daily digest's day
 
     @property
     def is_active(self) -> bool:  # Flask-Login's name: an inactive user is never logged in

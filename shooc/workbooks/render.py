@@ -71,26 +71,32 @@ def _markdown() -> markdown.Markdown:
     return converter.reset()
 
 
-def sanitise(html: str, image_src: Callable[[str], str | None] | None = None) -> str:
+#: Links in what participants write: not endorsed by the site (nofollow), user
+#: content (ugc), and the page they open cannot reach back (noopener noreferrer).
+PARTICIPANT_LINK_REL = "nofollow ugc noopener noreferrer"
+
+
+def sanitise(html: str, image_src: Callable[[str], str | None] | None = None,
+             link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             return image_src(value) if image_src else None
         if attribute == "id":
-            return _prefixed(value)
+            return _prefixed(value, id_prefix)
         if attribute == "href" and value.startswith("#") and len(value) > 1:
-            return "#" + _prefixed(value[1:])
+            return "#" + _prefixed(value[1:], id_prefix)
         return value
 
     return nh3.clean(
         html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"}, attribute_filter=attribute_filter,
-        filter_style_properties={"text-align"}, clean_content_tags={"script", "style"},
+        filter_style_properties={"text-align"}, clean_content_tags={"script", "style"}, link_rel=link_rel,
     )
 
 
-def _prefixed(user_id: str) -> str:
+def _prefixed(user_id: str, prefix: str = USER_ID_PREFIX) -> str:
     # Once only: HTML sanitised before is sanitised again (resanitise) unchanged.
-    return user_id if user_id.startswith(USER_ID_PREFIX) else USER_ID_PREFIX + user_id
+    return user_id if user_id.startswith(USER_ID_PREFIX) else prefix + user_id
 
 
 def resanitise(html: str) -> str:
@@ -109,8 +115,17 @@ def _converted(text: str) -> str:
     return _markdown().convert(text)
 
 
-def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None) -> str:
-    return sanitise(_converted(text), image_src)
+def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None,
+                    link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
+    return sanitise(_converted(text), image_src, link_rel, id_prefix)
+
+
+def render_participant_text(text: str, scope: str) -> str:
+    """What a participant wrote (a post, a shared reflection): the house rules, no
+    images, links marked as theirs, and ids prefixed with ``scope`` too (a post's own),
+    so that two posts on one page never share an id."""
+    return render_markdown(text, image_src=None, link_rel=PARTICIPANT_LINK_REL,
+                           id_prefix=f"{USER_ID_PREFIX}{scope}-")
 
 
 def render_body(text: str, image_src: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""Learners learning from each other: discussions, notifications, moderation."""

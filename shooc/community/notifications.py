@@ -1,0 +1,165 @@
+"""What concerns a person, told on their notifications page and by e-mail as they
+chose (no Flask here; the caller commits).
+
+Decisions (issue 16):
+
+- **Events**: a reply to my post or in a thread I follow (``reply``), feedback from
+  the course team (``feedback``), a deadline extension (``extension``), a badge earned
+  (``badge``), a badge or certificate revoked (``revoked``), an announcement
+  (``announcement``). Each is written in the transaction of what caused it, so a
+  rolled-back action tells nobody. Nobody is told of what they did themselves.
+- **E-mail**, per person (``User.notification_email``): ``instant`` (the default: one
+  e-mail per notification, queued with it), ``daily`` (one digest a day of what is
+  new, queued by ``shooc mail send``) or ``never``. Either way it goes through the
+  mail queue (``shooc.mailqueue``) with a plain-text and an HTML part and a one-click
+  unsubscribe (RFC 8058: ``List-Unsubscribe`` with ``List-Unsubscribe-Post``), whose
+  link sets ``never``. Announcements keep their own e-mail (the announcement itself,
+  to those who opted in); their notification is never e-mailed again.
+- **Unread count**: notifications not yet seen; opening the page marks them read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import escape
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from shooc.auth.models import User
+from shooc.community.models import Notification
+from shooc.db import utcnow
+from shooc.mailqueue import Message, enqueue
+from shooc.urls import SiteUrls
+
+KINDS = {"reply": "Replies", "feedback": "Feedback", "extension": "Extensions", "badge": "Badges",
+         "revoked": "Revoked credentials", "announcement": "Announcements"}
+EMAIL_CHOICES = {"instant": "At once, one e-mail each", "daily": "A daily digest", "never": "Never"}
+NOT_EMAILED = {"announcement"}  # e-mailed as themselves already (shooc.lead.communications)
+PAGE_SIZE = 30
+
+
+@dataclass(frozen=True)
+class Mailing:
+    """What notification e-mails need: the site's URLs and the key of unsubscribe links."""
+
+    links: SiteUrls
+    secret: str
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    title: str  # one line, plain text
+    path: str  # where it leads: a path of this site
+    text: str = ""  # a line or two more, plain text
+
+
+def notify(session: Session, mailing: Mailing, user_ids: Iterable[int | None], event: Event,
+           actor_id: int | None = None) -> int:
+    """Tell these people of ``event`` (not ``actor_id``, who caused it); e-mails those
+    who chose "at once". Returns how many were told."""
+    if event.kind not in KINDS:
+        raise ValueError(f"unknown notification kind {event.kind!r}")
+    ids = sorted({i for i in user_ids if i is not None and i != actor_id})
+    if not ids:
+        return 0
+    now = utcnow()
+    instant: list[User] = []
+    if event.kind not in NOT_EMAILED:
+        instant = list(session.scalars(select(User).where(User.id.in_(ids), User.notification_email == "instant",
+                                                           User.disabled_at.is_(None))))
+    emailed = {u.id for u in instant}
+    session.execute(insert(Notification), [
+        {"user_id": i, "kind": event.kind, "title": event.title[:300], "text": event.text, "path": event.path,
+         "created_at": now, "emailed_at": now if i in emailed or event.kind in NOT_EMAILED else None}
+        for i in ids])
+    enqueue(session, [_message(mailing, user, event.title, [event]) for user in instant])
+    return len(ids)
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+def latest(session: Session, user_id: int, number: int = 1) -> tuple[list[Notification], int]:
+    """A page of a person's notifications, newest first, and how many pages there are."""
+    total = session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == user_id)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(1, number), pages)
+    items = list(session.scalars(select(Notification).where(Notification.user_id == user_id)
+                                 .order_by(Notification.created_at.desc(), Notification.id.desc())
+                                 .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
+    return items, pages
+
+
+def mark_read(session: Session, user_id: int, notifications: Sequence[Notification]) -> None:
+    ids = [n.id for n in notifications if n.read_at is None]
+    if ids:
+        session.execute(update(Notification).where(Notification.user_id == user_id, Notification.id.in_(ids))
+                        .values(read_at=utcnow()))
+
+
+# E-mail ---------------------------------------------------------------------------------
+
+def unsubscribe_token(secret: str, user_id: int) -> str:
+    digest = hmac.new(secret.encode(), f"shooc-unsubscribe:{user_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{user_id}-{digest[:40]}"
+
+
+def user_for_unsubscribe(session: Session, secret: str, token: str) -> User | None:
+    head, _, _ = token.partition("-")
+    if not head.isascii() or not head.isdigit() or len(head) > 12:
+        return None
+    if not hmac.compare_digest(token, unsubscribe_token(secret, int(head))):
+        return None
+    return session.get(User, int(head))
+
+
+def _message(mailing: Mailing, user: User, subject: str, events: Sequence[Event]) -> Message:
+    links = mailing.links
+    unsubscribe = links.unsubscribe(unsubscribe_token(mailing.secret, user.id))
+    lines = [f"Hello {user.name},", ""]
+    for event in events:
+        lines += [event.title, *([event.text] if event.text else []), links.site_path(event.path), ""]
+    lines += [f"All your notifications: {links.notifications}",
+              f"Choose how you are e-mailed on your account page: {links.account}",
+              f"Stop these e-mails: {unsubscribe}"]
+    items = "".join(
+        f'<li><a href="{escape(links.site_path(e.path))}">{escape(e.title)}</a>'
+        + (f"<br>{escape(e.text)}" if e.text else "") + "</li>" for e in events)
+    html = (f"<!doctype html><html lang=\"en\"><body><p>Hello {escape(user.name)},</p><ul>{items}</ul>"
+            f'<p><a href="{escape(links.notifications)}">All your notifications</a> · '
+            f'<a href="{escape(links.account)}">Choose how you are e-mailed</a> · '
+            f'<a href="{escape(unsubscribe)}">Stop these e-mails</a></p></body></html>')
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return Message(user.email, subject, "\n".join(lines) + "\n", "notification", user.id, html, headers)
+
+
+def queue_digests(session: Session, mailing: Mailing, today: dt.date) -> int:
+    """One digest to each person who chose "daily", has had none today and has new
+    notifications not yet e-mailed; returns how many were queued."""
+    due = session.execute(select(User, Notification).join(Notification, Notification.user_id == User.id).where(
+        User.notification_email == "daily", User.disabled_at.is_(None), Notification.emailed_at.is_(None),
+        (User.digest_sent_on.is_(None)) | (User.digest_sent_on < today))
+        .order_by(User.id, Notification.created_at)).all()
+    by_user: dict[int, tuple[User, list[Notification]]] = {}
+    for user, notification in due:
+        by_user.setdefault(user.id, (user, []))[1].append(notification)
+    messages = []
+    now = utcnow()
+    for user, notifications in by_user.values():
+        events = [Event(n.kind, n.title, n.path, n.text) for n in notifications]
+        count = len(events)
+        messages.append(_message(mailing, user, f"Your day on the course: {count} new notification"
+                                 + ("" if count == 1 else "s"), events))
+        user.digest_sent_on = today
+        session.execute(update(Notification).where(Notification.id.in_([n.id for n in notifications]))
+                        .values(emailed_at=now))
+    enqueue(session, messages)
+    session.flush()
+    return len(messages)

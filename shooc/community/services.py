@@ -1,0 +1,533 @@
+"""A run's discussions: posting, replying, helpful marks, follows, reports and the
+course team's moderation (no Flask here; the caller commits).
+
+Decisions (issue 16), for course teams:
+
+- **Who.** A discussion belongs to a run: each workbook has one, and the run has one
+  more for introductions (course-wide: about no workbook; still the run's, because
+  posts are seen only by the people enrolled in that run and the course team).
+  Evaluators see figures, never posts. A learner who withdrew, or whose close date
+  has passed, reads and cannot write (like the rest of their work); a muted
+  participant reads and cannot write.
+- **Threads are one level deep**, as on FutureLearn: a post starts a thread, and a
+  reply answers its first post (a reply to a reply joins the same thread). Replies
+  show oldest first; threads newest or most helpful first, pinned ones on top, in
+  pages of ``PAGE_SIZE``.
+- **Bounds.** A post is at most ``MAX_POST`` characters; a person posts at most
+  ``PER_MINUTE`` times a minute and ``PER_DAY`` a day in all (counted in the database,
+  so on every server alike). A refusal says why, and the page keeps the text.
+- **Editing** one's own post is possible for ``EDIT_MINUTES`` after posting; the post
+  is then marked "edited". **Deleting** one's own post empties its text (its replies
+  stay, under "This post was deleted"); so does deleting the account.
+- **Names** are shown as the person chose on their account: their name, or their
+  first name and the initial of their last (``shown_name``). Posts by leaders and
+  admins are marked "Course team".
+- **Moderation.** Any participant may report a post, once, with a reason. Hiding a
+  post (a soft delete: participants see "hidden by the course team"), restoring it,
+  locking and unlocking a thread, pinning and unpinning, muting and unmuting a
+  participant each take a reason and are audited. Hiding or restoring a post
+  resolves its reports.
+- **Counts** kept on the post (helpful marks, replies shown, open reports), so that
+  a page of threads costs the same few queries at 20,000 posts as at 20.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from shooc.audit import audit
+from shooc.auth.models import Role, User
+from shooc.community import notifications
+from shooc.community.models import Follow, Helpful, Mute, Post, Report
+from shooc.db import utcnow
+from shooc.enrolment.models import Enrolment, Run
+from shooc.workbooks.render import render_participant_text
+
+MAX_POST = 5_000
+MAX_REASON = 1_000
+PER_MINUTE = 5
+PER_DAY = 100
+EDIT_MINUTES = 30
+PAGE_SIZE = 20
+REPLY_PAGE_SIZE = 50
+REPLIES_SHOWN = 3  # under each thread on a discussion's page: its latest replies
+SORTS = ("newest", "helpful")
+
+
+class CommunityError(ValueError):
+    """What a participant or the course team is told when an action is refused."""
+
+
+class NotFound(LookupError):
+    """No such post, or not one this person may see (both look alike to them)."""
+
+
+# Who may read and write -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    """A person in a run's discussions: a participant (``enrolment``) or the course team."""
+
+    user: User
+    run: Run
+    enrolment: Enrolment | None
+    muted: bool = False
+
+    @property
+    def course_team(self) -> bool:
+        return self.user.is_leader
+
+    @property
+    def read_only_reason(self) -> str:
+        """Why this person cannot post here now ("" if they can)."""
+        if self.course_team:
+            return ""
+        enrolment = self.enrolment
+        assert enrolment is not None
+        if self.muted:
+            return "The course team has muted you in this run: you can read its discussions but not post."
+        if enrolment.withdrawn_at is not None:
+            return "You have withdrawn from this run: its discussions can be read but not added to."
+        if self.run.today() > enrolment.close_date:
+            return (f"Your time on this run ended on {enrolment.close_date:%-d %B %Y}: its discussions can "
+                    "still be read.")
+        return ""
+
+    @property
+    def can_post(self) -> bool:
+        return not self.read_only_reason
+
+
+def member(session: Session, user: User, run: Run) -> Member | None:
+    """The person as a member of ``run``'s discussions, or None if they may not see them."""
+    if user.is_leader:
+        return Member(user, run, None)
+    if user.role is not Role.learner:
+        return None  # evaluators see figures, never posts
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.run_id == run.id))
+    if enrolment is None:
+        return None
+    muted = session.get(Mute, (run.id, user.id)) is not None
+    return Member(user, run, enrolment, muted)
+
+
+def shown_name(user: User | None) -> str:
+    """A person's name as they chose others see it; a deleted account's is gone."""
+    if user is None:
+        return "Deleted account"
+    if user.name_shown == "short":
+        parts = user.name.split()
+        if len(parts) > 1:
+            return f"{parts[0]} {parts[-1][0]}."
+    return user.name
+
+
+# Writing ----------------------------------------------------------------------------
+
+def _check_text(body: str, limit: int = MAX_POST, what: str = "post") -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise CommunityError(f"Write something in your {what} first.")
+    if len(body) > limit:
+        raise CommunityError(f"Your {what} is {len(body):,} characters long: keep it to {limit:,}.")
+    return body
+
+
+def _check_rate(session: Session, user: User) -> None:
+    now = utcnow()
+    recent = session.execute(select(
+        func.count().filter(Post.created_at > now - dt.timedelta(minutes=1)),
+        func.count()).where(Post.author_id == user.id, Post.created_at > now - dt.timedelta(days=1))).one()
+    if recent[0] >= PER_MINUTE:
+        raise CommunityError(f"You have posted {PER_MINUTE} times in the last minute: wait a moment, then post "
+                             "again (your text is kept below).")
+    if recent[1] >= PER_DAY:
+        raise CommunityError(f"You have posted {PER_DAY} times today, the most in one day: post again tomorrow "
+                             "(your text is kept below).")
+
+
+def _require_can_post(author: Member) -> None:
+    reason = author.read_only_reason
+    if reason:
+        raise CommunityError(reason)
+
+
+def thread_of(session: Session, post: Post) -> Post:
+    return post if post.parent_id is None else session.get_one(Post, post.parent_id)
+
+
+def write_post(session: Session, author: Member, workbook_slug: str | None, body: str,
+               parent: Post | None = None, activity_id: str | None = None,
+               mailing: notifications.Mailing | None = None) -> Post:
+    """A new thread in the discussion of ``workbook_slug`` (None: introductions), or a
+    reply to ``parent``'s thread, whose followers are told (``mailing``: and e-mailed
+    as they chose). The author then follows the thread."""
+    _require_can_post(author)
+    body = _check_text(body)
+    _check_rate(session, author.user)
+    thread = None
+    if parent is not None:
+        thread = thread_of(session, parent)
+        if thread.run_id != author.run.id or thread.workbook_slug != workbook_slug:
+            raise NotFound("no such post in this discussion")
+        if thread.deleted_at is not None or thread.hidden_at is not None:
+            raise CommunityError("That post is no longer there to reply to.")
+        if thread.locked_at is not None:
+            raise CommunityError("The course team has locked this thread: it takes no more replies.")
+    post = Post(run_id=author.run.id, workbook_slug=workbook_slug, parent_id=thread.id if thread else None,
+                activity_id=None if thread else activity_id, author_id=author.user.id,
+                by_course_team=author.course_team, body=body, body_html="", helpful_count=0, reply_count=0,
+                open_reports=0)
+    session.add(post)
+    session.flush()
+    post.body_html = render_participant_text(body, f"p{post.id}")
+    if thread is not None:
+        session.execute(update(Post).where(Post.id == thread.id).values(reply_count=Post.reply_count + 1))
+    if thread is not None and mailing is not None:
+        notifications.notify(session, mailing, followers(session, thread), notifications.Event(
+            "reply", f"{shown_name(author.user)} replied in a thread you follow", f"/discussion/posts/{thread.id}"
+            f"#post-{post.id}", _excerpt(body)), actor_id=author.user.id)
+    follow(session, author.user, thread or post)
+    if author.enrolment is not None:
+        author.enrolment.last_activity_at = utcnow()
+    session.flush()
+    return post
+
+
+def _excerpt(body: str, length: int = 160) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= length else text[:length - 1].rstrip() + "…"
+
+
+def _require_own(user: User, post: Post) -> None:
+    if post.author_id != user.id:
+        raise CommunityError("Only its author can change a post.")
+    if post.deleted_at is not None:
+        raise CommunityError("This post was deleted.")
+    if post.hidden_at is not None:
+        raise CommunityError("The course team has hidden this post.")
+
+
+def can_edit(user: User, post: Post, now: dt.datetime | None = None) -> bool:
+    return (post.author_id == user.id and post.deleted_at is None and post.hidden_at is None
+            and (now or utcnow()) - post.created_at <= dt.timedelta(minutes=EDIT_MINUTES))
+
+
+def edit_post(session: Session, author: Member, post: Post, body: str) -> Post:
+    _require_own(author.user, post)
+    _require_can_post(author)
+    if not can_edit(author.user, post):
+        raise CommunityError(f"A post can be edited for {EDIT_MINUTES} minutes after it was posted.")
+    post.body = _check_text(body)
+    post.body_html = render_participant_text(post.body, f"p{post.id}")
+    post.edited_at = utcnow()
+    session.flush()
+    return post
+
+
+def delete_post(session: Session, author: Member, post: Post) -> None:
+    """The author's own: its text goes, its place (and its replies) stay."""
+    _require_own(author.user, post)
+    _erase(session, post)
+    session.flush()
+
+
+def _erase(session: Session, post: Post) -> None:
+    if post.parent_id is not None and post.deleted_at is None and post.hidden_at is None:
+        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
+    post.body, post.body_html, post.deleted_at = "", "", post.deleted_at or utcnow()
+
+
+def erase_authors_posts(session: Session, user_id: int) -> int:
+    """An account being deleted: every post of theirs loses its text (the threads keep
+    their shape, shown as by a deleted account). Returns how many."""
+    posts = session.scalars(select(Post).where(Post.author_id == user_id, Post.deleted_at.is_(None))).all()
+    for post in posts:
+        _erase(session, post)
+    session.flush()
+    return len(posts)
+
+
+def toggle_helpful(session: Session, reader: Member, post: Post) -> bool:
+    """Mark a post helpful, or take the mark back; returns whether it is marked now."""
+    if post.author_id == reader.user.id:
+        raise CommunityError("You cannot mark your own post helpful.")
+    if post.deleted_at is not None or post.hidden_at is not None:
+        raise CommunityError("That post is no longer there.")
+    if session.get(Helpful, (post.id, reader.user.id)) is not None:
+        session.execute(delete(Helpful).where(Helpful.post_id == post.id, Helpful.user_id == reader.user.id))
+        session.execute(update(Post).where(Post.id == post.id).values(helpful_count=Post.helpful_count - 1))
+        marked = False
+    else:
+        session.add(Helpful(post_id=post.id, user_id=reader.user.id))
+        session.execute(update(Post).where(Post.id == post.id).values(helpful_count=Post.helpful_count + 1))
+        marked = True
+    session.flush()
+    session.refresh(post, ["helpful_count"])
+    return marked
+
+
+def follow(session: Session, user: User, thread: Post) -> None:
+    if session.get(Follow, (thread.id, user.id)) is None:
+        session.add(Follow(post_id=thread.id, user_id=user.id))
+        session.flush()
+
+
+def unfollow(session: Session, user: User, thread: Post) -> None:
+    session.execute(delete(Follow).where(Follow.post_id == thread.id, Follow.user_id == user.id))
+
+
+def followers(session: Session, thread: Post) -> list[int]:
+    return list(session.scalars(select(Follow.user_id).where(Follow.post_id == thread.id)))
+
+
+def report_post(session: Session, reporter: Member, post: Post, reason: str) -> Report:
+    reason = _check_text(reason, MAX_REASON, "reason")
+    if post.author_id == reporter.user.id:
+        raise CommunityError("You cannot report your own post: delete it instead.")
+    if post.deleted_at is not None:
+        raise CommunityError("That post was deleted.")
+    already = session.scalar(select(Report).where(Report.post_id == post.id, Report.reporter_id == reporter.user.id,
+                                                  Report.resolved_at.is_(None)))
+    if already is not None:
+        raise CommunityError("You have reported this post already; the course team will look at it.")
+    report = Report(post_id=post.id, reporter_id=reporter.user.id, reason=reason)
+    session.add(report)
+    session.execute(update(Post).where(Post.id == post.id).values(open_reports=Post.open_reports + 1))
+    session.flush()
+    return report
+
+
+# The course team ----------------------------------------------------------------------
+
+def _reason(reason: str) -> str:
+    return _check_text(reason, MAX_REASON, "reason")
+
+
+def _resolve_reports(session: Session, actor: User, post: Post) -> None:
+    session.execute(update(Report).where(Report.post_id == post.id, Report.resolved_at.is_(None))
+                    .values(resolved_at=utcnow(), resolved_by_id=actor.id))
+    post.open_reports = 0
+
+
+def hide_post(session: Session, actor: User, post: Post, reason: str) -> None:
+    reason = _reason(reason)
+    if post.hidden_at is not None:
+        raise CommunityError("This post is hidden already.")
+    if post.parent_id is not None and post.deleted_at is None:
+        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
+    post.hidden_at, post.hidden_by_id, post.hidden_reason = utcnow(), actor.id, reason
+    _resolve_reports(session, actor, post)
+    audit(session, actor, "post.hide", f"Hid post {post.id}: {reason}", run=_run(session, post), reason=reason,
+          post=post.id)
+    session.flush()
+
+
+def restore_post(session: Session, actor: User, post: Post, reason: str) -> None:
+    reason = _reason(reason)
+    if post.hidden_at is None:
+        raise CommunityError("This post is not hidden.")
+    if post.parent_id is not None and post.deleted_at is None:
+        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count + 1))
+    post.hidden_at, post.hidden_by_id, post.hidden_reason = None, None, None
+    _resolve_reports(session, actor, post)
+    audit(session, actor, "post.restore", f"Restored post {post.id}: {reason}", run=_run(session, post),
+          reason=reason, post=post.id)
+    session.flush()
+
+
+def set_locked(session: Session, actor: User, thread: Post, locked: bool, reason: str) -> None:
+    reason = _reason(reason)
+    thread = thread_of(session, thread)
+    thread.locked_at = utcnow() if locked else None
+    action = "lock" if locked else "unlock"
+    audit(session, actor, f"post.{action}", f"{action.title()}ed thread {thread.id}: {reason}",
+          run=_run(session, thread), reason=reason, post=thread.id)
+    session.flush()
+
+
+def set_pinned(session: Session, actor: User, thread: Post, pinned: bool, reason: str) -> None:
+    reason = _reason(reason)
+    if thread.parent_id is not None:
+        raise CommunityError("Only a thread's first post can be pinned.")
+    thread.pinned_at = utcnow() if pinned else None
+    action = "pin" if pinned else "unpin"
+    audit(session, actor, f"post.{action}", f"{action.title()}ned thread {thread.id}: {reason}",
+          run=_run(session, thread), reason=reason, post=thread.id)
+    session.flush()
+
+
+def set_muted(session: Session, actor: User, enrolment: Enrolment, muted: bool, reason: str) -> None:
+    """Mute a participant in their run (they read, cannot post), or unmute them. The
+    audit log names the enrolment, never the person (shooc/audit.py)."""
+    reason = _reason(reason)
+    if enrolment.user_id is None:
+        raise CommunityError("This account was deleted.")
+    existing = session.get(Mute, (enrolment.run_id, enrolment.user_id))
+    if muted and existing is None:
+        session.add(Mute(run_id=enrolment.run_id, user_id=enrolment.user_id, reason=reason, muted_by_id=actor.id))
+    elif not muted and existing is not None:
+        session.delete(existing)
+    else:
+        raise CommunityError(f"This participant is {'muted' if muted else 'not muted'} already.")
+    action = "mute" if muted else "unmute"
+    audit(session, actor, f"participant.{action}", f"{action.title()}d in the run's discussions: {reason}",
+          enrolment=enrolment, reason=reason)
+    session.flush()
+
+
+def _run(session: Session, post: Post) -> Run:
+    return session.get_one(Run, post.run_id)
+
+
+# Reading ----------------------------------------------------------------------------
+
+@dataclass
+class Shown:
+    """A post as a page shows it, with what this reader may do with it."""
+
+    post: Post
+    author: str
+    marked_helpful: bool = False
+    replies: list[Shown] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.post.hidden_at is not None:
+            return "hidden"
+        if self.post.deleted_at is not None:
+            return "deleted"
+        return "shown"
+
+
+@dataclass
+class Page:
+    items: list[Shown]
+    number: int
+    pages: int
+    total: int
+
+
+def _visible(reader: Member) -> Any:
+    """Hidden posts are seen by the course team (marked), by nobody else."""
+    return True if reader.course_team else Post.hidden_at.is_(None)
+
+
+def _shown(session: Session, reader: Member, posts: list[Post]) -> dict[int, Shown]:
+    """The posts with their authors' names and this reader's marks: two queries, however many."""
+    authors = {u.id: u for u in session.scalars(select(User).where(
+        User.id.in_({p.author_id for p in posts if p.author_id is not None})))}
+    marked = set(session.scalars(select(Helpful.post_id).where(
+        Helpful.user_id == reader.user.id, Helpful.post_id.in_([p.id for p in posts])))) if posts else set()
+    return {p.id: Shown(p, shown_name(authors.get(p.author_id)) if p.author_id else "Deleted account",
+                        p.id in marked) for p in posts}
+
+
+def threads(session: Session, reader: Member, workbook_slug: str | None, sort: str = "newest",
+            number: int = 1, size: int = PAGE_SIZE) -> Page:
+    """A page of a discussion's threads, pinned first, each with its latest replies:
+    a fixed number of queries whatever the discussion's size."""
+    where = (Post.run_id == reader.run.id, Post.parent_id.is_(None), _visible(reader),
+             Post.workbook_slug.is_(None) if workbook_slug is None else Post.workbook_slug == workbook_slug)
+    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    pages = max(1, math.ceil(total / size))
+    number = min(max(1, number), pages)
+    order: list[Any] = [Post.pinned_at.is_(None), Post.pinned_at.desc()]
+    order += [Post.helpful_count.desc(), Post.created_at.desc()] if sort == "helpful" else [Post.created_at.desc()]
+    page = list(session.scalars(select(Post).where(*where).order_by(*order, Post.id.desc())
+                                .limit(size).offset((number - 1) * size)))
+    replies = _latest_replies(session, reader, [p.id for p in page])
+    shown = _shown(session, reader, page + [r for rs in replies.values() for r in rs])
+    items = []
+    for post in page:
+        item = shown[post.id]
+        item.replies = [shown[r.id] for r in replies.get(post.id, [])]
+        items.append(item)
+    return Page(items, number, pages, total)
+
+
+def _latest_replies(session: Session, reader: Member, thread_ids: list[int]) -> dict[int, list[Post]]:
+    """The last REPLIES_SHOWN replies of each thread, oldest first, in one query."""
+    if not thread_ids:
+        return {}
+    ranked = (select(Post.id, func.row_number().over(partition_by=Post.parent_id,
+                                                     order_by=(Post.created_at.desc(), Post.id.desc())).label("n"))
+              .where(Post.parent_id.in_(thread_ids), _visible(reader)).subquery())
+    rows = session.scalars(select(Post).join(ranked, ranked.c.id == Post.id).where(ranked.c.n <= REPLIES_SHOWN)
+                           .order_by(Post.created_at, Post.id))
+    found: dict[int, list[Post]] = {}
+    for reply in rows:
+        assert reply.parent_id is not None
+        found.setdefault(reply.parent_id, []).append(reply)
+    return found
+
+
+def find_post(session: Session, post_id: int) -> Post:
+    return session.get(Post, post_id) or _not_found()
+
+
+def _not_found() -> Post:
+    raise NotFound("no such post")
+
+
+def visible_to(reader: Member, post: Post) -> bool:
+    return post.run_id == reader.run.id and (reader.course_team or post.hidden_at is None)
+
+
+def thread_page(session: Session, reader: Member, thread: Post, number: int = 1,
+                size: int = REPLY_PAGE_SIZE) -> tuple[Shown, Page]:
+    """A thread's first post and a page of its replies, oldest first."""
+    where = (Post.parent_id == thread.id, _visible(reader))
+    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    pages = max(1, math.ceil(total / size))
+    number = min(max(1, number), pages)
+    replies = list(session.scalars(select(Post).where(*where).order_by(Post.created_at, Post.id)
+                                   .limit(size).offset((number - 1) * size)))
+    shown = _shown(session, reader, [thread, *replies])
+    return shown[thread.id], Page([shown[r.id] for r in replies], number, pages, total)
+
+
+def is_following(session: Session, user: User, thread: Post) -> bool:
+    return session.get(Follow, (thread.id, user.id)) is not None
+
+
+@dataclass
+class Queued:
+    post: Post
+    author: str
+    reports: list[tuple[str, Report]]  # (reporter's name, report)
+
+
+def moderation_queue(session: Session, run: Run, number: int = 1, size: int = PAGE_SIZE) -> tuple[list[Queued], Page]:
+    """A run's posts with open reports (most reported first) and its hidden posts
+    (latest first), a page at a time, each with its open reports: bounded queries."""
+    where = (Post.run_id == run.id, or_(Post.open_reports > 0, Post.hidden_at.is_not(None)))
+    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    pages = max(1, math.ceil(total / size))
+    number = min(max(1, number), pages)
+    posts = list(session.scalars(select(Post).where(*where).order_by(
+        Post.hidden_at.is_not(None), Post.open_reports.desc(), Post.hidden_at.desc(), Post.id.desc())
+        .limit(size).offset((number - 1) * size)))
+    reports = list(session.scalars(select(Report).where(
+        Report.post_id.in_([p.id for p in posts]), Report.resolved_at.is_(None)).order_by(Report.id))) if posts else []
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
+        {p.author_id for p in posts if p.author_id} | {r.reporter_id for r in reports if r.reporter_id})))}
+    queued = [Queued(p, shown_name(people.get(p.author_id)) if p.author_id else "Deleted account",
+                     [(shown_name(people.get(r.reporter_id)) if r.reporter_id else "Deleted account", r)
+                      for r in reports if r.post_id == p.id]) for p in posts]
+    return queued, Page([], number, pages, total)
+
+
+def posts_for_export(session: Session, user_id: int) -> list[dict[str, Any]]:
+    """A person's own posts, for their data download."""
+    rows = session.execute(select(Post, Run.slug).join(Run, Run.id == Post.run_id)
+                           .where(Post.author_id == user_id).order_by(Post.created_at, Post.id)).all()
+    return [{"run": slug, "workbook": p.workbook_slug, "reply_to": p.parent_id, "id": p.id, "text": p.body,
+             "posted_at": p.created_at.isoformat(), "edited_at": p.edited_at.isoformat() if p.edited_at else None,
+             "deleted": p.deleted_at is not None, "hidden_by_course_team": p.hidden_at is not None}
+            for p, slug in rows]
