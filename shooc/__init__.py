@@ -76,6 +76,7 @@ def _register_areas(app: Flask) -> None:
     from shooc.badges import views as badge_views
     from shooc.badges.services import connect_to_submissions
     from shooc.cli import register_cli
+    from shooc.community import blueprint as community_blueprint
     from shooc.enrolment import views as learn_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
@@ -94,6 +95,9 @@ def _register_areas(app: Flask) -> None:
     for module in shooc.lead.VIEW_MODULES:
         importlib.import_module(module)
     app.register_blueprint(shooc.lead.bp)
+    for module in community_blueprint.VIEW_MODULES:
+        importlib.import_module(module)
+    app.register_blueprint(community_blueprint.bp)
     app.register_blueprint(evaluate_views.bp)
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)

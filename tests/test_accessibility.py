@@ -45,6 +45,8 @@ from shooc.badges.services import revoke_badge
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database, utcnow
 from shooc.unit_of_work import get_db
+from shooc.community import services as community
+from shooc.community.notifications import unsubscribe_token
 from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Run
@@ -155,12 +157,23 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     shutil.copytree(MENTORING, changed)
     change_workbook(changed)
     upload = staging.stage_upload(session, "mentoring.zip", staging.zip_folder(changed), users["leader"].id)
+    # The first workbook's discussion: Lara's thread with Fern's reply, a post the course team hid, a report.
+    lara_member = community.member(session, users["learner"], run)
+    fern_member = community.member(session, users["finisher"], run)
+    assert lara_member is not None and fern_member is not None
+    post = community.write_post(session, lara_member, slugs[0], "How do you **open** a first meeting?")
+    community.write_post(session, fern_member, slugs[0], "With the trainee's own questions.", parent=post)
+    hidden = community.write_post(session, fern_member, slugs[0], "An advertisement")
+    community.hide_post(session, users["leader"], hidden, "Off topic")
+    community.report_post(session, fern_member, post, "Names a school")
+    community.write_post(session, lara_member, None, "Hello, I mentor in Year 4.")
     linked = session.scalar(select(User).where(User.email == "lin@school.example")) or \
         create_user(session, "lin@school.example", "Lin Link", "learner", PASSWORD)  # never logs in: its login link works
     session.commit()
     ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
            "lara": lara.id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
-           "certificate": certificate.code, "import": job.id, "upload": upload.id,
+           "certificate": certificate.code, "import": job.id, "upload": upload.id, "post": post.id,
+           "unsubscribe": unsubscribe_token(app.config["SECRET_KEY"], users["learner"].id),
            "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"]),
            "login_token": make_link_token(app.config["SECRET_KEY"], "login", linked)}
     session.close()
@@ -178,13 +191,15 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             "/auth/login-link", f"/auth/login-link/{ids['login_token']}", "/auth/login-link/not-a-real-link",
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",
             f"/badges/assertions/{ids['badge']}/evidence", f"/badges/assertions/{ids['revoked']}",
-            f"/certificates/{ids['certificate']}", "/no-such-page",
+            f"/certificates/{ids['certificate']}", "/no-such-page", f"/notifications/unsubscribe/{ids['unsubscribe']}",
         ],
         "learner": [
             "/dashboard", *[f"{course}/workbooks/{slug}" for slug in books], "/badges", "/account/",
             "/account/delete", f"/dashboard/enrolments/{ids['lara']}/withdraw",
             f"/runs/{run}/evaluation",  # 403: not offered before the certificate
             "/auth/logout", "/lead/",  # 403
+            f"{course}/workbooks/{books[0]}/discussion", f"{course}/introductions", f"/discussion/posts/{ids['post']}",
+            f"/discussion/posts/{ids['post']}/report", f"/discussion/posts/{ids['post']}/edit", "/notifications",
         ],
         "finisher": [
             "/dashboard", "/badges", f"/certificates/{ids['certificate']}", f"/runs/{run}/evaluation",
@@ -199,6 +214,8 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/lead/runs/{run}/announcements", "/lead/courses/mentoring/recordings", "/lead/audit",
             f"{course}/workbooks/{ids['quiz_workbook']}",  # the leader's preview
             f"/badges/assertions/{ids['badge']}", f"/certificates/{ids['certificate']}",  # with revoke forms
+            f"/lead/runs/{run}/moderation", f"{course}/workbooks/{books[0]}/discussion?run={run}",
+            f"/discussion/posts/{ids['post']}",  # with the moderation controls and a hidden reply
         ],
         "evaluator": [
             "/evaluate/", f"/evaluate/runs/{run}", f"/evaluate/runs/{past}", f"/evaluate/compare?run={past}&run={run}",
@@ -258,7 +275,7 @@ def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "fern": 2,
              "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
-             "login_token": "t"}
+             "login_token": "t", "post": 1, "unsubscribe": "1-x"}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():

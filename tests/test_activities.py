@@ -73,8 +73,9 @@ def attempt(definition: dict[str, Any], pairs: list[tuple[str, str]],
 
 # --- registry ----------------------------------------------------------------------
 
-def test_registry_has_the_six_kinds() -> None:
-    assert set(KINDS) == {"reflection", "discussion", "quiz", "self-assessment", "smart-goal", "media"}
+def test_registry_has_the_seven_kinds() -> None:
+    assert set(KINDS) == {"reflection", "discussion", "peer-discussion", "quiz", "self-assessment", "smart-goal",
+                          "media"}
     for name, kind in KINDS.items():
         assert kind.name == name
         assert get_kind(name) is kind

@@ -516,9 +516,11 @@ def test_mail_send_delivers_what_is_queued(runner, db: Session, runs, instance_p
     assert db.scalar(select(func.count()).select_from(OutgoingMail)) == 3
     before = _outbox(instance_path)
     result = runner.invoke(args=["mail", "send", "--limit", "2"])
-    assert result.exit_code == 0 and result.output.strip() == "Sent 2 e-mails, 0 failed; 1 waiting, 0 given up."
+    assert result.exit_code == 0 and result.output.strip() == ("Queued 0 notifications and 0 daily digests. "
+                                                           "Sent 2 e-mails, 0 failed; 1 waiting, 0 given up.")
     result = runner.invoke(args=["mail", "send"])
-    assert result.output.strip() == "Sent 1 e-mail, 0 failed; 0 waiting, 0 given up."
+    assert result.output.strip() == ("Queued 0 notifications and 0 daily digests. "
+                                     "Sent 1 e-mail, 0 failed; 0 waiting, 0 given up.")
     assert set(_read(_outbox(instance_path) - before)) == {people[k].email for k in ("olive", "nora", "uma")}
 
 

@@ -191,6 +191,7 @@ def _learner_submits_everything(email: str, base_url: str, log: LoadLog, deadlin
         log.unexpected.append(f"{email}: gave up with {len(workbooks)} workbooks left")
 
 
+@pytest.mark.own_database  # a private PostgreSQL server, started here
 def test_every_submission_survives_a_postgres_restart_under_load(restart_server: Server,
                                                                    private_postgres: PrivatePostgres) -> None:
     log = LoadLog()

@@ -171,7 +171,8 @@ def _page_until(client, url: str, text: str, seconds: float = 60) -> str:  # typ
 
 
 def test_an_import_whose_server_stopped_is_resumed_when_its_page_is_looked_at(committed_app: Flask) -> None:
-    committed_app.config.update(SHOOC_JOB_RUNNER="thread", SHOOC_JOB_STALE_SECONDS=1)
+    # Stale after 10 s: each batch of 1,000 rows beats well within that, even on a loaded machine.
+    committed_app.config.update(SHOOC_JOB_RUNNER="thread", SHOOC_JOB_STALE_SECONDS=10)
     database = get_db(committed_app)
     run_id, _ = _course_run_leader(database)
     rows = records_rows(1_200, OPENS, CLOSES, seed=11)
@@ -254,6 +255,7 @@ PROGRESS_RE = re.compile(r"([\d,]+) of ([\d,]+) rows")
 
 @pytest.mark.server
 @pytest.mark.slow
+@pytest.mark.own_database  # shooc_multiserver, as tests/test_multiserver.py
 def test_an_import_on_one_server_shows_its_progress_on_the_other_and_survives_its_worker(
         tmp_path: Path) -> None:
     """A leader uploads 3,000 rows to server A; server B's page shows the same progress;
@@ -277,7 +279,7 @@ def test_an_import_on_one_server_shows_its_progress_on_the_other_and_survives_it
     faults.mkdir()
     secret = secrets.token_hex(32)
     env = {"SHOOC_REDIS_URL": REDIS_URL, "SHOOC_REDIS_PREFIX": "shooc-jobs-" + secrets.token_hex(4),
-           "SHOOC_JOB_RUNNER": "rq", "SHOOC_JOB_STALE_SECONDS": "3", "SHOOC_IMPORT_INLINE_ROWS": "100",
+           "SHOOC_JOB_RUNNER": "rq", "SHOOC_JOB_STALE_SECONDS": "8", "SHOOC_IMPORT_INLINE_ROWS": "100",
            "SHOOC_TEST_FAULT_DIR": str(faults)}
     servers, workers = [], []
 

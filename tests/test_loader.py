@@ -107,7 +107,7 @@ def test_unknown_activity_kind(course_copy: Path) -> None:
     found = problems_of(course_copy)
     assert len(found) == 1
     assert found[0].startswith(f"{course_copy}/{WB}:{line}: activity 'being-observed': activity kind 'essay' "
-                               "is not one of: discussion, media, quiz, reflection, self-assessment, smart-goal")
+                               "is not one of: discussion, media, peer-discussion, quiz, reflection, self-assessment, smart-goal")
 
 
 def test_duplicate_and_missing_activity_ids(course_copy: Path) -> None:

@@ -51,7 +51,7 @@ from shooc.workbooks.activities import question_id
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import publish_course
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]  # real gunicorns, started here (make test keeps each file in one xdist worker)
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.own_database]  # real gunicorns, started here (make test keeps each file in one xdist worker)
 
 REDIS_URL = os.environ.get("SHOOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_URL = os.environ.get("SHOOC_MULTISERVER_DATABASE_URL",

@@ -38,13 +38,18 @@ class Forms(HTMLParser):
         a = dict(attrs)
         if tag == "form":
             self.current = self.forms.setdefault((a.get("action") or "").split("#")[0], [])
+            self.formactions: list[str] = []
         elif self.current is not None and tag in ("input", "textarea", "select", "button") and a.get("name"):
             field = (a["name"], a.get("type") == "file")
             if field not in self.current:
                 self.current.append(field)
+        if self.current is not None and tag == "button" and a.get("formaction"):
+            self.formactions.append((a["formaction"] or "").split("#")[0])  # the same form, posted elsewhere
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
+        if tag == "form" and self.current is not None:
+            for action in self.formactions:
+                self.forms.setdefault(action, list(self.current))
             self.current = None
 
 
@@ -78,6 +83,16 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "survey.learner_survey": ("learner", None),  # A has a certificate
     "badges.badge_settings": ("learner", "badges.my_badges"),
     "badges.name_choice": ("learner", "badges.my_badges"),
+    "community.discussion": ("other_learner", None),
+    "community.introductions": ("other_learner", None),
+    "community.helpful": ("other_learner", "community.post_page"),
+    "community.follow": ("other_learner", "community.post_page"),
+    "community.report": ("other_learner", None),
+    "community.edit": ("learner", None),
+    "community.share": ("learner", "learn.workbook"),  # A's submitted first workbook: its reflections
+    "community.unsubscribe": ("anonymous", None),
+    "community.restore": ("leader", "community.moderation"),
+    "community.pin": ("leader", "community.post_page"),
     "lead.new_run": ("leader", None),
     "lead.edit_run": ("leader", None),
     "lead.announcements": ("leader", None),
@@ -98,6 +113,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "learn.withdraw": ("learner", None),
     "learn.rejoin": ("learner", "learn.dashboard"),
     "lead.close_run": ("leader", None),
+    "community.delete": ("learner", "community.discussion"),
+    # after every participant's form: hiding A's thread takes it from them
+    "community.lock": ("leader", "community.post_page"),
+    "community.mute": ("leader", "community.post_page"),
+    "community.hide": ("leader", "community.post_page"),
     "account.delete_account": ("learner", None),
     "auth.logout": ("learner", None),  # A's session ends everywhere: last
 }
@@ -211,6 +231,11 @@ QUERIES: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
     ("evaluator", "evaluate.compare", {}, ("run",)),
     ("evaluator", "survey.results", {}, ("page",)),
     ("anonymous", "auth.login", {}, ("next",)),
+    ("other_learner", "community.discussion", {}, ("sort", "page", "run")),
+    ("leader", "community.discussion", {}, ("sort", "page", "run")),
+    ("learner", "community.post_page", {}, ("page",)),
+    ("learner", "community.notifications_page", {}, ("page",)),
+    ("leader", "community.moderation", {}, ("page",)),
 ]
 NUMBERISH = st.one_of(st.integers(-2**70, 2**70).map(str), st.sampled_from(["", "0", "-1", "1e9", "١٢", "0x10"]))
 
@@ -233,7 +258,7 @@ def test_an_id_or_number_no_row_can_have_is_not_found_not_a_500(app: Flask, db: 
     """Every route with an <int:...> of the url_map, its ids past PostgreSQL's INTEGER
     (the other values the scenario's), by a leader and by a learner; and the numbers of
     query strings."""
-    rules = [r for r in app.url_map.iter_rules() if "int" in r.rule]
+    rules = [r for r in app.url_map.iter_rules() if "<int:" in r.rule]
     assert len(rules) >= 14
     for rule in rules:
         numbers = [name for name in rule.arguments if f"<int:{name}>" in rule.rule]

@@ -71,6 +71,7 @@ def test_a_change_makes_a_new_version_and_reports_the_difference(db: Session, pu
         "    added    activity case-study-discussion",
         "    added    activity role-self-assessment",
         "    added    activity role-quiz",
+        "    added    activity roles-with-your-run",
         "    added    activity my-mentoring-context",
         "  changed  workbook 03-observation-and-feedback.md",
         "    added    activity being-observed-too",
@@ -83,6 +84,7 @@ def test_a_change_makes_a_new_version_and_reports_the_difference(db: Session, pu
         "    removed  activity case-discussion",
         "    removed  activity community-self-assessment",
         "    removed  activity community-quiz",
+        "    removed  activity community-with-your-run",
         "    removed  activity community-step",
     ]
     # every version is kept, whole

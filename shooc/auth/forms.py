@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from shooc.api import tokens as api_tokens
-from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE
+from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE, NAME_SHOWN, NOTIFICATION_EMAIL
 from shooc.auth.services import AccountError, normalise_email, password_problem
 
 
@@ -87,7 +87,11 @@ class ResetForm(FlaskForm):
                             validators=[EqualTo("password", "The two passwords are not the same.")])
 
 class ProfileForm(ProfileFields, FlaskForm):
-    pass
+    name_shown = SelectField("Your name as others on the course see it", choices=select_choices(NAME_SHOWN),
+                             validators=[DataRequired("Choose how your name is shown.")])
+    notification_email = SelectField("E-mail me my notifications (replies, feedback, badges)",
+                                     choices=select_choices(NOTIFICATION_EMAIL),
+                                     validators=[DataRequired("Choose how you are e-mailed.")])
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])

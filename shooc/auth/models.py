@@ -35,6 +35,12 @@ MENTORING_EXPERIENCE = {
 }
 
 
+#: How a person's name is shown to others on the course (posts, replies, notifications)
+NAME_SHOWN = {"full": "My name as I gave it", "short": "My first name and the initial of my last"}
+#: How a person is e-mailed their notifications (shooc/community/notifications.py)
+NOTIFICATION_EMAIL = {"instant": "At once, one e-mail each", "daily": "A daily digest", "never": "Never"}
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 

@@ -31,7 +31,15 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from shooc.auth.models import JOB_ROLES, MENTORING_EXPERIENCE, Role, User, new_session_token
+from shooc.auth.models import (
+    JOB_ROLES,
+    MENTORING_EXPERIENCE,
+    NAME_SHOWN,
+    NOTIFICATION_EMAIL,
+    Role,
+    User,
+    new_session_token,
+)
 from shooc.db import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -153,7 +161,12 @@ def update_profile(user: User, **profile: Any) -> None:
             raise AccountError(f"unknown role in school '{value}'")
         if key == "mentoring_experience" and value not in MENTORING_EXPERIENCE and value is not None:
             raise AccountError(f"unknown mentoring experience '{value}'")
-        if key not in {"name", "organisation", "job_role", "mentoring_experience", "email_opt_in"}:
+        if key == "name_shown" and value not in NAME_SHOWN:
+            raise AccountError(f"unknown way to show a name '{value}'")
+        if key == "notification_email" and value not in NOTIFICATION_EMAIL:
+            raise AccountError(f"unknown notification e-mail choice '{value}'")
+        if key not in {"name", "organisation", "job_role", "mentoring_experience", "email_opt_in", "name_shown",
+                       "notification_email"}:
             raise TypeError(f"not a profile field: {key}")
         setattr(user, key, value.strip() if isinstance(value, str) else value)
 
@@ -328,6 +341,7 @@ def reset_password(session: Session, user: User, password: str) -> int:
 def export_data(session: Session, user: User) -> dict[str, Any]:
     """Everything shooc keeps about a person, as they may download it (JSON)."""
     from shooc.api.models import ApiToken
+    from shooc.community.services import posts_for_export
     from shooc.enrolment.models import Enrolment, Response, Submission
     from shooc.evaluate.models import Evaluation
 
@@ -358,8 +372,10 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
                     "organisation": user.organisation, "job_role": user.job_role,
                     "mentoring_experience": user.mentoring_experience, "email_opt_in": user.email_opt_in,
                     "registered_at": _iso(user.created_at), "consented_to_privacy_notice_at": _iso(user.consented_at),
-                    "email_confirmed_at": _iso(user.email_verified_at), "last_login_at": _iso(user.last_login_at)},
+                    "email_confirmed_at": _iso(user.email_verified_at), "last_login_at": _iso(user.last_login_at),
+                    "name_shown": user.name_shown, "notification_email": user.notification_email},
         "enrolments": enrolments,
+        "posts": posts_for_export(session, user.id),
         "api_tokens": [{"name": t.name, "created_at": _iso(t.created_at), "last_used_at": _iso(t.last_used_at),
                         "revoked_at": _iso(t.revoked_at)} for t in tokens],
     }
@@ -370,10 +386,13 @@ def _iso(value: Any) -> str | None:
 
 
 def delete_account(session: Session, user: User) -> None:
-    """Erase a person: account, profile and every answer. Their enrolments and
-    submissions stay as anonymous rows so that a run's figures do not change."""
+    """Erase a person: account, profile, every answer and the text of every post.
+    Their enrolments and submissions stay as anonymous rows so that a run's figures
+    do not change; their posts' places stay, so that others' replies keep theirs."""
+    from shooc.community.services import erase_authors_posts
     from shooc.enrolment.models import Enrolment, Response, Submission
 
+    erase_authors_posts(session, user.id)
     enrolment_ids = select(Enrolment.id).where(Enrolment.user_id == user.id).scalar_subquery()
     session.execute(delete(Response).where(Response.enrolment_id.in_(enrolment_ids)))
     session.execute(update(Submission).where(Submission.enrolment_id.in_(enrolment_ids)).values(answers=null()))

@@ -320,7 +320,8 @@ def account() -> ResponseReturnValue:
     if profile.is_submitted() and "profile-name" in request.form and profile.validate():
         services.update_profile(user, name=profile.name.data, organisation=profile.organisation.data,
                                 job_role=profile.job_role.data, mentoring_experience=profile.mentoring_experience.data,
-                                email_opt_in=profile.email_opt_in.data)
+                                email_opt_in=profile.email_opt_in.data, name_shown=profile.name_shown.data,
+                                notification_email=profile.notification_email.data)
         commit()
         flash("Your details are saved.", "info")
         return redirect(url_for("account.account"))

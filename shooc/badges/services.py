@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.community.notifications import Event, notify
 from shooc.db import utcnow
 from shooc.enrolment.answers import workbook_submitted
 from shooc.enrolment.models import Enrolment, Run, Submission
@@ -84,7 +85,13 @@ def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
     session.add(assertion)
     session.flush()
     counters.badge_changed(session, enrolment.run_id, 1)
+    notify(session, [enrolment.user_id], Event(
+        "badge", f"You earned a badge: {_workbook_title(session, enrolment, submission.workbook_slug)}", "/badges"))
     return assertion
+
+
+def _workbook_title(session: Session, enrolment: Enrolment, slug: str) -> str:
+    return next((w.title for w in current.workbooks(session, enrolment.run.course) if w.slug == slug), slug)
 
 
 def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certificate | None:
@@ -107,6 +114,8 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
     except IntegrityError:
         return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
     counters.certificate_changed(session, enrolment.run, enrolment, issued_on, 1)
+    notify(session, [enrolment.user_id], Event("badge", "You earned the course's certificate: every workbook done",
+                                               f"/certificates/{certificate.code}"))
     return certificate
 
 
@@ -148,6 +157,10 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
     if certificate is not None and certificate.revoked_at is None:
         _revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
+    notify(session, [assertion.enrolment.user_id], Event(
+        "revoked", f"Your badge for {_workbook_title(session, assertion.enrolment, assertion.workbook_slug)} was "
+        "revoked" + (" (and with it your certificate)" if certificate is not None else ""),
+        f"/badges/assertions/{assertion.id}", reason))
     audit(session, actor, "badge.revoke", f"Revoked badge {assertion.id} ({assertion.workbook_slug})"
           + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
           reason=assertion.revocation_reason)
@@ -163,6 +176,8 @@ def revoke_certificate(session: Session, certificate: Certificate, reason: str, 
     if certificate.revoked_at is not None:
         return
     _revoke_certificate(session, certificate, reason)
+    notify(session, [certificate.enrolment.user_id], Event("revoked", "Your certificate was revoked",
+                                                           f"/certificates/{certificate.code}", reason))
     audit(session, actor, "certificate.revoke", f"Revoked certificate {certificate.code}",
           enrolment=certificate.enrolment, reason=reason)
     session.flush()

@@ -9,12 +9,15 @@ Decisions (issue 16):
   (``announcement``). Each is written in the transaction of what caused it, so a
   rolled-back action tells nobody. Nobody is told of what they did themselves.
 - **E-mail**, per person (``User.notification_email``): ``instant`` (the default: one
-  e-mail per notification, queued with it), ``daily`` (one digest a day of what is
-  new, queued by ``shooc mail send``) or ``never``. Either way it goes through the
-  mail queue (``shooc.mailqueue``) with a plain-text and an HTML part and a one-click
-  unsubscribe (RFC 8058: ``List-Unsubscribe`` with ``List-Unsubscribe-Post``), whose
-  link sets ``never``. Announcements keep their own e-mail (the announcement itself,
-  to those who opted in); their notification is never e-mailed again.
+  e-mail per notification), ``daily`` (one digest a day of what is new) or ``never``.
+  ``shooc mail send`` (cron, every few minutes) queues them (``queue_mail``), then
+  delivers the queue (``shooc.mailqueue``): so whatever made a notification (a reply,
+  a badge issued inside a submission, a leader's feedback) needs to know nothing of
+  e-mail, and a rolled-back action e-mails nobody. Each message has a plain-text and
+  an HTML part and a one-click unsubscribe (RFC 8058: ``List-Unsubscribe`` with
+  ``List-Unsubscribe-Post``), whose link sets ``never``. Announcements keep their own
+  e-mail (the announcement itself, to those who opted in); their notification is
+  never e-mailed again.
 - **Unread count**: notifications not yet seen; opening the page marks them read.
 """
 from __future__ import annotations
@@ -37,7 +40,6 @@ from shooc.urls import SiteUrls
 
 KINDS = {"reply": "Replies", "feedback": "Feedback", "extension": "Extensions", "badge": "Badges",
          "revoked": "Revoked credentials", "announcement": "Announcements"}
-EMAIL_CHOICES = {"instant": "At once, one e-mail each", "daily": "A daily digest", "never": "Never"}
 NOT_EMAILED = {"announcement"}  # e-mailed as themselves already (shooc.lead.communications)
 PAGE_SIZE = 30
 
@@ -58,26 +60,18 @@ class Event:
     text: str = ""  # a line or two more, plain text
 
 
-def notify(session: Session, mailing: Mailing, user_ids: Iterable[int | None], event: Event,
-           actor_id: int | None = None) -> int:
-    """Tell these people of ``event`` (not ``actor_id``, who caused it); e-mails those
-    who chose "at once". Returns how many were told."""
+def notify(session: Session, user_ids: Iterable[int | None], event: Event, actor_id: int | None = None) -> int:
+    """Tell these people of ``event`` (not ``actor_id``, who caused it), in the
+    caller's transaction; returns how many were told."""
     if event.kind not in KINDS:
         raise ValueError(f"unknown notification kind {event.kind!r}")
     ids = sorted({i for i in user_ids if i is not None and i != actor_id})
     if not ids:
         return 0
     now = utcnow()
-    instant: list[User] = []
-    if event.kind not in NOT_EMAILED:
-        instant = list(session.scalars(select(User).where(User.id.in_(ids), User.notification_email == "instant",
-                                                           User.disabled_at.is_(None))))
-    emailed = {u.id for u in instant}
     session.execute(insert(Notification), [
         {"user_id": i, "kind": event.kind, "title": event.title[:300], "text": event.text, "path": event.path,
-         "created_at": now, "emailed_at": now if i in emailed or event.kind in NOT_EMAILED else None}
-        for i in ids])
-    enqueue(session, [_message(mailing, user, event.title, [event]) for user in instant])
+         "created_at": now, "emailed_at": now if event.kind in NOT_EMAILED else None} for i in ids])
     return len(ids)
 
 
@@ -140,12 +134,34 @@ def _message(mailing: Mailing, user: User, subject: str, events: Sequence[Event]
     return Message(user.email, subject, "\n".join(lines) + "\n", "notification", user.id, html, headers)
 
 
-def queue_digests(session: Session, mailing: Mailing, today: dt.date) -> int:
+@dataclass
+class Queued:
+    instant: int = 0
+    digests: int = 0
+
+
+def queue_mail(session: Session, mailing: Mailing, today: dt.date) -> Queued:
+    """The notification e-mails due now: one per notification not yet e-mailed to
+    those who chose "at once", a digest to those who chose "daily" (once a day).
+    What is older than a week and was never e-mailed (the choice was "never" then) is
+    not sent late."""
+    since = utcnow() - dt.timedelta(days=7)
+    due = session.execute(select(User, Notification).join(Notification, Notification.user_id == User.id).where(
+        User.notification_email == "instant", User.disabled_at.is_(None), Notification.emailed_at.is_(None),
+        Notification.created_at > since).order_by(Notification.id)).all()
+    enqueue(session, [_message(mailing, user, n.title, [Event(n.kind, n.title, n.path, n.text)]) for user, n in due])
+    if due:
+        session.execute(update(Notification).where(Notification.id.in_([n.id for _, n in due]))
+                        .values(emailed_at=utcnow()))
+    return Queued(len(due), _queue_digests(session, mailing, today, since))
+
+
+def _queue_digests(session: Session, mailing: Mailing, today: dt.date, since: dt.datetime) -> int:
     """One digest to each person who chose "daily", has had none today and has new
     notifications not yet e-mailed; returns how many were queued."""
     due = session.execute(select(User, Notification).join(Notification, Notification.user_id == User.id).where(
         User.notification_email == "daily", User.disabled_at.is_(None), Notification.emailed_at.is_(None),
-        (User.digest_sent_on.is_(None)) | (User.digest_sent_on < today))
+        Notification.created_at > since, (User.digest_sent_on.is_(None)) | (User.digest_sent_on < today))
         .order_by(User.id, Notification.created_at)).all()
     by_user: dict[int, tuple[User, list[Notification]]] = {}
     for user, notification in due:

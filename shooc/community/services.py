@@ -43,9 +43,11 @@ from sqlalchemy.orm import Session
 from shooc.audit import audit
 from shooc.auth.models import Role, User
 from shooc.community import notifications
-from shooc.community.models import Follow, Helpful, Mute, Post, Report
+from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Report
 from shooc.db import utcnow
-from shooc.enrolment.models import Enrolment, Run
+from shooc.enrolment import answers
+from shooc.enrolment.models import Enrolment, Response, Run
+from shooc.workbooks import current
 from shooc.workbooks.render import render_participant_text
 
 MAX_POST = 5_000
@@ -162,11 +164,10 @@ def thread_of(session: Session, post: Post) -> Post:
 
 
 def write_post(session: Session, author: Member, workbook_slug: str | None, body: str,
-               parent: Post | None = None, activity_id: str | None = None,
-               mailing: notifications.Mailing | None = None) -> Post:
+               parent: Post | None = None, activity_id: str | None = None) -> Post:
     """A new thread in the discussion of ``workbook_slug`` (None: introductions), or a
-    reply to ``parent``'s thread, whose followers are told (``mailing``: and e-mailed
-    as they chose). The author then follows the thread."""
+    reply to ``parent``'s thread, whose followers are told. The author then follows
+    the thread."""
     _require_can_post(author)
     body = _check_text(body)
     _check_rate(session, author.user)
@@ -188,8 +189,10 @@ def write_post(session: Session, author: Member, workbook_slug: str | None, body
     post.body_html = render_participant_text(body, f"p{post.id}")
     if thread is not None:
         session.execute(update(Post).where(Post.id == thread.id).values(reply_count=Post.reply_count + 1))
-    if thread is not None and mailing is not None:
-        notifications.notify(session, mailing, followers(session, thread), notifications.Event(
+    if post.activity_id and author.enrolment is not None:
+        _answered(session, author.enrolment, workbook_slug, post)
+    if thread is not None:
+        notifications.notify(session, followers(session, thread), notifications.Event(
             "reply", f"{shown_name(author.user)} replied in a thread you follow", f"/discussion/posts/{thread.id}"
             f"#post-{post.id}", _excerpt(body)), actor_id=author.user.id)
     follow(session, author.user, thread or post)
@@ -199,9 +202,61 @@ def write_post(session: Session, author: Member, workbook_slug: str | None, body
     return post
 
 
+def _answered(session: Session, enrolment: Enrolment, workbook_slug: str | None, post: Post) -> None:
+    """A post answering a peer-discussion prompt completes that activity of the
+    learner's workbook, unless the workbook was submitted (its answers are kept as
+    they were)."""
+    assert workbook_slug is not None and post.activity_id is not None
+    if answers.find_submission(session, enrolment, workbook_slug) is not None:
+        return
+    version = next((w for w in current.workbooks(session, enrolment.run.course) if w.slug == workbook_slug), None)
+    answers.save_answer(session, enrolment, workbook_slug, post.activity_id, {"posted": True, "post_id": post.id},
+                        version.id if version else None)
+
+
 def _excerpt(body: str, length: int = 160) -> str:
     text = " ".join(body.split())
     return text if len(text) <= length else text[:length - 1].rstrip() + "…"
+
+
+def share_reflection(session: Session, author: Member, workbook_slug: str, activity_id: str) -> Post:
+    """A learner's own reflection, from a workbook they submitted, shared as a thread of
+    its discussion (opt-in, one answer at a time; deleting the post takes it back)."""
+    _require_can_post(author)
+    enrolment = author.enrolment
+    if enrolment is None:
+        raise CommunityError("Only participants share their reflections.")
+    workbook = next((w for w in current.workbooks(session, author.run.course, with_activities=True)
+                     if w.slug == workbook_slug), None)
+    activity = next((a for a in workbook.activities if a.activity_id == activity_id), None) if workbook else None
+    if activity is None or activity.kind != "reflection":
+        raise NotFound("no such reflection in this workbook")
+    if answers.find_submission(session, enrolment, workbook_slug) is None:
+        raise CommunityError("Share a reflection once you have submitted its workbook.")
+    response = answers.answers_for(session, enrolment, workbook_slug).get(activity_id)
+    text = ((response.answer or {}).get("text") or "").strip() if response else ""
+    if response is None or not text:
+        raise CommunityError("There is nothing written in this reflection to share.")
+    if session.scalar(select(Post.id).where(Post.shared_response_id == response.id, Post.deleted_at.is_(None))):
+        raise CommunityError("You have shared this reflection already.")
+    _check_rate(session, author.user)
+    post = Post(run_id=author.run.id, workbook_slug=workbook_slug, parent_id=None, activity_id=None,
+                shared_response_id=response.id, author_id=author.user.id, by_course_team=False,
+                body=text, body_html="", helpful_count=0, reply_count=0, open_reports=0)
+    session.add(post)
+    session.flush()
+    post.body_html = render_participant_text(text, f"p{post.id}")
+    follow(session, author.user, post)
+    session.flush()
+    return post
+
+
+def shared_reflections(session: Session, enrolment: Enrolment, workbook_slug: str) -> dict[str, int]:
+    """activity id → the post sharing it, for a learner's workbook."""
+    rows = session.execute(select(Response.activity_id, Post.id).join(Post, Post.shared_response_id == Response.id)
+                           .where(Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook_slug,
+                                  Post.deleted_at.is_(None), Post.author_id == enrolment.user_id)).all()
+    return {activity_id: post_id for activity_id, post_id in rows}
 
 
 def _require_own(user: User, post: Post) -> None:
@@ -237,10 +292,17 @@ def delete_post(session: Session, author: Member, post: Post) -> None:
     session.flush()
 
 
+def _forget_notifications(session: Session, post: Post) -> None:
+    """A post hidden or deleted: the notifications of it go too (they quote it)."""
+    session.execute(delete(Notification).where(Notification.path.endswith(f"#post-{post.id}")))
+
+
 def _erase(session: Session, post: Post) -> None:
     if post.parent_id is not None and post.deleted_at is None and post.hidden_at is None:
         session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     post.body, post.body_html, post.deleted_at = "", "", post.deleted_at or utcnow()
+    post.shared_response_id = None  # a shared reflection, taken back: the answer itself stays the learner's
+    _forget_notifications(session, post)
 
 
 def erase_authors_posts(session: Session, user_id: int) -> int:
@@ -323,6 +385,7 @@ def hide_post(session: Session, actor: User, post: Post, reason: str) -> None:
         session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     post.hidden_at, post.hidden_by_id, post.hidden_reason = utcnow(), actor.id, reason
     _resolve_reports(session, actor, post)
+    _forget_notifications(session, post)
     audit(session, actor, "post.hide", f"Hid post {post.id}: {reason}", run=_run(session, post), reason=reason,
           post=post.id)
     session.flush()
@@ -394,6 +457,7 @@ class Shown:
     post: Post
     author: str
     marked_helpful: bool = False
+    editable: bool = False  # by this reader, now
     replies: list[Shown] = field(default_factory=list)
 
     @property
@@ -424,8 +488,9 @@ def _shown(session: Session, reader: Member, posts: list[Post]) -> dict[int, Sho
         User.id.in_({p.author_id for p in posts if p.author_id is not None})))}
     marked = set(session.scalars(select(Helpful.post_id).where(
         Helpful.user_id == reader.user.id, Helpful.post_id.in_([p.id for p in posts])))) if posts else set()
+    now = utcnow()
     return {p.id: Shown(p, shown_name(authors.get(p.author_id)) if p.author_id else "Deleted account",
-                        p.id in marked) for p in posts}
+                        p.id in marked, can_edit(reader.user, p, now)) for p in posts}
 
 
 def threads(session: Session, reader: Member, workbook_slug: str | None, sort: str = "newest",
@@ -477,6 +542,10 @@ def _not_found() -> Post:
 
 def visible_to(reader: Member, post: Post) -> bool:
     return post.run_id == reader.run.id and (reader.course_team or post.hidden_at is None)
+
+
+def shown_post(session: Session, reader: Member, post: Post) -> Shown:
+    return _shown(session, reader, [post])[post.id]
 
 
 def thread_page(session: Session, reader: Member, thread: Post, number: int = 1,

@@ -13,6 +13,7 @@ from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.community.services import shared_reflections
 from shooc.db import utcnow
 from shooc.enrolment import answers, services
 from shooc.enrolment import dashboard as dashboards
@@ -283,7 +284,9 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(),
                            feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
-                           recordings=recordings_for(get_session(), course.id, state.workbook.slug)), status
+                           recordings=recordings_for(get_session(), course.id, state.workbook.slug),
+                           shared=shared_reflections(get_session(), enrolment, state.workbook.slug)
+                           if state.submission else None), status
 
 
 def _siblings(version: CourseVersion) -> list[tuple[int, str, str]]:

@@ -1,6 +1,6 @@
 """``shooc mail send`` and ``shooc reminders send``, for cron:
 
-    */5 * * * *  shooc mail send          # whatever the web app's background delivery left
+    */5 * * * *  shooc mail send          # notification e-mails and digests; whatever else is queued
     0 8 * * *    shooc reminders send     # closing-date and inactivity reminders
 
 Both are safe to run twice, or at the same time on several servers: queued mail is
@@ -13,6 +13,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from shooc.community import notifications
+from shooc.db import utcnow
 from shooc.mailqueue import deliver, queue_figures
 from shooc.unit_of_work import command_session, get_db
 from shooc.urls import site_urls
@@ -30,10 +32,16 @@ def _waiting() -> dict[str, int]:
 @mail_cli.command("send")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Try at most this many messages.")
 def mail_send(limit: int | None) -> None:
-    """Deliver the queued e-mail (announcements, reminders)."""
+    """Queue the notification e-mails due (each at once, or the daily digests), then
+    deliver the queued e-mail (announcements, reminders, notifications)."""
+    mailing = notifications.Mailing(site_urls(current_app.config), current_app.config["SECRET_KEY"])
+    with command_session() as session:
+        queued = notifications.queue_mail(session, mailing, utcnow().date())
     result = deliver(get_db(), mailer(), limit)
     figures = _waiting()
-    click.echo(f"Sent {result.sent} e-mail{'' if result.sent == 1 else 's'}, {result.failed} failed; "
+    click.echo(f"Queued {queued.instant} notification{'' if queued.instant == 1 else 's'} and {queued.digests} "
+               f"daily digest{'' if queued.digests == 1 else 's'}. "
+               f"Sent {result.sent} e-mail{'' if result.sent == 1 else 's'}, {result.failed} failed; "
                f"{figures['waiting']} waiting, {figures['failed']} given up.")
 
 

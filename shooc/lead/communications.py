@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shooc.audit import audit
 from shooc.auth.models import User
+from shooc.community.notifications import Event, notify
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.dashboard import WorkbookSummary, enrolment_summaries
@@ -177,6 +178,10 @@ def post_announcement(session: Session, actor: User | None, run: Run, title: str
                         _announcement_text(name, course, run, announcement, links), "announcement", user_id)
                 for user_id, email, name in recipients]
     announcement.emailed_to = enqueue(session, messages)
+    everyone = session.scalars(select(Enrolment.user_id).where(Enrolment.run_id == run.id,
+                                                               Enrolment.withdrawn_at.is_(None)))
+    notify(session, everyone, Event("announcement", f"{course}: {title}", "/dashboard"),
+           actor_id=actor.id if actor else None)
     audit(session, actor, "announcement.post",
           f"Announcement “{title}” to {run.slug}: {announcement.emailed_to} e-mail(s) queued",
           run=run, announcement_id=announcement.id, emailed_to=announcement.emailed_to)

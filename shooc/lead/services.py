@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from shooc.audit import audit
 from shooc.auth.models import User
+from shooc.community.notifications import Event, notify
 from shooc.enrolment.models import Enrolment, Run, RunMode
 from shooc.enrolment.runs import check_run_fields
 from shooc.enrolment.services import course_workbook_slugs
 from shooc.lead.models import WorkbookFeedback
+from shooc.workbooks import current
 
 PAGE_SIZE = 50
 STATUSES = {
@@ -239,6 +241,9 @@ def extend_close_date(session: Session, actor: User | None, enrolment: Enrolment
         raise LeadError(f"an extension must be later than the run's closing date ({enrolment.run.closes_on:%-d %B %Y})")
     before = enrolment.close_date
     enrolment.extended_until = until
+    notify(session, [enrolment.user_id], Event(
+        "extension", f"Your time on {enrolment.run.name} is extended: your close date is now {until:%-d %B %Y}",
+        "/dashboard", reason))
     audit(session, actor, "enrolment.extend", f"Close date {before} → {until}", enrolment=enrolment,
           reason=reason, previous=str(before), until=str(until))
     session.flush()
@@ -276,5 +281,10 @@ def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_
                                      author_id=actor.id, author_name=actor.name))
     else:
         existing.text, existing.author_id, existing.author_name = text, actor.id, actor.name
+    course = enrolment.run.course
+    title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug), workbook_slug)
+    notify(session, [enrolment.user_id], Event(
+        "feedback", f"The course team gave you feedback on {title}",
+        f"/courses/{course.slug}/workbooks/{workbook_slug}#feedback-heading", text[:160]), actor_id=actor.id)
     audit(session, actor, "feedback.give", f"Feedback on {workbook_slug}", enrolment=enrolment)
     session.flush()

@@ -153,6 +153,24 @@ class Discussion(ActivityKind):
         return [] if word_count((answer or {}).get("text")) else ["Write your notes of the conversation."]
 
 
+class PeerDiscussion(ActivityKind):
+    """A prompt answered in the workbook's discussion, among the people of the run
+    (shooc/community): the learner's post is their answer, and the activity is
+    complete once they have posted to it. The workbook's own form never edits it
+    (its answer, ``{"posted": true, "post_id": N}``, is written by posting)."""
+
+    name = "peer-discussion"
+    description = "a prompt answered in the workbook's discussion, among the run's people"
+    keys = {"prompt": (True, *TEXT), "guidance": (False, *TEXT)}
+
+    def answer_from_form(self, form: FormData, prefix: str, definition: dict[str, Any],
+                         previous: dict[str, Any] | None) -> dict[str, Any]:
+        return dict(previous or {})  # what posting recorded; nothing on the workbook's form changes it
+
+    def missing(self, answer: dict[str, Any] | None, definition: dict[str, Any]) -> list[str]:
+        return [] if (answer or {}).get("posted") else ["Post your answer to the discussion."]
+
+
 class SmartGoal(ActivityKind):
     name = "smart-goal"
     description = "a specific, measurable, achievable, relevant, time-bound goal"
@@ -380,7 +398,7 @@ def question_id(question: dict[str, Any], index: int) -> Any:
 
 
 KINDS: dict[str, ActivityKind] = {
-    kind.name: kind() for kind in (Reflection, Quiz, SelfAssessment, SmartGoal, Discussion, Media)
+    kind.name: kind() for kind in (Reflection, Quiz, SelfAssessment, SmartGoal, Discussion, PeerDiscussion, Media)
 }
 
 

@@ -1,0 +1,217 @@
+"""A run's discussions over HTTP: posting, replying, helpful, following, reporting,
+moderation, notifications, and who may see what (issue 16)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from conftest import PASSWORD, TODAY, Auth, csrf_token
+from shooc.audit import AuditEntry
+from shooc.community import services as community
+from shooc.community.models import Notification, Post, Report
+from shooc.enrolment.models import Enrolment, Run
+from shooc.enrolment.services import enrol
+from shooc.mailqueue import OutgoingMail
+
+WORKBOOK = "the-mentors-role"
+DISCUSSION = f"/courses/mentoring/workbooks/{WORKBOOK}/discussion"
+
+
+@pytest.fixture
+def run(make_run) -> Run:  # type: ignore[no-untyped-def]
+    return make_run(name="Spring run", slug="spring")
+
+
+@pytest.fixture
+def people(db: Session, make_user, run: Run):  # type: ignore[no-untyped-def]
+    """Two learners of the run, one of another run, a leader and an evaluator."""
+    a, b = make_user(name="Ann Archer"), make_user(name="Bea Baker")
+    for learner in (a, b):
+        enrol(db, run, learner.id)
+    other_run = Run(course_id=run.course_id, name="Other run", slug="other", opens_on=run.opens_on,
+                    closes_on=run.closes_on, mode=run.mode, timezone=run.timezone)
+    db.add(other_run)
+    db.flush()
+    outsider = make_user(name="Olly Other")
+    enrol(db, other_run, outsider.id)
+    db.commit()
+    return {"a": a, "b": b, "outsider": outsider, "leader": make_user("leader", name="Lee Leader"),
+            "evaluator": make_user("evaluator"), "other_run": other_run}
+
+
+def _post(client: FlaskClient, body: str, url: str = DISCUSSION, **fields: str):  # type: ignore[no-untyped-def]
+    return client.post(url, data={"body": body, "csrf_token": csrf_token(client, url), **fields})
+
+
+def _as(client: FlaskClient, auth: Auth, user) -> FlaskClient:  # type: ignore[no-untyped-def]
+    """The same browser, now logged in as ``user`` (cookies cleared, as after logging out)."""
+    client._cookies.clear()  # werkzeug's jar: a fresh browser session
+    auth.login(user)
+    return client
+
+
+def test_a_learner_posts_another_replies_marks_it_helpful_and_the_first_is_told(
+        client: FlaskClient, auth: Auth, db: Session, people, runner) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    response = _post(client, "How do you **start** the first meeting? <script>alert(1)</script>")
+    assert response.status_code == 302
+    post = db.scalars(select(Post)).one()
+    assert post.body_html == "<p>How do you <strong>start</strong> the first meeting? </p>"
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert "How do you <strong>start</strong>" in page and "Ann Archer" in page and "<script>alert" not in page
+
+    _as(client, auth, people["b"])
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert "How do you <strong>start</strong>" in page
+    assert _post(client, "With a cup of tea and [our plan](https://example.org/plan).",
+                 parent=str(post.id)).status_code == 302
+    reply = db.scalars(select(Post).where(Post.parent_id == post.id)).one()
+    assert 'rel="nofollow ugc noopener noreferrer"' in reply.body_html
+    token = csrf_token(client, f"/discussion/posts/{post.id}")
+    assert client.post(f"/discussion/posts/{post.id}/helpful", data={"csrf_token": token}).status_code == 302
+    db.refresh(post)
+    assert (post.reply_count, post.helpful_count) == (1, 1)
+
+    _as(client, auth, people["a"])
+    header = client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r"Notifications <span class=\"count-badge\">1<", header)
+    notes = client.get("/notifications").get_data(as_text=True)
+    assert "Bea Baker replied in a thread you follow" in notes and "With a cup of tea" in notes
+    assert db.scalar(select(func.count()).select_from(Notification).where(Notification.read_at.is_(None))) == 0
+    assert db.scalar(select(func.count()).select_from(OutgoingMail)) == 0  # e-mailed by shooc mail send
+    result = runner.invoke(args=["mail", "send"])
+    assert result.exit_code == 0 and result.output.startswith("Queued 1 notification and 0 daily digests."), result.output
+    mail = db.scalars(select(OutgoingMail).where(OutgoingMail.kind == "notification")).one()
+    assert mail.recipient == people["a"].email and "Bea Baker replied" in mail.subject
+    assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"/discussion/posts/{post.id}#post-{reply.id}" in mail.body and "<ul>" in mail.html
+
+
+def test_posts_are_seen_only_by_the_run_and_the_course_team(client: FlaskClient, auth: Auth, db: Session,
+                                                           people) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    _post(client, "Only for the spring run")
+    post = db.scalars(select(Post)).one()
+    client._cookies.clear()
+    assert client.get(DISCUSSION).status_code == 302  # to the login page
+    assert client.get(f"/discussion/posts/{post.id}").status_code == 302
+    _as(client, auth, people["outsider"])  # another run of the same course: its own discussion
+    assert "Only for the spring run" not in client.get(DISCUSSION).get_data(as_text=True)
+    assert client.get(f"/discussion/posts/{post.id}").status_code == 404
+    assert _post(client, "sneaky", parent=str(post.id)).status_code == 422  # no such post in their discussion
+    _as(client, auth, people["evaluator"])
+    assert client.get(DISCUSSION).status_code == 403
+    assert client.get(f"/discussion/posts/{post.id}").status_code == 403
+    _as(client, auth, people["leader"])
+    assert "Only for the spring run" in client.get(DISCUSSION + "?run=spring").get_data(as_text=True)
+    assert "Only for the spring run" not in client.get(DISCUSSION + "?run=other").get_data(as_text=True)
+
+
+def test_a_refused_post_keeps_its_text_and_says_why(client: FlaskClient, auth: Auth, db: Session,
+                                                   people) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    long = "word " * 1_200
+    response = _post(client, long)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "keep it to 5,000" in body and long.strip()[:200] in body
+    for n in range(community.PER_MINUTE):
+        assert _post(client, f"post {n}").status_code == 302
+    response = _post(client, "one too many, kept")
+    assert response.status_code == 422 and "one too many, kept" in response.get_data(as_text=True)
+    assert "in the last minute" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Post)) == community.PER_MINUTE
+
+
+def test_a_muted_learner_and_one_whose_time_ended_read_but_cannot_post(
+        client: FlaskClient, auth: Auth, db: Session, people, run: Run) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["b"])
+    _post(client, "Something unkind")
+    post = db.scalars(select(Post)).one()
+    _as(client, auth, people["leader"])
+    token = csrf_token(client, f"/discussion/posts/{post.id}")
+    assert client.post(f"/lead/posts/{post.id}/mute", data={"csrf_token": token, "reason": ""}).status_code == 302
+    assert db.scalar(select(func.count()).select_from(community.Mute)) == 0  # a reason is required
+    assert client.post(f"/lead/posts/{post.id}/mute",
+                       data={"csrf_token": token, "reason": "Unkind to a colleague"}).status_code == 302
+    _as(client, auth, people["b"])
+    page = client.get(DISCUSSION)
+    assert "The course team has muted you" in page.get_data(as_text=True) and "Something unkind" in page.get_data(as_text=True)
+    response = _post(client, "let me back")
+    assert response.status_code == 422 and "muted you" in response.get_data(as_text=True)
+
+    run.closes_on = TODAY - dt.timedelta(days=1)  # and nobody's close date was extended
+    db.commit()
+    _as(client, auth, people["a"])
+    assert "Your time on this run ended" in client.get(DISCUSSION).get_data(as_text=True)
+    assert _post(client, "after the close").status_code == 422
+    audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "participant.mute")).one()
+    assert audit.reason == "Unkind to a colleague" and people["b"].email not in audit.summary
+
+
+def test_a_reported_post_is_hidden_from_the_queue_and_no_longer_seen(
+        client: FlaskClient, auth: Auth, db: Session, people) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    _post(client, "Buy cheap essays at spam.example")
+    post = db.scalars(select(Post)).one()
+    _as(client, auth, people["b"])
+    url = f"/discussion/posts/{post.id}/report"
+    assert client.post(url, data={"csrf_token": csrf_token(client, url), "reason": ""}).status_code == 422
+    assert client.post(url, data={"csrf_token": csrf_token(client, url), "reason": "Spam"}).status_code == 302
+    _as(client, auth, people["leader"])
+    queue = client.get("/lead/runs/spring/moderation").get_data(as_text=True)
+    assert "Buy cheap essays" in queue and "Bea Baker" in queue and "Spam" in queue
+    token = csrf_token(client, "/lead/runs/spring/moderation")
+    assert client.post(f"/lead/posts/{post.id}/hide", data={"csrf_token": token, "reason": "Advertising",
+                                                            "back": "queue"}).status_code == 302
+    assert db.scalars(select(Report)).one().resolved_at is not None
+    _as(client, auth, people["b"])
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert "Buy cheap essays" not in page
+    assert client.get(f"/discussion/posts/{post.id}").status_code == 404
+    _as(client, auth, people["leader"])
+    assert "Hidden by the course team: Advertising" in client.get(f"/discussion/posts/{post.id}").get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "post.hide")) == 1
+
+
+def test_an_author_edits_for_a_while_and_deletes_leaving_the_replies(
+        client: FlaskClient, auth: Auth, db: Session, people) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    _post(client, "First thoughts")
+    post = db.scalars(select(Post)).one()
+    url = f"/discussion/posts/{post.id}/edit"
+    assert client.post(url, data={"csrf_token": csrf_token(client, url), "body": "Second thoughts"}).status_code == 302
+    assert "edited" in client.get(f"/discussion/posts/{post.id}").get_data(as_text=True)
+    _as(client, auth, people["b"])
+    _post(client, "A reply that stays", parent=str(post.id))
+    assert client.get(url).status_code == 302  # not theirs to edit
+    _as(client, auth, people["a"])
+    token = csrf_token(client, f"/discussion/posts/{post.id}")
+    assert client.post(f"/discussion/posts/{post.id}/delete", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/discussion/posts/{post.id}").get_data(as_text=True)
+    assert "This post was deleted." in page and "Second thoughts" not in page and "A reply that stays" in page
+    post.created_at = post.created_at - dt.timedelta(hours=1)
+    db.commit()
+
+
+def test_deleting_an_account_erases_its_posts_text_and_keeps_the_threads(
+        client: FlaskClient, auth: Auth, db: Session, people) -> None:  # type: ignore[no-untyped-def]
+    from shooc.auth.services import delete_account, export_data
+
+    auth.login(people["a"])
+    _post(client, "My secret school name")
+    post = db.scalars(select(Post)).one()
+    _as(client, auth, people["b"])
+    _post(client, "A kind reply", parent=str(post.id))
+    assert [p["text"] for p in export_data(db, people["a"])["posts"]] == ["My secret school name"]
+    delete_account(db, people["a"])
+    db.commit()
+    page = client.get(f"/discussion/posts/{post.id}").get_data(as_text=True)
+    assert "My secret school name" not in page and "Deleted account" in page and "A kind reply" in page
+    db.refresh(post)
+    assert post.body == "" and post.author_id is None
