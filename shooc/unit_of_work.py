@@ -23,13 +23,17 @@ session any other way.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shooc.db import Database, write_intent
+from shooc.db import Database, database_unreachable, write_intent
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> Database:
@@ -44,8 +48,18 @@ def init_app(app: Flask) -> Database:
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except DBAPIError as error:
+            # The database went away after the answer was made (a restart): closing
+            # rolls back on a dead connection. The answer stands; the pool drops the
+            # connection (pre-ping replaces it), and nothing was kept that was not
+            # committed.
+            if not database_unreachable(error):
+                raise
+            log.warning("closing a request's session failed, the database is out of reach: %s", error.orig)
 
     return database
 

@@ -215,3 +215,194 @@ def test_deleting_an_account_erases_its_posts_text_and_keeps_the_threads(
     assert "My secret school name" not in page and "Deleted account" in page and "A kind reply" in page
     db.refresh(post)
     assert post.body == "" and post.author_id is None
+
+
+def test_a_prompt_answered_in_the_discussion_completes_the_activity(client: FlaskClient, auth: Auth, db: Session,
+                                                                    people) -> None:  # type: ignore[no-untyped-def]
+    from shooc.enrolment import answers
+    from shooc.workbooks import current
+
+    auth.login(people["a"])
+    page = client.get(f"/courses/mentoring/workbooks/{WORKBOOK}").get_data(as_text=True)
+    assert 'form="peer-roles-with-your-run"' in page and 'id="peer-roles-with-your-run"' in page
+    assert _post(client, "Critical friend is hardest for me.", activity="roles-with-your-run").status_code == 302
+    post = db.scalars(select(Post)).one()
+    assert post.activity_id == "roles-with-your-run"
+    enrolment = db.scalars(select(Enrolment).where(Enrolment.user_id == people["a"].id)).one()
+    workbook = next(w for w in current.workbooks(db, enrolment.run.course, with_activities=True) if w.slug == WORKBOOK)
+    state = answers.workbook_state(db, enrolment, workbook)
+    assert state.activities["roles-with-your-run"].complete
+    assert state.activities["roles-with-your-run"].answer == {"posted": True, "post_id": post.id}
+    page = client.get(f"/courses/mentoring/workbooks/{WORKBOOK}").get_data(as_text=True)
+    assert f"/discussion/posts/{post.id}" in page
+    # a prompt of another workbook is refused, its text kept
+    response = _post(client, "Wrong prompt", activity="community-with-your-run")
+    assert response.status_code == 422 and "Wrong prompt" in response.get_data(as_text=True)
+
+
+def test_a_submitted_reflection_is_shared_then_taken_back(client: FlaskClient, auth: Auth, db: Session,
+                                                         people) -> None:  # type: ignore[no-untyped-def]
+    from conftest import complete_and_submit
+
+    enrolment = db.scalars(select(Enrolment).where(Enrolment.user_id == people["a"].id)).one()
+    share_url = f"/courses/mentoring/workbooks/{WORKBOOK}/share"
+    auth.login(people["a"])
+    token = csrf_token(client, f"/courses/mentoring/workbooks/{WORKBOOK}")
+    response = client.post(share_url, data={"csrf_token": token, "activity": "my-mentoring-context"})
+    assert response.status_code == 302 and db.scalar(select(func.count()).select_from(Post)) == 0  # not submitted
+    complete_and_submit(db, enrolment, WORKBOOK, marker="Zq9Reflection")
+    db.commit()
+    page = client.get(f"/courses/mentoring/workbooks/{WORKBOOK}").get_data(as_text=True)
+    assert "Share this reflection with your run" in page
+    assert client.post(share_url, data={"csrf_token": token, "activity": "my-mentoring-context"}).status_code == 302
+    shared = db.scalars(select(Post)).one()
+    assert shared.shared_response_id is not None and "Zq9Reflection" in shared.body
+    assert client.post(share_url, data={"csrf_token": token, "activity": "role-quiz"}).status_code == 404
+    _as(client, auth, people["b"])
+    assert "Zq9Reflection" in client.get(DISCUSSION).get_data(as_text=True)
+    _as(client, auth, people["a"])
+    assert "Stop sharing" in client.get(f"/courses/mentoring/workbooks/{WORKBOOK}").get_data(as_text=True)
+    token = csrf_token(client, f"/courses/mentoring/workbooks/{WORKBOOK}")
+    assert client.post(f"/discussion/posts/{shared.id}/delete", data={"csrf_token": token}).status_code == 302
+    db.refresh(shared)
+    assert shared.body == "" and shared.shared_response_id is None
+    _as(client, auth, people["b"])
+    assert "Zq9Reflection" not in client.get(DISCUSSION).get_data(as_text=True)
+
+
+def test_payloads_in_posts_are_text_on_every_page_that_shows_them(client: FlaskClient, auth: Auth, db: Session,
+                                                                  people) -> None:  # type: ignore[no-untyped-def]
+    from xss import PAYLOADS, script_problems
+
+    auth.login(people["a"])
+    chunks = ["\n\n".join(PAYLOADS[i::community.PER_MINUTE]) for i in range(community.PER_MINUTE)]
+    for chunk in chunks:
+        assert _post(client, chunk).status_code == 302, len(chunk)
+    thread = db.scalars(select(Post).order_by(Post.id)).first()
+    _as(client, auth, people["b"])
+    pages = [DISCUSSION, f"/discussion/posts/{thread.id}", f"/discussion/posts/{thread.id}/report", "/notifications"]
+    _post(client, PAYLOADS[0], parent=str(thread.id))  # a reply: A's notification quotes it
+    _as(client, auth, people["a"])
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200 and script_problems(response.get_data(as_text=True)) == [], page
+    _as(client, auth, people["leader"])
+    for page in (DISCUSSION + "?run=spring", "/lead/runs/spring/moderation", f"/discussion/posts/{thread.id}"):
+        assert script_problems(client.get(page).get_data(as_text=True)) == [], page
+
+
+def test_the_course_team_locks_and_pins_a_thread(client: FlaskClient, auth: Auth, db: Session,
+                                                people) -> None:  # type: ignore[no-untyped-def]
+    auth.login(people["a"])
+    _post(client, "First, older")
+    _post(client, "Second, newer")
+    first, second = db.scalars(select(Post).order_by(Post.id)).all()
+    _as(client, auth, people["leader"])
+    token = csrf_token(client, f"/discussion/posts/{first.id}")
+    assert client.post(f"/lead/posts/{first.id}/pin", data={"csrf_token": token, "reason": "Read first",
+                                                            "pinned": "1"}).status_code == 302
+    assert client.post(f"/lead/posts/{first.id}/lock", data={"csrf_token": token, "reason": "Answered",
+                                                             "locked": "1"}).status_code == 302
+    _as(client, auth, people["b"])
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert page.index("First, older") < page.index("Second, newer")  # pinned on top
+    response = _post(client, "Late reply", parent=str(first.id))
+    assert response.status_code == 422 and "locked this thread" in response.get_data(as_text=True)
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.action.like("post.%"))).all()
+    assert sorted(actions) == ["post.lock", "post.pin"]
+
+
+def test_feedback_an_extension_a_badge_and_an_announcement_are_notified_and_digested(
+        db: Session, people, run: Run, runner) -> None:  # type: ignore[no-untyped-def]
+    from conftest import complete_and_submit
+    from shooc.lead import communications
+    from shooc.lead.services import extend_close_date, give_feedback
+    from shooc.urls import SiteUrls
+
+    a = people["a"]
+    a.notification_email = "daily"
+    enrolment = db.scalars(select(Enrolment).where(Enrolment.user_id == a.id)).one()
+    complete_and_submit(db, enrolment, WORKBOOK)
+    give_feedback(db, people["leader"], enrolment, WORKBOOK, "Thoughtful answers.")
+    extend_close_date(db, people["leader"], enrolment, run.closes_on + dt.timedelta(days=30), "Illness")
+    communications.post_announcement(db, people["leader"], run, "Webinar", "On **Tuesday**", SiteUrls("http://x"))
+    db.commit()
+    kinds = db.scalars(select(Notification.kind).where(Notification.user_id == a.id)
+                       .order_by(Notification.id)).all()
+    assert kinds == ["badge", "feedback", "extension", "announcement"]
+    assert db.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == people["leader"].id)) == 0  # nobody is told of what they did
+    result = runner.invoke(args=["mail", "send"])
+    # B's only notification is the announcement, e-mailed as itself: nothing at once
+    assert result.output.startswith("Queued 0 notifications and 1 daily digest."), result.output
+    digest = db.scalars(select(OutgoingMail).where(OutgoingMail.recipient == a.email,
+                                                   OutgoingMail.kind == "notification")).one()
+    assert digest.subject == "Your day on the course: 3 new notifications"  # the announcement came as itself
+    assert "feedback on The mentor's role" in digest.body and "Illness" in digest.body
+    assert runner.invoke(args=["mail", "send"]).output.startswith("Queued 0 notifications and 0 daily digests.")
+
+
+def test_one_click_unsubscribe_needs_the_right_token_and_no_cookie(client: FlaskClient, db: Session, app,
+                                                                   people) -> None:  # type: ignore[no-untyped-def]
+    from shooc.community.notifications import unsubscribe_token
+
+    a = people["a"]
+    token = unsubscribe_token(app.config["SECRET_KEY"], a.id)
+    assert client.post(f"/notifications/unsubscribe/{a.id}-{'0' * 40}").status_code == 404
+    assert client.post(f"/notifications/unsubscribe/{people['b'].id}{token[len(str(a.id)):]}").status_code == 404
+    db.refresh(a)
+    assert a.notification_email == "instant"
+    response = client.post(f"/notifications/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and "no more notification e-mails" in response.get_data(as_text=True)
+    db.refresh(a)
+    assert a.notification_email == "never"
+
+
+def _queries(app, client: FlaskClient, url: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    from shooc.unit_of_work import get_db
+
+    connection = get_db(app).sessionmaker.kw["bind"]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    return len(statements)
+
+
+def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
+        app, client: FlaskClient, auth: Auth, db: Session, people, run: Run) -> None:  # type: ignore[no-untyped-def]
+    """Pages of 20 threads with their latest replies, and of the moderation queue: the
+    same number of queries with 3 posts as with 300 (bench/ measures the time)."""
+    a = community.member(db, people["a"], run)
+    b = community.member(db, people["b"], run)
+
+    def grow(threads: int) -> None:
+        for n in range(threads):
+            post = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=people["a"].id, body=f"t{n}",
+                        body_html=f"<p>t{n}</p>", helpful_count=0, reply_count=0, open_reports=0)
+            db.add(post)
+            db.flush()
+            for m in range(4):
+                db.add(Post(run_id=run.id, workbook_slug=WORKBOOK, parent_id=post.id, author_id=people["b"].id,
+                            body=f"r{m}", body_html=f"<p>r{m}</p>", helpful_count=0, reply_count=0, open_reports=1))
+            post.reply_count, post.open_reports = 4, 1
+        db.commit()
+
+    assert a is not None and b is not None
+    grow(3)
+    auth.login(people["leader"])
+    client.get(DISCUSSION + "?run=spring")  # the published course, read once into this process's cache
+    small = (_queries(app, client, DISCUSSION + "?run=spring"), _queries(app, client, "/lead/runs/spring/moderation"))
+    grow(60)
+    large = (_queries(app, client, DISCUSSION + "?run=spring"), _queries(app, client, "/lead/runs/spring/moderation"))
+    assert small == large, (small, large)
+    assert large[0] <= 15, large
