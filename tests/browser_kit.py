@@ -55,7 +55,7 @@ class Shots:
     def __init__(self, browser, folder: Path) -> None:  # type: ignore[no-untyped-def]
         self.folder = folder
         self.count = 0
-        self.phone = browser.new_context(viewport=PHONE, device_scale_factor=1) if WRITE_SCREENSHOTS else None
+        self.phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
         if WRITE_SCREENSHOTS:
             folder.mkdir(parents=True, exist_ok=True)
             for old in folder.glob("*.png"):
@@ -63,23 +63,16 @@ class Shots:
 
     def take(self, page, name: str) -> None:  # type: ignore[no-untyped-def]
         self.count += 1
-        if not WRITE_SCREENSHOTS:
-            # The same page, this very state of it, laid out at phone width, measured,
-            # and put back: no second load of the page.
-            desktop = page.viewport_size
-            page.set_viewport_size(PHONE)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            page.set_viewport_size(desktop)
-            assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"
-            return
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
-        # the same page at phone width, with the same cookies
-        assert self.phone is not None
+        if WRITE_SCREENSHOTS:
+            page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+        # The same page loaded at phone width, with the same cookies (a page resized
+        # in place is not the same: what sized itself at load keeps its width).
         self.phone.clear_cookies()
         self.phone.add_cookies(page.context.cookies())
         phone_page = self.phone.new_page()
         phone_page.goto(page.url)
-        phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
+        if WRITE_SCREENSHOTS:
+            phone_page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-phone.png"), full_page=True)
         width = phone_page.evaluate("document.documentElement.scrollWidth")
         phone_page.close()
         assert width <= PHONE["width"], f"{name} is wider than a phone ({width}px)"
@@ -100,8 +93,7 @@ def open_page(browser, request):  # type: ignore[no-untyped-def]
     page = watch_problems(context.new_page())
     page.shots = Shots(browser, SCREENSHOTS / request.node.name)
     yield page
-    if page.shots.phone is not None:
-        page.shots.phone.close()
+    page.shots.phone.close()
     context.close()
 
 

@@ -406,3 +406,36 @@ def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
     large = (_queries(app, client, DISCUSSION + "?run=spring"), _queries(app, client, "/lead/runs/spring/moderation"))
     assert small == large, (small, large)
     assert large[0] <= 15, large
+
+
+def test_evaluators_get_the_community_figures_with_small_groups_withheld(db: Session, make_user, run: Run,
+                                                                         people) -> None:  # type: ignore[no-untyped-def]
+    from conftest import complete_and_submit
+    from shooc.evaluate.stats import flatten, run_stats
+
+    figures = run_stats(db, run)["community"]
+    assert figures == {"posts": 0, "replies": 0, "contributors": 0, "shared_reflections": 0, "withheld": True}
+    learners = [make_user() for _ in range(10)]
+    for learner in learners:
+        enrol(db, run, learner.id)
+    db.commit()
+    for n, learner in enumerate(learners[:6]):  # six post, two of them finish; of the six others, one finishes
+        member = community.member(db, learner, run)
+        assert member is not None
+        community.write_post(db, member, WORKBOOK, f"post {n}")
+    thread = db.scalars(select(Post).order_by(Post.id)).first()
+    leader = community.member(db, people["leader"], run)
+    community.write_post(db, leader, WORKBOOK, "the course team's reply", parent=thread)
+    for learner in (learners[0], learners[1], learners[7]):
+        enrolment = db.scalars(select(Enrolment).where(Enrolment.user_id == learner.id)).one()
+        for slug in ("the-mentors-role", "building-the-relationship", "observation-and-feedback",
+                     "smart-goal-setting", "mentoring-communities"):
+            complete_and_submit(db, enrolment, slug)
+    db.commit()
+    stats = run_stats(db, run)
+    assert stats["registered"] == 12  # with A and B, who did not post
+    assert stats["community"] == {"posts": 7, "replies": 1, "contributors": 6, "shared_reflections": 0,
+                                  "withheld": False, "completion_rate_contributors": round(2 / 6, 4),
+                                  "completion_rate_others": round(1 / 6, 4)}
+    flat = flatten(stats)
+    assert flat["community_contributors"] == 6 and flat["community_completion_rate_others"] == round(1 / 6, 4)

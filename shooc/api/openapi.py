@@ -48,7 +48,7 @@ STATS = {
     "required": ["course", "run", "as_of", "registered", "started", "workbooks_completed", "badges_awarded",
                  "completed_all", "certificates_awarded", "completion_rate_registered", "completion_rate_started",
                  "per_workbook", "evaluation", "withdrawn", "still_inside_window", "closed_without_finishing",
-                 "median_days_to_certificate", "weekly", "run_dates"],
+                 "median_days_to_certificate", "weekly", "run_dates", "community"],
     "properties": {
         "course": {"type": "string", "description": "The course's slug."},
         "run": {"type": "string", "description": "The run's slug."},
@@ -112,6 +112,15 @@ STATS = {
             "type": "object", "required": ["opens_on", "closes_on", "mode"],
             "properties": {"opens_on": DATE, "closes_on": DATE,
                            "mode": {"type": "string", "enum": ["rolling", "paced"]}},
+        },
+        "community": {
+            "type": "object", "description": "The run's discussions. The two completion rates compare groups of "
+                                            "people: each needs five, else they are left out and withheld is true.",
+            "required": ["posts", "replies", "contributors", "shared_reflections", "withheld"],
+            "properties": {"posts": COUNT, "replies": COUNT, "contributors": COUNT, "shared_reflections": COUNT,
+                           "withheld": {"type": "boolean"},
+                           "completion_rate_contributors": RATE,
+                           "completion_rate_others": RATE},
         },
     },
 }

@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shooc.audit import audit
@@ -600,3 +600,34 @@ def posts_for_export(session: Session, user_id: int) -> list[dict[str, Any]]:
              "posted_at": p.created_at.isoformat(), "edited_at": p.edited_at.isoformat() if p.edited_at else None,
              "deleted": p.deleted_at is not None, "hidden_by_course_team": p.hidden_at is not None}
             for p, slug in rows]
+
+
+# Figures, for evaluators -----------------------------------------------------------------
+
+def figures(session: Session, run: Run, workbook_count: int) -> dict[str, Any]:
+    """The run's discussions in numbers (the stats JSON's ``community``): posts and
+    replies shown (not deleted or hidden), participants who posted, shared
+    reflections; and the reference course's own question, whether those who took
+    part completed more often than those who did not. The two rates compare groups
+    of people, so each group needs at least five (shooc.evaluate.disclosure): below
+    that both are left out and ``withheld`` is true. Course-team posts count as posts,
+    not as contributors."""
+    from shooc.evaluate.disclosure import withheld
+
+    shown = (Post.run_id == run.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+    posts, replies, shared = session.execute(select(
+        func.count(), func.count().filter(Post.parent_id.is_not(None)),
+        func.count().filter(Post.shared_response_id.is_not(None))).where(*shown)).one()
+    authors = select(Post.author_id).where(*shown, Post.by_course_team.is_(False), Post.author_id.is_not(None))
+    done = Enrolment.submitted_count >= workbook_count if workbook_count else false()
+    registered, completed, contributors, contributors_completed = session.execute(select(
+        func.count(), func.count().filter(done), func.count().filter(Enrolment.user_id.in_(authors)),
+        func.count().filter(Enrolment.user_id.in_(authors), done)).where(Enrolment.run_id == run.id)).one()
+    others = registered - contributors
+    result: dict[str, Any] = {"posts": posts, "replies": replies, "contributors": contributors,
+                              "shared_reflections": shared}
+    if withheld(contributors) or withheld(others):
+        return {**result, "withheld": True}
+    return {**result, "withheld": False,
+            "completion_rate_contributors": round(contributors_completed / contributors, 4),
+            "completion_rate_others": round((completed - contributors_completed) / others, 4)}

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shooc.community.services import figures as community_figures
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run
 from shooc.evaluate import counters, disclosure
@@ -86,6 +87,7 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
                     "certificates_awarded": k} for week, r, s, c, k in data["weeks"]],
         "run_dates": {"opens_on": run.opens_on.isoformat(), "closes_on": run.closes_on.isoformat(),
                       "mode": run.mode.value},
+        "community": community_figures(session, run, len(workbooks)),
     }
 
 
@@ -103,7 +105,13 @@ def flatten(figures: dict[str, Any]) -> dict[str, Any]:
     shown = evaluation.get("overall_effect", {})
     for effect in OverallEffect:
         flat[f"overall_effect_{effect.value}"] = shown.get(effect.value)
+    for key in COMMUNITY_COLUMNS:  # the same columns for every run: a withheld rate is an empty cell
+        flat[f"community_{key}"] = figures["community"].get(key)
     return flat
+
+
+COMMUNITY_COLUMNS = ["posts", "replies", "contributors", "shared_reflections", "withheld",
+                     "completion_rate_contributors", "completion_rate_others"]
 
 
 PROGRESS_COLUMNS = ["learner", "enrolled_on", "started_on", "withdrawn", "close_date", "workbooks_submitted",
