@@ -104,6 +104,9 @@ def pages(stats_run: str) -> list[Page]:
         Page("public course page", "/courses/mentoring", None, 0.5, "Register to enrol"),
         Page("learner: dashboard", "/dashboard", "learner", 0.35, "Log out"),
         Page("learner: workbook", "/courses/mentoring/workbooks/the-mentors-role", "learner", 0.35, 'name="a.'),
+        # 20,000 posts in the learner's run (issue 16): a page of 20 threads with their latest replies
+        Page("learner: discussion", "/courses/mentoring/workbooks/the-mentors-role/discussion", "learner", 0.35,
+             "threads</h2>"),
         Page("evaluator: run statistics", f"/evaluate/runs/{stats_run}", "evaluator", 0.25, "Log out"),
     ]
 
@@ -119,6 +122,36 @@ def submit(session: Any, enrolment: Enrolment, workbook: WorkbookVersion) -> Non
     session.commit()
     answers.submit_workbook(session, enrolment, answers.workbook_state(session, enrolment, workbook))
     session.commit()
+
+
+POSTS = 20_000  # in the big run's first workbook: threads of one post and four replies
+
+
+def seed_posts(session: Any, run: Any, workbook_slug: str, count: int) -> None:
+    """``count`` posts by the run's participants, in bulk: a fifth of them threads
+    with four replies each, helpful marks of 0 to 6, three threads pinned, one in 500
+    reported (the moderation queue)."""
+    from sqlalchemy import insert, select, update
+
+    from shooc.community.models import Post
+    from shooc.db import utcnow
+
+    authors = list(session.scalars(select(Enrolment.user_id).where(
+        Enrolment.run_id == run.id, Enrolment.user_id.is_not(None)).limit(5_000)))
+    now = utcnow()
+    threads = count // 5
+    rows = [{"run_id": run.id, "workbook_slug": workbook_slug, "author_id": authors[n % len(authors)],
+             "by_course_team": False, "body": f"Thread {n}", "body_html": f"<p>Thread {n}: how do you start?</p>",
+             "created_at": now, "helpful_count": n % 7, "reply_count": 4, "open_reports": int(n % 500 == 0)}
+            for n in range(threads)]
+    ids = [row[0] for row in session.execute(insert(Post).returning(Post.id), rows)]
+    replies = [{"run_id": run.id, "workbook_slug": workbook_slug, "parent_id": thread_id,
+                "author_id": authors[(i * 4 + m + 1) % len(authors)], "by_course_team": False,
+                "body": f"Reply {m}", "body_html": f"<p>Reply {m}</p>", "created_at": now,
+                "helpful_count": 0, "reply_count": 0, "open_reports": 0}
+               for i, thread_id in enumerate(ids) for m in range(4)]
+    session.execute(insert(Post), replies)
+    session.execute(update(Post).where(Post.id.in_(ids[:3])).values(pinned_at=now))
 
 
 def app_config(url: str, instance: Path, secret: str) -> dict[str, str]:
@@ -139,6 +172,8 @@ def build(url: str, participants: int, instance: Path, secret: str) -> str:
         first, second = records.course_workbooks(session, run)[:2]
         submit(session, enrolment, second)
         answer_required(session, enrolment, first, leave=1)
+        session.commit()
+        seed_posts(session, run, first.slug, POSTS)
         session.commit()
     get_db(app).engine.dispose()
     return LIVE_SLUG
