@@ -408,10 +408,7 @@ def set_locked(session: Session, actor: User, thread: Post, locked: bool, reason
     reason = _reason(reason)
     thread = thread_of(session, thread)
     thread.locked_at = utcnow() if locked else None
-    action = "lock" if locked else "unlock"
-    audit(session, actor, f"post.{action}", f"{action.title()}ed thread {thread.id}: {reason}",
-          run=_run(session, thread), reason=reason, post=thread.id)
-    session.flush()
+    _audit_thread(session, actor, thread, "lock" if locked else "unlock", "ed", reason)
 
 
 def set_pinned(session: Session, actor: User, thread: Post, pinned: bool, reason: str) -> None:
@@ -419,8 +416,11 @@ def set_pinned(session: Session, actor: User, thread: Post, pinned: bool, reason
     if thread.parent_id is not None:
         raise CommunityError("Only a thread's first post can be pinned.")
     thread.pinned_at = utcnow() if pinned else None
-    action = "pin" if pinned else "unpin"
-    audit(session, actor, f"post.{action}", f"{action.title()}ned thread {thread.id}: {reason}",
+    _audit_thread(session, actor, thread, "pin" if pinned else "unpin", "ned", reason)
+
+
+def _audit_thread(session: Session, actor: User, thread: Post, action: str, past: str, reason: str) -> None:
+    audit(session, actor, f"post.{action}", f"{action.title()}{past} thread {thread.id}: {reason}",
           run=_run(session, thread), reason=reason, post=thread.id)
     session.flush()
 
@@ -477,6 +477,12 @@ class Page:
     total: int
 
 
+def _page_bounds(total: int, number: int, size: int) -> tuple[int, int]:
+    """The page asked for, kept within the pages there are (at least one), and their count."""
+    pages = max(1, math.ceil(total / size))
+    return min(max(1, number), pages), pages
+
+
 def _visible(reader: Member) -> Any:
     """Hidden posts are seen by the course team (marked), by nobody else."""
     return True if reader.course_team else Post.hidden_at.is_(None)
@@ -500,8 +506,7 @@ def threads(session: Session, reader: Member, workbook_slug: str | None, sort: s
     where = (Post.run_id == reader.run.id, Post.parent_id.is_(None), _visible(reader),
              Post.workbook_slug.is_(None) if workbook_slug is None else Post.workbook_slug == workbook_slug)
     total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
-    pages = max(1, math.ceil(total / size))
-    number = min(max(1, number), pages)
+    number, pages = _page_bounds(total, number, size)
     order: list[Any] = [Post.pinned_at.is_(None), Post.pinned_at.desc()]
     order += [Post.helpful_count.desc(), Post.created_at.desc()] if sort == "helpful" else [Post.created_at.desc()]
     page = list(session.scalars(select(Post).where(*where).order_by(*order, Post.id.desc())
@@ -553,8 +558,7 @@ def thread_page(session: Session, reader: Member, thread: Post, number: int = 1,
     """A thread's first post and a page of its replies, oldest first."""
     where = (Post.parent_id == thread.id, _visible(reader))
     total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
-    pages = max(1, math.ceil(total / size))
-    number = min(max(1, number), pages)
+    number, pages = _page_bounds(total, number, size)
     replies = list(session.scalars(select(Post).where(*where).order_by(Post.created_at, Post.id)
                                    .limit(size).offset((number - 1) * size)))
     shown = _shown(session, reader, [thread, *replies])
@@ -577,8 +581,7 @@ def moderation_queue(session: Session, run: Run, number: int = 1, size: int = PA
     (latest first), a page at a time, each with its open reports: bounded queries."""
     where = (Post.run_id == run.id, or_(Post.open_reports > 0, Post.hidden_at.is_not(None)))
     total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
-    pages = max(1, math.ceil(total / size))
-    number = min(max(1, number), pages)
+    number, pages = _page_bounds(total, number, size)
     posts = list(session.scalars(select(Post).where(*where).order_by(
         Post.hidden_at.is_not(None), Post.open_reports.desc(), Post.hidden_at.desc(), Post.id.desc())
         .limit(size).offset((number - 1) * size)))
