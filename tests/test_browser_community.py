@@ -9,6 +9,7 @@ import email.policy
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from browser_kit import PHONE, log_in, set_up_course, watch_problems
@@ -53,26 +54,27 @@ def test_two_teachers_talk_a_leader_moderates(live_server, committed_app, browse
     ann.locator("[id='a.roles-with-your-run.post']").fill("Being a **critical friend** is hardest for me.")
     with ann.expect_navigation():
         ann.get_by_role("button", name="Post to the discussion").click()
-    assert ann.get_by_text("Your post is up.").is_visible()
+    expect(ann.get_by_text("Your post is up.")).to_be_visible()
 
     # B reads it, replies, marks it helpful
     log_in(bea, base, "bea@school.example")
     bea.goto(base + DISCUSSION)
-    assert bea.get_by_text("is hardest for me").is_visible()
+    expect(bea.get_by_text("is hardest for me")).to_be_visible()
     bea.get_by_role("link", name="Reply to Ann Archer").click()
     bea.get_by_label("Your reply").fill("Me too: I start with what went well.")
     with bea.expect_navigation():
         bea.get_by_role("button", name="Post reply").click()
-    assert bea.get_by_text("Your reply is posted.").is_visible()
+    expect(bea.get_by_text("Your reply is posted.")).to_be_visible()
     with bea.expect_navigation():
         bea.locator("article").filter(has_text="is hardest for me").get_by_role("button", name="Helpful (0)").click()
-    assert bea.get_by_role("button", name="Helpful (1)").is_visible()
+    expect(bea.get_by_role("button", name="Helpful (1)")).to_be_visible()
 
     # A is told: the header's count, the page, and an e-mail after `shooc mail send`
     ann.goto(base + "/dashboard")
     assert ann.locator(".count-badge").inner_text().startswith("1")
-    ann.get_by_role("link", name="Notifications").click()
-    assert ann.get_by_role("link", name="Bea Baker replied in a thread you follow").is_visible()
+    with ann.expect_navigation():
+        ann.get_by_role("link", name="Notifications").click()
+    expect(ann.get_by_role("link", name="Bea Baker replied in a thread you follow")).to_be_visible()
     result = committed_app.test_cli_runner().invoke(args=["mail", "send"])
     assert result.exit_code == 0 and "Queued 1 notification" in result.output, result.output
     (mail,) = _mails_to(tmp_path / "outbox", "ann@school.example")
@@ -90,19 +92,20 @@ def test_two_teachers_talk_a_leader_moderates(live_server, committed_app, browse
     bea.get_by_label("What is wrong with it?").fill("Advertising")
     with bea.expect_navigation():
         bea.get_by_role("button", name="Report").click()
-    assert bea.get_by_text("the course team will look at this post").is_visible()
+    expect(bea.get_by_text("the course team will look at this post")).to_be_visible()
 
     log_in(leader, base, "leader@example.org")
     leader.goto(base + f"/lead/runs/{run.slug}/moderation")
     card = leader.locator("article").filter(has_text="Buy essays")
-    assert card.get_by_text("Advertising").is_visible()
+    expect(card.get_by_text("Advertising")).to_be_visible()
     card.get_by_label("Reason (kept in the audit log)").fill("Spam")
     with leader.expect_navigation():
         card.get_by_role("button", name="Hide").click()
-    assert leader.get_by_text("The post is hidden").is_visible()
+    expect(leader.get_by_text("The post is hidden")).to_be_visible()
 
     bea.goto(base + DISCUSSION)
-    assert bea.get_by_text("Buy essays").count() == 0 and bea.get_by_text("is hardest for me").is_visible()
+    expect(bea.get_by_text("is hardest for me")).to_be_visible()
+    assert bea.get_by_text("Buy essays").count() == 0
     for page in people.values():
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], (page.url, width)
