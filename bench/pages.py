@@ -39,6 +39,13 @@ page is the national run's statistics.
 The learner has submitted workbook 2 (a badge on the dashboard) and answered all
 but the last required activity of workbook 1, the workbook page measured (the
 editable form with answers in it).
+
+The community (issue 16): 20,000 posts in the national run's first workbook (4,000
+threads of a post and four replies; one thread in 50 reported). The learner loads
+its discussion (20 threads with their latest replies); a leader loads the run's
+moderation queue. Before the load, each of those pages (sorted both ways, deep in
+its pages) has its SQL statements counted in this process, at 1,000 posts and again
+at 20,000: bounded means the same number; the table says so for each database.
 """
 from __future__ import annotations
 
@@ -66,23 +73,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from processes import free_port, stop_process_group  # noqa: E402
-from generate import LIVE_SLUG, generate  # noqa: E402
-
 from conftest import answer_required  # noqa: E402
+from generate import LIVE_SLUG, generate  # noqa: E402
+from processes import free_port, stop_process_group  # noqa: E402
+
 from shooc import create_app  # noqa: E402
 from shooc.auth.services import create_user  # noqa: E402
-from shooc.unit_of_work import get_db  # noqa: E402
-from shooc.enrolment import answers
-from shooc.enrolment import runs
-from shooc.enrolment import services
+from shooc.enrolment import answers, runs, services  # noqa: E402
 from shooc.enrolment.models import Enrolment  # noqa: E402
 from shooc.lead import records  # noqa: E402
+from shooc.unit_of_work import get_db  # noqa: E402
 from shooc.workbooks.models import WorkbookVersion  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 LEARNER = ("lena.learner@example.net", "Lena Learner")
 EVALUATOR = ("eva.evaluator@example.net", "Eva Evaluator")
+LEADER = ("leo.leader@example.net", "Leo Leader")
 BASE_URL = "https://learn.example.ac.uk"
 USER_AGENT = "shooc-bench/1.0"  # the same for the login and for wrk (Flask-Login's session identifier)
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -94,7 +100,7 @@ P99_GOAL_MS = 50.0
 class Page:
     name: str
     path: str
-    who: str | None  # "learner", "evaluator" or None (anonymous)
+    who: str | None  # "learner", "evaluator", "leader" or None (anonymous)
     goal_ratio: float
     marker: str  # text the right page has (and the login page has not)
 
@@ -105,8 +111,8 @@ def pages(stats_run: str) -> list[Page]:
         Page("learner: dashboard", "/dashboard", "learner", 0.35, "Log out"),
         Page("learner: workbook", "/courses/mentoring/workbooks/the-mentors-role", "learner", 0.35, 'name="a.'),
         # 20,000 posts in the learner's run (issue 16): a page of 20 threads with their latest replies
-        Page("learner: discussion", "/courses/mentoring/workbooks/the-mentors-role/discussion", "learner", 0.35,
-             "threads</h2>"),
+        Page("learner: discussion", DISCUSSION, "learner", 0.35, "threads</h2>"),
+        Page("leader: moderation queue", f"/lead/runs/{stats_run}/moderation", "leader", 0.35, "to look at</h2>"),
         Page("evaluator: run statistics", f"/evaluate/runs/{stats_run}", "evaluator", 0.25, "Log out"),
     ]
 
@@ -124,13 +130,19 @@ def submit(session: Any, enrolment: Enrolment, workbook: WorkbookVersion) -> Non
     session.commit()
 
 
+DISCUSSION = "/courses/mentoring/workbooks/the-mentors-role/discussion"
 POSTS = 20_000  # in the big run's first workbook: threads of one post and four replies
+FEW_POSTS = 1_000  # the statements of each page are counted at this many posts, then at POSTS
+#: The pages whose SQL statements are counted, and by whom: the discussion sorted both
+#: ways and deep in its pages, a thread, and the moderation queue
+COUNTED = [("learner", DISCUSSION), ("learner", DISCUSSION + "?sort=helpful"), ("learner", DISCUSSION + "?page=40"),
+           ("leader", "/lead/runs/{run}/moderation"), ("leader", "/lead/runs/{run}/moderation?page=2")]
 
 
-def seed_posts(session: Any, run: Any, workbook_slug: str, count: int) -> None:
+def seed_posts(session: Any, run: Any, workbook_slug: str, count: int, first: int = 0) -> None:
     """``count`` posts by the run's participants, in bulk: a fifth of them threads
-    with four replies each, helpful marks of 0 to 6, three threads pinned, one in 500
-    reported (the moderation queue)."""
+    with four replies each, helpful marks of 0 to 6, three threads pinned, one in 50
+    reported (the moderation queue); numbered from ``first``, to add to earlier ones."""
     from sqlalchemy import insert, select, update
 
     from shooc.community.models import Post
@@ -142,8 +154,8 @@ def seed_posts(session: Any, run: Any, workbook_slug: str, count: int) -> None:
     threads = count // 5
     rows = [{"run_id": run.id, "workbook_slug": workbook_slug, "author_id": authors[n % len(authors)],
              "by_course_team": False, "body": f"Thread {n}", "body_html": f"<p>Thread {n}: how do you start?</p>",
-             "created_at": now, "helpful_count": n % 7, "reply_count": 4, "open_reports": int(n % 500 == 0)}
-            for n in range(threads)]
+             "created_at": now, "helpful_count": n % 7, "reply_count": 4, "open_reports": int(n % 50 == 0)}
+            for n in range(first // 5, first // 5 + threads)]
     ids = [row[0] for row in session.execute(insert(Post).returning(Post.id), rows)]
     replies = [{"run_id": run.id, "workbook_slug": workbook_slug, "parent_id": thread_id,
                 "author_id": authors[(i * 4 + m + 1) % len(authors)], "by_course_team": False,
@@ -151,7 +163,44 @@ def seed_posts(session: Any, run: Any, workbook_slug: str, count: int) -> None:
                 "helpful_count": 0, "reply_count": 0, "open_reports": 0}
                for i, thread_id in enumerate(ids) for m in range(4)]
     session.execute(insert(Post), replies)
-    session.execute(update(Post).where(Post.id.in_(ids[:3])).values(pinned_at=now))
+    if first == 0:
+        session.execute(update(Post).where(Post.id.in_(ids[:3])).values(pinned_at=now))
+
+
+def count_statements(app: Any, run_slug: str) -> dict[str, int]:
+    """The SQL statements each COUNTED page sends, in this process (Flask's test
+    client, logged in by the login form), once the published course is in its cache."""
+    from sqlalchemy import event
+
+    engine = get_db(app).engine
+    clients = {}
+    for who, (email, _) in (("learner", LEARNER), ("leader", LEADER)):
+        client = clients[who] = app.test_client()
+        login = client.get("/auth/login", base_url=BASE_URL, headers={"User-Agent": USER_AGENT})
+        match = CSRF_RE.search(login.get_data(as_text=True))
+        done = client.post("/auth/login", base_url=BASE_URL, headers={"User-Agent": USER_AGENT},
+                           data={"email": email, "password": PASSWORD, "csrf_token": match.group(1) if match else ""})
+        if done.status_code != 302:
+            raise BenchError(f"logging {email} in to count statements: {done.status_code}")
+    counts = {}
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    for who, template in COUNTED:
+        path = template.format(run=run_slug)
+        clients[who].get(path, base_url=BASE_URL, headers={"User-Agent": USER_AGENT})  # warm the caches
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            answer = clients[who].get(path, base_url=BASE_URL, headers={"User-Agent": USER_AGENT})
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        if answer.status_code != 200:
+            raise BenchError(f"GET {path} as the {who}: {answer.status_code}")
+        counts[path] = len(statements)
+    return counts
 
 
 def app_config(url: str, instance: Path, secret: str) -> dict[str, str]:
@@ -159,24 +208,37 @@ def app_config(url: str, instance: Path, secret: str) -> dict[str, str]:
             "SHOOC_BASE_URL": BASE_URL}
 
 
-def build(url: str, participants: int, instance: Path, secret: str) -> str:
-    """Empty the database and make the instance; returns the slug of the big run."""
+@dataclasses.dataclass
+class Built:
+    run_slug: str
+    statements: dict[str, tuple[int, int]]  # per counted page: at FEW_POSTS posts, at POSTS
+
+
+def build(url: str, participants: int, instance: Path, secret: str) -> Built:
+    """Empty the database and make the instance, counting the discussion's and the
+    queue's statements at FEW_POSTS posts and again at POSTS."""
     generate(url, participants).database.engine.dispose()
     app = create_app(app_config(url, instance, secret))
     with app.app_context(), get_db(app).session() as session:
         run = runs.find_run(session, LIVE_SLUG)
         learner = create_user(session, LEARNER[0], LEARNER[1], "learner", PASSWORD)
         create_user(session, EVALUATOR[0], EVALUATOR[1], "evaluator", PASSWORD)
+        create_user(session, LEADER[0], LEADER[1], "leader", PASSWORD)
         enrolment = services.enrol(session, run, learner.id)
         session.commit()
         first, second = records.course_workbooks(session, run)[:2]
         submit(session, enrolment, second)
         answer_required(session, enrolment, first, leave=1)
         session.commit()
-        seed_posts(session, run, first.slug, POSTS)
+        seed_posts(session, run, first.slug, FEW_POSTS)
         session.commit()
+    few = count_statements(app, LIVE_SLUG)
+    with app.app_context(), get_db(app).session() as session:
+        seed_posts(session, runs.find_run(session, LIVE_SLUG), first.slug, POSTS - FEW_POSTS, first=FEW_POSTS)
+        session.commit()
+    many = count_statements(app, LIVE_SLUG)
     get_db(app).engine.dispose()
-    return LIVE_SLUG
+    return Built(LIVE_SLUG, {path: (few[path], many[path]) for path in many})
 
 
 # Servers --------------------------------------------------------------------------
@@ -395,7 +457,8 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        return statistics.median(p.requests_per_s / h.requests_per_s for p, h in zip(self.loads, self.hellos, strict=True))
+        return statistics.median(p.requests_per_s / h.requests_per_s
+                                 for p, h in zip(self.loads, self.hellos, strict=True))
 
     @property
     def p99_ms(self) -> float:
@@ -408,7 +471,7 @@ class Row:
 
 def measure(server: Server, hello: Server, big_run: str, args: argparse.Namespace) -> list[Row]:
     cookies: dict[str | None, str | None] = {None: None}
-    for who, (email, _) in (("learner", LEARNER), ("evaluator", EVALUATOR)):
+    for who, (email, _) in (("learner", LEARNER), ("evaluator", EVALUATOR), ("leader", LEADER)):
         browser = Browser(server.url)
         browser.login(email, PASSWORD)
         cookies[who] = browser.cookie_header()
@@ -435,6 +498,15 @@ def measure(server: Server, hello: Server, big_run: str, args: argparse.Namespac
     return rows
 
 
+def statements_table(counted: list[tuple[str, Built]]) -> str:
+    lines = ["", f"SQL statements per page (bounded: the same at {FEW_POSTS:,} posts as at {POSTS:,} in the run)",
+             f"{'database':<12}{'page':<62}{FEW_POSTS:>8,}{POSTS:>8,}"]
+    for database, built in counted:
+        for path, (few, many) in built.statements.items():
+            lines.append(f"{database:<12}{path:<62}{few:>8}{many:>8}{'ok' if few == many else 'MISS':>6}")
+    return "\n".join(lines)
+
+
 def table(results: list[tuple[str, list[Row]]], args: argparse.Namespace) -> str:
     lines = [f"Pages under load at {args.participants:,} participants (bench/generate.py): gunicorn -w 2 -k sync, "
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds "
@@ -444,7 +516,8 @@ def table(results: list[tuple[str, list[Row]]], args: argparse.Namespace) -> str
     for database, rows in results:
         for row in rows:
             lines.append(f"{database:<12}{row.page.name:<28}{row.rps:>8.0f}{row.hello_rps:>13.0f}{row.ratio:>7.2f}"
-                         f"{'>=' + format(row.page.goal_ratio, '.2f'):>7}{row.p99_ms:>8.1f}{'<' + format(P99_GOAL_MS, 'g'):>6}"
+                         f"{'>=' + format(row.page.goal_ratio, '.2f'):>7}{row.p99_ms:>8.1f}"
+                         f"{'<' + format(P99_GOAL_MS, 'g'):>6}"
                          f"{'ok' if row.met else 'MISS':>6}")
     return "\n".join(lines)
 
@@ -464,6 +537,7 @@ def main() -> int:
     # `kill` (as well as Ctrl-C) still stops the servers below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results: list[tuple[str, list[Row]]] = []
+    counted: list[tuple[str, Built]] = []
     running: list[Server] = []
     with tempfile.TemporaryDirectory(prefix="shooc-pages-") as tmp:
         folder = Path(tmp)
@@ -480,13 +554,14 @@ def main() -> int:
                 secret = secrets.token_hex(32)
                 start = time.perf_counter()
                 print(f"{database}: building {args.participants:,} participants ...", flush=True)
-                big_run = build(url, args.participants, instance, secret)
+                built = build(url, args.participants, instance, secret)
+                counted.append((database, built))
                 print(f"{database}: built in {time.perf_counter() - start:.0f} s; loading the pages", flush=True)
                 server = shooc_server(f"shooc-{database.lower()}", url, instance, secret, folder)
                 running.append(server)
                 wait_until_answering(server, "/courses/mentoring")
                 try:
-                    results.append((database, measure(server, hello, big_run, args)))
+                    results.append((database, measure(server, hello, built.run_slug, args)))
                 except BenchError as exc:
                     raise BenchError(f"{exc}\n{server.log_tail()}") from None
                 stop_process_group(server.process)
@@ -497,7 +572,7 @@ def main() -> int:
         finally:
             for server in reversed(running):
                 stop_process_group(server.process)
-    report = table(results, args)
+    report = table(results, args) + "\n" + statements_table(counted)
     print(report)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

@@ -194,6 +194,7 @@ POST community.restore            login 403   403   moved 403   moved
 POST community.lock               login 403   403   moved 403   moved
 POST community.pin                login 403   403   moved 403   moved
 POST community.mute               login 403   403   moved 403   moved
+POST community.unmute             login 403   403   moved 403   moved # a muted participant of the run
 GET  lead.home                    login 403   403   200   403   200
 GET  lead.audit_log               login 403   403   200   403   200
 GET  lead.new_run                 login 403   403   200   403   200

@@ -153,6 +153,26 @@ def test_a_muted_learner_and_one_whose_time_ended_read_but_cannot_post(
     audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "participant.mute")).one()
     assert audit.reason == "Unkind to a colleague" and people["b"].email not in audit.summary
 
+    # the moderation page lists B as muted; unmuting there (with a reason) lets B post again
+    run.closes_on = TODAY + dt.timedelta(days=30)
+    db.commit()
+    _as(client, auth, people["leader"])
+    queue = client.get("/lead/runs/spring/moderation").get_data(as_text=True)
+    muted_section = queue.split('id="muted"')[1]
+    assert "Bea Baker" in muted_section and "Unkind to a colleague" in muted_section
+    token = csrf_token(client, "/lead/runs/spring/moderation")
+    unmute = f"/lead/runs/spring/muted/{people['b'].id}"
+    assert client.post(unmute, data={"csrf_token": token, "reason": ""}).status_code == 302
+    assert db.scalar(select(func.count()).select_from(community.Mute)) == 1  # a reason is required
+    assert client.post(f"/lead/runs/spring/muted/{people['a'].id}",  # A is not muted: said, nothing changes
+                       data={"csrf_token": token, "reason": "x"}, follow_redirects=True).status_code == 200
+    response = client.post(unmute, data={"csrf_token": token, "reason": "Apologised"}, follow_redirects=True)
+    assert "can post again" in response.get_data(as_text=True)
+    assert "Nobody is muted in this run." in response.get_data(as_text=True)
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "participant.unmute")).reason == "Apologised"
+    _as(client, auth, people["b"])
+    assert _post(client, "Sorry, everyone").status_code == 302
+
 
 def test_a_reported_post_is_hidden_from_the_queue_and_no_longer_seen(
         client: FlaskClient, auth: Auth, db: Session, people) -> None:  # type: ignore[no-untyped-def]

@@ -92,6 +92,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "community.share": ("learner", "learn.workbook"),  # A's submitted first workbook: its reflections
     "community.unsubscribe": ("anonymous", None),
     "community.restore": ("leader", "community.moderation"),
+    "community.unmute": ("leader", "community.moderation"),
     "community.pin": ("leader", "community.post_page"),
     "lead.new_run": ("leader", None),
     "lead.edit_run": ("leader", None),

@@ -25,7 +25,8 @@ course_team = roles_required(Role.leader, Role.admin)
 def moderation(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     queued, page = community.moderation_queue(get_session(), run, request.args.get("page", 1, type=int_arg) or 1)
-    return render_template("community/moderation.html", run=run, queued=queued, page=page, form=ReasonForm())
+    return render_template("community/moderation.html", run=run, queued=queued, page=page, form=ReasonForm(),
+                           muted=community.muted_participants(get_session(), run))
 
 
 def _post(post_id: int) -> Post:
@@ -96,3 +97,27 @@ def mute(post_id: int) -> ResponseReturnValue:
     return _act(post_id, lambda post, reason: community.set_muted(db, current_user, enrolment, muted, reason),
                 "The author is muted in this run: they can read but not post." if muted
                 else "The author can post again.")
+
+
+@bp.route("/lead/runs/<slug>/muted/<int:user_id>", methods=["POST"])
+@course_team
+def unmute(slug: str, user_id: int) -> ResponseReturnValue:
+    """Let a muted participant post again, from the moderation page's list (field
+    ``reason``, audited like the mute)."""
+    run = run_or_404(slug)
+    db = get_session()
+    enrolment = db.scalar(select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.run_id == run.id))
+    if enrolment is None:
+        abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        community.set_muted(db, current_user, enrolment, False, form.reason.data or "")
+    except community.CommunityError as exc:
+        rollback()
+        flash(str(exc), "error")
+    else:
+        commit()
+        flash("The participant can post again.", "info")
+    return redirect(url_for("community.moderation", slug=run.slug, _anchor="muted"))

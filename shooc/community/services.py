@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, false, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shooc.audit import audit
 from shooc.auth.models import Role, User
@@ -442,6 +442,24 @@ def set_muted(session: Session, actor: User, enrolment: Enrolment, muted: bool, 
     audit(session, actor, f"participant.{action}", f"{action.title()}d in the run's discussions: {reason}",
           enrolment=enrolment, reason=reason)
     session.flush()
+
+
+@dataclass
+class Muted:
+    mute: Mute
+    name: str
+    muted_by: str
+
+
+def muted_participants(session: Session, run: Run) -> list[Muted]:
+    """Who is muted in a run, longest muted first, with who muted them: one query
+    (a run's mutes are few; the moderation page lists them all, to unmute)."""
+    by = aliased(User)
+    rows = session.execute(select(Mute, User, by).join(User, User.id == Mute.user_id)
+                           .outerjoin(by, by.id == Mute.muted_by_id)
+                           .where(Mute.run_id == run.id).order_by(Mute.created_at, Mute.user_id))
+    return [Muted(mute, shown_name(user), shown_name(muter) if muter else "a former member of the course team")
+            for mute, user, muter in rows]
 
 
 def _run(session: Session, post: Post) -> Run:
