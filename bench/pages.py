@@ -178,7 +178,9 @@ def count_statements(app: Any, run_slug: str) -> dict[str, int]:
         client = clients[who] = app.test_client()
         login = client.get("/auth/login", base_url=BASE_URL, headers={"User-Agent": USER_AGENT})
         match = CSRF_RE.search(login.get_data(as_text=True))
-        done = client.post("/auth/login", base_url=BASE_URL, headers={"User-Agent": USER_AGENT},
+        # over https Flask-WTF wants the Referer of a page of the site, as a browser sends it
+        done = client.post("/auth/login", base_url=BASE_URL,
+                           headers={"User-Agent": USER_AGENT, "Referer": BASE_URL + "/auth/login"},
                            data={"email": email, "password": PASSWORD, "csrf_token": match.group(1) if match else ""})
         if done.status_code != 302:
             raise BenchError(f"logging {email} in to count statements: {done.status_code}")

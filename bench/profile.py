@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from flask_login import current_user  # noqa: E402
-from pages import EVALUATOR, LEARNER, LIVE_SLUG, PASSWORD, app_config, build  # noqa: E402
+from pages import DISCUSSION, EVALUATOR, LEADER, LEARNER, LIVE_SLUG, PASSWORD, app_config, build  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 import hello  # noqa: E402
@@ -33,7 +33,8 @@ from shooc import create_app  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
 
 PAGES = [(None, "/courses/mentoring"), ("learner", "/dashboard"),
-         ("learner", "/courses/mentoring/workbooks/the-mentors-role"), ("evaluator", f"/evaluate/runs/{LIVE_SLUG}")]
+         ("learner", "/courses/mentoring/workbooks/the-mentors-role"), ("evaluator", f"/evaluate/runs/{LIVE_SLUG}"),
+         ("learner", DISCUSSION), ("leader", f"/lead/runs/{LIVE_SLUG}/moderation")]
 SECRET = "p" * 64
 
 
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--database", help="a SQLAlchemy URL (emptied and filled unless --reuse)")
     parser.add_argument("--reuse", action="store_true", help="the database already holds the instance")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--page", action="append", default=[],
+                        help="profile only the pages whose path contains this (repeatable)")
     args = parser.parse_args()
     from pyinstrument import Profiler
 
@@ -82,7 +85,7 @@ def main() -> None:
             return "Hello, " + current_user.name
 
         clients = {None: app.test_client(), "learner": logged_in(app, LEARNER[0]),
-                   "evaluator": logged_in(app, EVALUATOR[0])}
+                   "evaluator": logged_in(app, EVALUATOR[0]), "leader": logged_in(app, LEADER[0])}
         sql: list[tuple[str, float]] = []
 
         @event.listens_for(get_db(app).engine, "before_cursor_execute")
@@ -104,6 +107,8 @@ def main() -> None:
             lines.append(f"  {name:<46}{per_request_ms(client, path, args.requests * 5):>7.3f}")
         print("\n".join(lines), flush=True)
         for who, path in PAGES:
+            if args.page and not any(part in path for part in args.page):
+                continue
             client = clients[who]
             ms = per_request_ms(client, path, args.requests)
             sql.clear()

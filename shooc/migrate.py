@@ -40,17 +40,22 @@ def upgrade(database: Database, revision: str = "head") -> None:
 
 
 def count_runs_without_counters(database: Database) -> None:
-    """Runs from before the statistics counters (migration 0007) are counted once
-    from their rows; from then on every event keeps its counters."""
-    from sqlalchemy import select
+    """Runs from before the statistics counters (migration 0007), and runs with posts
+    from before the community counters (0014), are counted once from their rows; from
+    then on every event keeps its counters."""
+    from sqlalchemy import or_, select
 
+    from shooc.community.models import Post
     from shooc.enrolment.models import Run
     from shooc.evaluate import counters
-    from shooc.evaluate.models import RunCounter
+    from shooc.evaluate.models import RunCounter, RunTally
 
     with database.session() as session:
-        runs = session.scalars(select(Run).where(~select(RunCounter.run_id).where(
-            RunCounter.run_id == Run.id).exists())).all()
+        uncounted = ~select(RunCounter.run_id).where(RunCounter.run_id == Run.id).exists()
+        uncounted_posts = (select(Post.id).where(Post.run_id == Run.id).exists()
+                           & ~select(RunTally.run_id).where(RunTally.run_id == Run.id,
+                                                            RunTally.tally == counters.COMMUNITY).exists())
+        runs = session.scalars(select(Run).where(or_(uncounted, uncounted_posts))).all()
         for run in runs:
             counters.rebuild(session, run)
         session.commit()

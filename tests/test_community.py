@@ -431,6 +431,7 @@ def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
 def test_evaluators_get_the_community_figures_with_small_groups_withheld(db: Session, make_user, run: Run,
                                                                          people) -> None:  # type: ignore[no-untyped-def]
     from conftest import complete_and_submit
+    from shooc.evaluate import counters
     from shooc.evaluate.stats import flatten, run_stats
 
     figures = run_stats(db, run)["community"]
@@ -459,3 +460,71 @@ def test_evaluators_get_the_community_figures_with_small_groups_withheld(db: Ses
                                   "completion_rate_others": round(1 / 6, 4)}
     flat = flatten(stats)
     assert flat["community_contributors"] == 6 and flat["community_completion_rate_others"] == round(1 / 6, 4)
+
+    # the figures are counters, kept with each event: one who finished, then posted,
+    # counts as a contributor who completed; a post that goes leaves its author a
+    # contributor; hiding and restoring count the post out and in again
+    late = community.member(db, learners[7], run)
+    assert late is not None
+    late_post = community.write_post(db, late, WORKBOOK, "finished first, then joined in")
+    community.delete_post(db, community.member(db, learners[5], run), db.scalars(  # type: ignore[arg-type]
+        select(Post).where(Post.author_id == learners[5].id)).one())
+    community.hide_post(db, people["leader"], late_post, "testing")
+    community.restore_post(db, people["leader"], late_post, "testing")
+    db.commit()
+    assert run_stats(db, run)["community"] == {
+        "posts": 7, "replies": 1, "contributors": 7, "shared_reflections": 0, "withheld": False,
+        "completion_rate_contributors": round(3 / 7, 4), "completion_rate_others": 0.0}
+    assert counters.read(db, run) == counters.recount(db, run)
+
+
+def test_pages_of_threads_and_of_the_queue_keep_their_order_across_pages(db: Session, people, run: Run) -> None:
+    """Pinned threads first, then newest (or most helpful) first; the queue's reported
+    posts (most reported first), then its hidden ones: every post once, in order, page
+    after page."""
+    a = community.member(db, people["a"], run)
+    assert a is not None
+    base = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+    posts = []
+    for n in range(45):  # older first; helpful marks 0..4 repeating
+        post = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=people["b"].id, body=f"t{n}",
+                    body_html=f"<p>t{n}</p>", created_at=base + dt.timedelta(minutes=n), helpful_count=n % 5,
+                    reply_count=0, open_reports=(n % 3) if n < 30 else 0)
+        db.add(post)
+        posts.append(post)
+    db.flush()
+    for n in (3, 40):
+        posts[n].pinned_at = base + dt.timedelta(days=1, minutes=n)
+    for n in (31, 32):
+        posts[n].hidden_at = base + dt.timedelta(days=2, minutes=n)
+    db.commit()
+
+    def every_page(read) -> list[int]:  # type: ignore[no-untyped-def]
+        """Page after page: ``read(number)`` gives (post ids, the number of pages)."""
+        seen, number = [], 1
+        while True:
+            ids, pages = read(number)
+            seen += ids
+            if number >= pages:
+                return seen
+            number += 1
+
+    def threads(sort: str):  # type: ignore[no-untyped-def]
+        def read(number: int):  # type: ignore[no-untyped-def]
+            page = community.threads(db, a, WORKBOOK, sort, number)
+            return [item.post.id for item in page.items], page.pages
+        return read
+
+    def queue(number: int):  # type: ignore[no-untyped-def]
+        queued, page = community.moderation_queue(db, run, number)
+        return [q.post.id for q in queued], page.pages
+
+    shown = [p for p in posts if p.hidden_at is None]
+    pinned = [posts[40].id, posts[3].id]
+    assert every_page(threads("newest")) == pinned + [
+        p.id for p in sorted(shown, key=lambda p: p.created_at, reverse=True) if p.id not in pinned]
+    assert every_page(threads("helpful")) == pinned + [
+        p.id for p in sorted(shown, key=lambda p: (p.helpful_count, p.created_at), reverse=True) if p.id not in pinned]
+    reported = sorted((p for p in posts if p.open_reports and p.hidden_at is None),
+                      key=lambda p: (p.open_reports, p.id), reverse=True)
+    assert every_page(queue) == [p.id for p in reported] + [posts[32].id, posts[31].id]

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shooc import create_app
 from shooc.unit_of_work import get_db, get_session
@@ -201,4 +201,55 @@ def test_migration_0012_gives_every_earlier_import_a_job_and_goes_back(tmp_path:
             ("a.csv", "done", None),
             ("b.csv", "failed", "stopped by an upgrade before it finished; import the file again"),
             ("c.csv", "failed", "bad row")]
+    database.engine.dispose()
+
+
+def test_migration_0014_dates_first_posts_and_counts_the_discussions_of_earlier_runs(tmp_path: Path) -> None:
+    """Posts written before the community counters: the upgrade dates each learner's
+    first post (not the course team's) and counts the run once from its rows."""
+    import datetime as dt
+
+    from alembic import command
+
+    from conftest import PASSWORD, mentoring
+    from shooc.auth.services import create_user
+    from shooc.community import services as community
+    from shooc.db import Database
+    from shooc.enrolment.models import Enrolment, Run
+    from shooc.enrolment.runs import create_run
+    from shooc.enrolment.services import enrol
+    from shooc.evaluate import counters
+    from shooc.evaluate.stats import run_stats
+    from shooc.migrate import alembic_config, upgrade
+    from shooc.workbooks.publish import publish_course
+
+    database = Database(f"sqlite:///{tmp_path}/old.sqlite3")
+    upgrade(database)
+    with database.session() as session:
+        course = publish_course(session, mentoring()).course
+        today = dt.date.today()
+        run = create_run(session, course, today - dt.timedelta(days=9), today + dt.timedelta(days=90), slug="r")
+        leader = create_user(session, "leader@example.org", "Leo Leader", "leader", PASSWORD)
+        learners = [create_user(session, f"l{n}@example.org", f"Learner {n}", "learner", PASSWORD) for n in range(3)]
+        for learner in learners:
+            enrol(session, run, learner.id)
+        first = community.write_post(session, community.member(session, learners[0], run),  # type: ignore[arg-type]
+                                     "the-mentors-role", "a thread")
+        community.write_post(session, community.member(session, learners[1], run),  # type: ignore[arg-type]
+                             "the-mentors-role", "a reply", parent=first)
+        community.write_post(session, community.member(session, leader, run),  # type: ignore[arg-type]
+                             None, "welcome, everyone")
+        session.commit()
+    command.downgrade(alembic_config(database), "0013")
+    with database.engine.begin() as connection:  # as 0013 had it: no community counters
+        connection.execute(text("DELETE FROM run_tallies WHERE tally = 'community'"))
+    upgrade(database)
+    with database.session() as session:
+        run = session.scalars(select(Run)).one()
+        posted = {e.user_id: e.first_posted_at for e in session.scalars(select(Enrolment))}
+        assert posted[learners[0].id] is not None and posted[learners[1].id] is not None
+        assert posted[learners[2].id] is None
+        assert counters.read(session, run) == counters.recount(session, run)
+        figures = run_stats(session, run)["community"]
+        assert (figures["posts"], figures["replies"], figures["contributors"]) == (3, 1, 2)
     database.engine.dispose()

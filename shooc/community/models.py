@@ -18,11 +18,15 @@ class Post(Base):
 
     __tablename__ = "posts"
     __table_args__ = (
-        # a discussion's threads, pinned first, newest or most helpful first
-        Index("ix_posts_threads", "run_id", "workbook_slug", "parent_id", "created_at"),
+        # a discussion's threads newest or most helpful first, read in that order a
+        # page at a time (pinned ones are few, and read apart: services.threads)
+        Index("ix_posts_threads", "run_id", "workbook_slug", "parent_id", "created_at", "id"),
+        Index("ix_posts_threads_helpful", "run_id", "workbook_slug", "parent_id", "helpful_count", "created_at", "id"),
         Index("ix_posts_replies", "parent_id", "created_at"),
         Index("ix_posts_author_created", "author_id", "created_at"),  # the rate limit, the data download
-        Index("ix_posts_run_hidden", "run_id", "hidden_at"),  # the moderation queue
+        # the moderation queue: reported posts most reported first, then hidden ones
+        Index("ix_posts_run_reports", "run_id", "open_reports", "id"),
+        Index("ix_posts_run_hidden", "run_id", "hidden_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,7 +37,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from shooc.audit import audit
@@ -47,6 +47,7 @@ from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Re
 from shooc.db import utcnow
 from shooc.enrolment import answers
 from shooc.enrolment.models import Enrolment, Response, Run
+from shooc.evaluate import counters
 from shooc.workbooks import current
 from shooc.workbooks.render import render_participant_text
 
@@ -189,6 +190,7 @@ def write_post(session: Session, author: Member, workbook_slug: str | None, body
     post.body_html = render_participant_text(body, f"p{post.id}")
     if thread is not None:
         session.execute(update(Post).where(Post.id == thread.id).values(reply_count=Post.reply_count + 1))
+    _posted(session, author, post)
     if post.activity_id and author.enrolment is not None:
         _answered(session, author.enrolment, workbook_slug, post)
     if thread is not None:
@@ -200,6 +202,13 @@ def write_post(session: Session, author: Member, workbook_slug: str | None, body
         author.enrolment.last_activity_at = utcnow()
     session.flush()
     return post
+
+
+def _posted(session: Session, author: Member, post: Post) -> None:
+    """The run's statistics count the post, and the author's first (shooc.evaluate.counters)."""
+    counters.post_shown(session, post, 1)
+    if author.enrolment is not None and not author.course_team:
+        counters.posted(session, author.enrolment)
 
 
 def _answered(session: Session, enrolment: Enrolment, workbook_slug: str | None, post: Post) -> None:
@@ -246,6 +255,7 @@ def share_reflection(session: Session, author: Member, workbook_slug: str, activ
     session.add(post)
     session.flush()
     post.body_html = render_participant_text(text, f"p{post.id}")
+    _posted(session, author, post)
     follow(session, author.user, post)
     session.flush()
     return post
@@ -298,8 +308,10 @@ def _forget_notifications(session: Session, post: Post) -> None:
 
 
 def _erase(session: Session, post: Post) -> None:
-    if post.parent_id is not None and post.deleted_at is None and post.hidden_at is None:
-        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
+    if post.deleted_at is None and post.hidden_at is None:
+        counters.post_shown(session, post, -1)
+        if post.parent_id is not None:
+            session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     post.body, post.body_html, post.deleted_at = "", "", post.deleted_at or utcnow()
     post.shared_response_id = None  # a shared reflection, taken back: the answer itself stays the learner's
     _forget_notifications(session, post)
@@ -381,8 +393,10 @@ def hide_post(session: Session, actor: User, post: Post, reason: str) -> None:
     reason = _reason(reason)
     if post.hidden_at is not None:
         raise CommunityError("This post is hidden already.")
-    if post.parent_id is not None and post.deleted_at is None:
-        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
+    if post.deleted_at is None:
+        counters.post_shown(session, post, -1)
+        if post.parent_id is not None:
+            session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count - 1))
     post.hidden_at, post.hidden_by_id, post.hidden_reason = utcnow(), actor.id, reason
     _resolve_reports(session, actor, post)
     _forget_notifications(session, post)
@@ -395,8 +409,10 @@ def restore_post(session: Session, actor: User, post: Post, reason: str) -> None
     reason = _reason(reason)
     if post.hidden_at is None:
         raise CommunityError("This post is not hidden.")
-    if post.parent_id is not None and post.deleted_at is None:
-        session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count + 1))
+    if post.deleted_at is None:
+        counters.post_shown(session, post, 1)
+        if post.parent_id is not None:
+            session.execute(update(Post).where(Post.id == post.parent_id).values(reply_count=Post.reply_count + 1))
     post.hidden_at, post.hidden_by_id, post.hidden_reason = None, None, None
     _resolve_reports(session, actor, post)
     audit(session, actor, "post.restore", f"Restored post {post.id}: {reason}", run=_run(session, post),
@@ -523,12 +539,19 @@ def threads(session: Session, reader: Member, workbook_slug: str | None, sort: s
     a fixed number of queries whatever the discussion's size."""
     where = (Post.run_id == reader.run.id, Post.parent_id.is_(None), _visible(reader),
              Post.workbook_slug.is_(None) if workbook_slug is None else Post.workbook_slug == workbook_slug)
-    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    total, pinned = session.execute(select(func.count(), func.count().filter(Post.pinned_at.is_not(None)))
+                                    .where(*where)).one()
     number, pages = _page_bounds(total, number, size)
-    order: list[Any] = [Post.pinned_at.is_(None), Post.pinned_at.desc()]
-    order += [Post.helpful_count.desc(), Post.created_at.desc()] if sort == "helpful" else [Post.created_at.desc()]
-    page = list(session.scalars(select(Post).where(*where).order_by(*order, Post.id.desc())
-                                .limit(size).offset((number - 1) * size)))
+    # Pinned threads first, then the others, each read in its index's order (one
+    # ORDER BY over both would sort every thread of the discussion for each page)
+    offset = (number - 1) * size
+    page = list(session.scalars(select(Post).where(*where, Post.pinned_at.is_not(None))
+                                .order_by(Post.pinned_at.desc(), Post.id.desc())
+                                .limit(max(0, min(size, pinned - offset))).offset(min(offset, pinned))))
+    order = [Post.helpful_count.desc()] if sort == "helpful" else []
+    page += session.scalars(select(Post).where(*where, Post.pinned_at.is_(None))
+                            .order_by(*order, Post.created_at.desc(), Post.id.desc())
+                            .limit(size - len(page)).offset(max(0, offset - pinned)))
     replies = _latest_replies(session, reader, [p.id for p in page])
     shown = _shown(session, reader, page + [r for rs in replies.values() for r in rs])
     items = []
@@ -597,12 +620,18 @@ class Queued:
 def moderation_queue(session: Session, run: Run, number: int = 1, size: int = PAGE_SIZE) -> tuple[list[Queued], Page]:
     """A run's posts with open reports (most reported first) and its hidden posts
     (latest first), a page at a time, each with its open reports: bounded queries."""
-    where = (Post.run_id == run.id, or_(Post.open_reports > 0, Post.hidden_at.is_not(None)))
-    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    reported = (Post.run_id == run.id, Post.open_reports > 0, Post.hidden_at.is_(None))
+    hidden = (Post.run_id == run.id, Post.hidden_at.is_not(None))
+    n_reported, n_hidden = session.execute(select(
+        select(func.count()).select_from(Post).where(*reported).scalar_subquery(),
+        select(func.count()).select_from(Post).where(*hidden).scalar_subquery())).one()
+    total = n_reported + n_hidden
     number, pages = _page_bounds(total, number, size)
-    posts = list(session.scalars(select(Post).where(*where).order_by(
-        Post.hidden_at.is_not(None), Post.open_reports.desc(), Post.hidden_at.desc(), Post.id.desc())
-        .limit(size).offset((number - 1) * size)))
+    offset = (number - 1) * size  # the reported posts, then the hidden ones, each read in its index's order
+    posts = list(session.scalars(select(Post).where(*reported).order_by(Post.open_reports.desc(), Post.id.desc())
+                                 .limit(max(0, min(size, n_reported - offset))).offset(min(offset, n_reported))))
+    posts += session.scalars(select(Post).where(*hidden).order_by(Post.hidden_at.desc(), Post.id.desc())
+                             .limit(size - len(posts)).offset(max(0, offset - n_reported)))
     reports = list(session.scalars(select(Report).where(
         Report.post_id.in_([p.id for p in posts]), Report.resolved_at.is_(None)).order_by(Report.id))) if posts else []
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(
@@ -625,30 +654,24 @@ def posts_for_export(session: Session, user_id: int) -> list[dict[str, Any]]:
 
 # Figures, for evaluators -----------------------------------------------------------------
 
-def figures(session: Session, run: Run, workbook_count: int) -> dict[str, Any]:
-    """The run's discussions in numbers (the stats JSON's ``community``): posts and
-    replies shown (not deleted or hidden), participants who posted, shared
-    reflections; and the reference course's own question, whether those who took
-    part completed more often than those who did not. The two rates compare groups
-    of people, so each group needs at least five (shooc.evaluate.disclosure): below
-    that both are left out and ``withheld`` is true. Course-team posts count as posts,
-    not as contributors."""
+def figures(tally: dict[str, int], registered: int, completed_all: int) -> dict[str, Any]:
+    """The run's discussions in numbers (the stats JSON's ``community``), from its
+    counters (shooc.evaluate.counters, the ``community`` tally): posts and replies
+    shown (not deleted or hidden), participants who have posted (contributors, even if
+    their post later went), shared reflections; and the reference course's own
+    question, whether those who took part completed more often than those who did
+    not. The two rates compare groups of people, so each group needs at least five
+    (shooc.evaluate.disclosure): below that both are left out and ``withheld`` is
+    true. Course-team posts count as posts, not as contributors."""
     from shooc.evaluate.disclosure import withheld
 
-    shown = (Post.run_id == run.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
-    posts, replies, shared = session.execute(select(
-        func.count(), func.count().filter(Post.parent_id.is_not(None)),
-        func.count().filter(Post.shared_response_id.is_not(None))).where(*shown)).one()
-    authors = select(Post.author_id).where(*shown, Post.by_course_team.is_(False), Post.author_id.is_not(None))
-    done = Enrolment.submitted_count >= workbook_count if workbook_count else false()
-    registered, completed, contributors, contributors_completed = session.execute(select(
-        func.count(), func.count().filter(done), func.count().filter(Enrolment.user_id.in_(authors)),
-        func.count().filter(Enrolment.user_id.in_(authors), done)).where(Enrolment.run_id == run.id)).one()
+    contributors = tally.get("contributors", 0)
+    contributors_completed = tally.get("contributors_completed", 0)
     others = registered - contributors
-    result: dict[str, Any] = {"posts": posts, "replies": replies, "contributors": contributors,
-                              "shared_reflections": shared}
+    result: dict[str, Any] = {"posts": tally.get("posts", 0), "replies": tally.get("replies", 0),
+                              "contributors": contributors, "shared_reflections": tally.get("shared_reflections", 0)}
     if withheld(contributors) or withheld(others):
         return {**result, "withheld": True}
     return {**result, "withheld": False,
             "completion_rate_contributors": round(contributors_completed / contributors, 4),
-            "completion_rate_others": round((completed - contributors_completed) / others, 4)}
+            "completion_rate_others": round((completed_all - contributors_completed) / others, 4)}

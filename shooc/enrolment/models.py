@@ -64,6 +64,9 @@ class Enrolment(Base):
     submitted_count: Mapped[int] = mapped_column(default=0, server_default="0")
     extended_until: Mapped[dt.date | None] = mapped_column(Date)
     withdrawn_at: Mapped[dt.datetime | None]
+    # When the learner first posted in the run's discussions: a "contributor" in the
+    # statistics from then on, whatever becomes of the post (shooc/evaluate/counters.py)
+    first_posted_at: Mapped[dt.datetime | None]
     last_activity_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The learner's one choice for every public page of this enrolment's credentials

@@ -4,7 +4,9 @@ recount from the rows themselves that they must always equal.
 Events and what they count (definitions in shooc/evaluate/stats.py):
 registering, withdrawing (an unfinished learner) and rejoining, starting (the first
 answer saved), beginning a workbook, submitting a workbook (and finishing the
-course), issuing and revoking badges and certificates, and evaluating.
+course), issuing and revoking badges and certificates, evaluating; and in the run's
+discussions (the ``community`` tally): a post shown or no longer shown (posted,
+deleted, hidden, restored), and a participant's first post.
 
 Counters are bumped with one ``INSERT … ON CONFLICT DO UPDATE`` each (SQLite and
 PostgreSQL alike), so a row appears on first use and two transactions bumping the
@@ -18,12 +20,13 @@ from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.db import Base
+from shooc.community.models import Post
+from shooc.db import Base, utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.evaluate.models import (
     Evaluation,
@@ -110,6 +113,8 @@ def workbook_started(session: Session, enrolment: Enrolment, workbook_slug: str,
 def submitted(session: Session, enrolment: Enrolment, workbook_slug: str, day: dt.date,
               finished_course: bool) -> None:
     _run_counter(session, enrolment.run_id, workbooks_completed=1, completed_all=int(finished_course))
+    if finished_course and enrolment.first_posted_at is not None:
+        _tally(session, enrolment.run_id, COMMUNITY, "contributors_completed", 1)
     _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug}, completed=1)
     _week(session, enrolment.run_id, day, workbooks_completed=1)
 
@@ -141,6 +146,34 @@ def evaluation_changed(session: Session, run_id: int, before: Evaluation | None,
             _tally(session, run_id, "effect", OverallEffect(evaluation.overall_effect).value, delta)
         for objective, rating in (evaluation.objective_ratings or {}).items():
             _tally(session, run_id, f"objective:{objective}", str(rating), delta)
+
+
+COMMUNITY = "community"  # the tally of the run's discussions: posts, replies, ... (stats JSON ``community``)
+
+
+def post_shown(session: Session, post: Post, delta: int) -> None:
+    """A post starts (1) or stops (-1) being shown: posted, restored; deleted, hidden."""
+    _tally(session, post.run_id, COMMUNITY, "posts", delta)
+    if post.parent_id is not None:
+        _tally(session, post.run_id, COMMUNITY, "replies", delta)
+    if post.shared_response_id is not None:
+        _tally(session, post.run_id, COMMUNITY, "shared_reflections", delta)
+
+
+def posted(session: Session, enrolment: Enrolment) -> None:
+    """A participant posted: the first time, they become a contributor (and one who
+    completed, if they have). The UPDATE decides "first", so two posts at once count once."""
+    first = session.execute(update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.first_posted_at.is_(None))
+                            .values(first_posted_at=utcnow()).returning(Enrolment.id)).first()
+    if first is None:
+        return
+    session.refresh(enrolment, ["first_posted_at"])
+    slugs = current.workbook_slugs(session, enrolment.run.course)
+    done = session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.enrolment_id == enrolment.id, Submission.workbook_slug.in_(slugs)))
+    _tally(session, enrolment.run_id, COMMUNITY, "contributors", 1)
+    if slugs and done == len(slugs):
+        _tally(session, enrolment.run_id, COMMUNITY, "contributors_completed", 1)
 
 
 # Reading -----------------------------------------------------------------------------
@@ -185,7 +218,8 @@ def recount(session: Session, run: Run) -> dict[str, Any]:
     total = len(slugs)
     weeks = _Weeks()
     enrolments = session.execute(select(Enrolment.id, Enrolment.enrolled_on, Enrolment.started_on,
-                                        Enrolment.withdrawn_at, Enrolment.submitted_count).where(in_run)).all()
+                                        Enrolment.withdrawn_at, Enrolment.submitted_count,
+                                        Enrolment.first_posted_at).where(in_run)).all()
     for e in enrolments:
         weeks.add(e.enrolled_on, _Weeks.REGISTERED)
         if e.started_on:
@@ -201,6 +235,10 @@ def recount(session: Session, run: Run) -> dict[str, Any]:
     certificates, days = _certificates(session, run, {e.id: e for e in enrolments}, weeks)
     evaluations, rated = _evaluation_tallies(session, in_run)
     tallies = {"days": days, **rated} if days else rated
+    community = _community_tally(session, run, [e for e in enrolments if e.first_posted_at is not None],
+                                 lambda e: bool(total) and per_enrolment[e.id] >= total)
+    if community:
+        tallies[COMMUNITY] = community
     totals = {
         "registered": len(enrolments),
         "withdrawn": sum(1 for e in enrolments if e.withdrawn_at is not None and e.submitted_count < total),
@@ -217,6 +255,17 @@ def recount(session: Session, run: Run) -> dict[str, Any]:
                           for slug in set(starts) | set(completed)},
             "weeks": weeks.rows(),
             "tallies": {k: dict(v) for k, v in tallies.items()}}
+
+
+def _community_tally(session: Session, run: Run, contributors: list[Any], finished: Any) -> Counter[str]:
+    shown = session.execute(select(
+        func.count(), func.count().filter(Post.parent_id.is_not(None)),
+        func.count().filter(Post.shared_response_id.is_not(None))).where(
+        Post.run_id == run.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))).one()
+    tally = Counter({"posts": shown[0], "replies": shown[1], "shared_reflections": shown[2],
+                     "contributors": len(contributors),
+                     "contributors_completed": sum(1 for e in contributors if finished(e))})
+    return +tally  # without the zeros, as read() leaves them out
 
 
 def _certificates(session: Session, run: Run, enrolments: dict[int, Any], weeks: _Weeks) -> tuple[int, Counter[str]]:

@@ -87,7 +87,7 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
                     "certificates_awarded": k} for week, r, s, c, k in data["weeks"]],
         "run_dates": {"opens_on": run.opens_on.isoformat(), "closes_on": run.closes_on.isoformat(),
                       "mode": run.mode.value},
-        "community": community_figures(session, run, len(workbooks)),
+        "community": community_figures(tallies.get(counters.COMMUNITY, {}), registered, completed_all),
     }
 
 
