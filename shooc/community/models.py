@@ -18,10 +18,12 @@ class Post(Base):
 
     __tablename__ = "posts"
     __table_args__ = (
-        # a discussion's threads newest or most helpful first, read in that order a
-        # page at a time (pinned ones are few, and read apart: services.threads)
-        Index("ix_posts_threads", "run_id", "workbook_slug", "parent_id", "created_at", "id"),
-        Index("ix_posts_threads_helpful", "run_id", "workbook_slug", "parent_id", "helpful_count", "created_at", "id"),
+        # a discussion's threads, shown (hidden_at NULL) and not pinned, newest or most
+        # helpful first: read in that order a page at a time, and counted, from the index
+        # alone (pinned ones are few, and read apart: services.threads)
+        Index("ix_posts_threads", "run_id", "workbook_slug", "parent_id", "hidden_at", "pinned_at", "created_at", "id"),
+        Index("ix_posts_threads_helpful", "run_id", "workbook_slug", "parent_id", "hidden_at", "pinned_at",
+              "helpful_count", "created_at", "id"),
         Index("ix_posts_replies", "parent_id", "created_at"),
         Index("ix_posts_author_created", "author_id", "created_at"),  # the rate limit, the data download
         # the moderation queue: reported posts most reported first, then hidden ones

@@ -37,10 +37,10 @@ def upgrade() -> None:
     op.execute(enrolments.update().where(enrolments.c.user_id.is_not(None)).values(first_posted_at=first))
     with op.batch_alter_table('posts', schema=None) as batch_op:
         batch_op.drop_index('ix_posts_threads')
-        batch_op.create_index('ix_posts_threads', ['run_id', 'workbook_slug', 'parent_id', 'created_at', 'id'],
-                              unique=False)
-        batch_op.create_index('ix_posts_threads_helpful',
-                              ['run_id', 'workbook_slug', 'parent_id', 'helpful_count', 'created_at', 'id'],
+        batch_op.create_index('ix_posts_threads', ['run_id', 'workbook_slug', 'parent_id', 'hidden_at', 'pinned_at',
+                                                   'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_posts_threads_helpful', ['run_id', 'workbook_slug', 'parent_id', 'hidden_at',
+                                                           'pinned_at', 'helpful_count', 'created_at', 'id'],
                               unique=False)
         batch_op.create_index('ix_posts_run_reports', ['run_id', 'open_reports', 'id'], unique=False)
 
