@@ -59,6 +59,15 @@ settings.register_profile("explore", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that opens no database (none of its fixtures needs ``database_url``) runs
+    the same whatever SHOOC_TEST_DATABASE_URL says: it is marked ``database_free``, and
+    .ci/run's PostgreSQL run leaves it out rather than run it twice."""
+    for item in items:
+        if "database_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database_free)
+
+
 # Passwords are hashed with one round of PBKDF2 in the tests' own process instead of
 # scrypt's 80 ms: thousands of accounts and logins would otherwise spend minutes
 # hashing. What the app stores in production, and the tests that compare timings,

@@ -59,6 +59,11 @@ from shooc.workbooks.models import WorkbookVersion
 from shooc.urls import SiteUrls
 
 
+# What these check (axe on the rendered HTML, reflow, the keyboard) no database
+# changes: .ci/run runs them once, on SQLite (the pages themselves are walked on
+# PostgreSQL too, by test_access.py and the browser journeys).
+pytestmark = pytest.mark.database_free
+
 AXE = PROJECT_ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path("/tmp/a11y-shots")
 DESKTOP = {"width": 1280, "height": 900}
