@@ -71,7 +71,7 @@ def _register_areas(app: Flask) -> None:
     import shooc.lead
     from shooc import jobs, mailqueue, unit_of_work, web
     from shooc.api import views as api_views
-    from shooc.auth import limits
+    from shooc.auth import admin_views, limits
     from shooc.auth import views as auth_views
     from shooc.badges import views as badge_views
     from shooc.badges.services import connect_to_submissions
@@ -89,6 +89,7 @@ def _register_areas(app: Flask) -> None:
     unit_of_work.init_app(app)
     web.init_app(app)
     auth_views.init_app(app)
+    app.register_blueprint(admin_views.bp)
     app.register_blueprint(workbook_views.bp)
     app.register_blueprint(learn_views.bp)
     app.register_blueprint(badge_views.bp)

@@ -158,6 +158,24 @@ def user_create(email: str, name: str, role: str, password_stdin: bool, organisa
         click.echo(f"Password: {password}")
 
 
+@user_cli.command("role")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def user_role(email: str, role: str) -> None:
+    """Change a person's role (audited; the admins' page /admin/users does the same)."""
+    from shooc.auth import people
+
+    with command_session() as session:
+        user = find_user(session, email)
+        if user is None:
+            fail(f"no account with the address {email}")
+        try:
+            people.set_role(session, user, role, by=None)
+        except AccountError as exc:
+            fail(f"{exc}.")
+    click.echo(f"{user.email} is now {role}.")
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--content", "content_path", default=None, help="Folder of course folders (default: content/).")

@@ -195,6 +195,13 @@ POST community.lock               login 403   403   moved 403   moved
 POST community.pin                login 403   403   moved 403   moved
 POST community.mute               login 403   403   moved 403   moved
 POST community.unmute             login 403   403   moved 403   moved # a muted participant of the run
+GET  admin.users                  login 403   403   403   403   200   # admins only
+GET  admin.user                   login 403   403   403   403   200
+POST admin.change_role            login 403   403   403   403   400   # no role given
+POST admin.unlock                 login 403   403   403   403   moved
+POST admin.resend_confirmation    login 403   403   403   403   moved # the subject is unconfirmed
+POST admin.disable                login 403   403   403   403   moved
+POST admin.enable                 login 403   403   403   403   moved
 GET  lead.home                    login 403   403   200   403   200
 GET  lead.audit_log               login 403   403   200   403   200
 GET  lead.new_run                 login 403   403   200   403   200

@@ -176,7 +176,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
         create_user(session, "lin@school.example", "Lin Link", "learner", PASSWORD)  # never logs in: its login link works
     session.commit()
     ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
-           "lara": lara.id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
+           "lara": lara.id, "lara_user": users["learner"].id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
            "certificate": certificate.code, "import": job.id, "upload": upload.id, "post": post.id,
            "unsubscribe": unsubscribe_token(app.config["SECRET_KEY"], users["learner"].id),
            "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"]),
@@ -226,7 +226,8 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             "/evaluate/", f"/evaluate/runs/{run}", f"/evaluate/runs/{past}", f"/evaluate/compare?run={past}&run={run}",
             f"/evaluate/runs/{past}/evaluation", f"/evaluate/runs/{run}/evaluation", "/account/",
         ],
-        "admin": ["/lead/", "/evaluate/", "/account/"],
+        "admin": ["/lead/", "/evaluate/", "/account/", "/admin/users", "/admin/users?q=no-such-person",
+                  f"/admin/users/{ids['lara_user']}"],
     }
 
 
@@ -278,7 +279,7 @@ def visit(site: Site, role: str, path: str):  # type: ignore[no-untyped-def]
 
 def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
-    dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "fern": 2,
+    dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "lara_user": 3, "fern": 2,
              "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
              "login_token": "t", "post": 1, "unsubscribe": "1-x"}
     adapter = session_app.url_map.bind("localhost")

@@ -94,6 +94,11 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "community.restore": ("leader", "community.moderation"),
     "community.unmute": ("leader", "community.moderation"),
     "community.pin": ("leader", "community.post_page"),
+    "admin.change_role": ("admin", "admin.user"),
+    "admin.unlock": ("admin", "admin.user"),
+    "admin.resend_confirmation": ("admin", "admin.user"),
+    "admin.disable": ("admin", "admin.user"),
+    "admin.enable": ("admin", "admin.user"),  # after disable: its form is on the page once disabled
     "lead.new_run": ("leader", None),
     "lead.edit_run": ("leader", None),
     "lead.announcements": ("leader", None),

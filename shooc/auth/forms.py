@@ -110,3 +110,11 @@ class ApiTokenForm(FlaskForm):
     token_name = StringField("Name", validators=[DataRequired("Give the token a name, such as the script that will "
                                                               "use it."),
                                                  Length(max=api_tokens.MAX_NAME_LENGTH)])
+
+
+class RoleForm(FlaskForm):
+    """An admin changes a person's role (shooc/auth/people.py)."""
+
+    role = SelectField("Role", choices=select_choices({"learner": "Learner", "leader": "Course leader",
+                                                       "evaluator": "Evaluator", "admin": "Admin"}),
+                       validators=[InputRequired()])

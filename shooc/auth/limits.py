@@ -89,6 +89,7 @@ from flask import Blueprint, Flask, Response, current_app, g, render_template, r
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse as parse_limit
 
 from shooc.auth.forms import LoginLinkForm
 from shooc.auth.models import User
@@ -294,3 +295,17 @@ def reset(app: Flask) -> None:
     """Forget every count (tests start each from nothing, as after a restart)."""
     limiter: Any = app.extensions[EXTENSION]
     limiter.reset()
+
+
+def unlock(app: Flask, email: str) -> None:
+    """An admin lifts the limits counted against an account from every address (the
+    100 failed logins an hour, and 5 resets, registrations or links an hour), for
+    this app's storage: with Redis every server's, else this process's own. The
+    limits per account *and address* are left: they stop a guesser at one address,
+    never the owner elsewhere, and the owner can log in at once with a link."""
+    limiter: Any = app.extensions[EXTENSION]
+    account = "account:" + _hash(email.strip().lower())
+    for endpoint, (_, rules) in RULES.items():
+        for rule in rules:
+            if rule.key is by_account:  # the identifiers Flask-Limiter counts under: prefix, key, endpoint
+                limiter.limiter.clear(parse_limit(rule.limit), app.config["SHOOC_REDIS_PREFIX"], account, endpoint)

@@ -27,6 +27,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from shooc.api import tokens as api_tokens
 from shooc.auth import limits, services
+from shooc.auth.emails import send as _send
+from shooc.auth.emails import send_confirmation as _send_confirmation
 from shooc.auth.forms import (
     ApiTokenForm,
     ChangePasswordForm,
@@ -42,7 +44,6 @@ from shooc.auth.forms import (
 )
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
-from shooc.mail import MailError
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
 
@@ -80,15 +81,6 @@ def start_session(user: User, remember: bool = False) -> None:
     limits.remember_device(user)
 
 
-def _send(to: str, subject: str, template: str, **context: object) -> None:
-    """Send a message; a mail server that fails is logged, never shown, so that no
-    answer differs between addresses with and without an account."""
-    try:
-        mailer().send(to, subject, render_template(template, **context))
-    except MailError:
-        log.exception("could not send %r", subject)
-
-
 def _send_no_account(address: str, what: str) -> None:
     """The message to an address without an account (or without one ready to use)
     that asked for a link: one e-mail rendered and sent as the link's would be, so that
@@ -96,12 +88,6 @@ def _send_no_account(address: str, what: str) -> None:
     (with a mail server, sending is most of that time)."""
     _send(address, "You asked shooc for a link", "auth/email/no_account.txt", what=what,
           register=external_url("auth.register"))
-
-
-def _send_confirmation(user: User) -> None:
-    token = services.make_link_token(current_app.config["SECRET_KEY"], "confirm", user)
-    _send(user.email, "Confirm your e-mail address for shooc", "auth/email/confirm.txt", user=user,
-          link=external_url("auth.confirm", token=token), hours=services.CONFIRM_LINK_HOURS)
 
 
 @bp.route("/register", methods=["GET", "POST"])
