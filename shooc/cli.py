@@ -317,7 +317,8 @@ def records_import(run_slug: str, file: Path) -> None:
             summary = records.import_records(session, run, checked, progress=progress)
     with command_session() as session:  # the import is committed: now the planner's statistics
         records.refresh_planner_statistics(session, summary.rows)
-    click.echo(f"Imported {file} into {run_slug}:")
+    click.echo(f"Imported {file} into {run_slug}:" if summary.added else
+               f"Nothing new in {file}: every row was in {run_slug} already.")
     for line in summary.lines():
         click.echo(f"  {line}")
 

@@ -177,3 +177,40 @@ def test_a_leader_of_another_run_cannot_mix_runs_and_learners(client, auth, make
     auth.login(make_user("leader"))
     assert client.get(f"/lead/runs/{other.slug}/participants/{people['busy'].id}").status_code == 404
     assert client.get("/lead/runs/nope/participants").status_code == 404
+
+
+def test_the_leaders_home_counts_nobody_as_studying_in_a_closed_run(client, auth, db: Session, make_user,
+                                                                   make_run) -> None:
+    """A closed run where everyone finished or ran out of time: nobody still studying;
+    an extension beyond today still counts."""
+    run = make_run(opens=TODAY - dt.timedelta(days=200), closes=TODAY + dt.timedelta(days=10), slug="closed")
+    finished, stopped, extended = (enrol(db, run, make_user().id, TODAY - dt.timedelta(days=150)) for _ in range(3))
+    db.commit()
+    for slug in ("the-mentors-role", "building-the-relationship", "observation-and-feedback",
+                 "smart-goal-setting", "mentoring-communities"):
+        complete_and_submit(db, finished, slug)
+    run.closes_on = TODAY - dt.timedelta(days=10)  # then the run closed
+    extended.extended_until = TODAY + dt.timedelta(days=5)
+    db.commit()
+    auth.login(make_user("leader"))
+    page = client.get("/lead/").get_data(as_text=True)
+    row = page.split('href="/lead/runs/closed/participants"')[1].split("</tr>")[0]
+    assert [int(n) for n in __import__("re").findall(r'<td class="num">(\d+)</td>', row)] == [3, 1, 1]
+    close_page = client.get(f"/lead/runs/{run.slug}/close")
+    assert close_page.status_code in (200, 302)
+
+
+def test_a_learners_submitted_answers_are_read_only_text_under_their_name(client, auth, db: Session, make_user,
+                                                                         make_run) -> None:
+    run = make_run(slug="spring")
+    learner = make_user(name="Rita Reflective")
+    enrolment = enrol(db, run, learner.id)
+    db.commit()
+    complete_and_submit(db, enrolment, "the-mentors-role", marker="MY-REFLECTION-TEXT")
+    db.commit()
+    auth.login(make_user("leader"))
+    page = client.get(f"/lead/runs/spring/participants/{enrolment.id}").get_data(as_text=True)
+    answers = page.split("Read the submitted answers")[1].split('/feedback/')[0]
+    assert "Rita Reflective’s answer" in answers and "MY-REFLECTION-TEXT" in answers
+    assert "Your answer" not in answers and "<textarea" not in answers
+    assert "<dt>Enrolled</dt>" in page and "<dt>Started</dt>" in page

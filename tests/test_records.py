@@ -458,3 +458,19 @@ def test_staff_problems_join_the_others_in_line_order_and_the_writer_refuses_sta
         f"past.csv:2: {evaluator.email} is a staff account (evaluator), not a participant: "
         "a records file imports learners only"]
     assert counts(db) == before
+
+
+def test_the_template_imports_into_the_run_it_came_from_and_again_adds_nothing(
+        client, auth, db: Session, make_user, make_run) -> None:  # type: ignore[no-untyped-def]
+    """The template's sample row lies within the run (and not after today) whatever
+    its dates; the same file imported a second time says that nothing was new."""
+    run = make_run(opens=TODAY - dt.timedelta(days=40), closes=TODAY + dt.timedelta(days=100), slug="open-now")
+    auth.login(make_user("leader"))
+    template = client.get(f"/lead/runs/{run.slug}/import/template.csv").data
+    assert records.check_file(db, run, template, "t.csv").ok, records.check_file(db, run, template, "t.csv").problems
+    first = client.get(_upload(client, run, template, "t.csv").headers["Location"]).get_data(as_text=True)
+    assert "Imported 1 row on" in first
+    again = client.get(_upload(client, run, template, "t.csv").headers["Location"]).get_data(as_text=True)
+    assert "Nothing new: all 1 row read" in again and "Imported 1 row" not in again
+    summaries = [e.summary for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "records.import"))]
+    assert "1 row read" in summaries[0] and "1 certificates" not in " ".join(summaries)

@@ -161,7 +161,8 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
         "revoked", f"Your badge for {_workbook_title(session, assertion.enrolment, assertion.workbook_slug)} was "
         "revoked" + (" (and with it your certificate)" if certificate is not None else ""),
         f"/badges/assertions/{assertion.id}", reason))
-    audit(session, actor, "badge.revoke", f"Revoked badge {assertion.id} ({assertion.workbook_slug})"
+    audit(session, actor, "badge.revoke", f"Revoked the badge for "
+          f"{_workbook_title(session, assertion.enrolment, assertion.workbook_slug)} ({assertion.id})"
           + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
           reason=assertion.revocation_reason)
     session.flush()

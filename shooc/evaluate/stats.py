@@ -46,6 +46,17 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def inside_window(session: Session, run: Run, unfinished: int, workbook_count: int, today: dt.date) -> int:
+    """Learners still inside their window: neither finished nor withdrawn, their close
+    date (the run's, or their extension) not past."""
+    if today <= run.closes_on:
+        return unfinished
+    # only extensions keep anyone inside now: few, and indexed
+    return session.scalar(select(func.count()).select_from(Enrolment).where(
+        Enrolment.run_id == run.id, Enrolment.extended_until >= today, Enrolment.withdrawn_at.is_(None),
+        Enrolment.submitted_count < workbook_count)) or 0
+
+
 def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, recount: bool = False) -> dict[str, Any]:
     as_of = as_of or utcnow()
     data = counters.recount(session, run) if recount else counters.read(session, run)
@@ -54,12 +65,7 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
     registered, started, completed_all = totals["registered"], totals["started"], totals["completed_all"]
     unfinished = registered - completed_all - totals["withdrawn"]
     today = counters.local_day(run, as_of)
-    if today <= run.closes_on:
-        inside = unfinished
-    else:  # only extensions keep anyone inside now: few, and indexed
-        inside = session.scalar(select(func.count()).select_from(Enrolment).where(
-            Enrolment.run_id == run.id, Enrolment.extended_until >= today, Enrolment.withdrawn_at.is_(None),
-            Enrolment.submitted_count < len(workbooks))) or 0
+    inside = inside_window(session, run, unfinished, len(workbooks), today)
     tallies = data["tallies"]
     objectives = current.meta(session, run.course)
     median_days = counters.median_from_tally(tallies.get("days", {}))

@@ -286,7 +286,9 @@ def add_recording(session: Session, actor: User | None, course: Course, workbook
                           author_id=actor.id if actor else None)
     session.add(recording)
     session.flush()
-    audit(session, actor, "recording.add", f"Recording “{recording.title}” on {course.slug}/{workbook_slug}",
+    workbook_title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug),
+                          workbook_slug)
+    audit(session, actor, "recording.add", f"Recording “{recording.title}” on {workbook_title}",
           course=course.slug, workbook=workbook_slug, recording_id=recording.id, url=recording.url)
     return recording
 

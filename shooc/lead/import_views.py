@@ -57,8 +57,7 @@ def import_records(slug: str) -> ResponseReturnValue:
 
 @bp.route("/runs/<slug>/import/template.csv")
 def import_template(slug: str) -> Response:
-    run_or_404(slug)
-    response = Response(records.template_csv(), mimetype="text/csv")
+    response = Response(records.template_csv(run_or_404(slug)), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="records-template.csv"'
     return response
 

@@ -169,13 +169,23 @@ class ImportSummary:
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
+    @property
+    def added(self) -> int:
+        """What the import changed: 0 when every row was already there (a file imported again)."""
+        return (self.enrolments_created + self.starts_added + self.workbooks_added + self.evaluations_added
+                + self.close_dates_extended)
+
     def lines(self) -> list[str]:
-        return [f"{self.rows:,} rows read",
-                f"{self.enrolments_created:,} learners enrolled ({self.accounts_created:,} new accounts), "
-                f"{self.enrolments_kept:,} already enrolled",
-                f"{self.starts_added:,} starts, {self.workbooks_added:,} completed workbooks, "
-                f"{self.badges_issued:,} badges, {self.certificates_issued:,} certificates, "
-                f"{self.evaluations_added:,} evaluations added"]
+        return [_count(self.rows, "row") + " read",
+                f"{_count(self.enrolments_created, 'learner')} enrolled "
+                f"({_count(self.accounts_created, 'new account')}), {self.enrolments_kept:,} already enrolled",
+                f"{_count(self.starts_added, 'start')}, {_count(self.workbooks_added, 'completed workbook')}, "
+                f"{_count(self.badges_issued, 'badge')}, {_count(self.certificates_issued, 'certificate')}, "
+                f"{_count(self.evaluations_added, 'evaluation')} added"]
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
 
 
 class RecordsInvalid(ValueError):
@@ -192,11 +202,15 @@ class RecordsInvalid(ValueError):
 
 # Reading and checking ------------------------------------------------------------
 
-def template_csv() -> str:
-    """A header and one example row, for people preparing a file."""
+def template_csv(run: Run, today: dt.date | None = None) -> str:
+    """A header and one example row for people preparing a file: its dates lie within
+    the run it was downloaded from (and not after today), so that it imports as it is."""
+    today = today or run.today()
+    last = max(run.opens_on, min(today, run.closes_on))
+    registered, started, first, second = (min(run.opens_on + dt.timedelta(days=n), last) for n in (0, 1, 11, 25))
     return (",".join(COLUMNS) + "\r\n"
-            + "jo.bloggs@example.org,Jo Bloggs,Hilltop Primary School,2017-01-09,2017-01-10,"
-              "2017-01-20,2017-02-03,,,,very_good\r\n")
+            + f"jo.bloggs@example.org,Jo Bloggs,Hilltop Primary School,{registered},{started},"
+              f"{first},{second},,,,very_good\r\n")
 
 
 def read_records(data: bytes, filename: str, run: Run, workbook_count: int,

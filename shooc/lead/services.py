@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.community.notifications import Event, notify
+from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, RunMode
 from shooc.enrolment.runs import check_run_fields
 from shooc.enrolment.services import course_workbook_slugs
@@ -46,13 +47,21 @@ class RunFigures:
 
 
 def runs_overview(session: Session) -> list[RunFigures]:
-    rows = session.execute(
-        select(Run, func.count(Enrolment.id),
-               func.count(Enrolment.id).filter(Enrolment.withdrawn_at.is_(None)),
-               func.count(Enrolment.id).filter(Enrolment.submitted_count >= 5))
-        .outerjoin(Enrolment, Enrolment.run_id == Run.id)
-        .group_by(Run.id).order_by(Run.opens_on.desc(), Run.id.desc())).all()
-    return [RunFigures(run, enrolled, active, completed) for run, enrolled, active, completed in rows]
+    """Every run with its enrolled, active (still inside their window: neither finished
+    nor withdrawn, close date not past) and completed learners, from the statistics'
+    counters: a few rows per run whatever its size."""
+    from shooc.evaluate import counters
+    from shooc.evaluate.models import RunCounter
+    from shooc.evaluate.stats import inside_window
+
+    figures = []
+    for run in session.scalars(select(Run).order_by(Run.opens_on.desc(), Run.id.desc())):
+        row = session.get(RunCounter, run.id)
+        registered, completed, withdrawn = (row.registered, row.completed_all, row.withdrawn) if row else (0, 0, 0)
+        active = inside_window(session, run, registered - completed - withdrawn,
+                               len(current.workbook_slugs(session, run.course)), counters.local_day(run, utcnow()))
+        figures.append(RunFigures(run, registered, active, completed))
+    return figures
 
 
 def affected_by_new_close_date(session: Session, run: Run, closes_on: dt.date) -> int:
@@ -266,12 +275,15 @@ def feedback_for(session: Session, enrolment: Enrolment) -> dict[str, WorkbookFe
 
 def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_slug: str, text: str) -> None:
     text = text.strip()
+    course = enrolment.run.course
+    title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug), workbook_slug)
     existing = session.scalar(select(WorkbookFeedback).where(
         WorkbookFeedback.enrolment_id == enrolment.id, WorkbookFeedback.workbook_slug == workbook_slug))
     if not text:
         if existing is not None:
             session.delete(existing)
-            audit(session, actor, "feedback.remove", f"Removed feedback on {workbook_slug}", enrolment=enrolment)
+            audit(session, actor, "feedback.remove", f"Removed the feedback on {title}", enrolment=enrolment,
+                  workbook=workbook_slug)
         session.flush()
         return
     if len(text) > 20_000:
@@ -281,10 +293,8 @@ def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_
                                      author_id=actor.id, author_name=actor.name))
     else:
         existing.text, existing.author_id, existing.author_name = text, actor.id, actor.name
-    course = enrolment.run.course
-    title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug), workbook_slug)
     notify(session, [enrolment.user_id], Event(
         "feedback", f"The course team gave you feedback on {title}",
         f"/courses/{course.slug}/workbooks/{workbook_slug}#feedback-heading", text[:160]), actor_id=actor.id)
-    audit(session, actor, "feedback.give", f"Feedback on {workbook_slug}", enrolment=enrolment)
+    audit(session, actor, "feedback.give", f"Feedback on {title}", enrolment=enrolment, workbook=workbook_slug)
     session.flush()

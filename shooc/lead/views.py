@@ -1,6 +1,8 @@
 """The leaders' area, /lead: runs, participants, one learner, extensions, feedback, the audit log."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -92,10 +94,13 @@ def close_run(slug: str) -> ResponseReturnValue:
             flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
             return redirect(url_for("lead.home"))
         commit()
-        flash(f"{run.name} is closed. {affected} learner(s) can now read but not submit.", "info")
+        flash(f"{run.name} is closed. {affected:,} learner{'' if affected == 1 else 's'} can now read but not "
+              "submit.", "info")
         return redirect(url_for("lead.home"))
-    affected = services.affected_by_new_close_date(db, run, run.today())
-    return render_template("lead/close_run.html", form=form, run=run, affected=affected), (422 if form.errors else 200)
+    last_day = run.today() - dt.timedelta(days=1)
+    affected = services.affected_by_new_close_date(db, run, last_day)
+    return render_template("lead/close_run.html", form=form, run=run, affected=affected, last_day=last_day), \
+        (422 if form.errors else 200)
 
 
 def _filters() -> dict:
