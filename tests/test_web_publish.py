@@ -126,6 +126,11 @@ def test_an_uploaded_change_shows_its_diff_and_a_preview_of_the_changed_workbook
     assert "01-the-mentors-role.md" not in page  # unchanged workbooks are not listed
     assert "course.md" not in page
     assert "Publish version 2" in page and "Discard this upload" in page
+    # the words that changed, as learners read them: the new paragraph added, nothing else
+    diff = page.split("The words that changed")[1].split("</div>")[0]
+    added = re.findall(r'<ins><span class="visually-hidden">added: </span>([^<]*)</ins>', diff)
+    assert len(added) == 1 and "minute by minute." in added[0] and "[image: A dot]" in added[0], diff
+    assert "<del>" not in diff
     preview_url = f"{review_url}/workbooks/observation-and-feedback"
     assert f'href="{preview_url}"' in page
     assert versions(db) == 1  # looking publishes nothing
@@ -209,6 +214,8 @@ def test_a_broken_course_shows_its_problems_by_file_and_line_and_is_not_publishe
         assert re.match(r"mentoring/03-observation-and-feedback\.md:\d+$", file_line)
         assert f"<li><code>{file_line}</code>: {message.replace(chr(39), '&#39;')}</li>" in page, problem
     assert "Publish version" not in page and "Discard this upload" in page
+    home = client.get("/lead/publish").get_data(as_text=True)  # listed as needing a fix, not as waiting
+    assert "Waiting to be published" not in home and "mentoring: 3 problems to fix" in home
     token = csrf_token(client, f"/lead/publish/{upload}")
     response = client.post(f"/lead/publish/{upload}/publish", data={"csrf_token": token, "seen_version": "1"})
     assert response.headers["Location"] == f"/lead/publish/{upload}"

@@ -118,3 +118,6 @@ class ContentUpload(Base):
     course_slug: Mapped[str | None] = mapped_column(String(80))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The problems the loader found when it was staged (None: staged before that was
+    # kept): the publish page lists an upload with problems apart from those waiting
+    problem_count: Mapped[int | None]

@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session, defer
 
 from shooc.audit import audit
 from shooc.auth.models import User
+from shooc.workbooks import textdiff
 from shooc.workbooks.loader import IMAGE_TYPES, MAX_IMAGE_BYTES, SLUG_RE, CourseSource, ImageFile, Problem, load_course
 from shooc.workbooks.models import ContentUpload, CourseVersion, WorkbookVersion
 from shooc.workbooks.publish import (
@@ -328,6 +329,7 @@ def stage_upload(session: Session, filename: str, data: bytes, user_id: int | No
     layout = _layout(data)
     slug = _check_slug(course_slug or layout.top or _zip_stem(filename))
     upload = ContentUpload(filename=filename[:300], data=data, course_slug=slug, uploaded_by_id=user_id)
+    upload.problem_count = len(_load(upload)[1])
     session.add(upload)
     session.flush()
     return upload
@@ -406,6 +408,16 @@ class Review:
             return {}
         slugs = [c.slug for c in self.diff.workbooks_added + self.diff.workbooks_changed]
         return {slug: version for slug in slugs if (version := self._render(slug)) is not None}
+
+    def text_changes(self, slug: str) -> list[list[textdiff.Segment]]:
+        """The words of a changed workbook that changed, as learners read them
+        (shooc/workbooks/textdiff.py); nothing for a workbook that is not changed."""
+        before = next((w for w in self.published.workbooks if w.slug == slug), None) if self.published else None
+        after = self.preview(slug)
+        if before is None or after is None:
+            return []
+        return textdiff.hunks(textdiff.words(before.title, before.summary, before.body_parts),
+                              textdiff.words(after.title, after.summary, after.body_parts))
 
     def _render(self, slug: str) -> WorkbookVersion | None:
         source = self.source
