@@ -232,6 +232,18 @@ def test_revoking_a_badge_answers_410_and_takes_the_certificate_down(client, aut
     db.expire_all()
     assert db.get(Certificate, certificate.code).pdf is None  # remade, marked revoked
 
+    # the learner sees it: the dashboard (no "all submitted, congratulations"), the
+    # workbook's page and their notifications say what was revoked and why
+    auth.login(enrolment.user)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "badge revoked" in dashboard and "Plagiarised reflection" in dashboard
+    assert "Congratulations" not in dashboard
+    workbook = client.get("/courses/mentoring/workbooks/observation-and-feedback").get_data(as_text=True)
+    assert "The course team revoked this workbook’s badge" in workbook and "Plagiarised reflection" in workbook
+    assert "The course team revoked" not in client.get("/courses/mentoring/workbooks/the-mentors-role").get_data(
+        as_text=True)
+    assert "was revoked" in client.get("/notifications").get_data(as_text=True)
+
 
 def test_a_leader_revokes_a_certificate_alone_with_a_reason(client, auth, db: Session, enrolment,
                                                            make_user) -> None:

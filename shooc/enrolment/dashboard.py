@@ -8,6 +8,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Response, Run, Submission
 from shooc.workbooks import published
@@ -26,6 +27,8 @@ class WorkbookSummary:
     released: bool
     suggested_by: dt.date
     submitted_at: dt.datetime | None
+    # The badge of a submitted workbook that the course team revoked: (when, why)
+    revoked: tuple[dt.datetime, str] | None = None
 
 
 @dataclass
@@ -44,6 +47,11 @@ class EnrolmentSummary:
     @property
     def submitted(self) -> int:
         return sum(1 for w in self.workbooks if w.status == "submitted")
+
+    @property
+    def revoked(self) -> list[WorkbookSummary]:
+        """Submitted workbooks whose badge the course team revoked."""
+        return [w for w in self.workbooks if w.revoked is not None]
 
     @property
     def percent(self) -> int:
@@ -85,6 +93,7 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
     ids = [e.id for e in enrolments]
     started: set[tuple[int, str]] = set()
     submitted: dict[tuple[int, str], dt.datetime] = {}
+    revoked: dict[tuple[int, str], tuple[dt.datetime, str]] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk:chunk + 500]
         started.update((e, w) for e, w in session.execute(
@@ -92,6 +101,7 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
         submitted.update(((e, w), at) for e, w, at in session.execute(
             select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
             .where(Submission.enrolment_id.in_(part))))
+        revoked.update(revoked_badges(session, part))
     versions = {vid: published.version(session, vid) for vid in {e.run.course.current_version_id for e in enrolments}
                 if vid is not None}
     summaries = []
@@ -110,6 +120,23 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
             workbooks.append(WorkbookSummary(
                 wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
                 rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
-                submitted.get(key)))
+                submitted.get(key), revoked.get(key)))
         summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
     return summaries
+
+
+def revoked_badges(session: Session, enrolment_ids: Sequence[int]) -> dict[tuple[int, str], tuple[dt.datetime, str]]:
+    """(enrolment, workbook) → when and why its badge was revoked, for these enrolments.
+
+    Decision (issue 17): a revoked badge is the course team's decision about work
+    already submitted, so the workbook stays submitted and the learner cannot submit it
+    again on their own; the learner sees what was revoked and why on their dashboard,
+    the workbook's page and their badges, and is told (a notification)."""
+    from shooc.badges.models import BadgeAssertion
+
+    if not enrolment_ids:
+        return {}
+    return {(e, w): (at or utcnow(), reason or "") for e, w, at, reason in session.execute(
+        select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.revoked_at,
+               BadgeAssertion.revocation_reason)
+        .where(BadgeAssertion.enrolment_id.in_(list(enrolment_ids)), BadgeAssertion.revoked_at.is_not(None)))}

@@ -286,6 +286,9 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            recordings=recordings_for(get_session(), course.id, state.workbook.slug),
                            shared=shared_reflections(get_session(), enrolment, state.workbook.slug)
+                           if state.submission else None,
+                           revoked=dashboards.revoked_badges(get_session(), [enrolment.id]).get(
+                               (enrolment.id, state.workbook.slug))
                            if state.submission else None), status
 
 
