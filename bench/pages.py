@@ -169,23 +169,24 @@ def seed_posts(session: Any, run: Any, workbook_slug: str, count: int, first: in
         session.execute(update(Post).where(Post.id.in_(ids[:3])).values(pinned_at=now))
 
 
+def logged_in(app: Any, email: str) -> Any:
+    """Flask's test client for ``app``, logged in by the login form and its CSRF token."""
+    client = app.test_client()
+    match = CSRF_RE.search(client.get("/auth/login").get_data(as_text=True))
+    done = client.post("/auth/login", data={"email": email, "password": PASSWORD,
+                                            "csrf_token": match.group(1) if match else ""})
+    if done.status_code != 302:
+        raise BenchError(f"logging {email} in through the test client: {done.status_code}")
+    return client
+
+
 def count_statements(app: Any, run_slug: str) -> dict[str, int]:
     """The SQL statements each COUNTED page sends, in this process (Flask's test
     client, logged in by the login form), once the published course is in its cache."""
     from sqlalchemy import event
 
     engine = get_db(app).engine
-    clients = {}
-    for who, (email, _) in (("learner", LEARNER), ("leader", LEADER)):
-        client = clients[who] = app.test_client()
-        login = client.get("/auth/login", base_url=BASE_URL, headers={"User-Agent": USER_AGENT})
-        match = CSRF_RE.search(login.get_data(as_text=True))
-        # over https Flask-WTF wants the Referer of a page of the site, as a browser sends it
-        done = client.post("/auth/login", base_url=BASE_URL,
-                           headers={"User-Agent": USER_AGENT, "Referer": BASE_URL + "/auth/login"},
-                           data={"email": email, "password": PASSWORD, "csrf_token": match.group(1) if match else ""})
-        if done.status_code != 302:
-            raise BenchError(f"logging {email} in to count statements: {done.status_code}")
+    clients = {who: logged_in(app, email) for who, (email, _) in (("learner", LEARNER), ("leader", LEADER))}
     counts = {}
     statements: list[str] = []
 
@@ -194,11 +195,11 @@ def count_statements(app: Any, run_slug: str) -> dict[str, int]:
 
     for who, template in COUNTED:
         path = template.format(run=run_slug)
-        clients[who].get(path, base_url=BASE_URL, headers={"User-Agent": USER_AGENT})  # warm the caches
+        clients[who].get(path)  # warm the caches
         statements.clear()
         event.listen(engine, "before_cursor_execute", seen)
         try:
-            answer = clients[who].get(path, base_url=BASE_URL, headers={"User-Agent": USER_AGENT})
+            answer = clients[who].get(path)
         finally:
             event.remove(engine, "before_cursor_execute", seen)
         if answer.status_code != 200:

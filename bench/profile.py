@@ -13,7 +13,6 @@ that bench/pages.py's build already filled, it reuses it (``--reuse``).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -24,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import hello  # noqa: E402
 from flask_login import current_user  # noqa: E402
-from pages import DISCUSSION, EVALUATOR, LEADER, LEARNER, LIVE_SLUG, PASSWORD, app_config, build  # noqa: E402
+from pages import DISCUSSION, EVALUATOR, LEADER, LEARNER, LIVE_SLUG, app_config, build, logged_in  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-import hello  # noqa: E402
 from shooc import create_app  # noqa: E402
 from shooc.unit_of_work import get_db  # noqa: E402
 
@@ -36,15 +35,6 @@ PAGES = [(None, "/courses/mentoring"), ("learner", "/dashboard"),
          ("learner", "/courses/mentoring/workbooks/the-mentors-role"), ("evaluator", f"/evaluate/runs/{LIVE_SLUG}"),
          ("learner", DISCUSSION), ("leader", f"/lead/runs/{LIVE_SLUG}/moderation")]
 SECRET = "p" * 64
-
-
-def logged_in(app: Any, email: str) -> Any:
-    client = app.test_client()
-    page = client.get("/auth/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    done = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert done.status_code == 302, f"logging in {email}: {done.status_code}"
-    return client
 
 
 def per_request_ms(client: Any, path: str, requests: int) -> float:

@@ -14,8 +14,8 @@ Decisions (issue 17):
   A learner made staff keeps their enrolments and what they earned (the records stay
   true); staff are not offered enrolment from then on.
 - **Search** matches part of the name or of the e-mail address, case-insensitively
-  (``%`` and ``_`` are matched as themselves); a whole address is looked up by the
-  unique index. Pages of ``PAGE_SIZE``, newest accounts first.
+  (``%`` and ``_`` are matched as themselves). Pages of ``PAGE_SIZE``, newest
+  accounts first.
 - The audit log names a person by their user id, never by name or address (as for
   learners, whom it names by enrolment), so deleting an account leaves no name in it.
 """
@@ -54,9 +54,7 @@ def find_people(session: Session, query: str = "", number: int = 1, role: str = 
     given, newest first, a page at a time."""
     where = []
     query = query.strip().lower()
-    if query and "@" in query and " " not in query and query.count("@") == 1 and "." in query.split("@")[1]:
-        where.append(or_(User.email == query, User.email.like(_like(query), escape="\\")))
-    elif query:
+    if query:
         where.append(or_(func.lower(User.name).like(_like(query), escape="\\"),
                          User.email.like(_like(query), escape="\\")))
     if role in {r.value for r in Role}:

@@ -91,7 +91,7 @@ def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
 
 
 def _workbook_title(session: Session, enrolment: Enrolment, slug: str) -> str:
-    return next((w.title for w in current.workbooks(session, enrolment.run.course) if w.slug == slug), slug)
+    return current.workbook_title(session, enrolment.run.course, slug)
 
 
 def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certificate | None:

@@ -33,24 +33,30 @@ def _post(post_id: int) -> Post:
     return get_session().get(Post, post_id) or abort(404)
 
 
-def _act(post_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
-    """A moderation action with its reason; a refusal (no reason) says why."""
-    post = _post(post_id)
+def _with_reason(action, done: str, back: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """A moderation action given the form's reason; a refusal (no reason) says why."""
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        action(post, form.reason.data or "")
+        action(form.reason.data or "")
     except community.CommunityError as exc:
         rollback()
         flash(str(exc), "error")
     else:
         commit()
         flash(done, "info")
+    return redirect(back)
+
+
+def _act(post_id: int, action, done: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """An action on a post, then back to the queue it was taken from, or to the post."""
+    post = _post(post_id)
     if request.form.get("back") == "queue":  # acted from the moderation queue: back to it
-        return redirect(url_for("community.moderation", slug=get_session().get_one(Run, post.run_id).slug))
-    thread_id = post.parent_id or post.id
-    return redirect(url_for("community.post_page", post_id=thread_id, _anchor=f"post-{post.id}"))
+        back = url_for("community.moderation", slug=get_session().get_one(Run, post.run_id).slug)
+    else:
+        back = url_for("community.post_page", post_id=post.parent_id or post.id, _anchor=f"post-{post.id}")
+    return _with_reason(lambda reason: action(post, reason), done, back)
 
 
 @bp.route("/lead/posts/<int:post_id>/hide", methods=["POST"])
@@ -109,15 +115,6 @@ def unmute(slug: str, user_id: int) -> ResponseReturnValue:
     enrolment = db.scalar(select(Enrolment).where(Enrolment.user_id == user_id, Enrolment.run_id == run.id))
     if enrolment is None:
         abort(404)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        community.set_muted(db, current_user, enrolment, False, form.reason.data or "")
-    except community.CommunityError as exc:
-        rollback()
-        flash(str(exc), "error")
-    else:
-        commit()
-        flash("The participant can post again.", "info")
-    return redirect(url_for("community.moderation", slug=run.slug, _anchor="muted"))
+    return _with_reason(lambda reason: community.set_muted(db, current_user, enrolment, False, reason),
+                        "The participant can post again.",
+                        url_for("community.moderation", slug=run.slug, _anchor="muted"))

@@ -286,9 +286,8 @@ def add_recording(session: Session, actor: User | None, course: Course, workbook
                           author_id=actor.id if actor else None)
     session.add(recording)
     session.flush()
-    workbook_title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug),
-                          workbook_slug)
-    audit(session, actor, "recording.add", f"Recording “{recording.title}” on {workbook_title}",
+    audit(session, actor, "recording.add",
+          f"Recording “{recording.title}” on {current.workbook_title(session, course, workbook_slug)}",
           course=course.slug, workbook=workbook_slug, recording_id=recording.id, url=recording.url)
     return recording
 

@@ -17,6 +17,9 @@ from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, RunMode
 from shooc.enrolment.runs import check_run_fields
 from shooc.enrolment.services import course_workbook_slugs
+from shooc.evaluate import counters
+from shooc.evaluate.models import RunCounter
+from shooc.evaluate.stats import inside_window
 from shooc.lead.models import WorkbookFeedback
 from shooc.workbooks import current
 
@@ -50,10 +53,6 @@ def runs_overview(session: Session) -> list[RunFigures]:
     """Every run with its enrolled, active (still inside their window: neither finished
     nor withdrawn, close date not past) and completed learners, from the statistics'
     counters: a few rows per run whatever its size."""
-    from shooc.evaluate import counters
-    from shooc.evaluate.models import RunCounter
-    from shooc.evaluate.stats import inside_window
-
     figures = []
     for run in session.scalars(select(Run).order_by(Run.opens_on.desc(), Run.id.desc())):
         row = session.get(RunCounter, run.id)
@@ -276,7 +275,7 @@ def feedback_for(session: Session, enrolment: Enrolment) -> dict[str, WorkbookFe
 def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_slug: str, text: str) -> None:
     text = text.strip()
     course = enrolment.run.course
-    title = next((w.title for w in current.workbooks(session, course) if w.slug == workbook_slug), workbook_slug)
+    title = current.workbook_title(session, course, workbook_slug)
     existing = session.scalar(select(WorkbookFeedback).where(
         WorkbookFeedback.enrolment_id == enrolment.id, WorkbookFeedback.workbook_slug == workbook_slug))
     if not text:

@@ -32,6 +32,12 @@ def workbook_slugs(session: Session, course: Course) -> list[str]:
         WorkbookVersion.course_version_id == course.current_version_id).order_by(WorkbookVersion.position)))
 
 
+def workbook_title(session: Session, course: Course, slug: str) -> str:
+    """A current workbook's title (its slug if the current version has no such workbook)."""
+    return session.scalar(select(WorkbookVersion.title).where(
+        WorkbookVersion.course_version_id == course.current_version_id, WorkbookVersion.slug == slug)) or slug
+
+
 def positions(session: Session, course: Course) -> dict[str, int]:
     """Each current workbook's position, by slug."""
     return {slug: position for slug, position in session.execute(
