@@ -11,13 +11,14 @@ from typing import NoReturn
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shooc import jobs
 from shooc.auth.models import Role
 from shooc.auth.services import AccountError, create_user, find_user, generate_password, set_password
 from shooc.csvfile import csv_text
-from shooc.enrolment.models import Run, RunMode
+from shooc.enrolment.models import Enrolment, Run, RunMode
 from shooc.enrolment.runs import RunError, create_run, find_run, open_runs
 from shooc.enrolment.services import enrol
 from shooc.unit_of_work import command_session, get_db
@@ -34,6 +35,7 @@ badges_cli = AppGroup("badges", help="Open Badges issued to learners.")
 certificates_cli = AppGroup("certificates", help="Certificates issued to learners.")
 records_cli = AppGroup("records", help="A past run's records.")
 jobs_cli = AppGroup("jobs", help="Background jobs (records imports, mail delivery).")
+submissions_cli = AppGroup("submissions", help="Submitted workbooks.")
 
 DEMO_ACCOUNTS = [
     ("learner@example.org", "Demo Learner", Role.learner),
@@ -271,6 +273,31 @@ def badges_revoke(assertion: str, reason: str) -> None:
     click.echo(f"Revoked badge {found.id}." + (f" Revoked certificate {certificate.code} too." if certificate else ""))
 
 
+@submissions_cli.command("return")
+@click.argument("run_slug", metavar="RUN")
+@click.argument("email")
+@click.argument("workbook_slug", metavar="WORKBOOK")
+@click.option("--reason", required=True, help="Why: the learner reads it; kept in the audit log.")
+def submissions_return(run_slug: str, email: str, workbook_slug: str, reason: str) -> None:
+    """Hand a submitted workbook back: it opens for editing again with its answers,
+    its badge (and the certificate) is revoked, the learner is told why."""
+    from shooc.lead import review
+    from shooc.lead.services import LeadError
+
+    with command_session() as session:
+        run = _run_or_fail(session, run_slug)
+        user = find_user(session, email)
+        enrolment = session.scalar(select(Enrolment).where(Enrolment.run_id == run.id,
+                                                           Enrolment.user_id == user.id)) if user else None
+        if enrolment is None:
+            fail(f"{email} is not enrolled in {run.slug}")
+        try:
+            review.return_workbook(session, None, enrolment, workbook_slug, reason)
+        except LeadError as exc:
+            fail(f"{exc}.")
+    click.echo(f"Handed back {workbook_slug} to {email}, who is told why; its badge (and any certificate) is revoked.")
+
+
 @certificates_cli.command("list")
 @click.argument("run_slug", metavar="RUN")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="csv", show_default=True)
@@ -451,8 +478,6 @@ def jobs_recover() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 def jobs_list(limit: int) -> None:
     """The latest background jobs and where they stand."""
-    from sqlalchemy import select
-
     with command_session() as session:
         for job in session.scalars(select(jobs.Job).order_by(jobs.Job.id.desc()).limit(limit)):
             click.echo(f"{job.id:>6}  {job.kind:<15} {job.status:<8} {job.done:>9,}/{job.total:<9,} "
@@ -464,7 +489,7 @@ def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli
 
     for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
-                  reminders_cli, jobs_cli):
+                  reminders_cli, jobs_cli, submissions_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)

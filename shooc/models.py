@@ -5,7 +5,7 @@ from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Report
 from shooc.db import Base
-from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission
+from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission, SubmissionReturn
 from shooc.evaluate.models import (
     Evaluation,
     OverallEffect,
@@ -24,5 +24,5 @@ __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry",
            "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Follow", "Helpful",
            "Job", "Mute", "Notification", "OutgoingMail", "OverallEffect", "PendingDraft", "Post", "RecordImport",
            "Recording", "ReminderSent", "Report", "Response", "Role", "Run", "RunCounter", "RunMode", "RunTally",
-           "RunWeekCounter", "RunWorkbookCounter", "Submission", "User", "WorkbookFeedback", "WorkbookStart",
-           "WorkbookVersion"]
+           "RunWeekCounter", "RunWorkbookCounter", "Submission", "SubmissionReturn", "User", "WorkbookFeedback",
+           "WorkbookStart", "WorkbookVersion"]

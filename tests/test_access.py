@@ -214,6 +214,8 @@ GET  lead.participants            login 403   403   200   403   200
 GET  lead.participant             login 403   403   200   403   200
 POST lead.extend                  login 403   403   422   403   422
 POST lead.feedback                login 403   403   moved 403   moved
+POST lead.return_workbook         login 403   403   422   403   422   # no reason given
+GET  lead.review_queue            login 403   403   200   403   200
 GET  lead.import_records          login 403   403   200   403   200
 POST lead.import_records          login 403   403   422   403   422
 GET  lead.import_template         login 403   403   200   403   200

@@ -42,6 +42,7 @@ from shooc.auth.models import User
 from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import revoke_badge
+from shooc.lead.review import give_feedback
 from shooc.config import PROJECT_ROOT
 from shooc.db import Database, utcnow
 from shooc.unit_of_work import get_db
@@ -140,6 +141,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     badge.evidence_activity_id = next(a for a, answer in badge.submission.answers.items() if answer.get("text"))
     revoked = session.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == lara.id))
     revoke_badge(session, revoked, "Issued in error", users["leader"])
+    give_feedback(session, users["leader"], lara, slugs[0], "Well argued: now say how you will use it.")  # unread
     certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == fern.id))
 
     past = enrolment_runs.create_run(session, run.course, dt.date(2017, 1, 9), dt.date(2017, 12, 31),
@@ -217,6 +219,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/lead/runs/{past}/import", f"/lead/imports/{ids['import']}", "/lead/publish",
             f"/lead/publish/{ids['upload']}", f"/lead/publish/{ids['upload']}/workbooks/{ids['quiz_workbook']}",
             f"/lead/runs/{run}/announcements", "/lead/courses/mentoring/recordings", "/lead/audit",
+            f"/lead/runs/{run}/review", f"/lead/runs/{run}/review?unreviewed=1&workbook={books[0]}",
             f"{course}/workbooks/{ids['quiz_workbook']}",  # the leader's preview
             f"/badges/assertions/{ids['badge']}", f"/certificates/{ids['certificate']}",  # with revoke forms
             f"/lead/runs/{run}/moderation", f"{course}/workbooks/{books[0]}/discussion?run={run}",

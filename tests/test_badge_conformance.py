@@ -184,3 +184,31 @@ def test_a_revoked_badge_fails_the_validator(validator, live_server, tmp_path: P
         assert any(m["messageLevel"] == "ERROR" and m.get("node_id") == assertion_url for m in report["messages"])
         fetched = next(n for n in result["graph"] if n.get("id") == assertion_url)
         assert fetched["revoked"] is True and fetched["revocationReason"] == "Awarded in error"
+
+
+def test_the_badge_earned_again_after_a_hand_back_passes_the_validator(validator, live_server) -> None:
+    """A workbook handed back (its badge revoked) and submitted again: the new badge is valid."""
+    from shooc.lead.review import return_workbook
+
+    base, database = live_server
+    email = "holder@example.org"
+    first_id, badge_name = _issue_badge(database, email)
+    session = database.session()
+    try:
+        first = session.get(BadgeAssertion, first_id)
+        enrolment = first.enrolment
+        return_workbook(session, None, enrolment, WORKBOOK, "Say more about your school")
+        workbook = session.scalar(select(WorkbookVersion).where(
+            WorkbookVersion.course_version_id == enrolment.run.course.current_version_id,
+            WorkbookVersion.slug == WORKBOOK))
+        submission = answers.submit_workbook(session, enrolment, answers.workbook_state(session, enrolment, workbook))
+        again = session.scalar(select(BadgeAssertion).where(BadgeAssertion.submission_id == submission.id))
+        session.commit()
+        again_id = again.id
+    finally:
+        session.close()
+    assert again_id != first_id
+    status, result = _verify(f"{base}/badges/assertions/{again_id}", email, "earned-again")
+    _assert_passes(result, status, base, again_id, badge_name, email, evidence=False)
+    status, result = _verify(f"{base}/badges/assertions/{first_id}", email, "handed-back")
+    assert status == 1 and result["report"]["valid"] is False

@@ -336,7 +336,8 @@ def test_feedback_an_extension_a_badge_and_an_announcement_are_notified_and_dige
         db: Session, people, run: Run, runner) -> None:  # type: ignore[no-untyped-def]
     from conftest import complete_and_submit
     from shooc.lead import communications
-    from shooc.lead.services import extend_close_date, give_feedback
+    from shooc.lead.review import give_feedback
+    from shooc.lead.services import extend_close_date
     from shooc.urls import SiteUrls
 
     a = people["a"]

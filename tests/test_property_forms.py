@@ -115,6 +115,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     # A's certificate before A's badge: revoking one of its badges revokes the certificate
     "badges.revoke_certificate": ("leader", "badges.certificate"),
     "badges.revoke": ("leader", "badges.assertion"),
+    "lead.return_workbook": ("leader", "lead.participant"),  # hands A's workbook back: revokes its credentials
     "account.revoke_api_token": ("evaluator", "account.account"),
     "learn.withdraw": ("learner", None),
     "learn.rejoin": ("learner", "learn.dashboard"),

@@ -23,7 +23,7 @@ from shooc.enrolment import services
 from shooc.enrolment.runs import create_run
 from shooc.evaluate.models import Evaluation, OverallEffect
 from shooc.lead import communications
-from shooc.lead.services import give_feedback
+from shooc.lead.review import give_feedback
 from shooc.workbooks.loader import load_course
 from shooc.workbooks.models import WorkbookVersion
 from shooc.workbooks.publish import publish_course

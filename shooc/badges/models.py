@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.db import Base, utcnow
@@ -15,7 +15,9 @@ class BadgeAssertion(Base):
     __tablename__ = "badge_assertions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, public: the URL's last part
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    # NULL once the workbook was handed back (its submission is deleted; this badge,
+    # revoked, keeps answering 410): see shooc/enrolment/models.py SubmissionReturn
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), unique=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
     course_slug: Mapped[str] = mapped_column(String(80))
     workbook_slug: Mapped[str] = mapped_column(String(80))
@@ -27,7 +29,7 @@ class BadgeAssertion(Base):
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
-    submission: Mapped[Submission] = relationship()
+    submission: Mapped[Submission | None] = relationship()
     enrolment: Mapped[Enrolment] = relationship()
 
     @property
@@ -37,9 +39,14 @@ class BadgeAssertion(Base):
 
 class Certificate(Base):
     __tablename__ = "certificates"
+    # One valid certificate per enrolment (the partial unique index makes two
+    # concurrent last submissions one certificate); revoked ones stay beside it, as a
+    # handed-back workbook submitted again earns a new certificate.
+    __table_args__ = (Index("uq_certificates_enrolment_id_valid", "enrolment_id", unique=True,
+                            sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),)
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)  # random, short enough to type
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), unique=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
     holder_name: Mapped[str | None] = mapped_column(String(200))  # as the learner wrote it; erased with the account
     issued_on: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]

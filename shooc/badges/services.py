@@ -94,9 +94,21 @@ def _workbook_title(session: Session, enrolment: Enrolment, slug: str) -> str:
     return current.workbook_title(session, enrolment.run.course, slug)
 
 
+def valid_certificate(session: Session, enrolment_id: int) -> Certificate | None:
+    """The enrolment's certificate that is not revoked (at most one: a partial unique index)."""
+    return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment_id,
+                                                    Certificate.revoked_at.is_(None)))
+
+
+def latest_certificate(session: Session, enrolment_id: int) -> Certificate | None:
+    """The valid certificate, else the last one revoked (None: never certified)."""
+    return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment_id).order_by(
+        Certificate.revoked_at.is_not(None), Certificate.issued_on.desc()).limit(1))
+
+
 def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certificate | None:
     """The certificate, once every workbook of the course has a valid badge."""
-    existing = session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    existing = valid_certificate(session, enrolment.id)
     if existing is not None:
         return existing
     needed = set(course_workbook_slugs(session, enrolment.run))
@@ -112,7 +124,7 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
         with session.begin_nested():
             session.add(certificate)
     except IntegrityError:
-        return session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+        return valid_certificate(session, enrolment.id)
     counters.certificate_changed(session, enrolment.run, enrolment, issued_on, 1)
     notify(session, [enrolment.user_id], Event("badge", "You earned the course's certificate: every workbook done",
                                                f"/certificates/{certificate.code}"))
@@ -150,13 +162,7 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
     reason = reason.strip()
     if not reason:
         raise BadgeError("give a reason for revoking: the badge's page shows it")
-    if assertion.revoked_at is None:
-        assertion.revoked_at = utcnow()
-        assertion.revocation_reason = reason
-        counters.badge_changed(session, assertion.enrolment.run_id, -1)
-    certificate = session.scalar(select(Certificate).where(Certificate.enrolment_id == assertion.enrolment_id))
-    if certificate is not None and certificate.revoked_at is None:
-        _revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
+    certificate = revoke_with_certificate(session, assertion, reason)
     notify(session, [assertion.enrolment.user_id], Event(
         "revoked", f"Your badge for {_workbook_title(session, assertion.enrolment, assertion.workbook_slug)} was "
         "revoked" + (" (and with it your certificate)" if certificate is not None else ""),
@@ -166,6 +172,20 @@ def revoke_badge(session: Session, assertion: BadgeAssertion, reason: str,
           + (f" and certificate {certificate.code}" if certificate else ""), enrolment=assertion.enrolment,
           reason=assertion.revocation_reason)
     session.flush()
+    return certificate
+
+
+def revoke_with_certificate(session: Session, assertion: BadgeAssertion, reason: str) -> Certificate | None:
+    """Revoke a badge and the valid certificate that depends on it (returned), telling
+    and recording nobody: the caller does (revoking, handing a workbook back)."""
+    if assertion.revoked_at is not None:
+        return None  # revoked before (perhaps handed back, the certificate since earned again)
+    assertion.revoked_at = utcnow()
+    assertion.revocation_reason = reason
+    counters.badge_changed(session, assertion.enrolment.run_id, -1)
+    certificate = valid_certificate(session, assertion.enrolment_id)
+    if certificate is not None:
+        _revoke_certificate(session, certificate, f"A badge it depends on was revoked: {reason}")
     return certificate
 
 

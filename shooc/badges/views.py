@@ -81,9 +81,10 @@ def badge_class(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
 
 def _evidence(assertion: BadgeAssertion) -> tuple[dict[str, str] | None, str | None]:
     """The reflection a learner chose to show with their badge (document, text)."""
-    if not assertion.evidence_activity_id or assertion.submission.answers is None:
+    submission = assertion.submission  # None once handed back
+    if not assertion.evidence_activity_id or submission is None or submission.answers is None:
         return None, None
-    answer = (assertion.submission.answers or {}).get(assertion.evidence_activity_id) or {}
+    answer = submission.answers.get(assertion.evidence_activity_id) or {}
     text = answer.get("text")
     if not text:
         return None, None
@@ -162,7 +163,8 @@ def my_badges() -> ResponseReturnValue:
     badges = []
     for found in rows:
         workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
-        reflections = [(aid, activity_title(workbook, aid)) for aid, answer in (found.submission.answers or {}).items()
+        answers = (found.submission.answers if found.submission else None) or {}
+        reflections = [(aid, activity_title(workbook, aid)) for aid, answer in answers.items()
                        if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
                        "reflections": reflections})
@@ -191,7 +193,7 @@ def badge_settings(assertion_id: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     chosen = request.form.get("evidence") or None
-    if chosen is not None and chosen not in (found.submission.answers or {}):
+    if chosen is not None and chosen not in ((found.submission.answers if found.submission else None) or {}):
         abort(400)
     found.evidence_activity_id = chosen
     commit()

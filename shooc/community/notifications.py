@@ -39,7 +39,7 @@ from shooc.mailqueue import Message, enqueue
 from shooc.urls import SiteUrls
 
 KINDS = {"reply": "Replies", "feedback": "Feedback", "extension": "Extensions", "badge": "Badges",
-         "revoked": "Revoked credentials", "announcement": "Announcements"}
+         "revoked": "Revoked credentials", "returned": "Workbooks handed back", "announcement": "Announcements"}
 NOT_EMAILED = {"announcement"}  # e-mailed as themselves already (shooc.lead.communications)
 PAGE_SIZE = 30
 

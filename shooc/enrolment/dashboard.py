@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
-from shooc.enrolment.models import Enrolment, Response, Run, Submission
+from shooc.enrolment.models import Enrolment, Response, Run, Submission, SubmissionReturn
 from shooc.workbooks import published
 from shooc.workbooks.models import Course, CourseVersion
 
@@ -29,6 +29,10 @@ class WorkbookSummary:
     submitted_at: dt.datetime | None
     # The badge of a submitted workbook that the course team revoked: (when, why)
     revoked: tuple[dt.datetime, str] | None = None
+    # The course team handed it back (not submitted again since)
+    returned: SubmissionReturn | None = None
+    # Feedback the learner has not read yet
+    new_feedback: bool = False
 
 
 @dataclass
@@ -52,6 +56,11 @@ class EnrolmentSummary:
     def revoked(self) -> list[WorkbookSummary]:
         """Submitted workbooks whose badge the course team revoked."""
         return [w for w in self.workbooks if w.revoked is not None]
+
+    @property
+    def returned(self) -> list[WorkbookSummary]:
+        """Workbooks the course team handed back, not submitted again yet."""
+        return [w for w in self.workbooks if w.returned is not None]
 
     @property
     def percent(self) -> int:
@@ -94,6 +103,8 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
     started: set[tuple[int, str]] = set()
     submitted: dict[tuple[int, str], dt.datetime] = {}
     revoked: dict[tuple[int, str], tuple[dt.datetime, str]] = {}
+    returned: dict[tuple[int, str], SubmissionReturn] = {}
+    new_feedback: set[tuple[int, str]] = set()
     for chunk in range(0, len(ids), 500):
         part = ids[chunk:chunk + 500]
         started.update((e, w) for e, w in session.execute(
@@ -102,6 +113,8 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
             select(Submission.enrolment_id, Submission.workbook_slug, Submission.submitted_at)
             .where(Submission.enrolment_id.in_(part))))
         revoked.update(revoked_badges(session, part))
+        returned.update(handed_back(session, part))
+        new_feedback.update(unread_feedback(session, part))
     versions = {vid: published.version(session, vid) for vid in {e.run.course.current_version_id for e in enrolments}
                 if vid is not None}
     summaries = []
@@ -120,7 +133,7 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
             workbooks.append(WorkbookSummary(
                 wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
                 rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
-                submitted.get(key), revoked.get(key)))
+                submitted.get(key), revoked.get(key), returned.get(key), key in new_feedback))
         summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
     return summaries
 
@@ -136,7 +149,36 @@ def revoked_badges(session: Session, enrolment_ids: Sequence[int]) -> dict[tuple
 
     if not enrolment_ids:
         return {}
+    # the badge of the submission that stands (a handed-back one's has none)
     return {(e, w): (at or utcnow(), reason or "") for e, w, at, reason in session.execute(
         select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.revoked_at,
                BadgeAssertion.revocation_reason)
-        .where(BadgeAssertion.enrolment_id.in_(list(enrolment_ids)), BadgeAssertion.revoked_at.is_not(None)))}
+        .where(BadgeAssertion.enrolment_id.in_(list(enrolment_ids)), BadgeAssertion.revoked_at.is_not(None),
+               BadgeAssertion.submission_id.is_not(None)))}
+
+
+def handed_back(session: Session, enrolment_ids: Sequence[int]) -> dict[tuple[int, str], SubmissionReturn]:
+    """(enrolment, workbook) → its latest hand-back, for workbooks not submitted again
+    since (shooc/lead/review.py hands them back)."""
+    if not enrolment_ids:
+        return {}
+    resubmitted = select(Submission.id).where(Submission.enrolment_id == SubmissionReturn.enrolment_id,
+                                              Submission.workbook_slug == SubmissionReturn.workbook_slug)
+    latest: dict[tuple[int, str], SubmissionReturn] = {}
+    for found in session.scalars(select(SubmissionReturn).where(
+            SubmissionReturn.enrolment_id.in_(list(enrolment_ids)), ~resubmitted.exists())
+            .order_by(SubmissionReturn.returned_at, SubmissionReturn.id)):
+        latest[(found.enrolment_id, found.workbook_slug)] = found
+    return latest
+
+
+def unread_feedback(session: Session, enrolment_ids: Sequence[int]) -> set[tuple[int, str]]:
+    """(enrolment, workbook) pairs whose feedback the learner has not read yet
+    (it is read when they next open the workbook: shooc/lead/review.py)."""
+    from shooc.lead.models import WorkbookFeedback
+
+    if not enrolment_ids:
+        return set()
+    return {(e, w) for e, w in session.execute(select(WorkbookFeedback.enrolment_id, WorkbookFeedback.workbook_slug)
+                                               .where(WorkbookFeedback.enrolment_id.in_(list(enrolment_ids)),
+                                                      WorkbookFeedback.read_at.is_(None)))}

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shooc.auth.models import User
@@ -104,7 +104,9 @@ class Submission(Base):
     double click or two tabs one submission). Badges are issued from it."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("enrolment_id", "workbook_slug"),)
+    __table_args__ = (UniqueConstraint("enrolment_id", "workbook_slug"),
+                      # a run's review queue, newest first (shooc/lead/review.py)
+                      Index("ix_submissions_submitted_at", "submitted_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
@@ -116,6 +118,28 @@ class Submission(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     enrolment: Mapped[Enrolment] = relationship()
+
+
+class SubmissionReturn(Base):
+    """A submitted workbook the course team handed back, with their reason.
+
+    Handing back deletes the submission (so that every count, list and check of
+    submitted work stays a plain look at ``submissions``), keeps the learner's
+    answers (they are ``responses``, not the submission's copy) and keeps the
+    revoked badge (its ``submission_id`` becomes NULL); this row is what remains of
+    the submission: when it was made and why it came back."""
+
+    __tablename__ = "submission_returns"
+    __table_args__ = (Index("ix_submission_returns_enrolment_id_workbook_slug", "enrolment_id", "workbook_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    workbook_slug: Mapped[str] = mapped_column(String(80))
+    submitted_at: Mapped[dt.datetime]
+    returned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    returned_by_name: Mapped[str] = mapped_column(String(200))  # "the course team" from the command line
 
 
 class PendingDraft(Base):

@@ -20,8 +20,8 @@ from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
+from shooc.lead import review
 from shooc.lead.communications import latest_announcements, recordings_for
-from shooc.lead.services import feedback_for
 from shooc.unit_of_work import commit, get_session, rollback, will_write
 from shooc.web import (
     PENDING_DRAFT_KEY,
@@ -132,7 +132,12 @@ def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     state = answers.workbook_state(db, enrolment, workbook)
 
     if request.method == "GET":
-        return _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state)
+        page = _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state)
+        if (enrolment.id, workbook.slug) in dashboards.unread_feedback(db, [enrolment.id]):
+            commit()  # the page's reads end here, so that the write below waits its turn on SQLite
+            review.feedback_seen(db, enrolment, workbook.slug)
+            commit()
+        return page
 
     try:
         validate_csrf(request.form.get("csrf_token"))
@@ -283,7 +288,9 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(),
-                           feedback=feedback_for(get_session(), enrolment).get(state.workbook.slug),
+                           feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
+                           returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
+                               (enrolment.id, state.workbook.slug)) if not state.submission else None,
                            recordings=recordings_for(get_session(), course.id, state.workbook.slug),
                            shared=shared_reflections(get_session(), enrolment, state.workbook.slug)
                            if state.submission else None,

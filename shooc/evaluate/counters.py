@@ -4,7 +4,7 @@ recount from the rows themselves that they must always equal.
 Events and what they count (definitions in shooc/evaluate/stats.py):
 registering, withdrawing (an unfinished learner) and rejoining, starting (the first
 answer saved), beginning a workbook, submitting a workbook (and finishing the
-course), issuing and revoking badges and certificates, evaluating; and in the run's
+course) and having it handed back, issuing and revoking badges and certificates, evaluating; and in the run's
 discussions (the ``community`` tally): a post shown or no longer shown (posted,
 deleted, hidden, restored), and a participant's first post.
 
@@ -117,6 +117,19 @@ def submitted(session: Session, enrolment: Enrolment, workbook_slug: str, day: d
         _tally(session, enrolment.run_id, COMMUNITY, "contributors_completed", 1)
     _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug}, completed=1)
     _week(session, enrolment.run_id, day, workbooks_completed=1)
+
+
+def submission_returned(session: Session, enrolment: Enrolment, workbook_slug: str, day: dt.date,
+                        had_finished_course: bool) -> None:
+    """A submitted workbook handed back (``day``: when it had been submitted): what
+    ``submitted`` counted, taken away; a withdrawn learner who had finished counts as
+    withdrawn again (``withdrawal_changed`` counted them as finished)."""
+    _run_counter(session, enrolment.run_id, workbooks_completed=-1, completed_all=-int(had_finished_course),
+                 withdrawn=int(had_finished_course and enrolment.withdrawn_at is not None))
+    if had_finished_course and enrolment.first_posted_at is not None:
+        _tally(session, enrolment.run_id, COMMUNITY, "contributors_completed", -1)
+    _bump(session, RunWorkbookCounter, {"run_id": enrolment.run_id, "workbook_slug": workbook_slug}, completed=-1)
+    _week(session, enrolment.run_id, day, workbooks_completed=-1)
 
 
 def badge_changed(session: Session, run_id: int, delta: int) -> None:

@@ -24,6 +24,9 @@ class WorkbookFeedback(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     author_name: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the learner last opened the workbook after this feedback was written
+    # (NULL: not yet; the dashboard marks the workbook "new feedback")
+    read_at: Mapped[dt.datetime | None]
 
 
 class Announcement(Base):
@@ -94,3 +97,4 @@ class RecordImport(Base):
     @property
     def status(self) -> str:
         return self.job.status
+

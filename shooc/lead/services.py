@@ -20,7 +20,6 @@ from shooc.enrolment.services import course_workbook_slugs
 from shooc.evaluate import counters
 from shooc.evaluate.models import RunCounter
 from shooc.evaluate.stats import inside_window
-from shooc.lead.models import WorkbookFeedback
 from shooc.workbooks import current
 
 PAGE_SIZE = 50
@@ -264,36 +263,4 @@ def remove_extension(session: Session, actor: User | None, enrolment: Enrolment,
           f"Close date {enrolment.extended_until} → {enrolment.run.closes_on} (the run's)",
           enrolment=enrolment, reason=reason.strip() or None)
     enrolment.extended_until = None
-    session.flush()
-
-
-def feedback_for(session: Session, enrolment: Enrolment) -> dict[str, WorkbookFeedback]:
-    return {f.workbook_slug: f for f in session.scalars(
-        select(WorkbookFeedback).where(WorkbookFeedback.enrolment_id == enrolment.id))}
-
-
-def give_feedback(session: Session, actor: User, enrolment: Enrolment, workbook_slug: str, text: str) -> None:
-    text = text.strip()
-    course = enrolment.run.course
-    title = current.workbook_title(session, course, workbook_slug)
-    existing = session.scalar(select(WorkbookFeedback).where(
-        WorkbookFeedback.enrolment_id == enrolment.id, WorkbookFeedback.workbook_slug == workbook_slug))
-    if not text:
-        if existing is not None:
-            session.delete(existing)
-            audit(session, actor, "feedback.remove", f"Removed the feedback on {title}", enrolment=enrolment,
-                  workbook=workbook_slug)
-        session.flush()
-        return
-    if len(text) > 20_000:
-        raise LeadError("feedback is limited to 20,000 characters")
-    if existing is None:
-        session.add(WorkbookFeedback(enrolment_id=enrolment.id, workbook_slug=workbook_slug, text=text,
-                                     author_id=actor.id, author_name=actor.name))
-    else:
-        existing.text, existing.author_id, existing.author_name = text, actor.id, actor.name
-    notify(session, [enrolment.user_id], Event(
-        "feedback", f"The course team gave you feedback on {title}",
-        f"/courses/{course.slug}/workbooks/{workbook_slug}#feedback-heading", text[:160]), actor_id=actor.id)
-    audit(session, actor, "feedback.give", f"Feedback on {title}", enrolment=enrolment, workbook=workbook_slug)
     session.flush()

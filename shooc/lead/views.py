@@ -1,4 +1,5 @@
-"""The leaders' area, /lead: runs, participants, one learner, extensions, feedback, the audit log."""
+"""The leaders' area, /lead: runs, participants, one learner, extensions, feedback, workbooks handed
+back, the review queue, the audit log."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +11,13 @@ from sqlalchemy import select
 
 from shooc.audit import audit, audit_entries
 from shooc.auth.forms import EmptyForm, filled, select_choices
-from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.badges.models import BadgeAssertion
+from shooc.badges.services import latest_certificate
 from shooc.csvfile import csv_text
 from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment import runs as enrolment_runs
-from shooc.enrolment.models import Enrolment, Run
-from shooc.lead import bp, published_courses, services
+from shooc.enrolment.models import Enrolment, Run, SubmissionReturn
+from shooc.lead import bp, published_courses, review, services
 from shooc.lead.forms import ExtendForm, FeedbackForm, ReasonForm, RunForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, run_or_404
@@ -154,18 +156,25 @@ def participant(slug: str, enrolment_id: int) -> ResponseReturnValue:
     return _participant_page(run, enrolment, ExtendForm(), None)
 
 
-def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm,
-                      status_code: int | None) -> ResponseReturnValue:
+def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, status_code: int | None,
+                      typed: dict[str, str] | None = None, returning: tuple[str, ReasonForm] | None = None
+                      ) -> ResponseReturnValue:
+    """One learner's page; ``typed`` feedback that could not be saved and a hand-back
+    form with its errors (``returning``: workbook and form) are shown as they were."""
     db = get_session()
     workbooks = current.workbooks(db, run.course, with_activities=True)
     states = [enrolment_answers.workbook_state(db, enrolment, wb) for wb in workbooks]
-    badges = {b.workbook_slug: b
-              for b in db.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id))}
-    certificate = db.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    badges = {b.workbook_slug: b for b in db.scalars(select(BadgeAssertion).where(
+        BadgeAssertion.enrolment_id == enrolment.id, BadgeAssertion.submission_id.is_not(None)))}
+    returns: dict[str, list[SubmissionReturn]] = {}
+    for returned in db.scalars(select(SubmissionReturn).where(SubmissionReturn.enrolment_id == enrolment.id)
+                               .order_by(SubmissionReturn.returned_at)):
+        returns.setdefault(returned.workbook_slug, []).append(returned)
     return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
-                           badges=badges, certificate=certificate,
-                           feedback=services.feedback_for(db, enrolment), extend_form=extend_form,
-                           feedback_form=FeedbackForm, form=EmptyForm(),
+                           badges=badges, certificate=latest_certificate(db, enrolment.id), returns=returns,
+                           feedback=review.feedback_for(db, enrolment), extend_form=extend_form,
+                           feedback_form=FeedbackForm, typed=typed or {}, form=EmptyForm(),
+                           returning=returning or ("", ReasonForm(formdata=None)),
                            audit=audit_entries(db, enrolment=enrolment)), (status_code or 200)
 
 
@@ -180,7 +189,7 @@ def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
             services.extend_close_date(db, current_user, enrolment, filled(form.until.data),
                                        filled(form.reason.data))
         except services.LeadError as exc:
-            form.until.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+            form.until.errors = [_sentence(exc)]
         else:
             commit()
             flash(f"The close date is now {form.until.data:%-d %B %Y}.", "info")
@@ -188,25 +197,81 @@ def extend(slug: str, enrolment_id: int) -> ResponseReturnValue:
     return _participant_page(run, enrolment, form, 422)
 
 
+def _workbook_or_404(run: Run, workbook_slug: str) -> None:
+    if workbook_slug not in current.workbook_slugs(get_session(), run.course):
+        abort(404)
+
+
+def _sentence(exc: Exception) -> str:
+    return str(exc)[0].upper() + str(exc)[1:] + "."
+
+
+def _back(run: Run, enrolment: Enrolment, workbook_slug: str) -> str:
+    """Where a feedback or hand-back form goes back to: the review queue it was sent
+    from (its filters, from the form's fields, built here: never a posted address),
+    or the learner's page."""
+    if request.form.get("back") == "review":
+        return url_for("lead.review_queue", slug=run.slug, workbook=request.form.get("workbook") or None,
+                       unreviewed=("1" if request.form.get("unreviewed") == "1" else None),
+                       page=request.form.get("page", type=int_arg), _anchor=f"review-{enrolment.id}-{workbook_slug}")
+    return url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id, _anchor=f"wb-{workbook_slug}")
+
+
 @bp.route("/runs/<slug>/participants/<int:enrolment_id>/feedback/<workbook_slug>", methods=["POST"])
 def feedback(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     enrolment = _enrolment(run, enrolment_id)
+    _workbook_or_404(run, workbook_slug)
     form = FeedbackForm()
     db = get_session()
+    typed = {workbook_slug: request.form.get("text", "")}
     if not form.validate_on_submit():
-        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."])),
-              "error")
-        return _participant_page(run, enrolment, ExtendForm(), 422)
+        flash("The feedback could not be saved: " + " ".join(form.errors.get("text", ["the form had expired."]))
+              + " Your text is below: save it again.", "error")
+        return _participant_page(run, enrolment, ExtendForm(), 422, typed=typed)
     try:
-        services.give_feedback(db, current_user, enrolment, workbook_slug, form.text.data or "")
+        review.give_feedback(db, current_user, enrolment, workbook_slug, form.text.data or "")
     except services.LeadError as exc:
-        flash(str(exc), "error")
-        return _participant_page(run, enrolment, ExtendForm(), 422)
+        flash(_sentence(exc), "error")
+        return _participant_page(run, enrolment, ExtendForm(), 422, typed=typed)
     commit()
     flash("Feedback saved: the learner sees it on the workbook's page.", "info")
-    return redirect(url_for("lead.participant", slug=run.slug, enrolment_id=enrolment.id,
-                            _anchor=f"wb-{workbook_slug}"))
+    return redirect(_back(run, enrolment, workbook_slug))
+
+
+@bp.route("/runs/<slug>/participants/<int:enrolment_id>/return/<workbook_slug>", methods=["POST"])
+def return_workbook(slug: str, enrolment_id: int, workbook_slug: str) -> ResponseReturnValue:
+    run = run_or_404(slug)
+    enrolment = _enrolment(run, enrolment_id)
+    _workbook_or_404(run, workbook_slug)
+    form = ReasonForm()
+    db = get_session()
+    if form.validate_on_submit():
+        try:
+            review.return_workbook(db, current_user, enrolment, workbook_slug, filled(form.reason.data))
+        except services.LeadError as exc:
+            rollback()
+            flash(_sentence(exc), "error")  # about the learner or the workbook, not the reason typed
+        else:
+            commit()
+            flash(f"{current.workbook_title(db, run.course, workbook_slug)} is handed back: the learner is told why "
+                  "and can change their answers and submit it again.", "info")
+            return redirect(_back(run, enrolment, workbook_slug))
+    return _participant_page(run, enrolment, ExtendForm(), 422, returning=(workbook_slug, form))
+
+
+@bp.route("/runs/<slug>/review")
+def review_queue(slug: str) -> ResponseReturnValue:
+    """The run's submissions, newest first: read, give feedback, hand back."""
+    run = run_or_404(slug)
+    db = get_session()
+    titles = {wb.slug: wb.title for wb in current.workbooks(db, run.course)}
+    chosen = request.args.get("workbook", "")
+    chosen = chosen if chosen in titles else ""
+    unreviewed = request.args.get("unreviewed") == "1"
+    page = review.review_queue(db, run, chosen, unreviewed, request.args.get("page", 1, type=int_arg) or 1)
+    return render_template("lead/review.html", run=run, page=page, titles=titles, chosen=chosen,
+                           unreviewed=unreviewed, feedback_form=FeedbackForm, return_form=ReasonForm(formdata=None))
 
 
 @bp.route("/audit")
