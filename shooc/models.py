@@ -16,7 +16,7 @@ from shooc.evaluate.models import (
     WorkbookStart,
 )
 from shooc.jobs import Job
-from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, WorkbookFeedback
+from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, TeamMessage, WorkbookFeedback
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
@@ -24,5 +24,5 @@ __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry",
            "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Follow", "Helpful",
            "Job", "Mute", "Notification", "OutgoingMail", "OverallEffect", "PendingDraft", "Post", "RecordImport",
            "Recording", "ReminderSent", "Report", "Response", "Role", "Run", "RunCounter", "RunMode", "RunTally",
-           "RunWeekCounter", "RunWorkbookCounter", "Submission", "SubmissionReturn", "User", "WorkbookFeedback",
-           "WorkbookStart", "WorkbookVersion"]
+           "RunWeekCounter", "RunWorkbookCounter", "Submission", "SubmissionReturn", "TeamMessage", "User",
+           "WorkbookFeedback", "WorkbookStart", "WorkbookVersion"]

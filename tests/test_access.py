@@ -222,6 +222,8 @@ GET  lead.import_template         login 403   403   200   403   200
 GET  lead.record_import           login 403   403   200   403   200
 GET  lead.announcements           login 403   403   200   403   200
 POST lead.announcements           login 403   403   422   403   422
+GET  lead.messages                login 403   403   200   403   200
+POST lead.messages                login 403   403   422   403   422
 POST lead.remove_announcement     login 403   403   moved 403   moved
 GET  lead.recordings              login 403   403   200   403   200
 POST lead.recordings              login 403   403   422   403   422

@@ -220,6 +220,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/lead/publish/{ids['upload']}", f"/lead/publish/{ids['upload']}/workbooks/{ids['quiz_workbook']}",
             f"/lead/runs/{run}/announcements", "/lead/courses/mentoring/recordings", "/lead/audit",
             f"/lead/runs/{run}/review", f"/lead/runs/{run}/review?unreviewed=1&workbook={books[0]}",
+            f"/lead/runs/{run}/messages", f"/lead/runs/{run}/messages?to={ids['lara']}",
             f"{course}/workbooks/{ids['quiz_workbook']}",  # the leader's preview
             f"/badges/assertions/{ids['badge']}", f"/certificates/{ids['certificate']}",  # with revoke forms
             f"/lead/runs/{run}/moderation", f"{course}/workbooks/{books[0]}/discussion?run={run}",

@@ -102,6 +102,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "lead.new_run": ("leader", None),
     "lead.edit_run": ("leader", None),
     "lead.announcements": ("leader", None),
+    "lead.messages": ("leader", None),
     "lead.recordings": ("leader", None),
     "lead.extend": ("leader", "lead.participant"),
     "lead.feedback": ("leader", "lead.participant"),

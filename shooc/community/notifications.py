@@ -39,8 +39,10 @@ from shooc.mailqueue import Message, enqueue
 from shooc.urls import SiteUrls
 
 KINDS = {"reply": "Replies", "feedback": "Feedback", "extension": "Extensions", "badge": "Badges",
-         "revoked": "Revoked credentials", "returned": "Workbooks handed back", "announcement": "Announcements"}
-NOT_EMAILED = {"announcement"}  # e-mailed as themselves already (shooc.lead.communications)
+         "revoked": "Revoked credentials", "returned": "Workbooks handed back", "announcement": "Announcements",
+         "message": "Messages from the course team"}
+# e-mailed as themselves already (shooc.lead.communications, shooc.lead.messages)
+NOT_EMAILED = {"announcement", "message"}
 PAGE_SIZE = 30
 
 

@@ -1,6 +1,7 @@
-"""Announcements to a run and webinar recordings attached to workbooks (/lead).
+"""Announcements to a run, messages to one learner or a group, and webinar recordings
+attached to workbooks (/lead).
 
-E-mail delivery, decided: an announcement's e-mails are queued in the same
+E-mail delivery, decided: an announcement's (or a message's) e-mails are queued in the same
 transaction as the announcement (``shooc.mailqueue``), with a job to deliver them
 (``mail.deliver``, shooc/jobs.py); once that commits, the job runner delivers the
 queue, so that announcements go out without a cron job and the leader does not wait
@@ -17,13 +18,16 @@ from sqlalchemy import select
 
 from shooc import jobs
 from shooc.auth.forms import EmptyForm, filled, select_choices
+from shooc.enrolment.models import Enrolment
 from shooc.lead import bp
 from shooc.lead import communications as comms
-from shooc.lead.forms import AnnouncementForm, RecordingForm
+from shooc.lead import messages as team
+from shooc.lead.forms import AnnouncementForm, MessageForm, RecordingForm
 from shooc.lead.models import Announcement, Recording
+from shooc.lead.services import LeadError
 from shooc.mailqueue import DELIVERY_JOB, queue_figures
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import run_or_404, site_urls, start_job
+from shooc.web import int_arg, run_or_404, site_urls, start_job
 from shooc.workbooks.models import Course
 
 
@@ -76,6 +80,47 @@ def remove_announcement(slug: str, announcement_id: int) -> ResponseReturnValue:
     flash(f"“{announcement.title}” is no longer on learners' dashboards. E-mails already sent cannot be recalled.",
           "info")
     return redirect(url_for("lead.announcements", slug=run.slug))
+
+
+@bp.route("/runs/<slug>/messages", methods=["GET", "POST"])
+def messages(slug: str) -> ResponseReturnValue:
+    """Write to one learner (``to``: their enrolment) or to the participants a filter selects."""
+    run = run_or_404(slug)
+    db = get_session()
+    form = MessageForm()
+    to = (request.form if request.method == "POST" else request.args).get("to", type=int_arg)
+    recipient = db.get(Enrolment, to) if to is not None else None
+    if to is not None and (recipient is None or recipient.run_id != run.id or recipient.user is None):
+        abort(404)
+    if recipient is not None:
+        audience = team.Audience("one", enrolment_id=recipient.id)
+        del form.audience, form.days  # not on the page: to one learner
+    else:
+        audience = team.Audience(form.audience.data or "everyone", days=form.days.data or team.QUIET_DAYS)
+    if form.validate_on_submit() and request.form.get("action") == "send":
+        try:
+            sent = team.send_message(db, current_user, run, audience, filled(form.subject.data),
+                                     filled(form.body.data), site_urls())
+        except team.MessageProblems as exc:
+            rollback()
+            for name, problem in exc.problems.items():
+                getattr(form, name).errors = [problem]
+        except LeadError as exc:
+            rollback()
+            flash(str(exc)[0].upper() + str(exc)[1:] + ": nothing was sent.", "error")
+        else:
+            n, reached, subject = sent.emailed_to, sent.recipients, sent.subject
+            delivery = jobs.create(db, DELIVERY_JOB, total=n, created_by_id=current_user.id).id
+            commit()  # then nothing more is read: the job may need SQLite's write lock at once
+            start_job(delivery)
+            flash(f"Sent “{subject}” to {reached} {'person' if reached == 1 else 'people'}; "
+                  f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
+            return redirect(url_for("lead.messages", slug=run.slug))
+    refused = bool(form.errors) or request.method == "POST" and request.form.get("action") == "send"
+    return render_template("lead/messages.html", run=run, form=form, to=to,
+                           learner=recipient.user if recipient is not None else None,
+                           reach=team.reach(db, run, audience) if audience.kind in (*team.AUDIENCES, "one") else None,
+                           sent=team.sent_messages(db, run)), (422 if refused else 200)
 
 
 def _course(course_slug: str) -> Course:

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from shooc.auth.forms import select_choices
 from shooc.lead import communications as comms
+from shooc.lead import messages
 
 
 class Checked:
@@ -71,6 +72,15 @@ class RunForm(FlaskForm):
     pace_days = IntegerField("Days between workbooks (paced runs; also the suggested schedule)", default=7,
                              validators=[NumberRange(min=1, max=365)])
     capacity = IntegerField("Cap on registrations (empty: no cap)", validators=[Optional(), NumberRange(min=1)])
+
+
+class MessageForm(FlaskForm):
+    audience = SelectField("To", choices=select_choices(list(messages.AUDIENCES.items())))
+    days = IntegerField("Days without a submission", default=messages.QUIET_DAYS,
+                        validators=[Optional(), NumberRange(min=1, max=3650,
+                                                            message="Give a number of days from 1 to 3,650.")])
+    subject = StringField("Subject", render_kw={"maxlength": messages.SUBJECT_MAX})
+    body = TextAreaField("Message", render_kw={"rows": 10, "maxlength": messages.BODY_MAX})
 
 
 class ReasonForm(FlaskForm):

@@ -98,3 +98,20 @@ class RecordImport(Base):
     def status(self) -> str:
         return self.job.status
 
+
+class TeamMessage(Base):
+    """A message from the course team to one learner or a filtered group of a run
+    (shooc/lead/messages.py): kept with whom it went to, in words, and how many."""
+
+    __tablename__ = "team_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # plain text, as written
+    audience: Mapped[str] = mapped_column(String(300))  # e.g. "Started, nothing submitted for 30 days"
+    recipients: Mapped[int] = mapped_column(default=0)
+    emailed_to: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -148,7 +148,7 @@ class ParticipantPage:
     today: dt.date
 
 
-def _status_filter(run: Run, workbooks: int, today: dt.date, status: str) -> list[Any]:
+def status_filter(run: Run, workbooks: int, today: dt.date, status: str) -> list[Any]:
     """The conditions of a status, on the enrolment row alone (no join, no count)."""
     submitted, started = Enrolment.submitted_count, Enrolment.started_on.is_not(None)
     close_date = func.coalesce(Enrolment.extended_until, run.closes_on)
@@ -184,7 +184,7 @@ def _participants_query(session: Session, run: Run, workbooks: int, today: dt.da
                     Enrolment.last_activity_at)
              .select_from(Enrolment).outerjoin(User, Enrolment.user_id == User.id)
              .where(Enrolment.run_id == run.id, *_search_filter(search),
-                    *_status_filter(run, workbooks, today, status)))
+                    *status_filter(run, workbooks, today, status)))
     return query, close_date
 
 
@@ -199,7 +199,7 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
     workbooks = len(course_workbook_slugs(session, run))
     query, close_date = _participants_query(session, run, workbooks, today, search, status)
     counting = select(func.count()).select_from(Enrolment).where(
-        Enrolment.run_id == run.id, *_status_filter(run, workbooks, today, status))
+        Enrolment.run_id == run.id, *status_filter(run, workbooks, today, status))
     if search.strip():
         counting = counting.join(User, Enrolment.user_id == User.id).where(*_search_filter(search))
     total = session.scalar(counting) or 0
@@ -212,7 +212,7 @@ def participants(session: Session, run: Run, search: str = "", status: str = "",
     page = min(max(1, page), pages)
     # The page's ids first (an index walk when the order is the enrolment's own, with
     # no join for the rows skipped), then those rows with their names.
-    ids = select(Enrolment.id).where(Enrolment.run_id == run.id, *_status_filter(run, workbooks, today, status))
+    ids = select(Enrolment.id).where(Enrolment.run_id == run.id, *status_filter(run, workbooks, today, status))
     if search.strip() or sort in ("name", "email"):
         ids = ids.outerjoin(User, Enrolment.user_id == User.id).where(*_search_filter(search))
     page_ids = list(session.scalars(ids.order_by(order.nulls_last() if sort != "enrolled" else order, tie)
