@@ -40,9 +40,7 @@ def personal_feed(token: str) -> ResponseReturnValue:
     user: User | None = live.user_for_token(get_session(), token)
     if user is None:
         abort(404)
-    response = _ics(live.personal_calendar(get_session(), user, site_urls()), "shooc.ics")
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return _ics(live.personal_calendar(get_session(), user, site_urls()), "shooc.ics")
 
 
 @bp.route("/dashboard/calendar")

@@ -71,6 +71,7 @@ JOIN_EARLY = dt.timedelta(minutes=15)
 MINUTES_MAX = 8 * 60
 DESCRIPTION_MAX = 5_000
 URL_MAX = 1000
+YEARS_AHEAD = 5
 #: The PostgreSQL advisory lock that serialises concurrent ``send_session_reminders``.
 SESSION_REMINDER_LOCK = 0x5E0C_0002
 PRODID = "-//shooc//live sessions//EN"
@@ -93,6 +94,8 @@ def parse_start(text: str, timezone: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"Give the date and time it starts, like {example} (not '{text[:40]}').") from None
+    if not dt.date(2000, 1, 1) <= value.date() <= dt.date(9000, 1, 1):
+        raise ValueError(f"Give a date within the next {YEARS_AHEAD} years, like {example}.")
     if value.tzinfo is not None:
         return value.astimezone(dt.timezone.utc)
     zone = ZoneInfo(timezone)
@@ -211,6 +214,8 @@ def checked_input(run: Run, title: str, starts: str, minutes: str, join_url: str
     if starts_at is not None and starts_at <= now and starts_at != unchanged_start:
         problems["starts"] = (f"{shown(starts_at, run.timezone)} is in the past: give a time still to come "
                               f"(in {run.timezone} time).")
+    elif starts_at is not None and starts_at > now + dt.timedelta(days=365 * YEARS_AHEAD):
+        problems["starts"] = f"Give a date within the next {YEARS_AHEAD} years."
     length = 0
     try:
         length = minutes_from(minutes)
@@ -501,7 +506,7 @@ def personal_calendar(session: Session, user: User, links: SiteUrls, now: dt.dat
                                                          Enrolment.withdrawn_at.is_(None))
                                  .options(selectinload(Enrolment.run).selectinload(Run.course))
                                  .order_by(Enrolment.id)).all()
-    calendar = _calendar(f"{user.name}: courses")
+    calendar = _calendar("Your courses")  # no name: a feed address may be shared by mistake
     for summary in enrolment_summaries(session, enrolments, now):
         run, enrolment, course = summary.run, summary.enrolment, summary.version.title
         for live in run_sessions(session, run):
