@@ -121,7 +121,7 @@ def recordings(course_slug: str) -> ResponseReturnValue:
         else:
             commit()
             where = "in its recording activity" if recording.activity_id else "after the workbook's text"
-            flash(f"“{recording.title}” is on the workbook's page, {where}, with its transcript.", "info")
+            flash(f"“{recording.title}” is on the workbook's page, with its transcript ({where}).", "info")
             return redirect(url_for("lead.recordings", course_slug=course.slug,
                                     _anchor=f"wb-{recording.workbook_slug}"))
     by_workbook: dict[str, list[Recording]] = {}

@@ -37,7 +37,7 @@ class AnnouncementForm(FlaskForm):
 
 class RecordingForm(FlaskForm):
     workbook = SelectField("Workbook")
-    activity = SelectField("Where on the workbook's page", validate_choice=False)  # the service checks it
+    activity = SelectField("Where it shows", validate_choice=False)  # the service checks it
     session = SelectField("The live session it recorded (optional)", validate_choice=False)
     title = StringField("Title", validators=[Checked(lambda title: comms.title_problem(title, "recording"))],
                         render_kw={"maxlength": comms.TITLE_MAX})
