@@ -489,36 +489,45 @@ def test_a_recording_placed_in_the_media_activity_shows_there_only(client, auth,
     assert 'name="a.community-webinar.watched"' in activity
 
 
-def test_the_migration_places_existing_recordings_in_their_media_activity(tmp_path: Path) -> None:
+def test_the_migration_places_existing_recordings_in_their_media_activity(database_url: str,
+                                                                          schema_tables: list[str]) -> None:
+    """Migration 0018 up and down on the suite's own database (SQLite, or PostgreSQL in
+    CI's second run), left empty and at head afterwards as the fixture made it."""
     from alembic import command
 
-    from conftest import mentoring
+    from conftest import empty_tables, mentoring
     from shooc.db import Database
     from shooc.migrate import alembic_config, upgrade
     from shooc.workbooks.publish import publish_course
 
-    database = Database(f"sqlite:///{tmp_path}/old.sqlite3")
-    upgrade(database)
-    with database.session() as session:
-        course_id = publish_course(session, mentoring()).course.id
-        session.commit()
-    command.downgrade(alembic_config(database), "0015")
-    with database.engine.begin() as connection:
-        for n, (slug, at) in enumerate([(MEDIA_WORKBOOK, "2026-03-01"), (MEDIA_WORKBOOK, "2026-04-01"),
-                                        ("the-mentors-role", "2026-03-01")]):
-            connection.execute(text(
-                "INSERT INTO recordings (course_id, workbook_slug, title, url, transcript, recorded_on, created_at) "
-                "VALUES (:c, :w, :t, 'https://v.example/1', 'Words.', :at, '2026-04-02 10:00:00.000000')"),
-                {"c": course_id, "w": slug, "t": f"R{n}", "at": at})
-    upgrade(database)
-    with database.engine.connect() as connection:
-        rows = connection.execute(text("SELECT title, activity_id, session_id FROM recordings ORDER BY title")).all()
-    # the latest of the media workbook in its activity; the other and the workbook without one stay after the text
-    assert rows == [("R0", None, None), ("R1", MEDIA_ACTIVITY, None), ("R2", None, None)]
-    command.downgrade(alembic_config(database), "0015")
-    with database.engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM recordings")).scalar() == 3
-        assert "live_sessions" not in {r[0] for r in connection.execute(
-            text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
-    upgrade(database)
-    database.engine.dispose()
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            course_id = publish_course(session, mentoring()).course.id
+            session.commit()
+        command.downgrade(alembic_config(database), "0015")
+        with database.engine.begin() as connection:
+            for n, (slug, at) in enumerate([(MEDIA_WORKBOOK, "2026-03-01"), (MEDIA_WORKBOOK, "2026-04-01"),
+                                            ("the-mentors-role", "2026-03-01")]):
+                connection.execute(text(
+                    "INSERT INTO recordings (course_id, workbook_slug, title, url, transcript, recorded_on, "
+                    "created_at) VALUES (:c, :w, :t, 'https://v.example/1', 'Words.', :at, :created)"),
+                    {"c": course_id, "w": slug, "t": f"R{n}", "at": dt.date.fromisoformat(at),
+                     "created": dt.datetime(2026, 4, 2, 10, tzinfo=UTC)})
+        upgrade(database)
+        with database.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT title, activity_id, session_id FROM recordings ORDER BY title")).all()
+        # the latest of the media workbook in its activity; the other, and the workbook without one, after the text
+        assert [tuple(r) for r in rows] == [("R0", None, None), ("R1", MEDIA_ACTIVITY, None), ("R2", None, None)]
+        command.downgrade(alembic_config(database), "0015")
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM recordings")).scalar() == 3
+            with pytest.raises(Exception):
+                connection.execute(text("SELECT count(*) FROM live_sessions"))
+    finally:
+        upgrade(database)
+        with database.engine.begin() as connection:  # the course and its current version refer to each other
+            connection.execute(text("UPDATE courses SET current_version_id = NULL"))
+        empty_tables(database, schema_tables)
+        database.engine.dispose()

@@ -324,8 +324,9 @@ def coming_sessions(session: Session, run_ids: Iterable[int], now: dt.datetime |
     found: dict[int, list[LiveSession]] = {}
     if not run_ids:
         return found
-    for live in session.scalars(select(LiveSession).where(LiveSession.run_id.in_(run_ids))
-                                .order_by(LiveSession.starts_at, LiveSession.id)):
+    for live in session.scalars(select(LiveSession).where(  # none ends later than MINUTES_MAX after its start
+            LiveSession.run_id.in_(run_ids), LiveSession.starts_at > now - dt.timedelta(minutes=MINUTES_MAX))
+            .order_by(LiveSession.starts_at, LiveSession.id)):
         if live.ends_at > now and len(found.setdefault(live.run_id, [])) < per_run:
             found[live.run_id].append(live)
     return found
