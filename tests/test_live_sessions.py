@@ -531,3 +531,53 @@ def test_the_migration_places_existing_recordings_in_their_media_activity(databa
             connection.execute(text("UPDATE courses SET current_version_id = NULL"))
         empty_tables(database, schema_tables)
         database.engine.dispose()
+
+
+def test_two_reminder_runs_at_once_send_each_session_reminder_once(committed_app) -> None:
+    """Two cron jobs (or servers) at the same moment: one waits for the other."""
+    import threading
+
+    from conftest import PASSWORD, mentoring
+    from shooc.auth.services import create_user
+    from shooc.enrolment.runs import create_run
+    from shooc.unit_of_work import get_db
+    from shooc.workbooks.publish import publish_course
+
+    database = get_db(committed_app)
+    day = TODAY + dt.timedelta(days=10)
+    with database.session() as session:
+        course = publish_course(session, mentoring()).course
+        run = create_run(session, course, TODAY - dt.timedelta(days=5), TODAY + dt.timedelta(days=60))
+        for n in range(12):
+            user = create_user(session, f"crowd{n}@example.org", f"Crowd {n}", "learner", PASSWORD,
+                               email_opt_in=True)
+            enrol(session, run, user.id, TODAY)
+        session.commit()
+        live.schedule(session, None, run, "Crowded webinar", f"{day.isoformat()}T18:00", "60", LINKS)
+        session.commit()
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        own = database.session()
+        try:
+            barrier.wait(timeout=30)
+            counts.append(live.send_session_reminders(own, LINKS, now=_at_london(day - dt.timedelta(days=1), 8)))
+            own.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(counts) == [0, 12]
+    with database.session() as check:
+        assert check.scalar(select(func.count()).select_from(SessionReminderSent)) == 12
+        assert check.scalar(select(func.count()).select_from(OutgoingMail).where(
+            OutgoingMail.kind == "session-reminder")) == 12
