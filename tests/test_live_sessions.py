@@ -581,3 +581,22 @@ def test_two_reminder_runs_at_once_send_each_session_reminder_once(committed_app
         assert check.scalar(select(func.count()).select_from(SessionReminderSent)) == 12
         assert check.scalar(select(func.count()).select_from(OutgoingMail).where(
             OutgoingMail.kind == "session-reminder")) == 12
+
+
+def test_the_recordings_form_is_filled_in_from_its_links_and_refuses_strange_sessions(client, auth, db: Session,
+                                                                                     people) -> None:
+    run, found = people
+    other_course_session = _schedule(db, run, f"{NEXT_YEAR}-07-01T18:00")
+    auth.login(found["leader"])
+    url = "/lead/courses/mentoring/recordings"
+    page = client.get(f"{url}?activity={MEDIA_ACTIVITY}").get_data(as_text=True)
+    assert f'<option selected value="{MEDIA_WORKBOOK}">' in page and \
+        f'<option selected value="{MEDIA_ACTIVITY}">' in page
+    assert client.get(f"{url}?session=99999999999999999999999").status_code == 200
+    for bad in ("99999999999999999999999", "-1", "١", str(other_course_session.id + 1000)):
+        response = client.post(url, data={"csrf_token": csrf_token(client, url), "workbook": MEDIA_WORKBOOK,
+                                          "activity": "", "session": bad, "title": "R", "transcript": "Words.",
+                                          "url": "https://video.example.org/r"})
+        assert response.status_code in (302, 422), bad
+    # an unknown id is refused; a value that is no id at all is no session
+    assert db.scalar(select(func.count()).select_from(Recording).where(Recording.session_id.is_not(None))) == 0

@@ -27,7 +27,7 @@ from shooc.lead.forms import AnnouncementForm, RecordingForm
 from shooc.lead.models import Announcement, LiveSession, Recording
 from shooc.mailqueue import DELIVERY_JOB, queue_figures
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import run_or_404, site_urls, start_job
+from shooc.web import int_arg, run_or_404, site_urls, start_job
 from shooc.workbooks.models import Course
 
 
@@ -108,7 +108,7 @@ def recordings(course_slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         _prefill(form, request.args, {s.id: s for s in course_sessions}, runs, media)
     if form.validate_on_submit():
-        session_id = int(form.session.data) if (form.session.data or "").isdigit() else None
+        session_id = _id(form.session.data or "")
         try:
             recording = comms.add_recording(db, current_user, course, form.workbook.data,
                                             filled(form.title.data), filled(form.url.data),
@@ -134,6 +134,14 @@ def recordings(course_slug: str) -> ResponseReturnValue:
         (422 if form.errors else 200)
 
 
+def _id(value: str) -> int | None:
+    """A row id from a form or query (None if it is none an INTEGER column can hold)."""
+    try:
+        return int_arg(value) if value.isascii() and value.isdigit() else None
+    except ValueError:
+        return None
+
+
 def _prefill(form: RecordingForm, args: Mapping[str, str], sessions: dict[int, LiveSession], runs: dict[int, Run],
              media: list[tuple[str, str, str]]) -> None:
     """?workbook=, ?activity= and ?session= (the live session's page links here): the form filled in."""
@@ -142,7 +150,7 @@ def _prefill(form: RecordingForm, args: Mapping[str, str], sessions: dict[int, L
     if args.get("activity"):
         form.activity.data = args["activity"]
         form.workbook.data = next((w for w, a, _ in media if a == args["activity"]), form.workbook.data)
-    chosen = sessions.get(int(args["session"])) if args.get("session", "").isdigit() else None
+    chosen = sessions.get(_id(args.get("session", "")) or 0)
     if chosen is not None:
         form.session.data = str(chosen.id)
         form.title.data = form.title.data or chosen.title
