@@ -115,6 +115,10 @@ def pages(stats_run: str) -> list[Page]:
         # 20,000 posts in the learner's run (issue 16): a page of 20 threads with their latest replies
         Page("learner: discussion", DISCUSSION, "learner", 0.35, "threads</h2>"),
         Page("leader: moderation queue", f"/lead/runs/{stats_run}/moderation", "leader", 0.35, "to look at</h2>"),
+        # every submission of the run, newest first (issue 17), and one workbook's without feedback
+        Page("leader: review queue", f"/lead/runs/{stats_run}/review", "leader", 0.35, "Review queue of"),
+        Page("leader: review queue, filtered", f"/lead/runs/{stats_run}/review?workbook=the-mentors-role&unreviewed=1",
+             "leader", 0.35, "Review queue of"),
         Page("evaluator: run statistics", f"/evaluate/runs/{stats_run}", "evaluator", 0.25, "Log out"),
     ]
 

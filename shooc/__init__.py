@@ -77,6 +77,7 @@ def _register_areas(app: Flask) -> None:
     from shooc.badges.services import connect_to_submissions
     from shooc.cli import register_cli
     from shooc.community import blueprint as community_blueprint
+    from shooc.enrolment import calendar_views
     from shooc.enrolment import views as learn_views
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
@@ -92,6 +93,7 @@ def _register_areas(app: Flask) -> None:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(workbook_views.bp)
     app.register_blueprint(learn_views.bp)
+    app.register_blueprint(calendar_views.bp)
     app.register_blueprint(badge_views.bp)
     for module in shooc.lead.VIEW_MODULES:
         importlib.import_module(module)

@@ -486,10 +486,10 @@ def jobs_list(limit: int) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from shooc.lead.communication_cli import mail_cli, reminders_cli
+    from shooc.lead.communication_cli import mail_cli, reminders_cli, sessions_cli
 
     for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
-                  reminders_cli, jobs_cli, submissions_cli):
+                  reminders_cli, sessions_cli, jobs_cli, submissions_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)

@@ -16,13 +16,24 @@ from shooc.evaluate.models import (
     WorkbookStart,
 )
 from shooc.jobs import Job
-from shooc.lead.models import Announcement, RecordImport, Recording, ReminderSent, TeamMessage, WorkbookFeedback
+from shooc.lead.models import (
+    Announcement,
+    CalendarFeed,
+    LiveSession,
+    RecordImport,
+    Recording,
+    ReminderSent,
+    SessionReminderSent,
+    TeamMessage,
+    WorkbookFeedback,
+)
 from shooc.mailqueue import OutgoingMail
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
 __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry", "BadgeAssertion", "Base",
-           "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation", "Follow", "Helpful",
-           "Job", "Mute", "Notification", "OutgoingMail", "OverallEffect", "PendingDraft", "Post", "RecordImport",
-           "Recording", "ReminderSent", "Report", "Response", "Role", "Run", "RunCounter", "RunMode", "RunTally",
-           "RunWeekCounter", "RunWorkbookCounter", "Submission", "SubmissionReturn", "TeamMessage", "User",
-           "WorkbookFeedback", "WorkbookStart", "WorkbookVersion"]
+           "CalendarFeed", "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation",
+           "Follow", "Helpful", "Job", "LiveSession", "Mute", "Notification", "OutgoingMail", "OverallEffect",
+           "PendingDraft", "Post", "RecordImport", "Recording", "ReminderSent", "Report", "Response", "Role", "Run",
+           "RunCounter", "RunMode", "RunTally", "RunWeekCounter", "RunWorkbookCounter", "SessionReminderSent",
+           "Submission", "SubmissionReturn", "TeamMessage", "User", "WorkbookFeedback", "WorkbookStart",
+           "WorkbookVersion"]

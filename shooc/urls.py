@@ -118,6 +118,12 @@ class SiteUrls:
     def post(self, post_id: int) -> str:
         return f"{self.base}/discussion/posts/{int(post_id)}"
 
+    def run_calendar(self, run_slug: str) -> str:
+        return f"{self.base}/runs/{_part(run_slug)}/sessions.ics"
+
+    def calendar(self, token: str) -> str:
+        return f"{self.base}/calendar/{_part(token)}.ics"
+
     @property
     def notifications(self) -> str:
         return f"{self.base}/notifications"
@@ -143,9 +149,9 @@ def site_urls(config: Mapping[str, Any], request_origin: str | None = None) -> S
 
 
 #: Paths whose last part is the secret of a link e-mailed to one person (confirm an
-#: address, choose a new password, log in once). Whoever reads a log must not be able
+#: address, choose a new password, log in once; a calendar feed's token). Whoever reads a log must not be able
 #: to use them, so logs keep the door and drop the key.
-SECRET_LINK_PREFIXES = ("/auth/confirm/", "/auth/reset/", "/auth/login-link/")
+SECRET_LINK_PREFIXES = ("/auth/confirm/", "/auth/reset/", "/auth/login-link/", "/calendar/")
 #: What a log shows in place of a link's secret.
 HIDDEN = "-"
 

@@ -152,6 +152,10 @@ POST account.delete_account       login 422   422   422   422   422
 POST account.create_api_token     login 403   403   422   422   422
 POST account.revoke_api_token     login 404   404   404   moved 404   # the evaluator's token
 GET  learn.dashboard              login 200   200   200   200   200
+GET  calendar.run_feed            200   200   200   200   200   200   public   # a run's session times (no join links)
+GET  calendar.personal_feed       200   200   200   200   200   200   public   # A's feed: the token is the key
+GET  calendar.calendar_page       login 200   200   200   200   200   # one's own feed address
+POST calendar.new_calendar_address login moved moved moved moved moved
 POST learn.enrol                  login moved moved 403   403   403     # learners only: staff are no registrations
 GET  learn.workbook               login 200   200   200   403   200   # leaders preview; B sees only B's work
 POST learn.workbook               403   409   moved 200   403   200   # A's is submitted; leaders: the preview; anonymous: kept for after login only if sent from our page (Origin)
@@ -228,6 +232,11 @@ POST lead.remove_announcement     login 403   403   moved 403   moved
 GET  lead.recordings              login 403   403   200   403   200
 POST lead.recordings              login 403   403   422   403   422
 POST lead.remove_recording        login 403   403   moved 403   moved
+GET  lead.sessions                login 403   403   200   403   200
+POST lead.sessions                login 403   403   422   403   422   # nothing typed: said under each field
+GET  lead.edit_session            login 403   403   200   403   200
+POST lead.edit_session            login 403   403   422   403   422
+POST lead.cancel_session          login 403   403   moved 403   moved
 GET  lead.publish_home            login 403   403   200   403   200
 POST lead.publish_stage_upload    login 403   403   422   403   422
 POST lead.publish_stage_folder    login 403   403   422   403   422

@@ -52,7 +52,7 @@ from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrol
-from shooc.lead import communications, records
+from shooc.lead import communications, live_sessions, records
 from shooc.jobs import Job
 from shooc.lead.models import RecordImport
 from shooc.workbooks import staging
@@ -83,6 +83,7 @@ NOT_PAGES = {
     "lead.import_template": "a CSV template",
     "evaluate.stats_csv": "CSV", "evaluate.progress_csv": "CSV", "evaluate.compare_csv": "CSV",
     "api.openapi": "JSON API", "api.runs": "JSON API", "api.stats": "JSON API",
+    "calendar.run_feed": "iCalendar", "calendar.personal_feed": "iCalendar",
 }
 
 
@@ -158,8 +159,19 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     links = SiteUrls("")
     communications.post_announcement(session, users["leader"], run, "Webinar on Thursday",
                                      "Join us at **4pm**: [the link](https://example.org/webinar).", links)
+    now = utcnow()
+    soon, _ = live_sessions.schedule(session, users["leader"], run, "Mentoring chat", (now + dt.timedelta(minutes=5))
+                                     .isoformat(), "45", links, join_url="https://example.org/chat",
+                                     description="Bring one question from this week.")
+    later, _ = live_sessions.schedule(session, users["leader"], run, "Feedback webinar",
+                                      (now + dt.timedelta(days=9)).isoformat(), "60", links)
+    gone, _ = live_sessions.schedule(session, users["leader"], run, "Cancelled chat",
+                                     (now + dt.timedelta(days=3)).isoformat(), "30", links)
+    live_sessions.cancel(session, users["leader"], gone, links)
+    live_sessions.feed_token(session, users["learner"])
     communications.add_recording(session, users["leader"], run.course, slugs[-1], "Mentoring communities webinar",
-                                 "https://example.org/recording", "Welcome, everyone.\nToday: communities.")
+                                 "https://example.org/recording", "Welcome, everyone.\nToday: communities.",
+                                 activity_id="community-webinar", session_id=soon.id)
     changed = folder / "mentoring"
     shutil.copytree(MENTORING, changed)
     change_workbook(changed)
@@ -180,6 +192,7 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
            "lara": lara.id, "lara_user": users["learner"].id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
            "certificate": certificate.code, "import": job.id, "upload": upload.id, "post": post.id,
+           "session": later.id,
            "unsubscribe": unsubscribe_token(app.config["SECRET_KEY"], users["learner"].id),
            "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"]),
            "login_token": make_link_token(app.config["SECRET_KEY"], "login", linked)}
@@ -207,6 +220,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             "/auth/logout", "/lead/",  # 403
             f"{course}/workbooks/{books[0]}/discussion", f"{course}/introductions", f"/discussion/posts/{ids['post']}",
             f"/discussion/posts/{ids['post']}/report", f"/discussion/posts/{ids['post']}/edit", "/notifications",
+            "/dashboard/calendar",
         ],
         "finisher": [
             "/dashboard", "/badges", f"/certificates/{ids['certificate']}", f"/runs/{run}/evaluation",
@@ -221,6 +235,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/lead/runs/{run}/announcements", "/lead/courses/mentoring/recordings", "/lead/audit",
             f"/lead/runs/{run}/review", f"/lead/runs/{run}/review?unreviewed=1&workbook={books[0]}",
             f"/lead/runs/{run}/messages", f"/lead/runs/{run}/messages?to={ids['lara']}",
+            f"/lead/runs/{run}/sessions", f"/lead/runs/{run}/sessions/{ids['session']}",
             f"{course}/workbooks/{ids['quiz_workbook']}",  # the leader's preview
             f"/badges/assertions/{ids['badge']}", f"/certificates/{ids['certificate']}",  # with revoke forms
             f"/lead/runs/{run}/moderation", f"{course}/workbooks/{books[0]}/discussion?run={run}",
@@ -244,6 +259,7 @@ def forms_sent_empty(ids: dict) -> list[tuple[str, str, str]]:
         ("learner", "/account/", "Change password"), ("finisher", f"/runs/{ids['run']}/evaluation", "Send your evaluation"),
         ("leader", "/lead/runs/new", "Save"), ("leader", f"/lead/runs/{ids['run']}/announcements", "Preview"),
         ("leader", "/lead/courses/mentoring/recordings", "Add the recording"),
+        ("leader", f"/lead/runs/{ids['run']}/sessions", "Schedule"),
         ("leader", f"/lead/runs/{ids['past']}/import", "Check and import"),
     ]
 
@@ -285,7 +301,7 @@ def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "lara_user": 3, "fern": 2,
              "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
-             "login_token": "t", "post": 1, "unsubscribe": "1-x"}
+             "login_token": "t", "post": 1, "unsubscribe": "1-x", "session": 1}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():

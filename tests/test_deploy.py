@@ -250,5 +250,7 @@ def test_nginx_logs_as_privately_as_gunicorn() -> None:
     assert "$shooc_logged_path" in log_format
     servers = site.count("server {")
     assert site.count(" shooc_private;") == servers and "access_log /" in site
-    door = re.search(r"~\^\(\?<shooc_door>/auth/\(\?:([a-z|-]+)\)/\)", site).group(1)  # type: ignore[union-attr]
-    assert {f"/auth/{name}/" for name in door.split("|")} == set(SECRET_LINK_PREFIXES)
+    doors = re.search(r"~\^\(\?<shooc_door>/\(\?:auth/\(\?:([a-z|-]+)\)\|([a-z|-]+)\)/\)", site)
+    assert doors is not None
+    assert ({f"/auth/{name}/" for name in doors.group(1).split("|")}
+            | {f"/{name}/" for name in doors.group(2).split("|")}) == set(SECRET_LINK_PREFIXES)

@@ -104,6 +104,9 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "lead.announcements": ("leader", None),
     "lead.messages": ("leader", None),
     "lead.recordings": ("leader", None),
+    "lead.sessions": ("leader", None),
+    "lead.edit_session": ("leader", None),
+    "calendar.new_calendar_address": ("learner", "calendar.calendar_page"),
     "lead.extend": ("leader", "lead.participant"),
     "lead.feedback": ("leader", "lead.participant"),
     "lead.import_records": ("leader", None),
@@ -120,6 +123,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "account.revoke_api_token": ("evaluator", "account.account"),
     "learn.withdraw": ("learner", None),
     "learn.rejoin": ("learner", "learn.dashboard"),
+    "lead.cancel_session": ("leader", "lead.sessions"),
     "lead.close_run": ("leader", None),
     "community.delete": ("learner", "community.discussion"),
     # after every participant's form: hiding A's thread takes it from them
@@ -234,7 +238,7 @@ def test_a_refused_submit_with_a_text_too_long_saves_nothing_and_keeps_the_draft
 QUERIES: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
     ("leader", "lead.participants", {}, ("q", "status", "sort", "desc", "page", "format")),
     ("leader", "lead.audit_log", {}, ("run",)),
-    ("leader", "lead.recordings", {}, ("workbook",)),
+    ("leader", "lead.recordings", {}, ("workbook", "activity", "session")),
     ("leader", "learn.workbook", {"workbook_slug": OPEN_WORKBOOK}, ("version",)),
     ("evaluator", "evaluate.compare", {}, ("run",)),
     ("evaluator", "survey.results", {}, ("page",)),

@@ -2,6 +2,8 @@
 withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -20,8 +22,8 @@ from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
-from shooc.lead import review
-from shooc.lead.communications import latest_announcements, recordings_for
+from shooc.lead import live_sessions, review
+from shooc.lead.communications import latest_announcements, recordings_on_page
 from shooc.unit_of_work import commit, get_session, rollback, will_write
 from shooc.web import (
     PENDING_DRAFT_KEY,
@@ -33,7 +35,7 @@ from shooc.web import (
     roles_required,
 )
 from shooc.workbooks import published
-from shooc.workbooks.models import Course, CourseVersion
+from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("learn", __name__)
 
@@ -60,7 +62,12 @@ def enrol(course_slug: str) -> ResponseReturnValue:
 @login_required
 def dashboard() -> ResponseReturnValue:
     summaries = dashboards.dashboard(get_session(), current_user.id)
-    return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(),
+    now = utcnow()
+    runs = {s.run.id: s.run for s in summaries if not s.withdrawn}
+    coming = {run_id: [live_sessions.SessionView(live, runs[run_id], now) for live in found]
+              for run_id, found in live_sessions.coming_sessions(get_session(), runs, now).items()}
+    return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(), sessions=coming,
+                           join_early=live_sessions.JOIN_EARLY.seconds // 60,
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
                            surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
 
@@ -291,12 +298,20 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug)) if not state.submission else None,
-                           recordings=recordings_for(get_session(), course.id, state.workbook.slug),
+                           **_recordings(course, state.workbook),
                            shared=shared_reflections(get_session(), enrolment, state.workbook.slug)
                            if state.submission else None,
                            revoked=dashboards.revoked_badges(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug))
                            if state.submission else None), status
+
+
+def _recordings(course: Course, workbook: WorkbookVersion) -> dict[str, Any]:
+    """The page's recordings: ``placed`` in its media activities (shown there only), the
+    other ``recordings`` after the text."""
+    placed, others = recordings_on_page(get_session(), course.id, workbook.slug,
+                                        [a.activity_id for a in workbook.activities if a.kind == "media"])
+    return {"placed": placed, "recordings": others}
 
 
 def _siblings(version: CourseVersion) -> list[tuple[int, str, str]]:
@@ -317,4 +332,4 @@ def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
                            activities={a.activity_id: a for a in workbook.activities},
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
                            problem=None, enrolment=None, form=None,
-                           recordings=recordings_for(db, course.id, workbook.slug))
+                           **_recordings(course, workbook))

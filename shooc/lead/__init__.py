@@ -1,6 +1,7 @@
 """The course team's area, /lead: runs, participants, one learner, extensions,
 feedback, the audit log (views.py); publishing content (publish_views.py); records
-imports (import_views.py); announcements and recordings (communication_views.py).
+imports (import_views.py); announcements and recordings (communication_views.py); live sessions
+(session_views.py).
 
 This package holds what all of them share: the blueprint ``bp``, whose every view
 is for leaders and admins only, and the helpers they use. Each view module adds its
@@ -19,7 +20,7 @@ from shooc.workbooks.models import Course, CourseVersion
 
 #: The modules that add routes to ``bp`` (imported by create_app, in this order).
 VIEW_MODULES = ("shooc.lead.views", "shooc.lead.publish_views", "shooc.lead.import_views",
-                "shooc.lead.communication_views")
+                "shooc.lead.communication_views", "shooc.lead.session_views")
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 

@@ -11,6 +11,8 @@ make the two safe to run at once.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -18,12 +20,13 @@ from sqlalchemy import select
 
 from shooc import jobs
 from shooc.auth.forms import EmptyForm, filled, select_choices
-from shooc.enrolment.models import Enrolment
+from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp
 from shooc.lead import communications as comms
+from shooc.lead import live_sessions as live
 from shooc.lead import messages as team
 from shooc.lead.forms import AnnouncementForm, MessageForm, RecordingForm
-from shooc.lead.models import Announcement, Recording
+from shooc.lead.models import Announcement, LiveSession, Recording
 from shooc.lead.services import LeadError
 from shooc.mailqueue import DELIVERY_JOB, queue_figures
 from shooc.unit_of_work import commit, get_session, rollback
@@ -137,28 +140,65 @@ def recordings(course_slug: str) -> ResponseReturnValue:
     workbooks = comms.course_workbooks(db, course)
     form = RecordingForm()
     form.workbook.choices = select_choices([(w.slug, f"{w.position}. {w.title}") for w in workbooks])
-    if request.method == "GET" and request.args.get("workbook"):
-        form.workbook.data = request.args["workbook"]
+    media = comms.media_activities(db, course)
+    form.activity.choices = select_choices([("", "After the workbook's text")] + [
+        (activity_id, f"In {label}") for _, activity_id, label in media])
+    runs = {r.id: r for r in db.scalars(select(Run).where(Run.course_id == course.id))}
+    course_sessions = [s for s in db.scalars(select(LiveSession).where(LiveSession.run_id.in_(list(runs)))
+                                             .order_by(LiveSession.starts_at))]
+    form.session.choices = select_choices([("", "None")] + [
+        (str(s.id), f"{runs[s.run_id].name}: {s.title}, {live.shown(s.starts_at, runs[s.run_id].timezone)}")
+        for s in course_sessions])
+    if request.method == "GET":
+        _prefill(form, request.args, {s.id: s for s in course_sessions}, runs, media)
     if form.validate_on_submit():
+        session_id = _id(form.session.data or "")
         try:
             recording = comms.add_recording(db, current_user, course, form.workbook.data,
                                             filled(form.title.data), filled(form.url.data),
-                                            filled(form.transcript.data), form.recorded_on.data)
+                                            filled(form.transcript.data), form.recorded_on.data,
+                                            activity_id=form.activity.data or None, session_id=session_id)
         except comms.Invalid as exc:
             rollback()
             for name, problem in exc.problems.items():
                 getattr(form, name).errors = [problem]
         else:
             commit()
-            flash(f"“{recording.title}” is on the workbook's page, with its transcript.", "info")
+            where = "in its recording activity" if recording.activity_id else "after the workbook's text"
+            flash(f"“{recording.title}” is on the workbook's page, with its transcript ({where}).", "info")
             return redirect(url_for("lead.recordings", course_slug=course.slug,
                                     _anchor=f"wb-{recording.workbook_slug}"))
     by_workbook: dict[str, list[Recording]] = {}
     for r in comms.course_recordings(db, course):
         by_workbook.setdefault(r.workbook_slug, []).append(r)
+    labels = {(w, a): label for w, a, label in media}
     return render_template("lead/recordings.html", course=course, title=comms.course_title(db, course.id),
-                           workbooks=workbooks, by_workbook=by_workbook, form=form, delete_form=EmptyForm()), \
+                           workbooks=workbooks, by_workbook=by_workbook, form=form, delete_form=EmptyForm(),
+                           labels=labels, sessions={s.id: s for s in course_sessions}), \
         (422 if form.errors else 200)
+
+
+def _id(value: str) -> int | None:
+    """A row id from a form or query (None if it is none an INTEGER column can hold)."""
+    try:
+        return int_arg(value) if value.isascii() and value.isdigit() else None
+    except ValueError:
+        return None
+
+
+def _prefill(form: RecordingForm, args: Mapping[str, str], sessions: dict[int, LiveSession], runs: dict[int, Run],
+             media: list[tuple[str, str, str]]) -> None:
+    """?workbook=, ?activity= and ?session= (the live session's page links here): the form filled in."""
+    if args.get("workbook"):
+        form.workbook.data = args["workbook"]
+    if args.get("activity"):
+        form.activity.data = args["activity"]
+        form.workbook.data = next((w for w, a, _ in media if a == args["activity"]), form.workbook.data)
+    chosen = sessions.get(_id(args.get("session", "")) or 0)
+    if chosen is not None:
+        form.session.data = str(chosen.id)
+        form.title.data = form.title.data or chosen.title
+        form.recorded_on.data = live.in_zone(chosen.starts_at, runs[chosen.run_id].timezone).date()
 
 
 @bp.route("/courses/<course_slug>/recordings/<int:recording_id>/remove", methods=["POST"])

@@ -52,7 +52,7 @@ from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.dashboard import WorkbookSummary, enrolment_summaries
 from shooc.enrolment.models import Enrolment, Run
-from shooc.lead.models import Announcement, Recording, ReminderSent
+from shooc.lead.models import Announcement, LiveSession, Recording, ReminderSent
 from shooc.lead.services import LeadError
 from shooc.mailqueue import Message, enqueue
 from shooc.urls import SiteUrls
@@ -90,9 +90,13 @@ class AlreadyPosted(LeadError):
         self.existing = existing
 
 
-def _opted_in() -> tuple[ColumnElement[bool], ...]:
-    """Who may be e-mailed: opted in, address confirmed, still enrolled."""
+def opted_in() -> tuple[ColumnElement[bool], ...]:
+    """Who may be e-mailed: opted in, address confirmed, still enrolled (of a query
+    joining users and enrolments; live sessions' e-mails use it too)."""
     return (User.email_opt_in.is_(True), User.email_verified_at.is_not(None), Enrolment.withdrawn_at.is_(None))
+
+
+_opted_in = opted_in
 
 
 def course_title(session: Session, course_id: int) -> str:
@@ -174,7 +178,7 @@ def post_announcement(session: Session, actor: User | None, run: Run, title: str
         select(User.id, User.email, User.name).join(Enrolment, Enrolment.user_id == User.id)
         .where(Enrolment.run_id == run.id, *_opted_in()).order_by(User.id)).all()
     course = course_title(session, run.course_id)
-    messages = [Message(email, _subject(f"{course}: {title}"),
+    messages = [Message(email, subject_line(f"{course}: {title}"),
                         _announcement_text(name, course, run, announcement, links), "announcement", user_id)
                 for user_id, email, name in recipients]
     announcement.emailed_to = enqueue(session, messages)
@@ -194,8 +198,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _subject(text: str) -> str:
+def subject_line(text: str) -> str:
+    """An e-mail's subject, cut to what the queue keeps."""
     return text if len(text) <= SUBJECT_MAX else text[:SUBJECT_MAX - 1] + "…"
+
 
 
 def _announcement_text(name: str, course: str, run: Run, announcement: Announcement, links: SiteUrls) -> str:
@@ -274,21 +280,56 @@ def course_workbooks(session: Session, course: Course) -> list[WorkbookVersion]:
     return current.workbooks(session, course)
 
 
+def media_activities(session: Session, course: Course) -> list[tuple[str, str, str]]:
+    """(workbook slug, activity id, label) of every media activity of the course's
+    current version, in order: where a recording can be placed."""
+    found = []
+    for w in course_workbooks(session, course):
+        for a in w.activities:
+            if a.kind == "media":
+                found.append((w.slug, a.activity_id, f"{w.position}. {w.title}: {a.title or 'Watch'}"))
+    return found
+
+
 def add_recording(session: Session, actor: User | None, course: Course, workbook_slug: str, title: str,
-                  url: str, transcript: str, recorded_on: dt.date | None = None) -> Recording:
+                  url: str, transcript: str, recorded_on: dt.date | None = None, activity_id: str | None = None,
+                  session_id: int | None = None) -> Recording:
+    """Post a recording to a workbook; placed in one of its media activities
+    (``activity_id``) it shows there and nowhere else on the page, else after the
+    workbook's text. ``session_id``: the live session (of a run of the course) it recorded."""
     problems = recording_problems(title, url, transcript)
     if workbook_slug not in {w.slug for w in course_workbooks(session, course)}:
         problems["workbook"] = "Choose one of the course's workbooks."
+    if activity_id:
+        media = {a for w, a, _ in media_activities(session, course) if w == workbook_slug}
+        if activity_id not in media:
+            problems["activity"] = ("Choose one of the chosen workbook's recording activities, or none."
+                                    if media else "That workbook has no recording activity: choose none.")
+        else:
+            taken = session.scalar(select(Recording).where(
+                Recording.course_id == course.id, Recording.workbook_slug == workbook_slug,
+                Recording.activity_id == activity_id).limit(1))
+            if taken is not None:
+                problems["activity"] = (f"That activity already shows “{taken.title}”: remove it first, "
+                                        "or choose another place.")
+    if session_id is not None:
+        live = session.get(LiveSession, session_id)
+        run = session.get(Run, live.run_id) if live is not None else None
+        if run is None or run.course_id != course.id:
+            problems["session"] = "Choose one of the live sessions of this course's runs, or none."
     if problems:
         raise Invalid(problems)
     recording = Recording(course_id=course.id, workbook_slug=workbook_slug, title=one_line(title), url=url.strip(),
                           transcript=transcript.replace("\r\n", "\n").strip(), recorded_on=recorded_on,
+                          activity_id=activity_id or None, session_id=session_id,
                           author_id=actor.id if actor else None)
     session.add(recording)
     session.flush()
+    where = current.workbook_title(session, course, workbook_slug)
     audit(session, actor, "recording.add",
-          f"Recording “{recording.title}” on {current.workbook_title(session, course, workbook_slug)}",
-          course=course.slug, workbook=workbook_slug, recording_id=recording.id, url=recording.url)
+          f"Recording “{recording.title}” on {where}" + (f", in its activity {activity_id}" if activity_id else ""),
+          course=course.slug, workbook=workbook_slug, recording_id=recording.id, url=recording.url,
+          activity=activity_id, session_id=session_id)
     return recording
 
 
@@ -308,6 +349,32 @@ def recordings_for(session: Session, course_id: int, workbook_slug: str) -> list
     """A workbook's recordings, the latest first (the workbook page)."""
     return list(session.scalars(select(Recording).where(
         Recording.course_id == course_id, Recording.workbook_slug == workbook_slug).order_by(*_recording_order())))
+
+
+def recordings_on_page(session: Session, course_id: int, workbook_slug: str,
+                       media_ids: Iterable[str]) -> tuple[dict[str, Recording], list[Recording]]:
+    """A workbook page's recordings: those placed in one of its media activities
+    (``media_ids``, of the version shown), by activity, and the others, shown after
+    the text (posted unplaced, or placed in an activity a later version dropped)."""
+    media = set(media_ids)
+    placed: dict[str, Recording] = {}
+    others = []
+    for r in recordings_for(session, course_id, workbook_slug):
+        if r.activity_id in media and r.activity_id not in placed:
+            placed[r.activity_id] = r
+        else:
+            others.append(r)
+    return placed, others
+
+
+def session_recordings(session: Session, session_ids: Iterable[int]) -> dict[int, list[Recording]]:
+    found: dict[int, list[Recording]] = defaultdict(list)
+    ids = list(session_ids)
+    if ids:
+        for r in session.scalars(select(Recording).where(Recording.session_id.in_(ids)).order_by(Recording.id)):
+            assert r.session_id is not None
+            found[r.session_id].append(r)
+    return dict(found)
 
 
 def course_recordings(session: Session, course: Course) -> list[Recording]:
@@ -335,7 +402,7 @@ class Reminder:
     last_active: dt.date | None  # None: never started
 
     def message(self, links: SiteUrls) -> Message:
-        return Message(self.email, _subject(self.subject), self.text(links), f"reminder-{self.kind}", self.user_id)
+        return Message(self.email, subject_line(self.subject), self.text(links), f"reminder-{self.kind}", self.user_id)
 
     @property
     def subject(self) -> str:

@@ -38,12 +38,26 @@ class AnnouncementForm(FlaskForm):
 
 class RecordingForm(FlaskForm):
     workbook = SelectField("Workbook")
+    activity = SelectField("Where it shows", validate_choice=False)  # the service checks it
+    session = SelectField("The live session it recorded (optional)", validate_choice=False)
     title = StringField("Title", validators=[Checked(lambda title: comms.title_problem(title, "recording"))],
                         render_kw={"maxlength": comms.TITLE_MAX})
     url = URLField("Address of the recording", validators=[Checked(comms.url_problem)],
                    render_kw={"maxlength": comms.URL_MAX, "placeholder": "https://"})
     recorded_on = DateField("Recorded on (optional)", validators=[Optional()])
     transcript = TextAreaField("Transcript", validators=[Checked(comms.transcript_problem)], render_kw={"rows": 12})
+
+
+class LiveSessionForm(FlaskForm):
+    """A live session; every field is checked by shooc.lead.live_sessions, which names
+    the field in its message (the form only carries the CSRF token and the values)."""
+
+    title = StringField("Title", render_kw={"maxlength": comms.TITLE_MAX})
+    starts = StringField("Starts", render_kw={"type": "datetime-local"})
+    minutes = StringField("Length in minutes", render_kw={"inputmode": "numeric"}, default="60")
+    join_url = StringField("Join link (optional)", render_kw={"type": "url", "maxlength": comms.URL_MAX,
+                                                              "placeholder": "https://"})
+    description = TextAreaField("Description (optional)", render_kw={"rows": 5})
 
 
 class UploadForm(FlaskForm):

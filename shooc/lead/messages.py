@@ -34,7 +34,7 @@ from shooc.community.notifications import Event, notify
 from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment, Run, Submission
 from shooc.enrolment.services import course_workbook_slugs
-from shooc.lead.communications import course_title, one_line
+from shooc.lead.communications import course_title, one_line, opted_in, subject_line
 from shooc.lead.models import TeamMessage
 from shooc.lead.services import STATUSES, LeadError, status_filter
 from shooc.mailqueue import Message, enqueue
@@ -117,8 +117,8 @@ def _conditions(session: Session, run: Run, audience: Audience) -> list[Any]:
 
 
 def _emailed(audience: Audience) -> list[Any]:
-    confirmed = [User.email_verified_at.is_not(None)]
-    return confirmed if audience.kind == "one" else [*confirmed, User.email_opt_in.is_(True)]
+    """Who of the audience is e-mailed: one learner at a confirmed address, a group as announcements are."""
+    return [User.email_verified_at.is_not(None)] if audience.kind == "one" else list(opted_in())
 
 
 def reach(session: Session, run: Run, audience: Audience) -> Reach:
@@ -153,8 +153,9 @@ def send_message(session: Session, actor: User | None, run: Run, audience: Audie
         raise LeadError("nobody is selected: choose another filter")
     author = actor.name if actor else "The course team"
     course = course_title(session, run.course_id)
-    mails = [Message(email, f"{course}: {subject}"[:300], _text(name, author, course, run, subject, body, links),
-                     "message", user_id) for user_id, email, name, mailed in recipients if mailed]
+    mails = [Message(email, subject_line(f"{course}: {subject}"),
+                     _text(name, author, course, run, subject, body, links), "message", user_id)
+             for user_id, email, name, mailed in recipients if mailed]
     message = TeamMessage(run_id=run.id, author_id=actor.id if actor else None, author_name=author,
                           subject=subject, body=body, audience=described, recipients=len(recipients),
                           emailed_to=enqueue(session, mails), created_at=now)

@@ -48,7 +48,11 @@ class Announcement(Base):
 
 class Recording(Base):
     """A webinar recording attached to a workbook of a course (every run's learners
-    see it), with its transcript for those who cannot or would rather not watch."""
+    see it), with its transcript for those who cannot or would rather not watch.
+
+    ``activity_id`` places it in one of the workbook's media activities: it then
+    shows there, and nowhere else on the page (a recording not placed shows after
+    the workbook's text). ``session_id`` is the live session it recorded."""
 
     __tablename__ = "recordings"
 
@@ -59,6 +63,8 @@ class Recording(Base):
     url: Mapped[str] = mapped_column(String(1000))
     transcript: Mapped[str] = mapped_column(Text)
     recorded_on: Mapped[dt.date | None] = mapped_column(Date)
+    activity_id: Mapped[str | None] = mapped_column(String(80))  # a media activity of the workbook
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("live_sessions.id", ondelete="SET NULL"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -115,3 +121,53 @@ class TeamMessage(Base):
     recipients: Mapped[int] = mapped_column(default=0)
     emailed_to: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LiveSession(Base):
+    """A webinar or chat of a run (shooc/lead/live_sessions.py): its start in UTC,
+    shown in the run's time zone. ``sequence`` counts the changes calendars must
+    notice (iCalendar SEQUENCE); a cancelled session stays, marked."""
+
+    __tablename__ = "live_sessions"
+    __table_args__ = (Index("ix_live_sessions_run_starts", "run_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[dt.datetime]
+    minutes: Mapped[int]
+    join_url: Mapped[str | None] = mapped_column(String(1000))
+    sequence: Mapped[int] = mapped_column(default=0)
+    cancelled_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + dt.timedelta(minutes=self.minutes)
+
+
+class SessionReminderSent(Base):
+    """The day-before reminder of a live session, e-mailed to one person: once ever
+    (the unique key holds even when two servers send at the same moment)."""
+
+    __tablename__ = "session_reminders_sent"
+    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A person's calendar feed, /calendar/<token>.ics: the token is the only key,
+    kept as it is so that its owner can see the address again; a new one replaces it."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

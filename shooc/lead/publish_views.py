@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.auth.models import User
 from shooc.lead import bp, published_courses
-from shooc.lead.communications import recordings_for
+from shooc.lead.communications import recordings_on_page
 from shooc.lead.forms import FolderForm, PublishForm, UploadForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.workbooks import staging
@@ -132,12 +132,15 @@ def publish_preview(upload_id: int, slug: str) -> ResponseReturnValue:
     assert source is not None
     activities: dict[str, ActivityVersion] = {a.activity_id: a for a in workbook.activities}
     course = find_course(get_session(), source.slug)  # its webinar recordings stay with the workbook
-    recordings = recordings_for(get_session(), course.id, slug) if course else []
+    placed, recordings = (recordings_on_page(get_session(), course.id, slug,
+                                             [a.activity_id for a in workbook.activities if a.kind == "media"])
+                          if course else ({}, []))
     # learn/workbook.html, as learners will see it; `staged` switches the banner and links
     return render_template("learn/workbook.html", course=SimpleNamespace(slug=source.slug),
                            version=SimpleNamespace(title=source.title), workbook=workbook, activities=activities,
                            siblings=result.siblings, preview=True, staged=upload, state=None, answers={},
-                           missing={}, problem=None, enrolment=None, form=None, recordings=recordings)
+                           missing={}, problem=None, enrolment=None, form=None, recordings=recordings,
+                           placed=placed)
 
 
 @bp.route("/publish/<int:upload_id>/assets/<path:path>")
