@@ -33,7 +33,9 @@ from shooc.unit_of_work import get_db  # noqa: E402
 
 PAGES = [(None, "/courses/mentoring"), ("learner", "/dashboard"),
          ("learner", "/courses/mentoring/workbooks/the-mentors-role"), ("evaluator", f"/evaluate/runs/{LIVE_SLUG}"),
-         ("learner", DISCUSSION), ("leader", f"/lead/runs/{LIVE_SLUG}/moderation")]
+         ("learner", DISCUSSION), ("leader", f"/lead/runs/{LIVE_SLUG}/moderation"),
+         ("leader", f"/lead/runs/{LIVE_SLUG}/review"),
+         ("leader", f"/lead/runs/{LIVE_SLUG}/review?workbook=the-mentors-role&unreviewed=1")]
 SECRET = "p" * 64
 
 

@@ -1034,7 +1034,7 @@ def _learner_with_answer(db: Session, make_user, make_run, email_address: str) -
     user = make_user(email=email_address)
     enrolment = enrol(db, run, user.id, TODAY)
     save_answer(db, enrolment, "the-mentors-role", "roles-warm-up", {"text": f"answer of {email_address}"})
-    db.add(Submission(enrolment_id=enrolment.id, workbook_slug="the-mentors-role",
+    db.add(Submission(enrolment_id=enrolment.id, run_id=run.id, workbook_slug="the-mentors-role",
                       answers={"roles-warm-up": {"text": f"answer of {email_address}"}}))
     db.commit()
     return user, enrolment

@@ -20,6 +20,7 @@ from shooc.enrolment.services import enrol, withdraw
 from shooc.evaluate import counters
 from shooc.evaluate.stats import run_stats
 from shooc.lead.models import WorkbookFeedback
+from shooc.lead.review import review_queue
 
 WORKBOOKS = ["the-mentors-role", "building-the-relationship", "observation-and-feedback",
              "smart-goal-setting", "mentoring-communities"]
@@ -224,7 +225,8 @@ def test_the_review_queue_lists_filters_and_takes_feedback(client, auth, db: Ses
     assert posted.headers["Location"] == (f"/lead/runs/{run.slug}/review?workbook={FIRST}&unreviewed=1&page=1"
                                           f"#review-{bob.id}-{FIRST}")
     unreviewed = client.get(queue_url, query_string={"unreviewed": "1"}).get_data(as_text=True)
-    assert "2 submissions match." in unreviewed and "Bob Later" not in unreviewed
+    assert "Submissions with no feedback yet, newest first." in unreviewed and "Bob Later" not in unreviewed
+    assert unreviewed.count('class="card review-item"') == 2
     reviewed = client.get(queue_url).get_data(as_text=True)
     assert "Good start &lt;script&gt;" in reviewed and "not read yet" in reviewed
     assert db.scalar(select(Notification).where(Notification.kind == "feedback")).user_id == bob.user_id
@@ -259,3 +261,25 @@ def test_feedback_that_cannot_be_saved_is_shown_again(client, auth, db: Session,
     assert client.post(f"{url}/feedback/nope", data={"csrf_token": csrf_token(client, url),
                                                       "text": "Hi"}).status_code == 404
     assert db.scalar(select(func.count()).select_from(WorkbookFeedback)) == 0
+
+
+def test_the_queue_pages_newest_first(db: Session, make_user, make_run) -> None:
+    run = make_run(slug="spring", name="Spring run")
+    learners = [enrol(db, run, make_user("learner").id, TODAY) for _ in range(3)]
+    db.commit()
+    for enrolment in learners:
+        complete_and_submit(db, enrolment, FIRST)
+    db.commit()
+    for hours, submission in enumerate(db.scalars(select(Submission).order_by(Submission.id))):
+        submission.submitted_at = dt.datetime(2026, 11, 1, 9 + hours, tzinfo=dt.timezone.utc)
+    db.add(WorkbookFeedback(enrolment_id=learners[1].id, workbook_slug=FIRST, text="Fine", author_name="L"))
+    db.commit()
+    first, second = review_queue(db, run, page_size=2), review_queue(db, run, page=2, page_size=2)
+    assert (first.total, first.more, second.more) == (3, True, False)
+    assert [r.enrolment_id for r in first.rows + second.rows] == [learners[2].id, learners[1].id, learners[0].id]
+    assert review_queue(db, run, page=99, page_size=2).page == 2  # past the end: the last page
+    waiting = review_queue(db, run, without_feedback=True, page_size=1)
+    assert (waiting.total, waiting.more, [r.enrolment_id for r in waiting.rows]) == (None, True, [learners[2].id])
+    last = review_queue(db, run, without_feedback=True, page=2, page_size=1)
+    assert ([r.enrolment_id for r in last.rows], last.more) == ([learners[0].id], False)
+    assert review_queue(db, run, workbook_slug=WORKBOOKS[1]).total == 0

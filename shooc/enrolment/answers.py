@@ -255,8 +255,8 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
     workbook = state.workbook
     version_number = session.scalar(select(CourseVersion.number).where(CourseVersion.id == workbook.course_version_id))
     submission = Submission(
-        enrolment_id=enrolment.id, workbook_slug=workbook.slug, workbook_version_id=workbook.id,
-        course_version_number=version_number,
+        enrolment_id=enrolment.id, run_id=enrolment.run_id, workbook_slug=workbook.slug,
+        workbook_version_id=workbook.id, course_version_number=version_number,
         answers={aid: s.answer for aid, s in state.activities.items() if s.answer is not None},
     )
     try:

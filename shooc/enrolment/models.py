@@ -105,11 +105,15 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     __table_args__ = (UniqueConstraint("enrolment_id", "workbook_slug"),
-                      # a run's review queue, newest first (shooc/lead/review.py)
-                      Index("ix_submissions_submitted_at", "submitted_at"))
+                      # a run's review queue, newest first, whole or one workbook's, a page at a
+                      # time at any size (shooc/lead/review.py): why the run is kept here too
+                      Index("ix_submissions_run_id_submitted_at", "run_id", "submitted_at", "id"),
+                      Index("ix_submissions_run_id_workbook_slug_submitted_at", "run_id", "workbook_slug",
+                            "submitted_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))  # the enrolment's
     workbook_slug: Mapped[str] = mapped_column(String(80))
     workbook_version_id: Mapped[int | None] = mapped_column(ForeignKey("workbook_versions.id"))
     course_version_number: Mapped[int | None]

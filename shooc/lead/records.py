@@ -536,7 +536,7 @@ class _Writer:
             for workbook, day in zip(self.workbooks, row.completed):
                 if day is not None and (enrolment_id, workbook.slug) not in have:
                     new_submissions.append({
-                        "enrolment_id": enrolment_id, "workbook_slug": workbook.slug,
+                        "enrolment_id": enrolment_id, "run_id": self.run.id, "workbook_slug": workbook.slug,
                         "workbook_version_id": workbook.id, "course_version_number": self.version_number,
                         "answers": None, "submitted_at": self.at_midday(day)})
         if not new_submissions:

@@ -173,8 +173,9 @@ def _participant_page(run: Run, enrolment: Enrolment, extend_form: ExtendForm, s
     return render_template("lead/participant.html", run=run, enrolment=enrolment, learner=enrolment.user, states=states,
                            badges=badges, certificate=latest_certificate(db, enrolment.id), returns=returns,
                            feedback=review.feedback_for(db, enrolment), extend_form=extend_form,
-                           feedback_form=FeedbackForm, typed=typed or {}, form=EmptyForm(),
-                           returning=returning or ("", ReasonForm(formdata=None)),
+                           typed=typed or {}, form=EmptyForm(),
+                           returning=(returning[0], returning[1].reason.errors, returning[1].reason.data or "")
+                           if returning else ("", [], ""),
                            audit=audit_entries(db, enrolment=enrolment)), (status_code or 200)
 
 
@@ -271,7 +272,7 @@ def review_queue(slug: str) -> ResponseReturnValue:
     unreviewed = request.args.get("unreviewed") == "1"
     page = review.review_queue(db, run, chosen, unreviewed, request.args.get("page", 1, type=int_arg) or 1)
     return render_template("lead/review.html", run=run, page=page, titles=titles, chosen=chosen,
-                           unreviewed=unreviewed, feedback_form=FeedbackForm, return_form=ReasonForm(formdata=None))
+                           unreviewed=unreviewed)
 
 
 @bp.route("/audit")
