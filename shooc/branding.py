@@ -169,3 +169,7 @@ def content_security_origins(b: Brand) -> tuple[str, ...]:
         parts = urlsplit(b.logo_url)
         return (f"{parts.scheme}://{parts.netloc}",)
     return ()
+
+
+#: The brand of an instance that sets none of the settings.
+DEFAULT_BRAND = brand({})
