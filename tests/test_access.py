@@ -297,7 +297,7 @@ def assert_security_headers(response: TestResponse, where: str) -> None:
 
 
 #: The same for everyone, whoever asks: caches may keep them.
-SHARED_FILES = {"static", "workbooks.asset"}
+SHARED_FILES = {"static", "workbooks.asset", "brand_stylesheet"}
 
 
 def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:
