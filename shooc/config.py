@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
+from shooc.branding import BRAND_SETTINGS, brand
 from shooc.mail import MAIL_SETTINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     # A job that has not reported progress for this long is stale: queued again, or failed
     "SHOOC_JOB_STALE_SECONDS": 300,
     **MAIL_SETTINGS,
+    **BRAND_SETTINGS,  # the institution's name, logo, colour and footer (shooc/branding.py)
 }
 
 INSTANCE_CONFIG_FILE = "shooc.cfg"
@@ -79,6 +81,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         raise ValueError(f"SHOOC_JOB_RUNNER must be thread, rq or inline, not '{settings['SHOOC_JOB_RUNNER']}'")
     if settings["SHOOC_JOB_RUNNER"] == "rq" and not settings["SHOOC_REDIS_URL"]:
         raise ValueError("SHOOC_JOB_RUNNER=rq needs SHOOC_REDIS_URL, the Redis its queue is on")
+    brand(settings)  # a wrong colour or address stops the start, naming the setting
     if not settings["SHOOC_DATABASE_URL"]:
         settings["SHOOC_DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "shooc.sqlite3")
     if not settings["SHOOC_SECRET_KEY"]:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from shooc.branding import DEFAULT_BRAND, Brand, brand
+
 #: Hosts a request may name on any instance: the machine itself.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 #: The origin of the command line's URLs when SHOOC_BASE_URL is not set (`make run`).
@@ -81,6 +83,8 @@ class SiteUrls:
     tests/test_docs.py checks each against the app's own URL map."""
 
     base: str  # an origin, no trailing slash
+    #: the institution's name, logo and colour, for the e-mails these links go into
+    brand: Brand = DEFAULT_BRAND
 
     @property
     def issuer(self) -> str:
@@ -145,7 +149,7 @@ def _part(value: str) -> str:
 
 def site_urls(config: Mapping[str, Any], request_origin: str | None = None) -> SiteUrls:
     """The site's absolute URLs, on ``public_origin``."""
-    return SiteUrls(public_origin(config, request_origin))
+    return SiteUrls(public_origin(config, request_origin), brand(config))
 
 
 #: Paths whose last part is the secret of a link e-mailed to one person (confirm an

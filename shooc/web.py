@@ -28,7 +28,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter, Map
 
-from shooc import jobs
+from shooc import branding, jobs
 from shooc.auth.models import Role, User
 from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
@@ -227,6 +227,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.extensions["shooc.mail"] = Mailer.from_config(app.config, app.instance_path)
+    app.extensions["shooc.brand"] = branding.brand(app.config)
+    app.add_url_rule("/brand.css", "brand_stylesheet", brand_stylesheet)
     app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
     app.before_request(_refuse_nul)
     app.after_request(_security_headers)
@@ -241,8 +243,21 @@ def _refuse_nul() -> None:
                                "go back, remove it (it is often pasted from another program) and send again.")
 
 
+def content_security_policy(brand: branding.Brand) -> str:
+    """The policy, with the logo's origin among the images' if it is on another site."""
+    origins = branding.content_security_origins(brand)
+    if not origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", "img-src 'self' data: " + " ".join(origins))
+
+
+def site_brand() -> branding.Brand:
+    """The institution's brand (shooc/branding.py), read from the settings at start-up."""
+    return cast(branding.Brand, current_app.extensions["shooc.brand"])
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(site_brand()))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -257,7 +272,15 @@ def _security_headers(response: Response) -> Response:
 
 
 def _roles() -> dict[str, Any]:
-    return {"Role": Role}
+    return {"Role": Role, "brand": site_brand()}
+
+
+def brand_stylesheet() -> ResponseReturnValue:
+    """``/brand.css``: the brand colour as CSS custom properties (no inline style: the
+    CSP forbids them). Linked as ``/brand.css?v=<hash>``, so it may be kept for a year."""
+    response = Response(branding.stylesheet(site_brand()), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=31536000"
+    return response
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -118,4 +118,4 @@ def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:  # ty
 def last_mail(outbox: Path) -> str:
     newest = max(outbox.glob("*.eml"), key=lambda p: p.name)
     message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
-    return message.get_body().get_content()
+    return message.get_body(preferencelist=("plain",)).get_content()

@@ -117,6 +117,7 @@ GET  workbooks.course_page        200   200   200   200   200   200   public
 GET  workbooks.privacy            200   200   200   200   200   200   public
 GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
 GET  static                       200   200   200   200   200   200   public
+GET  brand_stylesheet             200   200   200   200   200   200   public   # /brand.css: the brand colour
 GET  badges.issuer                200   200   200   200   200   200   public   # Open Badges hosted verification
 GET  badges.badge_class           200   200   200   200   200   200   public
 GET  badges.assertion             200   200   200   200   200   200   public
@@ -296,7 +297,7 @@ def assert_security_headers(response: TestResponse, where: str) -> None:
 
 
 #: The same for everyone, whoever asks: caches may keep them.
-SHARED_FILES = {"static", "workbooks.asset"}
+SHARED_FILES = {"static", "workbooks.asset", "brand_stylesheet"}
 
 
 def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:

@@ -75,6 +75,7 @@ FAILING_IMPACTS = ("serious", "critical")
 # GET endpoints that answer with something other than an HTML page (files, JSON, images)
 NOT_PAGES = {
     "static": "CSS, scripts, icons",
+    "brand_stylesheet": "the brand's colours as CSS",
     "workbooks.asset": "images of published workbooks",
     "lead.publish_asset": "images of a staged upload",
     "badges.baked_image": "the badge PNG",

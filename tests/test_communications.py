@@ -23,6 +23,7 @@ from shooc.enrolment.answers import save_answer
 from shooc.enrolment.services import enrol, withdraw
 from shooc.lead import communications as comms
 from shooc.audit import AuditEntry
+from shooc.branding import brand
 from shooc.lead.models import Announcement, Recording, ReminderSent
 from shooc.mail import Mailer
 from shooc.mailqueue import OutgoingMail, deliver
@@ -59,7 +60,7 @@ def _read(paths: set[Path]) -> dict[str, email.message.EmailMessage]:
 
 
 def _text(message) -> str:  # type: ignore[no-untyped-def]
-    return message.get_body().get_content()
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 @pytest.fixture
@@ -574,3 +575,80 @@ def test_one_unsendable_message_does_not_stop_the_others(app, db: Session) -> No
     outgoing = Mailer(sender="shooc <no-reply@localhost>", outbox=Path(app.instance_path) / "outbox")
     result = deliver(get_db(app), outgoing)
     assert (result.sent, result.failed) == (1, 1)
+
+
+# E-mails in the institution's HTML layout, with their plain text (issue 18) --------
+
+BRANDED_LINKS = SiteUrls(BASE, brand({"SHOOC_INSTITUTION_NAME": "Northfield University",
+                                      "SHOOC_BRAND_COLOUR": "#7a1f5c", "SHOOC_LOGO_URL": "/static/logo.png",
+                                      "SHOOC_CONTACT_EMAIL": "courses@northfield.example.ac.uk"}))
+
+
+def _parts(path: Path) -> tuple[str, str, email.message.EmailMessage]:
+    """The plain-text and HTML parts of a delivered .eml."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    return (message.get_body(preferencelist=("plain",)).get_content(),
+            message.get_body(preferencelist=("html",)).get_content(), message)
+
+
+def _branded(html: str) -> None:
+    assert html.startswith("<!doctype html>") and '<html lang="en-GB">' in html
+    assert '<img src="https://learn.example.ac.uk/static/logo.png" alt="Northfield University"' in html
+    assert "border-top:4px solid #7a1f5c" in html  # the brand colour
+    assert '<a href="mailto:courses@northfield.example.ac.uk"' in html
+
+
+def test_an_announcement_is_e_mailed_as_branded_html_of_its_markdown_beside_the_plain_text(
+        db: Session, runs, app, instance_path) -> None:
+    run, _, people, _ = runs
+    body = ("Join us at **4pm** on Thursday: [the webinar](https://meet.example.org/w).\n\n"
+            "- bring a lesson plan\n- and a question\n\n<script>alert(1)</script>")
+    announcement = comms.post_announcement(db, None, run, "Webinar <Thursday>", body, BRANDED_LINKS)
+    db.commit()
+    queued = db.scalars(select(OutgoingMail).where(OutgoingMail.kind == "announcement")).one()
+    assert queued.body.count("**4pm**") == 1 and "<strong>" not in queued.body  # the text part: as written
+    html = queued.html
+    _branded(html)
+    assert announcement.body_html in html  # the rendered, sanitised Markdown
+    assert "<strong>4pm</strong>" in html and "**4pm**" not in html and "<li>bring a lesson plan</li>" in html
+    assert '<a href="https://meet.example.org/w" rel="noopener noreferrer">the webinar</a>' in html
+    assert "<script" not in html and "alert(1)" not in html
+    assert ">Webinar &lt;Thursday&gt;</h1>" in html and "Dear Olive Opted-in," in html
+    assert f'<a href="{BASE}/dashboard"' in html and f'<a href="{BASE}/account/"' in html and "untick" in html
+
+    before = _outbox(instance_path)
+    sent = deliver(get_db(app), Mailer(sender="shooc <no-reply@localhost>", outbox=instance_path / "outbox"))
+    assert (sent.sent, sent.failed) == (1, 0)
+    (path,) = _outbox(instance_path) - before
+    text, delivered, message = _parts(path)
+    assert message["To"] == people["olive"].email
+    assert "Join us at **4pm** on Thursday" in text and f"{BASE}/dashboard" in text
+    assert "<strong>4pm</strong>" in delivered and "Northfield University" in delivered
+
+
+def test_reminders_messages_and_live_sessions_are_e_mailed_in_the_same_layout(db: Session, runs, make_user) -> None:
+    from shooc.lead import live_sessions, messages
+
+    run, _, people, enrolments = runs
+    leader = make_user("leader", name="Lee Leader")
+    messages.send_message(db, leader, run, messages.Audience("one", enrolments["olive"].id), "Your reflection",
+                          "Thank you for <b>your</b> reflection.\nSee https://learn.example.ac.uk/dashboard soon.",
+                          BRANDED_LINKS)
+    live_sessions.schedule(db, leader, run, "Feedback clinic", (NOW + 3 * DAY).astimezone(
+        ZoneInfo(run.timezone)).strftime("%Y-%m-%dT%H:%M"), "60", BRANDED_LINKS, now=NOW)
+    comms.send_reminders(db, BRANDED_LINKS, now=NOW + 70 * DAY)  # a closing reminder for those still enrolled
+    db.commit()
+    mails = db.scalars(select(OutgoingMail).order_by(OutgoingMail.id)).all()
+    kinds = {m.kind for m in mails}
+    assert {"message", "session-scheduled"} <= kinds and any(k.startswith("reminder-") for k in kinds), kinds
+    for mail in mails:
+        assert mail.html is not None, mail.kind
+        _branded(mail.html)
+        assert mail.body.split("\n", 1)[0] in mail.html  # "Dear <name>,"
+        # every address of the text is a link in the HTML, and the text's signature its footer
+        for url in re.findall(r"https://\S+[^\s.,:;]", mail.body):
+            assert f'<a href="{url}"' in mail.html, (mail.kind, url)
+        assert "untick" not in mail.body or "border-top:1px solid #d9dde5" in mail.html
+    message = next(m for m in mails if m.kind == "message")
+    assert "Thank you for &lt;b&gt;your&lt;/b&gt; reflection.<br>" in message.html  # written text, escaped

@@ -89,7 +89,7 @@ def test_a_learner_posts_another_replies_marks_it_helpful_and_the_first_is_told(
     mail = db.scalars(select(OutgoingMail).where(OutgoingMail.kind == "notification")).one()
     assert mail.recipient == people["a"].email and "Bea Baker replied" in mail.subject
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert f"/discussion/posts/{post.id}#post-{reply.id}" in mail.body and "<ul>" in mail.html
+    assert f"/discussion/posts/{post.id}#post-{reply.id}" in mail.body and '<ul style="padding-left:20px">' in mail.html
 
 
 def test_posts_are_seen_only_by_the_run_and_the_course_team(client: FlaskClient, auth: Auth, db: Session,

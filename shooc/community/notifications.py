@@ -28,10 +28,11 @@ import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from shooc import mail_layout
 from shooc.auth.models import User
 from shooc.community.models import Notification
 from shooc.db import utcnow
@@ -125,13 +126,15 @@ def _message(mailing: Mailing, user: User, subject: str, events: Sequence[Event]
     lines += [f"All your notifications: {links.notifications}",
               f"Choose how you are e-mailed on your account page: {links.account}",
               f"Stop these e-mails: {unsubscribe}"]
+    link = 'style="color:inherit;text-decoration:underline"'
     items = "".join(
-        f'<li><a href="{escape(links.site_path(e.path))}">{escape(e.title)}</a>'
+        f'<li style="margin:0 0 12px"><a href="{escape(links.site_path(e.path))}" {link}>{escape(e.title)}</a>'
         + (f"<br>{escape(e.text)}" if e.text else "") + "</li>" for e in events)
-    html = (f"<!doctype html><html lang=\"en\"><body><p>Hello {escape(user.name)},</p><ul>{items}</ul>"
-            f'<p><a href="{escape(links.notifications)}">All your notifications</a> · '
-            f'<a href="{escape(links.account)}">Choose how you are e-mailed</a> · '
-            f'<a href="{escape(unsubscribe)}">Stop these e-mails</a></p></body></html>')
+    content = f'<p style="margin:0 0 16px">Hello {escape(user.name)},</p><ul style="padding-left:20px">{items}</ul>'
+    footer = (f'<p style="margin:0"><a href="{escape(links.notifications)}" {link}>All your notifications</a> · '
+              f'<a href="{escape(links.account)}" {link}>Choose how you are e-mailed</a> · '
+              f'<a href="{escape(unsubscribe)}" {link}>Stop these e-mails</a></p>')
+    html = mail_layout.page(links, subject, Markup(content), Markup(footer))
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return Message(user.email, subject, "\n".join(lines) + "\n", "notification", user.id, html, headers)
 

@@ -42,9 +42,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import nh3
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shooc import mail_layout
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.community.notifications import Event, notify
@@ -178,8 +180,9 @@ def post_announcement(session: Session, actor: User | None, run: Run, title: str
         select(User.id, User.email, User.name).join(Enrolment, Enrolment.user_id == User.id)
         .where(Enrolment.run_id == run.id, *_opted_in()).order_by(User.id)).all()
     course = course_title(session, run.course_id)
-    messages = [Message(email, subject_line(f"{course}: {title}"),
-                        _announcement_text(name, course, run, announcement, links), "announcement", user_id)
+    subject = subject_line(f"{course}: {title}")
+    messages = [Message(email, subject, _announcement_text(name, course, run, announcement, links), "announcement",
+                        user_id, html=_announcement_html(name, course, run, announcement, links, subject))
                 for user_id, email, name in recipients]
     announcement.emailed_to = enqueue(session, messages)
     everyone = session.scalars(select(Enrolment.user_id).where(Enrolment.run_id == run.id,
@@ -212,6 +215,19 @@ def _announcement_text(name: str, course: str, run: Run, announcement: Announcem
             f"This announcement is also on your dashboard: {links.dashboard}\n\n"
             "-- \nYou get these e-mails because you asked for the course team's announcements and reminders.\n"
             f"To stop them, untick that box on your account page: {links.account}\n")
+
+
+def _announcement_html(name: str, course: str, run: Run, announcement: Announcement, links: SiteUrls,
+                       subject: str) -> str:
+    """The same message in the branded layout, its body the rendered, sanitised Markdown."""
+    text = _announcement_text(name, course, run, announcement, links)
+    footer = text.partition(mail_layout.SIGNATURE)[2]
+    content = (mail_layout.paragraphs(f"Dear {name},\n\n{announcement.author_name}, for the course team of {course} "
+                                      f"({run.name}), writes:")
+               + Markup('<h1 style="font-size:22px;line-height:1.25;margin:8px 0 16px">') + announcement.title
+               + Markup("</h1>\n<div>") + Markup(announcement.body_html) + Markup("</div>\n")
+               + mail_layout.paragraphs(f"This announcement is also on your dashboard: {links.dashboard}"))
+    return mail_layout.page(links, subject, content, mail_layout.paragraphs(footer))
 
 
 def announcements(session: Session, run: Run) -> list[Announcement]:
@@ -402,7 +418,9 @@ class Reminder:
     last_active: dt.date | None  # None: never started
 
     def message(self, links: SiteUrls) -> Message:
-        return Message(self.email, subject_line(self.subject), self.text(links), f"reminder-{self.kind}", self.user_id)
+        subject, text = subject_line(self.subject), self.text(links)
+        return Message(self.email, subject, text, f"reminder-{self.kind}", self.user_id,
+                       html=mail_layout.text_html(text, links, subject))
 
     @property
     def subject(self) -> str:

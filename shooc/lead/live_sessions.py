@@ -54,6 +54,7 @@ import icalendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from shooc import mail_layout
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.community.notifications import Event, notify
@@ -348,13 +349,19 @@ def _tell(session: Session, actor: User | None, run: Run, live: LiveSession, wha
     headline = {"scheduled": f"Live session: {live.title}, {when}",
                 "moved": f"Live session moved: {live.title}, now {when}",
                 "cancelled": f"Live session cancelled: {live.title}, {when}"}[what]
-    messages = [Message(email, subject_line(f"{course}: {headline}"),
-                        _session_text(name, course, run, live, what, links, old_start), f"session-{what}", user_id)
+    subject = subject_line(f"{course}: {headline}")
+    messages = [_mail(email, subject, _session_text(name, course, run, live, what, links, old_start),
+                      f"session-{what}", user_id, links)
                 for user_id, email, name in _learners(session, run, emailed_only=True)]
     emailed = enqueue(session, messages)
     notify(session, [i for i, _, _ in _learners(session, run, emailed_only=False)],
            Event("announcement", f"{course}: {headline}", "/dashboard"), actor_id=actor.id if actor else None)
     return emailed
+
+
+def _mail(email: str, subject: str, text: str, kind: str, user_id: int, links: SiteUrls) -> Message:
+    """A session's e-mail as plain text and in the branded HTML layout (made from the text)."""
+    return Message(email, subject, text, kind, user_id, html=mail_layout.text_html(text, links, subject))
 
 
 def _session_text(name: str, course: str, run: Run, live: LiveSession, what: str, links: SiteUrls,
@@ -414,9 +421,9 @@ def due_session_reminders(session: Session, links: SiteUrls, now: dt.datetime | 
             if user is None or user.id in sent or enrolment.close_date < today:
                 continue
             subject = subject_line(f"{course}: tomorrow, {live.title}, {shown(live.starts_at, run.timezone)}")
-            due.append(SessionReminder(live.id, user.id, Message(
+            due.append(SessionReminder(live.id, user.id, _mail(
                 user.email, subject, _session_text(user.name, course, run, live, "reminder", links),
-                "session-reminder", user.id)))
+                "session-reminder", user.id, links)))
     return due
 
 

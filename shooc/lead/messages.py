@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from shooc import mail_layout
 from shooc.audit import audit
 from shooc.auth.models import User
 from shooc.community.notifications import Event, notify
@@ -153,8 +154,8 @@ def send_message(session: Session, actor: User | None, run: Run, audience: Audie
         raise LeadError("nobody is selected: choose another filter")
     author = actor.name if actor else "The course team"
     course = course_title(session, run.course_id)
-    mails = [Message(email, subject_line(f"{course}: {subject}"),
-                     _text(name, author, course, run, subject, body, links), "message", user_id)
+    mails = [_mail(email, subject_line(f"{course}: {subject}"), _text(name, author, course, run, subject, body, links),
+                   user_id, links)
              for user_id, email, name, mailed in recipients if mailed]
     message = TeamMessage(run_id=run.id, author_id=actor.id if actor else None, author_name=author,
                           subject=subject, body=body, audience=described, recipients=len(recipients),
@@ -172,6 +173,11 @@ def send_message(session: Session, actor: User | None, run: Run, audience: Audie
 
 def _filter_details(audience: Audience) -> dict[str, Any]:
     return {"audience": audience.kind, **({"days": audience.days} if audience.kind == "quiet" else {})}
+
+
+def _mail(email: str, subject: str, text: str, user_id: int, links: SiteUrls) -> Message:
+    """The message as plain text and in the branded HTML layout (made from the text)."""
+    return Message(email, subject, text, "message", user_id, html=mail_layout.text_html(text, links, subject))
 
 
 def _text(name: str, author: str, course: str, run: Run, subject: str, body: str, links: SiteUrls) -> str:

@@ -56,8 +56,13 @@ class Key:
 REQUIRED, OPTIONAL = Key(True), Key(False)
 WEB_ADDRESS, OPTIONAL_WEB_ADDRESS = Key(True, web_address=True), Key(False, web_address=True)
 
+# image (a file of the course folder, like badge images) with image_alt, audience,
+# duration and faq: what the catalogue and the course page show to sell the course.
 COURSE_KEYS = {"title": REQUIRED, "summary": REQUIRED, "issuer": REQUIRED, "objectives": OPTIONAL,
-               "standards": OPTIONAL, "certificate": OPTIONAL}
+               "standards": OPTIONAL, "certificate": OPTIONAL, "image": OPTIONAL, "image_alt": OPTIONAL,
+               "audience": OPTIONAL, "duration": OPTIONAL, "faq": OPTIONAL}
+FAQ_KEYS = {"question": REQUIRED, "answer": REQUIRED}
+MAX_FAQ = 30
 ISSUER_KEYS = {"name": REQUIRED, "url": WEB_ADDRESS, "email": REQUIRED}
 STANDARDS_KEYS = {"framework": REQUIRED, "url": OPTIONAL_WEB_ADDRESS, "items": REQUIRED}
 STANDARD_ITEM_KEYS = {"code": REQUIRED, "name": REQUIRED, "description": OPTIONAL}
@@ -308,6 +313,8 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     if course_fm is not None:
         meta, standard_codes = _check_course_front_matter(course_reader, course_fm)
     course_images = _check_images(course_reader, folder, course_body, course_body_line, images)
+    if course_fm is not None:
+        course_images += _check_course_image(course_reader, course_fm, folder, images)
     _check_nesting(course_reader, course_body, course_body_line)
 
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
@@ -364,7 +371,45 @@ def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[
                     codes.add(code)
     if "certificate" in fm:
         reader.check_keys(doc, fm["certificate"], CERTIFICATE_KEYS, ("certificate",), "'certificate'")
+    for key in ("image_alt", "audience", "duration"):
+        if key in fm and not _blank(fm[key]) and not isinstance(fm[key], str):
+            reader.problem(doc.line(key), f"'{key}' must be text")
+    _check_faq(reader, doc, fm.get("faq"))
     return dict(fm), codes
+
+
+def _check_faq(reader: _FileReader, doc: YamlDoc, faq: Any) -> None:
+    """``faq``: a list of questions, each with its answer (Markdown)."""
+    if faq is None:
+        return
+    if not isinstance(faq, list) or not faq:
+        reader.problem(doc.line("faq"), "'faq' must be a list of questions, each with 'question' and 'answer'")
+        return
+    if len(faq) > MAX_FAQ:
+        reader.problem(doc.line("faq"), f"'faq' has {len(faq)} questions: more than {MAX_FAQ} is too many to read")
+    for i, item in enumerate(faq):
+        if reader.check_keys(doc, item, FAQ_KEYS, ("faq", i), f"question {i + 1} of 'faq'"):
+            for key in FAQ_KEYS:
+                if key in item and not _blank(item[key]) and not isinstance(item[key], str):
+                    reader.problem(doc.line("faq", i, key), f"'{key}' of question {i + 1} of 'faq' must be text")
+
+
+def _check_course_image(reader: _FileReader, doc: YamlDoc, folder: Path, images: dict[str, ImageFile]) -> list[str]:
+    """``image``: a picture of the course (a file of the folder), described by ``image_alt``."""
+    fm = doc.value
+    image, alt = fm.get("image"), fm.get("image_alt")
+    if image is None or _blank(image):
+        if alt is not None:
+            reader.problem(doc.line("image_alt"), "'image_alt' describes the course's 'image': give 'image' too")
+        return []
+    if not isinstance(image, str):
+        reader.problem(doc.line("image"), "'image' must be the name of an image file of the course folder")
+        return []
+    if alt is None or _blank(alt):
+        reader.problem(doc.line("image"), "'image' needs 'image_alt': a sentence saying what the picture shows, "
+                                          "for people who cannot see it")
+    found = _check_image_ref(reader, folder, image, doc.line("image"), images)
+    return [found.path] if found is not None else []
 
 
 def _load_workbook(file: Path, display: str, position: int, slug: str, folder: Path,

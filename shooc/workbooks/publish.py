@@ -148,7 +148,7 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
                              .where(CourseVersion.course_id == course.id)) or 0) + 1
     version = CourseVersion(
         course_id=course.id, number=number, title=source.title, summary=source.summary,
-        meta=_jsonable(source.meta), body_html=render_markdown(source.body, image_src),
+        meta=_course_meta(source, image_src), body_html=render_markdown(source.body, image_src),
         digest=source.digest, source_digest=source.source_digest, published_by_id=published_by_id,
     )
     previous_badges = {w.slug: w.badge for w in published.workbooks} if published else {}
@@ -163,6 +163,19 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     course.current_version_id = version.id
     session.flush()
     return PublishResult(course, version, previous_number, diff)
+
+
+def _course_meta(source: CourseSource, image_src: Callable[[str], str | None]) -> dict[str, Any]:
+    """course.md's front matter as JSON, with what the course page shows ready made:
+    the picture's address (``image_url``, under /assets/ like every image) and each
+    FAQ answer's Markdown rendered and sanitised (``answer_html``)."""
+    meta: dict[str, Any] = _jsonable(source.meta)
+    if meta.get("image"):
+        meta["image_url"] = image_src(str(meta["image"]))
+    if isinstance(meta.get("faq"), list):
+        meta["faq"] = [{**item, "answer_html": render_markdown(str(item["answer"]), image_src)}
+                       for item in meta["faq"]]
+    return meta
 
 
 def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None],
