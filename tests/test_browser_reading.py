@@ -1,0 +1,135 @@
+"""Reading and answering a workbook in a real Chromium (issue 18), at desktop and phone
+width: answers saved as one types, through a network cut and back, kept in the browser
+and offered back after the tab is closed; two tabs that never overwrite each other
+unseen; the contents list; submitting through a confirmation dialog."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from browser_kit import PHONE, SCREENSHOTS, WRITE_SCREENSHOTS, Shots, log_in, set_up_course, watch_problems
+from conftest import PASSWORD, TODAY
+from shooc.auth.services import create_user
+from shooc.enrolment.models import Response, Run
+from shooc.enrolment.services import enrol
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WB1 = "/courses/mentoring/workbooks/the-mentors-role"
+FIELD = '[name="a.my-mentoring-context.text"]'
+STATUS = "#activity-my-mentoring-context-status"
+
+
+def _learner(database) -> None:  # type: ignore[no-untyped-def]
+    set_up_course(database)
+    with database.session() as session:
+        run = session.scalar(select(Run))
+        tess = create_user(session, "tess@school.example", "Tess Teacher", "learner", PASSWORD)
+        enrol(session, run, tess.id, TODAY)
+        session.commit()
+
+
+def _saved(database) -> str | None:  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        answer = session.scalar(select(Response.answer).where(Response.activity_id == "my-mentoring-context"))
+    return answer["text"] if answer else None
+
+
+def _shoot(page, folder, name: str, selector: str) -> None:  # type: ignore[no-untyped-def]
+    if WRITE_SCREENSHOTS:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.locator(selector).screenshot(path=str(folder / f"{name}.png"))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
+def test_answers_save_as_one_types_through_a_network_cut(live_server, browser, request, viewport) -> None:
+    base, database = live_server
+    _learner(database)
+    context = browser.new_context(viewport=viewport)
+    page = watch_problems(context.new_page())
+    log_in(page, base, "tess@school.example")
+    page.goto(base + WB1)
+    field = page.locator(FIELD)
+
+    # typing, then a pause: saved, and said so beside the field
+    field.click()
+    field.press_sequentially("First thoughts about my role.")
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    assert _saved(database) == "First thoughts about my role."
+
+    # the network drops: kept in this browser, said so, and saved once it is back
+    context.set_offline(True)
+    field.press_sequentially(" Written on the train.")
+    field.blur()  # leaving the field saves at once
+    expect(page.locator(STATUS)).to_have_text("Not saved: offline — kept in this browser, will retry")
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('shooc.autosave:'))")
+    assert kept == ["shooc.autosave:mentoring/the-mentors-role:my-mentoring-context"]
+    assert _saved(database) == "First thoughts about my role."
+    context.set_offline(False)
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    assert _saved(database) == "First thoughts about my role. Written on the train."
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('shooc.autosave:'))") == []
+
+    # offline again, and the tab is closed: the text waits in the browser and is offered back
+    context.set_offline(True)
+    field.press_sequentially(" And in the tunnel.")
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Not saved: offline"), timeout=8000)
+    page.close()
+    context.set_offline(False)
+    page = watch_problems(context.new_page())
+    page.goto(base + WB1)
+    expect(page.locator(FIELD)).to_have_value("First thoughts about my role. Written on the train.")
+    offer = page.locator("#activity-my-mentoring-context .autosave-offer")
+    expect(offer).to_contain_text("This browser kept what you typed here")
+    page.shots = Shots(browser, SCREENSHOTS / request.node.name)
+    _shoot(page, page.shots.folder, "offered-back", "#activity-my-mentoring-context")
+    offer.get_by_role("button", name="Restore it").click()
+    expect(page.locator(FIELD)).to_have_value("First thoughts about my role. Written on the train. And in the tunnel.")
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    assert _saved(database) == "First thoughts about my role. Written on the train. And in the tunnel."
+    page.shots.take(page, "workbook-autosaved")
+    page.shots.phone.close()
+    assert page.problems == []
+    context.close()
+
+
+def test_two_tabs_never_overwrite_each_other_unseen(live_server, page, browser) -> None:
+    base, database = live_server
+    _learner(database)
+    log_in(page, base, "tess@school.example")
+    page.goto(base + WB1)
+    other = watch_problems(page.context.new_page())  # the same learner, a second tab
+    other.goto(base + WB1)
+
+    page.locator(FIELD).fill("Written in the first tab.")
+    page.locator(FIELD).blur()
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+
+    # the second tab, opened before that save, types over the old text: refused, both shown
+    other.locator(FIELD).fill("Written in the second tab.")
+    other.locator(FIELD).blur()
+    offer = other.locator("#activity-my-mentoring-context .autosave-offer")
+    expect(offer).to_contain_text("saved in another tab or on another device")
+    expect(other.locator(STATUS)).to_have_text("Not saved: changed elsewhere")
+    assert _saved(database) == "Written in the first tab."
+    _shoot(other, page.shots.folder, "two-tabs-conflict", "#activity-my-mentoring-context")
+    offer.get_by_role("button", name="Take the newer one").click()
+    expect(other.locator(FIELD)).to_have_value("Written in the first tab.")
+    expect(other.locator(STATUS)).to_contain_text("Showing the text saved")
+
+    # it goes on from there; then the first tab, now behind, keeps its own on purpose
+    other.locator(FIELD).fill("Written in the first tab, then the second.")
+    other.locator(FIELD).blur()
+    expect(other.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    assert _saved(database) == "Written in the first tab, then the second."
+    page.locator(FIELD).fill("The first tab insists.")
+    page.locator(FIELD).blur()
+    mine = page.locator("#activity-my-mentoring-context .autosave-offer")
+    expect(mine).to_be_visible()
+    mine.get_by_role("button", name="Keep mine").click()
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    assert _saved(database) == "The first tab insists."
+    assert page.problems == [] and other.problems == []
