@@ -133,3 +133,75 @@ def test_two_tabs_never_overwrite_each_other_unseen(live_server, page, browser) 
     expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
     assert _saved(database) == "The first tab insists."
     assert page.problems == [] and other.problems == []
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
+def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_server, browser, request,
+                                                                         viewport) -> None:
+    base, database = live_server
+    _learner(database)
+    context = browser.new_context(viewport=viewport)
+    page = watch_problems(context.new_page())
+    shots = Shots(browser, SCREENSHOTS / request.node.name)
+    log_in(page, base, "tess@school.example")
+    page.goto(base + WB1)
+    contents = page.locator("#workbook-contents")
+    desktop = viewport["width"] > 800
+    # open beside the text on a desktop; folded at the top on a phone, one tap away
+    expect(contents).to_have_attribute("open", "") if desktop else expect(contents).not_to_have_attribute("open", "")
+    expect(contents.locator("summary")).to_contain_text("0 of 2 required activities done")
+    shots.take(page, "workbook-top")
+    if not desktop:
+        # a phone: choices large enough to touch, the scale's words kept, room for the text
+        rating = page.locator("#activity-role-self-assessment")
+        radio = rating.locator("input[type=radio]").first
+        box = radio.bounding_box()
+        assert box["width"] >= 24 and box["height"] >= 24, box
+        expect(rating.locator(".rating-label").first).to_be_visible()
+        expect(rating.locator(".rating-label").first).to_have_text("1 Not yet")  # the number, then the word
+        prompt = page.locator("#activity-my-mentoring-context .prompt").bounding_box()
+        assert prompt["width"] >= 330, prompt
+        _shoot(page, shots.folder, "self-assessment-phone", "#activity-role-self-assessment")
+        _shoot(page, shots.folder, "reflection-phone", "#activity-my-mentoring-context")
+        contents.locator("summary").click()
+        assert page.locator("article.workbook").bounding_box()["y"] > contents.bounding_box()["y"]
+    link = contents.get_by_role("link", name="Case study", exact=True)
+    link.click()
+    expect(link).to_have_attribute("aria-current", "location")
+    if desktop:  # sticky: still in view far down the page
+        assert 0 <= contents.bounding_box()["y"] < viewport["height"]
+        if WRITE_SCREENSHOTS:
+            page.screenshot(path=str(shots.folder / "contents-case-study.png"))
+    page.locator("#activity-role-quiz").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 200)
+    expect(contents.locator("a[aria-current]")).to_have_count(1)
+    expect(contents.locator("a[aria-current]")).not_to_have_text("Case study", timeout=3000)
+
+    # an answer completed by autosave is marked done in the contents
+    page.locator(FIELD).fill(" ".join(["word"] * 210))
+    page.locator(FIELD).blur()
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    expect(contents.locator("summary")).to_contain_text("1 of 2 required activities done")
+    expect(contents.locator('li.done a[data-contents-target="activity-my-mentoring-context"]')).to_have_count(1)
+
+    # next workbook at the end of the page
+    expect(page.get_by_role("navigation", name="Previous and next workbook").get_by_role("link")).to_have_text(
+        re.compile("Next: workbook 2"))
+
+    # submitting asks first in a dialog; "Not yet" leaves everything as it was
+    page.get_by_role("button", name="Submit workbook").click()
+    dialog = page.locator("#submit-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("1 required activity is not done yet")
+    if WRITE_SCREENSHOTS:
+        page.screenshot(path=str(shots.folder / "submit-dialog.png"))
+    dialog.get_by_role("button", name="Not yet").click()
+    expect(dialog).to_be_hidden()
+    page.get_by_role("button", name="Submit workbook").click()
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Submit workbook").click()
+    expect(page.get_by_text("The workbook cannot be submitted yet")).to_be_visible()
+    assert "#" not in page.url
+    assert page.problems == []
+    shots.phone.close()
+    context.close()

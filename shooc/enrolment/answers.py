@@ -276,6 +276,9 @@ class Autosaved:
     revision: int
     saved_at: dt.datetime | None
     changed: bool
+    complete: bool  # the activity, as it now is
+    required_done: int  # of the workbook's required activities
+    required: int
 
 
 def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
@@ -298,11 +301,13 @@ def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activ
     activity = activity_state.activity
     answer = published_kind(activity.kind).answer_from_form(
         fields, f"a.{activity_id}", activity.definition, current.answer if current else None)
-    if current is not None and current.answer == answer:
-        return Autosaved(activity_id, revision, current.updated_at, changed=False)
-    save_drafts(session, enrolment, state, {activity_id: answer})
+    changed = current is None or current.answer != answer
+    if changed:
+        save_drafts(session, enrolment, state, {activity_id: answer})
     saved = state.activities[activity_id]
-    return Autosaved(activity_id, saved.revision, saved.saved_at, changed=True)
+    required = [s for s in state.activities.values() if s.activity.required]
+    return Autosaved(activity_id, saved.revision, saved.saved_at, changed, complete=saved.started and saved.complete,
+                     required_done=sum(1 for s in required if s.complete), required=len(required))
 
 
 def answer_fields(activity: ActivityVersion, answer: dict[str, Any] | None) -> dict[str, list[str]]:

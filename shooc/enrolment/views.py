@@ -35,6 +35,7 @@ from shooc.web import (
     roles_required,
 )
 from shooc.workbooks import published
+from shooc.workbooks.contents import contents
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("learn", __name__)
@@ -230,7 +231,8 @@ def autosave(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
         return _json_error(403, f"Not saved: {exc}", locked=True)
     commit()
     return jsonify(activity=saved.activity_id, revision=saved.revision, changed=saved.changed,
-                   saved_at=saved.saved_at.isoformat() if saved.saved_at else None)
+                   saved_at=saved.saved_at.isoformat() if saved.saved_at else None, complete=saved.complete,
+                   required_done=saved.required_done, required=saved.required)
 
 
 def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.WorkbookState,
@@ -371,6 +373,7 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
     pressed = session.pop(PRESSED_KEY, None) if status == 200 else None
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
+                           contents=contents(state.workbook.body_parts, state.workbook.title),
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
@@ -409,5 +412,6 @@ def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
     return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
                            activities={a.activity_id: a for a in workbook.activities},
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
+                           contents=contents(workbook.body_parts, workbook.title),
                            problem=None, enrolment=None, form=None,
                            **_recordings(course, workbook))

@@ -146,6 +146,7 @@
       state.revision = data.revision;
       state.section.dataset.revision = data.revision;
       if (data.saved_at) { state.section.dataset.savedAt = data.saved_at; }
+      progress(state.id, data);
       if (same(sent, fieldsOf(state.id))) {
         state.dirty = false;
         forget(state);
@@ -178,6 +179,28 @@
     }
     status(state, (data.error || "Not saved (the server answered " + code + ").") +
            (state.kept ? " Kept in this browser." : ""), "problem");
+  }
+  // The contents list and the summary follow what the saves make complete.
+  function progress(id, data) {
+    var item = document.querySelector('.contents-activities a[data-contents-target="activity-' + id + '"]');
+    if (item && typeof data.complete === "boolean") {
+      var li = item.parentNode;
+      var mark = li.querySelector(".contents-mark");
+      li.classList.toggle("done", data.complete);
+      if (data.complete) { li.classList.remove("required"); }
+      if (mark) { mark.textContent = data.complete ? "done" : (li.classList.contains("optional") ? "" : "required"); }
+    }
+    var summary = document.querySelector(".contents-progress");
+    if (summary && typeof data.required_done === "number") {
+      summary.textContent = data.required_done + " of " + data.required + " required activities done";
+    }
+    var left = document.getElementById("submit-dialog-left");
+    if (left && typeof data.required_done === "number") {
+      var n = data.required - data.required_done;
+      left.hidden = n === 0;
+      left.textContent = n + " required activit" + (n === 1 ? "y is" : "ies are") +
+        " not done yet: you will be shown what is missing.";
+    }
   }
   function offline(state) {
     status(state, "Not saved: offline — kept in this browser, will retry", "problem");
@@ -236,6 +259,29 @@
     });
     window.addEventListener("online", function () { saveAll(false); });
   }
+  // Submitting cannot be undone: a <dialog> asks first. Without script (or a
+  // browser without <dialog>) the button submits at once, as it always has.
+  var dialog = document.getElementById("submit-dialog");
+  var submitButton = form.querySelector("button[name=action][value=submit]");
+  if (dialog && submitButton && typeof dialog.showModal === "function") {
+    var confirmed = false;
+    submitButton.addEventListener("click", function (event) {
+      if (confirmed) { return; }
+      event.preventDefault();
+      dialog.showModal();
+      dialog.querySelector("[data-dialog-cancel]").focus();
+    });
+    dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function () {
+      dialog.close();
+      submitButton.focus();
+    });
+    dialog.querySelector("[data-dialog-confirm]").addEventListener("click", function () {
+      confirmed = true;
+      dialog.close();
+      if (form.requestSubmit) { form.requestSubmit(submitButton); } else { submitButton.click(); }
+    });
+  }
+
   window.addEventListener("beforeunload", function (event) {
     if (submitting) { return; }
     // Only what is neither on the server nor kept in this browser is at risk.
@@ -244,4 +290,48 @@
     });
     if (atRisk) { event.preventDefault(); event.returnValue = ""; }
   });
+})();
+
+// The contents list: open beside the text on a wide screen (folded on a phone, as
+// the page draws it), and the section being read marked (aria-current).
+(function () {
+  "use strict";
+  var contents = document.getElementById("workbook-contents");
+  if (!contents) { return; }
+  if (window.matchMedia && window.matchMedia("(min-width: 52.01rem)").matches) { contents.open = true; }
+  var links = Array.prototype.slice.call(contents.querySelectorAll("a[data-contents-target]"));
+  if (!links.length || !("IntersectionObserver" in window)) { return; }
+  var targets = [];
+  links.forEach(function (link) {
+    var target = document.getElementById(link.dataset.contentsTarget);
+    if (target) { targets.push({ el: target, link: link }); }
+  });
+  var current = null;
+  function mark(link) {
+    if (link === current) { return; }
+    if (current) { current.removeAttribute("aria-current"); }
+    current = link;
+    if (link) {
+      link.setAttribute("aria-current", "location");
+      // keep the marked line in view inside a scrolling column (not the page)
+      var column = contents.closest(".workbook-nav");
+      if (column && column.scrollHeight > column.clientHeight) {
+        var top = link.offsetTop - column.offsetTop;
+        if (top < column.scrollTop || top > column.scrollTop + column.clientHeight - 40) {
+          column.scrollTop = top - column.clientHeight / 3;
+        }
+      }
+    }
+  }
+  // The current place: the last heading or activity whose top has passed the upper
+  // third of the window.
+  function update() {
+    var line = window.innerHeight / 3;
+    var found = null;
+    targets.forEach(function (t) { if (t.el.getBoundingClientRect().top <= line) { found = t; } });
+    mark(found ? found.link : targets[0].link);
+  }
+  var observer = new IntersectionObserver(update, { rootMargin: "0px 0px -66% 0px", threshold: [0, 1] });
+  targets.forEach(function (t) { observer.observe(t.el); });
+  update();
 })();
