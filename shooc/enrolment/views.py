@@ -15,6 +15,7 @@ from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
 from shooc.enrolment import answers, services
@@ -68,7 +69,13 @@ def dashboard() -> ResponseReturnValue:
     runs = {s.run.id: s.run for s in summaries if not s.withdrawn}
     coming = {run_id: [live_sessions.SessionView(live, runs[run_id], now) for live in found]
               for run_id, found in live_sessions.coming_sessions(get_session(), runs, now).items()}
+    db = get_session()
+    certificates = {s.enrolment.id: cert for s in summaries if s.finished
+                    and (cert := badge_services.valid_certificate(db, s.enrolment.id)) is not None}
+    to_join = {s.enrolment.id: run for s in summaries if (s.closed or s.withdrawn)
+               and (run := services.run_to_join(db, s.enrolment, s.today)) is not None}
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(), sessions=coming,
+                           certificates=certificates, to_join=to_join,
                            join_early=live_sessions.JOIN_EARLY.seconds // 60,
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
                            surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
