@@ -13,7 +13,7 @@ from sqlalchemy import select
 from browser_kit import PHONE, SCREENSHOTS, WRITE_SCREENSHOTS, Shots, log_in, set_up_course, watch_problems
 from conftest import PASSWORD, TODAY
 from shooc.auth.services import create_user
-from shooc.enrolment.models import Response, Run
+from shooc.enrolment.models import Enrolment, Response, Run
 from shooc.enrolment.services import enrol
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -205,3 +205,57 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     assert page.problems == []
     shots.phone.close()
     context.close()
+
+
+def test_a_finished_learner_and_a_returning_one_find_what_comes_next(live_server, page, browser) -> None:
+    """The dashboard of a learner who has finished (certificate, survey, badges) and of
+    one whose run has closed (the open run, joined with the drafts); axe on both."""
+    import datetime as dt
+
+    from conftest import answer_required, complete_and_submit
+    from shooc.enrolment.runs import create_run
+    from shooc.workbooks.models import Course, WorkbookVersion
+    from test_accessibility import AXE, assert_no_axe_failures
+
+    base, database = live_server
+    page.context.add_init_script(path=str(AXE))
+    _learner(database)
+    with database.session() as session:
+        run = session.scalar(select(Run))
+        tess = session.scalar(select(Enrolment))
+        for slug in ("the-mentors-role", "building-the-relationship", "observation-and-feedback",
+                     "smart-goal-setting", "mentoring-communities"):
+            complete_and_submit(session, tess, slug)
+        rita = create_user(session, "rita@school.example", "Rita Returner", "learner", PASSWORD)
+        old = enrol(session, run, rita.id, TODAY)
+        complete_and_submit(session, old, "the-mentors-role")
+        second = session.scalar(select(WorkbookVersion).where(WorkbookVersion.slug == "building-the-relationship"))
+        answer_required(session, old, second, marker="Spring")
+        run.opens_on, run.closes_on = TODAY - dt.timedelta(days=300), TODAY - dt.timedelta(days=200)
+        run.name = "Spring run"
+        create_run(session, session.scalar(select(Course)), TODAY - dt.timedelta(days=2), TODAY + dt.timedelta(days=90),
+                   name="Autumn run")
+        session.commit()
+
+    log_in(page, base, "tess@school.example")
+    page.goto(base + "/dashboard")
+    expect(page.get_by_role("link", name="Download your certificate (PDF)")).to_be_visible()
+    expect(page.get_by_role("link", name="Your 5 badges")).to_be_visible()
+    expect(page.get_by_role("link", name="Withdraw from this run")).to_have_count(0)
+    assert_no_axe_failures(page, "a finished learner's dashboard")
+    page.shots.take(page, "dashboard-finished")
+
+    page.context.clear_cookies()
+    log_in(page, base, "rita@school.example")
+    page.goto(base + "/dashboard")
+    join = page.get_by_role("button", name="Join Autumn run")
+    expect(join).to_be_visible()
+    assert_no_axe_failures(page, "a returning learner's dashboard")
+    page.shots.take(page, "dashboard-returning")
+    with page.expect_navigation():
+        join.click()
+    expect(page.get_by_text("You are enrolled in Autumn run")).to_be_visible()
+    page.goto(base + "/courses/mentoring/workbooks/building-the-relationship")
+    expect(page.locator('[name="a.open-questions-conversation.text"]')).to_have_value(re.compile("^Spring word"))
+    assert_no_axe_failures(page, "a workbook carried over")
+    assert page.problems == []
