@@ -173,3 +173,40 @@ def test_the_page_says_what_a_button_did_beside_it(client, learner, db: Session)
     assert re.search(r'id="activity-my-mentoring-context-status" role="status">Draft saved\.</p>', page)
     assert 'class="flash' not in page
     assert "Draft saved." not in client.get(WB1).get_data(as_text=True)  # said once
+
+
+def test_the_migration_gives_existing_answers_revision_1(database_url: str, schema_tables: list[str]) -> None:
+    """Migration 0019 down and up on the suite's own database (SQLite, or PostgreSQL):
+    answers saved before it start at revision 1; the database is left empty at head."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from conftest import PASSWORD, empty_tables, mentoring
+    from shooc.auth.services import create_user
+    from shooc.db import Database
+    from shooc.enrolment.answers import save_answer
+    from shooc.enrolment.runs import create_run
+    from shooc.migrate import alembic_config, upgrade
+    from shooc.workbooks.publish import publish_course
+
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            course = publish_course(session, mentoring()).course
+            run = create_run(session, course, TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=30))
+            user = create_user(session, "m@example.org", "M", "learner", PASSWORD)
+            save_answer(session, enrol(session, run, user.id, TODAY), "the-mentors-role", "my-mentoring-context",
+                        {"text": "Before"})
+            session.commit()
+        command.downgrade(alembic_config(database), "0018")
+        with database.engine.connect() as connection:
+            assert "revision" not in {c["name"] for c in inspect(connection).get_columns("responses")}
+        upgrade(database)
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT revision FROM responses")).scalars().all() == [1]
+    finally:
+        upgrade(database)
+        with database.engine.begin() as connection:  # the course and its current version refer to each other
+            connection.execute(text("UPDATE courses SET current_version_id = NULL"))
+        empty_tables(database, schema_tables)
+        database.engine.dispose()
