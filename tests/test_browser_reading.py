@@ -57,26 +57,26 @@ def test_answers_save_as_one_types_through_a_network_cut(live_server, browser, r
     # typing, then a pause: saved, and said so beside the field
     field.click()
     field.press_sequentially("First thoughts about my role.")
-    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=15000)
     assert _saved(database) == "First thoughts about my role."
 
     # the network drops: kept in this browser, said so, and saved once it is back
     context.set_offline(True)
     field.press_sequentially(" Written on the train.")
     field.blur()  # leaving the field saves at once
-    expect(page.locator(STATUS)).to_have_text("Not saved: offline — kept in this browser, will retry")
+    expect(page.locator(STATUS)).to_have_text("Not saved: offline — kept in this browser, will retry", timeout=15000)
     kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('shooc.autosave:'))")
     assert kept == ["shooc.autosave:mentoring/the-mentors-role:my-mentoring-context"]
     assert _saved(database) == "First thoughts about my role."
     context.set_offline(False)
-    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=15000)
     assert _saved(database) == "First thoughts about my role. Written on the train."
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('shooc.autosave:'))") == []
 
     # offline again, and the tab is closed: the text waits in the browser and is offered back
     context.set_offline(True)
     field.press_sequentially(" And in the tunnel.")
-    expect(page.locator(STATUS)).to_have_text(re.compile("^Not saved: offline"), timeout=8000)
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Not saved: offline"), timeout=15000)
     page.close()
     context.set_offline(False)
     page = watch_problems(context.new_page())
@@ -88,7 +88,7 @@ def test_answers_save_as_one_types_through_a_network_cut(live_server, browser, r
     _shoot(page, page.shots.folder, "offered-back", "#activity-my-mentoring-context")
     offer.get_by_role("button", name="Restore it").click()
     expect(page.locator(FIELD)).to_have_value("First thoughts about my role. Written on the train. And in the tunnel.")
-    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=8000)
+    expect(page.locator(STATUS)).to_have_text(re.compile(r"^Saved \d\d:\d\d"), timeout=15000)
     assert _saved(database) == "First thoughts about my role. Written on the train. And in the tunnel."
     page.shots.take(page, "workbook-autosaved")
     page.shots.phone.close()
@@ -106,7 +106,7 @@ def test_two_tabs_never_overwrite_each_other_unseen(live_server, page, browser) 
 
     page.locator(FIELD).fill("Written in the first tab.")
     page.locator(FIELD).blur()
-    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"), timeout=15000)
 
     # the second tab, opened before that save, types over the old text: refused, both shown
     other.locator(FIELD).fill("Written in the second tab.")
@@ -123,14 +123,14 @@ def test_two_tabs_never_overwrite_each_other_unseen(live_server, page, browser) 
     # it goes on from there; then the first tab, now behind, keeps its own on purpose
     other.locator(FIELD).fill("Written in the first tab, then the second.")
     other.locator(FIELD).blur()
-    expect(other.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    expect(other.locator(STATUS)).to_have_text(re.compile("^Saved"), timeout=15000)
     assert _saved(database) == "Written in the first tab, then the second."
     page.locator(FIELD).fill("The first tab insists.")
     page.locator(FIELD).blur()
     mine = page.locator("#activity-my-mentoring-context .autosave-offer")
     expect(mine).to_be_visible()
     mine.get_by_role("button", name="Keep mine").click()
-    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"), timeout=15000)
     assert _saved(database) == "The first tab insists."
     assert page.problems == [] and other.problems == []
 
@@ -180,7 +180,7 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     # an answer completed by autosave is marked done in the contents
     page.locator(FIELD).fill(" ".join(["word"] * 210))
     page.locator(FIELD).blur()
-    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"))
+    expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"), timeout=15000)
     expect(contents.locator("summary")).to_contain_text("1 of 2 required activities done")
     expect(contents.locator('li.done a[data-contents-target="activity-my-mentoring-context"]')).to_have_count(1)
 
