@@ -442,8 +442,17 @@ def test_a_learner_logs_in_answers_saves_and_submits_with_the_keyboard_alone(sit
         page.keyboard.press("Shift+Tab")
         assert page.evaluate("document.activeElement.value") == "save"  # Shift+Tab goes back to Save all
         page.keyboard.press("Tab")
+        page.keyboard.press("Enter")  # Submit asks first, in a dialog, its focus on "Not yet"
+        assert page.locator("#submit-dialog").is_visible()
+        assert page.evaluate("document.activeElement.textContent") == "Not yet"
+        assert_no_axe_failures(page, "the dialog before submitting")
+        page.keyboard.press("Escape")  # closes it, nothing sent
+        assert not page.locator("#submit-dialog").is_visible()
+        assert page.evaluate("document.activeElement.value") == "submit"  # the focus back where it was
+        page.keyboard.press("Enter")
+        page.keyboard.press("Shift+Tab")
         with page.expect_navigation():
-            page.keyboard.press("Enter")
+            page.keyboard.press("Enter")  # on the dialog's Submit workbook
         assert page.get_by_text("The workbook cannot be submitted yet").is_visible()
         assert_no_axe_failures(page, "a workbook whose submission was refused")
         # the error's link takes the focus to the task
@@ -453,9 +462,12 @@ def test_a_learner_logs_in_answers_saves_and_submits_with_the_keyboard_alone(sit
         page.keyboard.press("End")
         page.keyboard.insert_text(" " + " ".join(["reflection"] * 200))
         tab_to(page, "button[value=submit]")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Shift+Tab")
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_text("Workbook 1 is submitted. Well done!").is_visible()
+        assert page.url == site.base + "/dashboard"  # no fragment carried over from the workbook's address
         assert page.problems == []
     finally:
         context.close()

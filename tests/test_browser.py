@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from browser_kit import last_mail, log_in, set_up_course
@@ -120,8 +121,9 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     reflection = page.locator("[name='a.my-mentoring-context.text']")
     reflection.fill("I mentor one trainee in Year 4.")
     assert page.locator("#my-mentoring-context-words .count").inner_text() == "7"
+    page.get_by_role("button", name="Submit workbook").click()  # asks first, in a dialog
     with page.expect_navigation():
-        page.get_by_role("button", name="Submit workbook").click()
+        page.locator("#submit-dialog").get_by_role("button", name="Submit workbook").click()
     assert page.get_by_text("The workbook cannot be submitted yet").is_visible()
     assert page.get_by_text("Write at least 200 words: you have 7.").first.is_visible()
     assert reflection.input_value() == "I mentor one trainee in Year 4."
@@ -154,8 +156,9 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
 
     page.locator("[name='a.my-mentoring-context.text']").fill(" ".join(["reflection"] * 205))
     assert page.locator("#my-mentoring-context-words").get_attribute("class").split()[-1] == "enough"
+    page.get_by_role("button", name="Submit workbook").click()  # asks first, in a dialog
     with page.expect_navigation():
-        page.get_by_role("button", name="Submit workbook").click()
+        page.locator("#submit-dialog").get_by_role("button", name="Submit workbook").click()
     assert page.get_by_text("Workbook 1 is submitted. Well done!").is_visible()
     assert page.get_by_text("1 of 5 workbooks submitted").is_visible()
     assert page.locator(".status-tag.submitted").count() == 1
@@ -243,12 +246,15 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
                 with page.expect_navigation():
                     box.get_by_role("button", name="Check my answers").click()
                 assert page.get_by_text("a pass.").is_visible()
+        page.get_by_role("button", name="Submit workbook").click()  # asks first, in a dialog
         with page.expect_navigation():
-            page.get_by_role("button", name="Submit workbook").click()
+            page.locator("#submit-dialog").get_by_role("button", name="Submit workbook").click()
         assert page.get_by_text("is submitted. Well done!").is_visible(), slug
 
     assert page.get_by_text("You have submitted all 5 workbooks").is_visible()
-    page.get_by_role("link", name="Your badges and certificate").click()
+    expect(page.get_by_role("link", name="Withdraw from this run")).to_have_count(0)  # finished: what comes next
+    expect(page.get_by_role("columnheader", name="Suggested by")).to_have_count(0)
+    page.get_by_role("link", name="Your 5 badges").click()
     assert page.locator(".my-badge").count() == 5
     page.shots.take(page, "my-badges")
     page.get_by_role("link", name="Its verification page").click()

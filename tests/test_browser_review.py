@@ -94,8 +94,9 @@ def test_feedback_from_the_queue_then_a_workbook_handed_back_and_submitted_again
     reflection = teacher.locator('[name="a.my-mentoring-context.text"]')
     expect(reflection).to_have_value(re.compile("^Mine word"))
     reflection.fill(reflection.input_value() + " In my school, trainees join a department of six.")
+    teacher.get_by_role("button", name="Submit workbook").click()  # asks first, in a dialog
     with teacher.expect_navigation():
-        teacher.get_by_role("button", name="Submit workbook").click()
+        teacher.locator("#submit-dialog").get_by_role("button", name="Submit workbook").click()
     expect(teacher.get_by_text("Workbook 1 is submitted. Well done!")).to_be_visible()
     expect(teacher.get_by_text("2 of 5 workbooks submitted")).to_be_visible()
     expect(teacher.locator(".status-banner.returned")).to_have_count(0)

@@ -139,10 +139,55 @@ ROUTE_VALUES = {"learn.workbook": {"workbook_slug": OPEN_WORKBOOK}}
 MAY_WRITE_WHEN_REFUSED = {"learn.workbook": {"responses"}}
 
 
+#: Routes that take JSON from the page's script, not a form: endpoint → (who posts,
+#: the page whose script sends it). Fuzzed with hostile JSON below.
+JSON_ROUTES: dict[str, tuple[str, str]] = {
+    "learn.autosave": ("other_learner", "learn.workbook"),  # B's open workbook
+}
+
+
 def test_the_table_covers_every_post_route_of_the_app(app: Flask) -> None:
     posting = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())
                and not rule.endpoint.startswith("api.")}
-    assert posting == set(ROUTES)
+    assert posting == set(ROUTES) | set(JSON_ROUTES)
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | HOSTILE_TEXT,
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
+                           max_leaves=6)
+
+
+@pytest.mark.slow
+def test_no_json_body_gives_a_500_or_writes_when_it_refuses(db: Session, scenario: Scenario) -> None:
+    """The autosave's JSON, fuzzed: the activities of the page, revisions of any
+    integer, fields of any JSON; never a 500, and a refusal writes nothing."""
+    import re
+
+    for endpoint, (role, page_endpoint) in JSON_ROUTES.items():
+        client = scenario.client(role)
+        values = {"workbook_slug": OPEN_WORKBOOK}
+        url, page = scenario.url(endpoint, **values), scenario.url(page_endpoint, **values)
+        html = client.get(page).get_data(as_text=True)
+        activities = re.findall(r'data-autosave="([^"]+)"', html)
+        names = re.findall(r'name="(a\.[^"]+)"', html)
+        assert activities and names, page
+        token = scenario.csrf[role]
+
+        @settings(max_examples=EXAMPLES_PER_ROUTE * 3)
+        @given(activity=st.sampled_from(activities) | HOSTILE_TEXT, revision=st.integers(-2, 2**40) | JSON_VALUES,
+               fields=st.dictionaries(st.sampled_from(names) | HOSTILE_TEXT,
+                                      HOSTILE_TEXT | st.lists(HOSTILE_TEXT, max_size=3) | JSON_VALUES, max_size=4),
+               whole=st.booleans())
+        def fuzz(activity: object, revision: object, fields: dict, whole: bool) -> None:
+            before = database_fingerprint(db)
+            sent = {"activity": activity, "revision": revision, "fields": fields} if whole else fields
+            response = client.post(url, json=sent, headers={"X-CSRFToken": token})
+            assert response.status_code < 500, (endpoint, response.status_code, response.get_data(as_text=True)[:500])
+            assert response.is_json
+            if response.status_code >= 400:
+                assert changed_tables(before, database_fingerprint(db)) == set(), (endpoint, response.status_code)
+
+        fuzz()
 
 
 def _field_values(name: str, is_file: bool) -> st.SearchStrategy:

@@ -20,7 +20,7 @@ from shooc.enrolment.models import Enrolment, Response, Submission
 from shooc.enrolment.services import EnrolmentError, course_workbook_slugs
 from shooc.evaluate import counters
 from shooc.faults import fault_point
-from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind
+from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind, question_id
 from shooc.workbooks.models import ActivityVersion, CourseVersion, WorkbookVersion
 
 signals = Namespace()
@@ -55,6 +55,7 @@ class ActivityState:
     answer: dict[str, Any] | None
     missing: list[str]
     saved_at: dt.datetime | None = None
+    revision: int = 0  # of the saved answer; 0 when there is none
 
     @property
     def complete(self) -> bool:
@@ -108,7 +109,8 @@ def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVer
         response = responses.get(activity.activity_id)
         answer = response.answer if response else None
         activities[activity.activity_id] = ActivityState(
-            activity, answer, kind.missing(answer, activity.definition), response.updated_at if response else None)
+            activity, answer, kind.missing(answer, activity.definition), response.updated_at if response else None,
+            response.revision if response else 0)
     submission = find_submission(session, enrolment, workbook.slug)
     released_on = rules.release_date(run.mode.value, run.opens_on, run.pace_days, workbook.position)
     reason = _locked_reason(enrolment, submission, released_on, today)
@@ -196,9 +198,11 @@ def check_quiz(session: Session, enrolment: Enrolment, state: WorkbookState, act
 
 def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
            answer: dict[str, Any]) -> None:
-    save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
+    response = save_answer(session, enrolment, state.workbook.slug, activity_id, answer, state.workbook.id)
     activity_state = state.activities[activity_id]
     activity_state.answer = answer
+    activity_state.revision = response.revision
+    activity_state.saved_at = response.updated_at
     activity = activity_state.activity
     activity_state.missing = published_kind(activity.kind).missing(answer, activity.definition)
 
@@ -229,8 +233,105 @@ def save_answer(session: Session, enrolment: Enrolment, workbook_slug: str, acti
             response = session.scalars(select(Response).where(*where)).one()
     response.answer = answer
     response.workbook_version_id = workbook_version_id
+    response.revision = Response.revision + 1  # in SQL: right under concurrency too
+    response.updated_at = utcnow()
     session.flush()
+    session.refresh(response, ["revision"])
     return response
+
+
+# Autosave ------------------------------------------------------------------------
+#
+# The workbook page saves each activity as the learner types (shooc/static/workbook.js:
+# a few seconds after the last key, on leaving the field or the page). Decisions:
+#
+# - One activity per save, named with the revision of its answer that the page had
+#   (0: none saved). A save over an older revision is refused (Stale) with the newer
+#   answer, so that text typed in another tab or on another device is never
+#   overwritten unseen: the page shows both and the learner chooses. Choosing their
+#   own sends it again over the newer revision.
+# - The same limits as the form's Save (TooLong), the same locks (a submitted
+#   workbook, a closed run: EnrolmentError), the same row lock on the enrolment.
+# - An answer sent unchanged is not saved again (no new revision): leaving a field
+#   without typing costs nothing.
+# - The form's own buttons keep working without JavaScript exactly as before (they
+#   name no revision and save what the form holds).
+
+AUTOSAVE_KINDS = frozenset({"reflection", "discussion", "smart-goal", "self-assessment", "quiz", "media"})
+
+
+@dataclass
+class Stale(Exception):
+    """An autosave typed over an older revision than the saved one."""
+
+    activity_id: str
+    revision: int
+    answer: dict[str, Any] | None
+    saved_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Autosaved:
+    activity_id: str
+    revision: int
+    saved_at: dt.datetime | None
+    changed: bool
+    complete: bool  # the activity, as it now is
+    required_done: int  # of the workbook's required activities
+    required: int
+
+
+def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
+             fields: FormData, base_revision: int) -> Autosaved:
+    """Save one activity's fields (named as on the form: ``a.<activity>.<part>``) if
+    its saved answer is still at ``base_revision``. Raises UnknownAction (no such
+    activity, or one the form does not edit), Stale, TooLong or EnrolmentError."""
+    activity_state = state.activities.get(activity_id)
+    if activity_state is None or activity_state.activity.kind not in AUTOSAVE_KINDS:
+        raise UnknownAction(activity_id)
+    _lock(session, enrolment, state)
+    _require_editable(state)
+    current = session.scalars(select(Response).where(
+        Response.enrolment_id == enrolment.id, Response.workbook_slug == state.workbook.slug,
+        Response.activity_id == activity_id).execution_options(populate_existing=True)).one_or_none()
+    revision = current.revision if current is not None else 0
+    if revision != base_revision:
+        raise Stale(activity_id, revision, current.answer if current else None,
+                    current.updated_at if current else None)
+    activity = activity_state.activity
+    answer = published_kind(activity.kind).answer_from_form(
+        fields, f"a.{activity_id}", activity.definition, current.answer if current else None)
+    changed = current is None or current.answer != answer
+    if changed:
+        save_drafts(session, enrolment, state, {activity_id: answer})
+    saved = state.activities[activity_id]
+    required = [s for s in state.activities.values() if s.activity.required]
+    return Autosaved(activity_id, saved.revision, saved.saved_at, changed, complete=saved.started and saved.complete,
+                     required_done=sum(1 for s in required if s.complete), required=len(required))
+
+
+def answer_fields(activity: ActivityVersion, answer: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The form's fields that show ``answer`` (what ``answer_from_form`` reads back):
+    for the page to put a newer saved answer in place of the learner's."""
+    answer = answer or {}
+    prefix = f"a.{activity.activity_id}"
+    definition = activity.definition
+    if activity.kind in ("reflection", "discussion"):
+        return {f"{prefix}.text": [answer.get("text") or ""]}
+    if activity.kind == "smart-goal":
+        return {f"{prefix}.{key}": [answer.get(key) or ""]
+                for key in ("specific", "measurable", "achievable", "relevant", "time_bound", "target_date")}
+    if activity.kind == "media":
+        return {f"{prefix}.watched": ["yes"] if answer.get("watched") else []}
+    if activity.kind == "self-assessment":
+        ratings = answer.get("ratings") or {}
+        return {f"{prefix}.{item['id']}": [str(ratings[item["id"]])] if item["id"] in ratings else []
+                for item in definition["statements"]}
+    if activity.kind == "quiz":
+        choices = answer.get("choices") or {}
+        return {f"{prefix}.{question_id(q, i)}": [str(c) for c in choices.get(question_id(q, i), [])]
+                for i, q in enumerate(definition["questions"])}
+    return {}
 
 
 # Submission --------------------------------------------------------------------

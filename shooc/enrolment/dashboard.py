@@ -79,6 +79,12 @@ class EnrolmentSummary:
         return self.enrolment.withdrawn_at is not None
 
     @property
+    def finished(self) -> bool:
+        """Every workbook submitted and none of its badges revoked: what comes next is
+        the certificate, the survey and sharing the badges, not a countdown."""
+        return bool(self.workbooks) and self.submitted == len(self.workbooks) and not self.revoked
+
+    @property
     def next_workbook(self) -> WorkbookSummary | None:
         """What to do next: the workbook in progress, else the first not started."""
         open_ones = [w for w in self.workbooks if w.status != "submitted" and w.released]

@@ -97,6 +97,9 @@ class Response(Base):
     # the workbook version the learner was looking at when they last saved
     workbook_version_id: Mapped[int | None] = mapped_column(ForeignKey("workbook_versions.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # 1 on the first save, one more on each: an autosave names the revision it was
+    # typed over, and one made over an older revision is refused (answers.autosave)
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Submission(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -15,6 +15,7 @@ from wtforms import ValidationError
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
 from shooc.enrolment import answers, services
@@ -35,9 +36,11 @@ from shooc.web import (
     roles_required,
 )
 from shooc.workbooks import published
+from shooc.workbooks.contents import contents
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
 bp = Blueprint("learn", __name__)
+PRESSED_KEY = "shooc.pressed"  # what the button just pressed did, for the page after the redirect
 
 
 @bp.route("/courses/<course_slug>/enrol", methods=["POST"])
@@ -66,7 +69,13 @@ def dashboard() -> ResponseReturnValue:
     runs = {s.run.id: s.run for s in summaries if not s.withdrawn}
     coming = {run_id: [live_sessions.SessionView(live, runs[run_id], now) for live in found]
               for run_id, found in live_sessions.coming_sessions(get_session(), runs, now).items()}
+    db = get_session()
+    certificates = {s.enrolment.id: cert for s in summaries if s.finished
+                    and (cert := badge_services.valid_certificate(db, s.enrolment.id)) is not None}
+    to_join = {s.enrolment.id: run for s in summaries if (s.closed or s.withdrawn)
+               and (run := services.run_to_join(db, s.enrolment, s.today)) is not None}
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(), sessions=coming,
+                           certificates=certificates, to_join=to_join,
                            join_early=live_sessions.JOIN_EARLY.seconds // 60,
                            announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
                            surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
@@ -157,6 +166,82 @@ def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     return _act(db, course, enrolment, state, request.form)
 
 
+def _json_error(status: int, message: str, **more: Any) -> ResponseReturnValue:
+    return jsonify(error=message, **more), status
+
+
+def _autosave_body(body: Any) -> tuple[str, int, MultiDict[str, str]] | str:
+    """The activity, base revision and fields of an autosave, or what is wrong with it."""
+    if not isinstance(body, dict):
+        return "Send a JSON object with 'activity', 'revision' and 'fields'."
+    activity, revision, fields = body.get("activity"), body.get("revision"), body.get("fields")
+    if not isinstance(activity, str) or not activity:
+        return "'activity' must name one of the workbook's activities."
+    if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision < 2**31:
+        return "'revision' must be the whole number of the answer's revision the page had (0 for none)."
+    if not isinstance(fields, dict) or not all(
+            isinstance(key, str) and (isinstance(value, str) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)))
+            for key, value in fields.items()):
+        return "'fields' must map each field's name to its text or a list of texts."
+    pairs = [(key, v) for key, value in fields.items() for v in ([value] if isinstance(value, str) else value)]
+    if "\x00" in activity or any("\x00" in key or "\x00" in value for key, value in pairs):
+        return ("The text contains a NUL character, which cannot be stored (it is often pasted from another "
+                "program): remove it.")
+    return activity, revision, MultiDict(pairs)
+
+
+@bp.route("/courses/<course_slug>/workbooks/<workbook_slug>/autosave", methods=["POST"])
+@csrf.exempt  # checked below, so that the page's script gets its refusal in JSON
+def autosave(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
+    """One activity's answer, saved as the learner types (answers.autosave says how a
+    save over newer text is refused). JSON in and out; the page's script sends the CSRF
+    token in the X-CSRFToken header."""
+    if not current_user.is_authenticated:
+        return _json_error(401, "Your session has ended, so this was not saved. What you typed is kept in this "
+                                "browser: log in again in another tab, then come back.")
+    if current_user.role is not Role.learner:
+        return _json_error(403, "Only learners enrolled in the course save answers.")
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return _json_error(400, "This page had been open too long for its saves to be accepted: reload it. "
+                                "What you typed is kept in this browser.")
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    enrolment = services.enrolment_for(db, current_user.id, course)
+    workbook = published.workbook(db, course.current_version_id, workbook_slug)
+    if enrolment is None or workbook is None:
+        return _json_error(404, "There is no workbook of yours at this address.")
+    parsed = _autosave_body(request.get_json(silent=True))
+    if isinstance(parsed, str):
+        return _json_error(400, parsed)
+    activity_id, base, fields = parsed
+    state = answers.workbook_state(db, enrolment, workbook)
+    try:
+        saved = answers.autosave(db, enrolment, state, activity_id, fields, base)
+    except answers.UnknownAction:
+        return _json_error(400, f"The workbook has no activity '{activity_id}' that can be saved this way.")
+    except answers.Stale as exc:
+        rollback()
+        activity = state.activities[activity_id].activity
+        return _json_error(409, "This answer was changed in another tab or on another device after this page was "
+                                "opened. Choose which text to keep.",
+                           revision=exc.revision, saved_at=exc.saved_at.isoformat() if exc.saved_at else None,
+                           fields=answers.answer_fields(activity, exc.answer))
+    except answers.TooLong as exc:
+        rollback()
+        return _json_error(422, "Too long to save: " + " ".join(exc.problems.get(activity_id, [])) + ". Shorten it; "
+                           "your text is kept in this browser.", problems=exc.problems)
+    except services.EnrolmentError as exc:
+        rollback()
+        return _json_error(403, f"Not saved: {exc}", locked=True)
+    commit()
+    return jsonify(activity=saved.activity_id, revision=saved.revision, changed=saved.changed,
+                   saved_at=saved.saved_at.isoformat() if saved.saved_at else None, complete=saved.complete,
+                   required_done=saved.required_done, required=saved.required)
+
+
 def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.WorkbookState,
          form: MultiDict[str, str]) -> ResponseReturnValue:
     try:
@@ -178,13 +263,14 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.Workb
         flash(f"Workbook {state.workbook.position} is submitted. Well done!" if pressed.outcome == "submitted"
               else f"Workbook {state.workbook.position} is already submitted.", "info")
         return redirect(url_for("learn.dashboard"))
+    # What the press did is said beside the button pressed, not at the top of a long page.
     if pressed.attempt is not None:
         result = pressed.attempt
-        flash(f"You scored {result['score']} out of {result['total']}: "
-              + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."),
-              "info" if result["passed"] else "error")
+        said = (f"You scored {result['score']} out of {result['total']}: "
+                + ("a pass." if result["passed"] else "not yet a pass; look at the feedback and try again."))
     else:
-        flash("Draft saved." if pressed.activity_id else "All your answers are saved.", "info")
+        said = "Draft saved." if pressed.activity_id else "All your answers are saved."
+    session[PRESSED_KEY] = {"activity": pressed.activity_id or "", "message": said}
     anchor = f"activity-{pressed.activity_id}" if pressed.activity_id else None
     return redirect(url_for("learn.workbook", course_slug=course.slug, workbook_slug=state.workbook.slug,
                             _anchor=anchor))
@@ -291,10 +377,12 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
         shown.update(answers.drafts_from_form(state.workbook, posted, None, shown))
     version = published.version(get_session(), course.current_version_id) or abort(404)
     siblings = _siblings(version)
+    pressed = session.pop(PRESSED_KEY, None) if status == 200 else None
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
+                           contents=contents(state.workbook.body_parts, state.workbook.title),
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
-                           enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(),
+                           enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug)) if not state.submission else None,
@@ -331,5 +419,6 @@ def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
     return render_template("learn/workbook.html", course=course, version=version, workbook=workbook,
                            activities={a.activity_id: a for a in workbook.activities},
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
+                           contents=contents(workbook.body_parts, workbook.title),
                            problem=None, enrolment=None, form=None,
                            **_recordings(course, workbook))

@@ -20,6 +20,7 @@ from shooc.lead.communications import recordings_on_page
 from shooc.lead.forms import FolderForm, PublishForm, UploadForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.workbooks import staging
+from shooc.workbooks.contents import contents
 from shooc.workbooks.models import ActivityVersion, ContentUpload, Course, CourseVersion
 from shooc.workbooks.publish import PublishResult, find_course
 
@@ -140,7 +141,7 @@ def publish_preview(upload_id: int, slug: str) -> ResponseReturnValue:
                            version=SimpleNamespace(title=source.title), workbook=workbook, activities=activities,
                            siblings=result.siblings, preview=True, staged=upload, state=None, answers={},
                            missing={}, problem=None, enrolment=None, form=None, recordings=recordings,
-                           placed=placed)
+                           placed=placed, contents=contents(workbook.body_parts, workbook.title))
 
 
 @bp.route("/publish/<int:upload_id>/assets/<path:path>")
