@@ -162,6 +162,7 @@ POST learn.workbook               403   409   moved 200   403   200   # A's is s
 GET  learn.withdraw               login 200   404   404   404   404   # A's enrolment
 POST learn.withdraw               login moved 404   404   404   404
 POST learn.rejoin                 login moved 404   404   404   404
+GET  badges.portfolio             login 200   404   404   404   404   # A's own answers and badges, as a PDF
 GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
 POST badges.badge_settings        login moved 404   404   404   404   # A's badge
 POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages

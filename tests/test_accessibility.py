@@ -79,6 +79,7 @@ NOT_PAGES = {
     "lead.publish_asset": "images of a staged upload",
     "badges.baked_image": "the badge PNG",
     "badges.certificate_pdf": "the certificate PDF",
+    "badges.portfolio": "the learner's portfolio PDF",
     "account.download_data": "the learner's data as JSON",
     "lead.import_template": "a CSV template",
     "evaluate.stats_csv": "CSV", "evaluate.progress_csv": "CSV", "evaluate.compare_csv": "CSV",

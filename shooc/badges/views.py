@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.badges import portfolio as portfolios
 from shooc.badges import services
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.badges.portfolio_pdf import render as render_portfolio
 from shooc.enrolment.models import Enrolment
 from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
@@ -278,4 +280,22 @@ def certificate_pdf(code: str) -> ResponseReturnValue:
     commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'
+    return response
+
+
+# The learner's portfolio --------------------------------------------------------
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/portfolio.pdf")
+@login_required
+def portfolio(enrolment_id: int) -> ResponseReturnValue:
+    """The learner's own answers, feedback, badges and certificate (shooc/badges/portfolio.py)."""
+    db = get_session()
+    enrolment = db.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != current_user.id:
+        abort(404)  # another person's enrolment does not exist for you (as every enrolment page)
+    pdf = render_portfolio(portfolios.portfolio(db, enrolment, urls(), current_app.config))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="portfolio-{enrolment.run.course.slug}-{enrolment.run.slug}.pdf"')
+    response.headers["Cache-Control"] = "private, no-store"
     return response
