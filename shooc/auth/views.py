@@ -45,7 +45,7 @@ from shooc.auth.forms import (
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
+from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required, site_urls
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -383,7 +383,7 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
 @account_bp.route("/data.json")
 @login_required
 def download_data() -> ResponseReturnValue:
-    data = services.export_data(get_session(), current_user._get_current_object())
+    data = services.export_data(get_session(), current_user._get_current_object(), site_urls())
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="shooc-my-data-{dt.date.today()}.json"'
     response.headers["Cache-Control"] = "no-store"
