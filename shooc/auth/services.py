@@ -385,7 +385,7 @@ def export_data(session: Session, user: User, urls: SiteUrls | None = None) -> d
                         "image": urls.assertion(b.id) + ".png", "issued_on": _iso(b.issued_on),
                         "revoked_at": _iso(b.revoked_at), "revocation_reason": b.revocation_reason,
                         "evidence_activity": b.evidence_activity_id} for b in badges],
-            "certificates": [{"code": "-".join(c.code[i:i + 4] for i in range(0, len(c.code), 4)), "url": urls.certificate(c.code),
+            "certificates": [{"code": _printed_code(c.code), "url": urls.certificate(c.code),
                               "pdf": urls.certificate(c.code) + ".pdf", "holder_name": c.holder_name,
                               "issued_on": _iso(c.issued_on), "revoked_at": _iso(c.revoked_at),
                               "revocation_reason": c.revocation_reason} for c in certificates],
@@ -409,6 +409,11 @@ def export_data(session: Session, user: User, urls: SiteUrls | None = None) -> d
         "api_tokens": [{"name": t.name, "created_at": _iso(t.created_at), "last_used_at": _iso(t.last_used_at),
                         "revoked_at": _iso(t.revoked_at)} for t in tokens],
     }
+
+
+def _printed_code(code: str) -> str:
+    """A certificate's code as printed, XXXX-XXXX-XXXX (shooc.badges.services.format_code)."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def _iso(value: Any) -> str | None:
