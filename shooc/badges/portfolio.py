@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shooc.badges.models import BadgeAssertion, Certificate
-from shooc.badges.services import format_code, latest_certificate
+from shooc.badges.services import format_code, issuing_institution, latest_certificate
 from shooc.community.models import Post
 from shooc.enrolment.models import Enrolment, Response, Submission, SubmissionReturn
 from shooc.lead.models import WorkbookFeedback
@@ -93,7 +93,7 @@ def portfolio(session: Session, enrolment: Enrolment, urls: SiteUrls, config: An
     run = enrolment.run
     course = run.course
     meta = current.meta(session, course)
-    institution = config.get("SHOOC_INSTITUTION_NAME") or (meta.get("issuer") or {}).get("name") or "shooc"
+    institution = issuing_institution(config.get("SHOOC_INSTITUTION_NAME"), meta)
     responses: dict[tuple[str, str], dict[str, Any]] = {
         (r.workbook_slug, r.activity_id): r.answer
         for r in session.scalars(select(Response).where(Response.enrolment_id == enrolment.id))}

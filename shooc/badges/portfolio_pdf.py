@@ -134,7 +134,7 @@ def _workbook(part: WorkbookPart, styles: dict[str, ParagraphStyle], brand: Colo
     flow: list[Flowable] = [
         HRFlowable(width="100%", thickness=1.2, color=brand, spaceBefore=12, spaceAfter=2),
         _p(f"Workbook {part.position}: {part.title}", styles["h1"]),
-        _p(part.status + (f" · badge: {part.badge.name}" if part.badge and not part.badge.revoked else ""),
+        _p(part.status + (" · its Open Badge issued" if part.badge and not part.badge.revoked else ""),
            styles["meta"]),
     ]
     if not part.answers:

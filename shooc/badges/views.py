@@ -16,6 +16,7 @@ from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
 from shooc.badges import portfolio as portfolios
 from shooc.badges import services
+from shooc.badges.certificate_pdf import hours_text
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.portfolio_pdf import render as render_portfolio
 from shooc.enrolment.models import Enrolment
@@ -231,8 +232,14 @@ def certificate(code: str) -> ResponseReturnValue:
     workbooks = services.certificate_workbooks(db, found)
     course = found.enrolment.run.course
     title = current.title(db, course)
+    meta = current.meta(db, course)
     checked = request.args.get("name", "")[:300]
+    signatory, signatory_role = services.signatory(meta)
     return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
+                           institution=services.issuing_institution(current_app.config.get("SHOOC_INSTITUTION_NAME"),
+                                                                    meta),
+                           hours=hours_text(meta.get("hours") if isinstance(meta.get("hours"), (int, float)) else None),
+                           signatory=signatory, signatory_role=signatory_role,
                            course_title=title, code=services.format_code(found.code), form=EmptyForm(),
                            url=urls().certificate(found.code), holder=services.public_holder(found.enrolment),
                            pdf_allowed=_may_download(found), checked_name=checked,
@@ -276,7 +283,8 @@ def certificate_pdf(code: str) -> ResponseReturnValue:
     if not _may_download(found):
         abort(403, description="The holder has chosen not to show their name publicly, so the certificate's PDF is "
                                "theirs to share. Its page on this site confirms that the certificate is valid.")
-    pdf = services.certificate_pdf(db, found, urls(), keep=keep)
+    pdf = services.certificate_pdf(db, found, urls(), keep=keep,
+                                   institution=current_app.config.get("SHOOC_INSTITUTION_NAME"))
     commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'
