@@ -349,6 +349,23 @@ def certificate_workbooks(session: Session, certificate: Certificate) -> list[tu
     return sorted(pairs, key=lambda pair: pair[0].position)
 
 
+# Adding a credential to a LinkedIn profile ---------------------------------------
+
+LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
+
+
+def linkedin_url(name: str, organisation: str, issued_on: dt.datetime | dt.date, url: str, credential_id: str) -> str:
+    """LinkedIn's documented "Add to profile" link for a certification
+    (startTask=CERTIFICATION_NAME and the fields it pre-fills): a plain link the
+    learner follows, nothing of LinkedIn's loaded on our pages."""
+    from urllib.parse import urlencode
+
+    return LINKEDIN_ADD + "?" + urlencode({
+        "startTask": "CERTIFICATION_NAME", "name": name, "organizationName": organisation,
+        "issueYear": str(issued_on.year), "issueMonth": str(issued_on.month), "certUrl": url,
+        "certId": credential_id})
+
+
 #: SHOOC_INSTITUTION_NAME's default (shooc/config.py): not an institution's name, so
 #: the course's issuer stands in for it
 DEFAULT_INSTITUTION_NAME = "shooc"

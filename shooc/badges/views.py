@@ -169,12 +169,27 @@ def my_badges() -> ResponseReturnValue:
         answers = (found.submission.answers if found.submission else None) or {}
         reflections = [(aid, activity_title(workbook, aid)) for aid, answer in answers.items()
                        if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
+        institution = _institution(found.enrolment)
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
-                       "reflections": reflections})
+                       "reflections": reflections,
+                       "linkedin": services.linkedin_url(workbook.badge["name"], institution, found.issued_on,
+                                                         urls().assertion(found.id), found.id) if workbook else None})
     certificates = db.scalars(select(Certificate).join(Enrolment).where(Enrolment.user_id == current_user.id)).all()
     enrolments = list(dict.fromkeys([found.enrolment for found in rows] + [c.enrolment for c in certificates]))
+    linkedin = {}
+    for held in certificates:
+        course = held.enrolment.run.course
+        title = (current.meta(db, course).get("certificate") or {}).get("title") or "Certificate of completion"
+        linkedin[held.code] = services.linkedin_url(
+            f"{title}: {current.title(db, course) or course.slug}", _institution(held.enrolment), held.issued_on,
+            urls().certificate(held.code), services.format_code(held.code))
     return render_template("badges/my_badges.html", badges=badges, certificates=certificates, form=EmptyForm(),
-                           enrolments=enrolments, format_code=services.format_code)
+                           enrolments=enrolments, format_code=services.format_code, linkedin=linkedin)
+
+
+def _institution(enrolment: Enrolment) -> str:
+    return services.issuing_institution(current_app.config.get("SHOOC_INSTITUTION_NAME"),
+                                        current.meta(get_session(), enrolment.run.course))
 
 
 def _kind(workbook: WorkbookVersion | None, activity_id: str) -> str | None:
