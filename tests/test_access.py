@@ -147,6 +147,10 @@ POST auth.logout                  moved moved moved moved moved moved public
 GET  account.account              login 200   200   200   200   200
 POST account.account              login 422   422   422   422   422
 GET  account.download_data        login 200   200   200   200   200   # one's own data only
+POST account.change_email         login 422   422   422   422   422   # no address or password given
+POST account.cancel_email_change  login moved moved moved moved moved # one's own pending address
+GET  account.confirm_email_change 200   200   200   200   200   200   public   # the link is the key; names the new address, changes nothing
+POST account.confirm_email_change moved 409   409   409   409   409   public   # never over someone else's session
 GET  account.delete_account       login 200   200   200   200   200
 POST account.delete_account       login 422   422   422   422   422
 POST account.create_api_token     login 403   403   422   422   422
