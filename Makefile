@@ -14,7 +14,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test screenshots lint bench profile browser axe openbadges clean
+.PHONY: run test screenshots lint bench profile bench-portfolio browser axe openbadges clean
 
 $(SERVE_INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,16 +56,21 @@ lint: $(INSTALLED)
 ## (the local one by default; SHOOC_BENCH_DATABASE_URL= measures SQLite alone)
 SHOOC_BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/shooc_bench
 export SHOOC_BENCH_DATABASE_URL
-BENCH_RESULTS := generate records_import stats events pages surge
+BENCH_RESULTS := generate records_import stats events portfolio pages surge
 bench: $(INSTALLED) wrk
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/records_import.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/portfolio.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/surge.py
 	@echo; echo "== every figure, next to its goal (bench/results/)"; \
 	for name in $(BENCH_RESULTS); do echo; cat bench/results/$$name.txt; done
+
+## bench-portfolio: the portfolio PDF alone, next to the certificate PDF (bench/results/portfolio.txt)
+bench-portfolio: $(INSTALLED)
+	$(BIN)/python bench/portfolio.py
 
 ## profile: where the benchmarked pages' time goes (bench/profile.py; bench/results/profile.txt)
 profile: $(INSTALLED)

@@ -148,6 +148,10 @@ POST auth.logout                  moved moved moved moved moved moved public
 GET  account.account              login 200   200   200   200   200
 POST account.account              login 422   422   422   422   422
 GET  account.download_data        login 200   200   200   200   200   # one's own data only
+POST account.change_email         login 422   422   422   422   422   # no address or password given
+POST account.cancel_email_change  login moved moved moved moved moved # one's own pending address
+GET  account.confirm_email_change 200   200   200   200   200   200   public   # the link is the key; names the new address, changes nothing
+POST account.confirm_email_change moved 409   409   409   409   409   public   # never over someone else's session
 GET  account.delete_account       login 200   200   200   200   200
 POST account.delete_account       login 422   422   422   422   422
 POST account.create_api_token     login 403   403   422   422   422
@@ -164,6 +168,7 @@ GET  learn.withdraw               login 200   404   404   404   404   # A's enro
 POST learn.withdraw               login moved 404   404   404   404
 POST learn.rejoin                 login moved 404   404   404   404
 POST learn.autosave               401   400   400   403   403   403   # JSON: a form with only its token is no autosave; learners only
+GET  badges.portfolio             login 200   404   404   404   404   # A's own answers and badges, as a PDF
 GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
 POST badges.badge_settings        login moved 404   404   404   404   # A's badge
 POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages

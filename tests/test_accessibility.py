@@ -39,6 +39,7 @@ from sqlalchemy import select
 from browser_kit import log_in, set_up_course, watch_problems
 from conftest import MENTORING, PASSWORD, TODAY, answer_required, committing_app, complete_and_submit, serving, unavailable
 from shooc.auth.models import User
+from shooc.auth import email_change
 from shooc.auth.services import create_user, make_link_token
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import revoke_badge
@@ -80,6 +81,7 @@ NOT_PAGES = {
     "lead.publish_asset": "images of a staged upload",
     "badges.baked_image": "the badge PNG",
     "badges.certificate_pdf": "the certificate PDF",
+    "badges.portfolio": "the learner's portfolio PDF",
     "account.download_data": "the learner's data as JSON",
     "lead.import_template": "a CSV template",
     "evaluate.stats_csv": "CSV", "evaluate.progress_csv": "CSV", "evaluate.compare_csv": "CSV",
@@ -189,6 +191,8 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
     community.write_post(session, lara_member, None, "Hello, I mentor in Year 4.")
     linked = session.scalar(select(User).where(User.email == "lin@school.example")) or \
         create_user(session, "lin@school.example", "Lin Link", "learner", PASSWORD)  # never logs in: its login link works
+    if users["learner"].pending_email is None:  # a new address waiting: the account page's banner, the link's page
+        email_change.ask(session, users["learner"], "lara.new@home.example", PASSWORD)
     session.commit()
     ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
            "lara": lara.id, "lara_user": users["learner"].id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
@@ -196,7 +200,8 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
            "session": later.id,
            "unsubscribe": unsubscribe_token(app.config["SECRET_KEY"], users["learner"].id),
            "reset_token": make_link_token(app.config["SECRET_KEY"], "reset", users["learner"]),
-           "login_token": make_link_token(app.config["SECRET_KEY"], "login", linked)}
+           "login_token": make_link_token(app.config["SECRET_KEY"], "login", linked),
+           "email_token": email_change.make_link_token(app.config["SECRET_KEY"], users["learner"])}
     session.close()
     return ids
 
@@ -213,6 +218,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",
             f"/badges/assertions/{ids['badge']}/evidence", f"/badges/assertions/{ids['revoked']}",
             f"/certificates/{ids['certificate']}", "/no-such-page", f"/notifications/unsubscribe/{ids['unsubscribe']}",
+            f"/account/email/confirm/{ids['email_token']}", "/account/email/confirm/not-a-real-link",
         ],
         "learner": [
             "/dashboard", *[f"{course}/workbooks/{slug}" for slug in books], "/badges", "/account/",
@@ -257,7 +263,7 @@ def forms_sent_empty(ids: dict) -> list[tuple[str, str, str]]:
     return [
         ("public", "/auth/register", "Register"), ("public", "/auth/reset", "Send me a link"),
         ("public", "/auth/login-link", "E-mail me a link to log in"),
-        ("learner", "/account/", "Change password"), ("finisher", f"/runs/{ids['run']}/evaluation", "Send your evaluation"),
+        ("learner", "/account/", "Change password"), ("learner", "/account/", "Change my e-mail address"), ("finisher", f"/runs/{ids['run']}/evaluation", "Send your evaluation"),
         ("leader", "/lead/runs/new", "Save"), ("leader", f"/lead/runs/{ids['run']}/announcements", "Preview"),
         ("leader", "/lead/courses/mentoring/recordings", "Add the recording"),
         ("leader", f"/lead/runs/{ids['run']}/sessions", "Schedule"),
@@ -302,7 +308,7 @@ def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "lara_user": 3, "fern": 2,
              "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
-             "login_token": "t", "post": 1, "unsubscribe": "1-x", "session": 1}
+             "login_token": "t", "post": 1, "unsubscribe": "1-x", "session": 1, "email_token": "t"}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():

@@ -52,7 +52,8 @@ def test_the_run_page_shows_the_figures_with_charts_and_their_numbers(client, ev
     assert "<dt>Registered</dt><dd>300</dd>" in html
     assert f"<dt>Certificates awarded</dt><dd>{figures['certificates_awarded']}</dd>" in html
     assert f"{figures['completion_rate_registered']:.1%}" in html
-    assert html.count('<svg class="chart') == 4  # funnel, states, weekly, effect
+    # funnel, states, weekly, effect: each drawn for a desktop and for a phone (shooc/evaluate/charts.py)
+    assert html.count('<svg class="chart') == 8 and html.count("chart-narrow") == 4
     for title in ("From registering to the certificate", "Where the learners are now", "Week by week",
                   "What the figures mean"):
         assert title in html
@@ -115,7 +116,7 @@ def test_two_runs_side_by_side(client, evaluator, imported, db, make_run, make_u
     db.commit()
     html = client.get(f"/evaluate/compare?run={run.slug}&run={paced.slug}").get_data(as_text=True)
     assert "The same figures, run by run" in html and "paced, every 7 days" in html
-    assert html.count('<svg class="chart') == 1
+    assert html.count('<svg class="chart') == 2  # a desktop's and a phone's
     body = client.get(f"/evaluate/compare.csv?run={run.slug}&run={paced.slug}").get_data(as_text=True)
     table = list(csv.DictReader(io.StringIO(body)))
     assert [r["run"] for r in table] == [run.slug, paced.slug]

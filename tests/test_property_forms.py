@@ -78,6 +78,9 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "auth.login_with_link": ("visitor", None),
     "account.account": ("learner", None),
     "account.create_api_token": ("evaluator", "account.account"),
+    "account.change_email": ("newcomer", "account.account"),  # needs the password: refused
+    "account.cancel_email_change": ("newcomer", "account.account"),  # the newcomer has a new address pending
+    "account.confirm_email_change": ("anonymous", None),  # another person's link (the scenario's "mover")
     "learn.enrol": ("newcomer", "workbooks.course_page"),
     "learn.workbook": ("other_learner", None),  # B's open workbook: drafts, one required activity left
     "survey.learner_survey": ("learner", None),  # A has a certificate

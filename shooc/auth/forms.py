@@ -118,3 +118,12 @@ class RoleForm(FlaskForm):
     role = SelectField("Role", choices=select_choices({"learner": "Learner", "leader": "Course leader",
                                                        "evaluator": "Evaluator", "admin": "Admin"}),
                        validators=[InputRequired()])
+
+
+class EmailChangeForm(FlaskForm):
+    """A new address for the account (shooc/auth/email_change.py). The field is named
+    ``email`` in the post, as on the other forms that send e-mail, so that the rate
+    limits count per address asked for (shooc/auth/limits.py)."""
+
+    email = EmailField("New e-mail address", validators=[DataRequired("Enter the new e-mail address."), _email])
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])

@@ -50,7 +50,10 @@ Decisions:
   limited like a reset: 5 an hour per account, 50 per address.
 - Registering and asking for a reset send e-mail, so every attempt counts: per
   address 50 an hour (a room of teachers registering together), per account 5 an
-  hour (nobody's inbox can be flooded from here).
+  hour (nobody's inbox can be flooded from here). Changing the account's e-mail
+  address (issue 18, ``account.change_email``, the one limited page outside
+  ``/auth``) sends two: 5 an hour per address asked for, 5 an hour per logged-in
+  account, 50 per network address.
 - Accounts are keyed by a hash of the lower-cased e-mail address, never the address
   itself, and an account at an address by a hash of both: the counts may live in
   Redis, which is not where personal data belongs.
@@ -88,6 +91,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse as parse_limit
 
@@ -119,6 +123,11 @@ def by_account() -> str:
 
 def by_account_and_address() -> str:
     return "account-address:" + _hash(f"{_typed_email()}|{get_remote_address()}")
+
+
+def by_user() -> str:
+    """The logged-in account (for its own account page's forms), never its address."""
+    return "user:" + _hash(str(current_user.get_id() or "").split(":", 1)[0])
 
 
 def failed_login(response: Response) -> bool:
@@ -195,7 +204,14 @@ RULES: dict[str, tuple[str, list[Rule]]] = {
                                                         Rule("50 per hour", by_address)]),
     "auth.login_link": ("ask for a link to log in", [Rule("5 per hour", by_account),
                                                      Rule("50 per hour", by_address)]),
+    # the account page's change of address sends two e-mails: counted as a reset is,
+    # per address asked for (nobody's inbox flooded), per logged-in account, per address
+    "account.change_email": ("change your e-mail address", [Rule("5 per hour", by_account),
+                                                            Rule("5 per hour", by_user),
+                                                            Rule("50 per hour", by_address)]),
 }
+#: the blueprints whose pages RULES limits (every other request passes untouched)
+LIMITED_BLUEPRINTS = frozenset(endpoint.split(".", 1)[0] for endpoint in RULES)
 
 
 def init_app(app: Flask) -> Limiter:
@@ -214,12 +230,12 @@ def init_app(app: Flask) -> Limiter:
     )
     limiter.init_app(app)
     limiter.request_filter(_not_auth)
-    blueprint = app.blueprints["auth"]
-    if not isinstance(blueprint, Blueprint):  # Flask types its record as the sans-I/O kind
-        raise TypeError(f"the auth blueprint is a {type(blueprint).__name__}")
     for endpoint, (_, rules) in RULES.items():
         if endpoint not in app.view_functions:
             raise RuntimeError(f"shooc/auth/limits.py limits {endpoint}, which is not a page of the app")
+        blueprint = app.blueprints[endpoint.split(".", 1)[0]]
+        if not isinstance(blueprint, Blueprint):  # Flask types its record as the sans-I/O kind
+            raise TypeError(f"the {endpoint} blueprint is a {type(blueprint).__name__}")
         for rule in rules:
             limiter.limit(rule.limit, key_func=rule.key, methods=["POST"], deduct_when=rule.counts,
                           exempt_when=_exempt_unless_at(endpoint, rule.exempt))(blueprint)
@@ -230,13 +246,14 @@ def init_app(app: Flask) -> Limiter:
 
 
 def _not_auth() -> bool:
-    """Flask-Limiter's request filter: only the ``auth`` blueprint's pages are
-    limited, so every other request is let through before any limit is looked up."""
-    return request.blueprint != "auth"
+    """Flask-Limiter's request filter: only the pages of the blueprints RULES names
+    (``auth``, and ``account`` for its change of address) are limited, so every
+    other request is let through before any limit is looked up."""
+    return request.blueprint not in LIMITED_BLUEPRINTS
 
 
 def _exempt_unless_at(endpoint: str, exempt: Callable[[], bool] | None) -> Callable[[], bool]:
-    """A rule is given to the whole ``auth`` blueprint (Flask-Limiter's blueprint
+    """A rule is given to its page's whole blueprint (Flask-Limiter's blueprint
     limits), so it exempts every page of it but its own, and its own as it says."""
     def exempt_when() -> bool:
         return request.endpoint != endpoint or (exempt is not None and exempt())

@@ -72,6 +72,10 @@ class User(Base):
     # Notifications by e-mail: "instant", "daily" (a digest) or "never"
     notification_email: Mapped[str] = mapped_column(String(10), default="instant", server_default="instant")
     digest_sent_on: Mapped[dt.date | None]  # the last daily digest's day
+    # A new address asked for on the account page, until the link sent to it is used
+    # (shooc/auth/email_change.py); ``email`` stays the account's address until then
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_at: Mapped[dt.datetime | None]
 
     @property
     def is_active(self) -> bool:  # Flask-Login's name: an inactive user is never logged in

@@ -41,6 +41,7 @@ from shooc.auth.models import (
     new_session_token,
 )
 from shooc.db import utcnow
+from shooc.urls import SiteUrls
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
@@ -338,12 +339,19 @@ def reset_password(session: Session, user: User, password: str) -> int:
 
 # The learner's own data -----------------------------------------------------------
 
-def export_data(session: Session, user: User) -> dict[str, Any]:
-    """Everything shooc keeps about a person, as they may download it (JSON)."""
+def export_data(session: Session, user: User, urls: SiteUrls | None = None) -> dict[str, Any]:
+    """Everything shooc keeps about a person, as they may download it (JSON):
+    docs/formats.md#personal-data-download. ``urls`` builds the badges' and
+    certificates' addresses (SHOOC_BASE_URL's, or the request's origin); without it
+    they are paths (/badges/assertions/<id>)."""
     from shooc.api.models import ApiToken
+    from shooc.badges.models import BadgeAssertion, Certificate
     from shooc.community.services import posts_for_export
-    from shooc.enrolment.models import Enrolment, Response, Submission
+    from shooc.enrolment.models import Enrolment, Response, Submission, SubmissionReturn
     from shooc.evaluate.models import Evaluation
+    from shooc.lead.models import WorkbookFeedback
+
+    urls = urls or SiteUrls("")
 
     enrolments = []
     for enrolment in session.scalars(select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.id)):
@@ -352,6 +360,14 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
         submissions = session.scalars(select(Submission).where(Submission.enrolment_id == enrolment.id)
                                       .order_by(Submission.submitted_at)).all()
         evaluation = session.scalar(select(Evaluation).where(Evaluation.enrolment_id == enrolment.id))
+        returns = session.scalars(select(SubmissionReturn).where(SubmissionReturn.enrolment_id == enrolment.id)
+                                  .order_by(SubmissionReturn.returned_at, SubmissionReturn.id)).all()
+        badges = session.scalars(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == enrolment.id)
+                                 .order_by(BadgeAssertion.issued_on, BadgeAssertion.id)).all()
+        certificates = session.scalars(select(Certificate).where(Certificate.enrolment_id == enrolment.id)
+                                       .order_by(Certificate.issued_on, Certificate.code)).all()
+        feedback = session.scalars(select(WorkbookFeedback).where(WorkbookFeedback.enrolment_id == enrolment.id)
+                                   .order_by(WorkbookFeedback.workbook_slug)).all()
         enrolments.append({
             "course": enrolment.run.course.slug, "run": enrolment.run.slug, "run_name": enrolment.run.name,
             "enrolled_on": enrolment.enrolled_on.isoformat(), "close_date": enrolment.close_date.isoformat(),
@@ -360,6 +376,20 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
                          "saved_at": _iso(r.updated_at)} for r in responses],
             "submissions": [{"workbook": s.workbook_slug, "submitted_at": _iso(s.submitted_at),
                              "course_version": s.course_version_number} for s in submissions],
+            "handed_back": [{"workbook": r.workbook_slug, "submitted_at": _iso(r.submitted_at),
+                             "returned_at": _iso(r.returned_at), "reason": r.reason, "returned_by": r.returned_by_name}
+                            for r in returns],
+            "feedback": [{"workbook": f.workbook_slug, "text": f.text, "by": f.author_name,
+                          "updated_at": _iso(f.updated_at)} for f in feedback],
+            "badges": [{"workbook": b.workbook_slug, "assertion": urls.assertion(b.id),
+                        "image": urls.assertion(b.id) + ".png", "issued_on": _iso(b.issued_on),
+                        "revoked_at": _iso(b.revoked_at), "revocation_reason": b.revocation_reason,
+                        "evidence_activity": b.evidence_activity_id} for b in badges],
+            "certificates": [{"code": _printed_code(c.code), "url": urls.certificate(c.code),
+                              "pdf": urls.certificate(c.code) + ".pdf", "holder_name": c.holder_name,
+                              "issued_on": _iso(c.issued_on), "revoked_at": _iso(c.revoked_at),
+                              "revocation_reason": c.revocation_reason} for c in certificates],
+            "name_on_public_pages": enrolment.show_name,
             "evaluation": None if evaluation is None else {
                 "overall_effect": evaluation.overall_effect.value if evaluation.overall_effect else None,
                 "objective_ratings": evaluation.objective_ratings, "comments": evaluation.comments,
@@ -379,6 +409,11 @@ def export_data(session: Session, user: User) -> dict[str, Any]:
         "api_tokens": [{"name": t.name, "created_at": _iso(t.created_at), "last_used_at": _iso(t.last_used_at),
                         "revoked_at": _iso(t.revoked_at)} for t in tokens],
     }
+
+
+def _printed_code(code: str) -> str:
+    """A certificate's code as printed, XXXX-XXXX-XXXX (shooc.badges.services.format_code)."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def _iso(value: Any) -> str | None:

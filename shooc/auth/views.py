@@ -26,13 +26,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from shooc.api import tokens as api_tokens
-from shooc.auth import limits, services
+from shooc.auth import email_change, limits, services
 from shooc.auth.emails import send as _send
 from shooc.auth.emails import send_confirmation as _send_confirmation
 from shooc.auth.forms import (
     ApiTokenForm,
     ChangePasswordForm,
     DeleteAccountForm,
+    EmailChangeForm,
     EmptyForm,
     LoginForm,
     LoginLinkForm,
@@ -45,7 +46,7 @@ from shooc.auth.forms import (
 from shooc.auth.models import Role, User
 from shooc.db import utcnow
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required
+from shooc.web import PENDING_DRAFT_KEY, external_url, mailer, roles_required, site_urls
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -322,8 +323,90 @@ def account() -> ResponseReturnValue:
                   "info")
             return redirect(url_for("account.account"))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(),
-                           user=user, **_token_section(user)), status
+    return _account_page(user, status, profile=profile, password=password)
+
+
+def _account_page(user: User, status: int, **forms: Any) -> ResponseReturnValue:
+    forms.setdefault("profile", ProfileForm(formdata=None, obj=user, prefix="profile"))
+    forms.setdefault("password", ChangePasswordForm(formdata=None, prefix="password"))
+    forms.setdefault("email_form", EmailChangeForm(formdata=None))
+    return render_template("auth/account.html", delete=DeleteAccountForm(), user=user, cancel_form=EmptyForm(),
+                           email_hours=email_change.LINK_HOURS, **forms, **_token_section(user)), status
+
+
+# Changing the e-mail address (shooc/auth/email_change.py) --------------------------
+
+@account_bp.route("/email", methods=["POST"])
+@login_required
+def change_email() -> ResponseReturnValue:
+    """Ask for a new address: a link to it, a notice to the old one. The answer is
+    the same whether or not the new address has an account (limited like the other
+    forms that send e-mail: shooc/auth/limits.py)."""
+    user = current_user._get_current_object()
+    form = EmailChangeForm()
+    if not form.validate_on_submit():
+        return _account_page(user, 422, email_form=form)
+    try:
+        asked = email_change.ask(get_session(), user, filled(form.email.data), filled(form.password.data))
+    except services.AccountError as exc:
+        target = form.password if "password" in str(exc) else form.email
+        target.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        return _account_page(user, 422, email_form=form)
+    commit()
+    if asked.taken:
+        _send(asked.new_email, "Your address and shooc", "auth/email/email_change_taken.txt",
+              new_email=asked.new_email, login=external_url("auth.login"))
+    else:
+        token = email_change.make_link_token(current_app.config["SECRET_KEY"], user)
+        _send(asked.new_email, "Confirm your new e-mail address for shooc", "auth/email/email_change_confirm.txt",
+              user=user, new_email=asked.new_email, hours=email_change.LINK_HOURS,
+              link=external_url("account.confirm_email_change", token=token))
+    _send(asked.old_email, "A change of your shooc account's e-mail address", "auth/email/email_change_asked.txt",
+          user=user, old_email=asked.old_email, new_email=asked.new_email, account=external_url("account.account"))
+    flash(f"We sent a link to {asked.new_email}: open it to confirm the new address. Until then your account keeps "
+          f"{asked.old_email}.", "info")
+    return redirect(url_for("account.account", _anchor="email-heading"))
+
+
+@account_bp.route("/email/cancel", methods=["POST"])
+@login_required
+def cancel_email_change() -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    email_change.cancel(get_session(), current_user._get_current_object())
+    commit()
+    flash("The change of address is cancelled: the link sent for it no longer works.", "info")
+    return redirect(url_for("account.account", _anchor="email-heading"))
+
+
+@account_bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str) -> ResponseReturnValue:
+    """The link sent to the new address. Opening it changes nothing; its button (a
+    POST with CSRF) makes the change, and never for another person logged in here."""
+    db = get_session()
+    try:
+        user, new_email = email_change.read_link_token(db, current_app.config["SECRET_KEY"], token)
+    except services.LinkError as exc:
+        return render_template("auth/link_problem.html", message=str(exc), expired=exc.expired,
+                               what="email-change"), 400
+    form, other = EmptyForm(), _someone_else(user)
+    if other is None and form.validate_on_submit():
+        try:
+            old_email = email_change.confirm(db, user, new_email)
+        except services.LinkError as exc:
+            commit()  # the pending address is forgotten
+            return render_template("auth/link_problem.html", message=str(exc), expired=False,
+                                   what="email-change"), 409
+        commit()
+        _send(old_email, "Your shooc account's e-mail address has changed", "auth/email/email_changed.txt",
+              user=user, old_email=old_email, new_email=new_email)
+        if current_user.is_authenticated:
+            flash(f"Your account's e-mail address is now {new_email}.", "info")
+            return redirect(url_for("account.account"))
+        flash(f"Your account's e-mail address is now {new_email}: log in with it.", "info")
+        return redirect(url_for("workbooks.catalogue"))
+    return render_template("auth/confirm_email_change.html", form=form, user=user, new_email=new_email,
+                           other=other), (409 if other is not None and request.method == "POST" else 200)
 
 
 # API tokens (evaluators, leaders and admins; the JSON API is shooc/api) -------------
@@ -358,6 +441,8 @@ def create_api_token() -> ResponseReturnValue:
     password = ChangePasswordForm(formdata=None, prefix="password")
     response = make_response(render_template(
         "auth/account.html", profile=profile, password=password, delete=DeleteAccountForm(formdata=None), user=user,
+        email_form=EmailChangeForm(formdata=None), cancel_form=EmptyForm(formdata=None),
+        email_hours=email_change.LINK_HOURS,
         **_token_section(user, ApiTokenForm(formdata=None) if new_token else form, new_token)), status)
     response.headers["Cache-Control"] = "no-store"  # the page with the token is kept by no cache
     return response
@@ -383,7 +468,7 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
 @account_bp.route("/data.json")
 @login_required
 def download_data() -> ResponseReturnValue:
-    data = services.export_data(get_session(), current_user._get_current_object())
+    data = services.export_data(get_session(), current_user._get_current_object(), site_urls())
     response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="shooc-my-data-{dt.date.today()}.json"'
     response.headers["Cache-Control"] = "no-store"

@@ -57,6 +57,22 @@ class CertificateContent:
     code: str  # as people read it: XXXX-XXXX-XXXX
     url: str
     revoked_reason: str | None = None
+    signatory_role: str = ""  # under the signatory's name (course.md certificate.signatory.role)
+    hours: float | None = None  # study hours for CPD records (course.md hours)
+
+
+def badge_suffix(title: str, badge: str) -> str:
+    """What a badge's name adds to its workbook's title: nothing when it repeats it
+    ("Mentoring 3: Observation and feedback" after "Observation and feedback")."""
+    return "" if title.casefold() in badge.casefold() else badge
+
+
+def hours_text(hours: float | None) -> str:
+    """15 -> "15 hours of study", 7.5 -> "7.5 hours of study"."""
+    if not hours:
+        return ""
+    shown = f"{hours:g}"
+    return f"{shown} hour{'' if shown == '1' else 's'} of study"
 
 
 # The mask every certificate's QR code uses. ReportLab's encoder otherwise builds the
@@ -107,7 +123,7 @@ def render(content: CertificateContent) -> bytes:
     y = _draw_heading_and_holder(pdf, content, width, height)
     _draw_text(pdf, content, width, y)
     _draw_workbooks(pdf, content.workbooks)
-    _draw_signatory(pdf, content.signatory)
+    _draw_signatory(pdf, content.signatory, content.signatory_role, content.issuer_name)
     _draw_verification(pdf, content, width)
     if content.revoked_reason:
         _draw_revoked(pdf, width, height)
@@ -163,12 +179,13 @@ def _draw_text(pdf: Canvas, content: CertificateContent, width: float, y: float)
         y -= 19
     pdf.setFillColor(MUTED)
     pdf.setFont("Sans", 11.5)
-    pdf.drawCentredString(centre, y - 4, f"{content.run_name} · completed {content.completed_on:%-d %B %Y}")
+    facts = [content.run_name, f"completed {content.completed_on:%-d %B %Y}", hours_text(content.hours)]
+    pdf.drawCentredString(centre, y - 4, " · ".join(fact for fact in facts if fact))
 
 
 def _draw_workbooks(pdf: Canvas, workbooks: tuple[tuple[int, str, str], ...]) -> None:
     """The workbooks and their badges, each with its badge colour."""
-    top = 205
+    top = 215
     pdf.setFont("Sans-Semibold", 10.5)
     pdf.setFillColor(ACCENT)
     pdf.drawString(80, top, "WORKBOOKS COMPLETED, EACH WITH ITS OPEN BADGE")
@@ -183,19 +200,27 @@ def _draw_workbooks(pdf: Canvas, workbooks: tuple[tuple[int, str, str], ...]) ->
         pdf.setFillColor(INK)
         pdf.setFont("Sans-Semibold", 10.5)
         pdf.drawString(104, y, title)
-        pdf.setFillColor(MUTED)
-        pdf.setFont("Sans", 9.5)
-        pdf.drawString(104 + pdfmetrics.stringWidth(title, "Sans-Semibold", 10.5) + 6, y, f"· {badge}")
+        suffix = badge_suffix(title, badge)
+        if suffix:
+            pdf.setFillColor(MUTED)
+            pdf.setFont("Sans", 9.5)
+            pdf.drawString(104 + pdfmetrics.stringWidth(title, "Sans-Semibold", 10.5) + 6, y, f"· {suffix}")
         y -= 21
 
 
-def _draw_signatory(pdf: Canvas, signatory: str) -> None:
+def _draw_signatory(pdf: Canvas, name: str, role: str, institution: str) -> None:
+    """The signature line, the signatory's name and role, and the issuing institution."""
     pdf.setStrokeColor(INK)
     pdf.setLineWidth(0.6)
-    pdf.line(80, 64, 300, 64)
+    pdf.line(80, 88, 330, 88)
     pdf.setFillColor(INK)
-    pdf.setFont("Sans", 10)
-    pdf.drawString(80, 52, signatory)
+    pdf.setFont("Sans-Semibold", 10.5)
+    pdf.drawString(80, 75, name)
+    pdf.setFillColor(MUTED)
+    pdf.setFont("Sans", 9.5)
+    lines = [line for line in (role, institution if institution != name else "") if line]
+    for n, line in enumerate(lines[:2]):
+        pdf.drawString(80, 63 - 11.5 * n, line[:90])
 
 
 def _draw_verification(pdf: Canvas, content: CertificateContent, width: float) -> None:

@@ -349,7 +349,49 @@ def certificate_workbooks(session: Session, certificate: Certificate) -> list[tu
     return sorted(pairs, key=lambda pair: pair[0].position)
 
 
-def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, keep: bool = True) -> bytes:
+# Adding a credential to a LinkedIn profile ---------------------------------------
+
+LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
+
+
+def linkedin_url(name: str, organisation: str, issued_on: dt.datetime | dt.date, url: str, credential_id: str) -> str:
+    """LinkedIn's documented "Add to profile" link for a certification
+    (startTask=CERTIFICATION_NAME and the fields it pre-fills): a plain link the
+    learner follows, nothing of LinkedIn's loaded on our pages."""
+    from urllib.parse import urlencode
+
+    return LINKEDIN_ADD + "?" + urlencode({
+        "startTask": "CERTIFICATION_NAME", "name": name, "organizationName": organisation,
+        "issueYear": str(issued_on.year), "issueMonth": str(issued_on.month), "certUrl": url,
+        "certId": credential_id})
+
+
+#: SHOOC_INSTITUTION_NAME's default (shooc/config.py): not an institution's name, so
+#: the course's issuer stands in for it
+DEFAULT_INSTITUTION_NAME = "shooc"
+
+
+def issuing_institution(configured: str | None, meta: dict[str, Any]) -> str:
+    """Whom a certificate (and a portfolio) names as issuing it: the institution
+    (SHOOC_INSTITUTION_NAME) when it is set to more than its default, else the
+    course's issuer (``issuer.name`` in course.md)."""
+    if configured and configured.strip() and configured.strip() != DEFAULT_INSTITUTION_NAME:
+        return configured.strip()
+    return str((meta.get("issuer") or {}).get("name") or configured or DEFAULT_INSTITUTION_NAME)
+
+
+def signatory(meta: dict[str, Any]) -> tuple[str, str]:
+    """The certificate's signatory's (name, role): ``certificate.signatory`` in
+    course.md, a mapping with ``name`` and ``role`` or (before issue 18) one text."""
+    texts = meta.get("certificate") or {}
+    found = texts.get("signatory")
+    if isinstance(found, dict):
+        return str(found.get("name") or ""), str(found.get("role") or "")
+    return (found or (meta.get("issuer") or {}).get("name", "")), ""
+
+
+def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, keep: bool = True,
+                    institution: str | None = None) -> bytes:
     """The certificate's PDF: made on first request and kept with the certificate,
     when ``keep``: only if ``urls`` come from the settings, not from a request's Host
     (shooc/urls.py), since the PDF prints its URL and a QR code of it."""
@@ -362,14 +404,16 @@ def certificate_pdf(session: Session, certificate: Certificate, urls: SiteUrls, 
     meta = current.meta(session, run.course)
     title = current.title(session, run.course)
     texts = meta.get("certificate") or {}
-    issuer = meta.get("issuer") or {}
+    name, role = signatory(meta)
+    hours = meta.get("hours")
     content = CertificateContent(
         holder=certificate.holder_name or "(name erased at the holder's request)",
         course_title=title or run.course.slug, run_name=run.name,
         completed_on=certificate.issued_on.date(),
         title=texts.get("title") or "Certificate of completion",
         text=texts.get("text") or f"has completed every workbook of {title}.",
-        signatory=texts.get("signatory") or issuer.get("name", ""), issuer_name=issuer.get("name", ""),
+        signatory=name, signatory_role=role, issuer_name=issuing_institution(institution, meta),
+        hours=float(hours) if isinstance(hours, (int, float)) and not isinstance(hours, bool) else None,
         workbooks=tuple((wb.position, wb.title, wb.badge["name"])
                         for wb, _ in certificate_workbooks(session, certificate)),
         code=format_code(certificate.code), url=urls.certificate(certificate.code),

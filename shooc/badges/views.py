@@ -14,8 +14,11 @@ from sqlalchemy import select
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.badges import portfolio as portfolios
 from shooc.badges import services
+from shooc.badges.certificate_pdf import hours_text
 from shooc.badges.models import BadgeAssertion, Certificate
+from shooc.badges.portfolio_pdf import render as render_portfolio
 from shooc.enrolment.models import Enrolment
 from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
@@ -166,12 +169,27 @@ def my_badges() -> ResponseReturnValue:
         answers = (found.submission.answers if found.submission else None) or {}
         reflections = [(aid, activity_title(workbook, aid)) for aid, answer in answers.items()
                        if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
+        institution = _institution(found.enrolment)
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
-                       "reflections": reflections})
+                       "reflections": reflections,
+                       "linkedin": services.linkedin_url(workbook.badge["name"], institution, found.issued_on,
+                                                         urls().assertion(found.id), found.id) if workbook else None})
     certificates = db.scalars(select(Certificate).join(Enrolment).where(Enrolment.user_id == current_user.id)).all()
     enrolments = list(dict.fromkeys([found.enrolment for found in rows] + [c.enrolment for c in certificates]))
+    linkedin = {}
+    for held in certificates:
+        course = held.enrolment.run.course
+        title = (current.meta(db, course).get("certificate") or {}).get("title") or "Certificate of completion"
+        linkedin[held.code] = services.linkedin_url(
+            f"{title}: {current.title(db, course) or course.slug}", _institution(held.enrolment), held.issued_on,
+            urls().certificate(held.code), services.format_code(held.code))
     return render_template("badges/my_badges.html", badges=badges, certificates=certificates, form=EmptyForm(),
-                           enrolments=enrolments, format_code=services.format_code)
+                           enrolments=enrolments, format_code=services.format_code, linkedin=linkedin)
+
+
+def _institution(enrolment: Enrolment) -> str:
+    return services.issuing_institution(current_app.config.get("SHOOC_INSTITUTION_NAME"),
+                                        current.meta(get_session(), enrolment.run.course))
 
 
 def _kind(workbook: WorkbookVersion | None, activity_id: str) -> str | None:
@@ -229,8 +247,14 @@ def certificate(code: str) -> ResponseReturnValue:
     workbooks = services.certificate_workbooks(db, found)
     course = found.enrolment.run.course
     title = current.title(db, course)
+    meta = current.meta(db, course)
     checked = request.args.get("name", "")[:300]
+    signatory, signatory_role = services.signatory(meta)
     return render_template("badges/certificate.html", certificate=found, workbooks=workbooks, course=course,
+                           institution=services.issuing_institution(current_app.config.get("SHOOC_INSTITUTION_NAME"),
+                                                                    meta),
+                           hours=hours_text(meta.get("hours") if isinstance(meta.get("hours"), (int, float)) else None),
+                           signatory=signatory, signatory_role=signatory_role,
                            course_title=title, code=services.format_code(found.code), form=EmptyForm(),
                            url=urls().certificate(found.code), holder=services.public_holder(found.enrolment),
                            pdf_allowed=_may_download(found), checked_name=checked,
@@ -274,8 +298,27 @@ def certificate_pdf(code: str) -> ResponseReturnValue:
     if not _may_download(found):
         abort(403, description="The holder has chosen not to show their name publicly, so the certificate's PDF is "
                                "theirs to share. Its page on this site confirms that the certificate is valid.")
-    pdf = services.certificate_pdf(db, found, urls(), keep=keep)
+    pdf = services.certificate_pdf(db, found, urls(), keep=keep,
+                                   institution=current_app.config.get("SHOOC_INSTITUTION_NAME"))
     commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{found.code}.pdf"'
+    return response
+
+
+# The learner's portfolio --------------------------------------------------------
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/portfolio.pdf")
+@login_required
+def portfolio(enrolment_id: int) -> ResponseReturnValue:
+    """The learner's own answers, feedback, badges and certificate (shooc/badges/portfolio.py)."""
+    db = get_session()
+    enrolment = db.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != current_user.id:
+        abort(404)  # another person's enrolment does not exist for you (as every enrolment page)
+    pdf = render_portfolio(portfolios.portfolio(db, enrolment, urls(), current_app.config))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="portfolio-{enrolment.run.course.slug}-{enrolment.run.slug}.pdf"')
+    response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -60,13 +60,19 @@ WEB_ADDRESS, OPTIONAL_WEB_ADDRESS = Key(True, web_address=True), Key(False, web_
 # duration and faq: what the catalogue and the course page show to sell the course.
 COURSE_KEYS = {"title": REQUIRED, "summary": REQUIRED, "issuer": REQUIRED, "objectives": OPTIONAL,
                "standards": OPTIONAL, "certificate": OPTIONAL, "image": OPTIONAL, "image_alt": OPTIONAL,
-               "audience": OPTIONAL, "duration": OPTIONAL, "faq": OPTIONAL}
+               "audience": OPTIONAL, "duration": OPTIONAL, "faq": OPTIONAL,
+               # study hours for CPD records, printed on the certificate (issue 18)
+               "hours": OPTIONAL}
 FAQ_KEYS = {"question": REQUIRED, "answer": REQUIRED}
 MAX_FAQ = 30
 ISSUER_KEYS = {"name": REQUIRED, "url": WEB_ADDRESS, "email": REQUIRED}
 STANDARDS_KEYS = {"framework": REQUIRED, "url": OPTIONAL_WEB_ADDRESS, "items": REQUIRED}
 STANDARD_ITEM_KEYS = {"code": REQUIRED, "name": REQUIRED, "description": OPTIONAL}
 CERTIFICATE_KEYS = {"title": OPTIONAL, "text": OPTIONAL, "signatory": OPTIONAL}
+# certificate.signatory: who signs, printed under the line (a plain text, as before
+# issue 18, is still read as the name)
+SIGNATORY_KEYS = {"name": REQUIRED, "role": OPTIONAL}
+MAX_COURSE_HOURS = 1000
 WORKBOOK_KEYS = {"title": REQUIRED, "summary": REQUIRED, "estimated_hours": OPTIONAL, "standards": OPTIONAL,
                  "badge": REQUIRED}
 # (badge.image is a file of the course folder, not an address: _check_image_ref
@@ -369,12 +375,24 @@ def _check_course_front_matter(reader: _FileReader, doc: YamlDoc) -> tuple[dict[
                         reader.problem(doc.line("standards", "items", i, "code"),
                                        f"standard code '{code}' is used twice")
                     codes.add(code)
-    if "certificate" in fm:
-        reader.check_keys(doc, fm["certificate"], CERTIFICATE_KEYS, ("certificate",), "'certificate'")
+    if "certificate" in fm and reader.check_keys(doc, fm["certificate"], CERTIFICATE_KEYS, ("certificate",),
+                                                 "'certificate'"):
+        signatory = fm["certificate"].get("signatory")
+        if signatory is not None and not isinstance(signatory, str):
+            reader.check_keys(doc, signatory, SIGNATORY_KEYS, ("certificate", "signatory"), "'certificate' 'signatory'")
+            for key in SIGNATORY_KEYS:
+                if key in (signatory if isinstance(signatory, dict) else {}) and not isinstance(signatory[key], str):
+                    reader.problem(doc.line("certificate", "signatory", key),
+                                   f"'certificate' 'signatory' '{key}' must be text")
     for key in ("image_alt", "audience", "duration"):
         if key in fm and not _blank(fm[key]) and not isinstance(fm[key], str):
             reader.problem(doc.line(key), f"'{key}' must be text")
     _check_faq(reader, doc, fm.get("faq"))
+    hours = fm.get("hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float))
+                              or not 0 < hours <= MAX_COURSE_HOURS):
+        reader.problem(doc.line("hours"), f"'hours' must be the course's study hours, a number above 0 and at most "
+                                          f"{MAX_COURSE_HOURS}, e.g. 20")
     return dict(fm), codes
 
 

@@ -7,7 +7,7 @@ reads (run_id, submitted_at, id) and (run_id, workbook_slug, submitted_at, id)
 backwards. Replaces 0016's index on submitted_at alone.
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04 19:50:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0022'
-down_revision: Union[str, Sequence[str], None] = '0019'
+down_revision: Union[str, Sequence[str], None] = '0020'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
