@@ -1369,3 +1369,17 @@ def test_asking_for_a_login_link_takes_as_long_for_an_address_without_an_account
         for n, address in enumerate(confirmed_accounts(database, "linker"))])
     assert min(ratios) <= TIMING_BOUND, ratios
     assert_one_message_to_each_address(slow_smtp, ratios)
+
+
+def test_account_emails_have_a_branded_html_part_beside_their_text(client, app, instance_path) -> None:
+    """The confirmation link, as every account e-mail, comes as plain text and the same
+    in the house's HTML layout (issue 18), the link clickable in both."""
+    outbox = Path(instance_path) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    register(client, email="html.mail@example.org", name="Hana Html")
+    (path,) = set(outbox.glob("*.eml")) - before
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    link = re.search(r"https?://\S+/auth/confirm/\S+", text).group(0)
+    assert f'href="{link}"' in html and "Hana Html" in html and "<html" in html.lower()

@@ -35,7 +35,7 @@ def _mail_to(outbox: Path, address: str, timeout: float = 10) -> str:
         for path in sorted(outbox.glob("*.eml")):
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if message["To"] == address:
-                return message.get_body().get_content()
+                return message.get_body(preferencelist=("plain",)).get_content()
         time.sleep(0.1)
     raise AssertionError(f"no e-mail to {address} in {outbox}")
 

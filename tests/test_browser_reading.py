@@ -5,6 +5,7 @@ unseen; the contents list; submitting through a confirmation dialog."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -78,6 +79,9 @@ def test_answers_save_as_one_types_through_a_network_cut(live_server, browser, r
     field.press_sequentially(" And in the tunnel.")
     expect(page.locator(STATUS)).to_have_text(re.compile("^Not saved: offline"), timeout=15000)
     page.close()
+    # The page's last save (a keepalive request on pagehide) must fail while offline,
+    # not reach the server once the network is back: give it time to fail first.
+    time.sleep(2)
     context.set_offline(False)
     page = watch_problems(context.new_page())
     page.goto(base + WB1)
