@@ -80,7 +80,7 @@ def test_two_teachers_talk_a_leader_moderates(live_server, committed_app, browse
     (mail,) = _mails_to(tmp_path / "outbox", "ann@school.example")
     assert "Bea Baker replied" in mail["Subject"] and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "Me too: I start with what went well." in mail.get_body(("plain",)).get_content()
-    assert "<ul>" in mail.get_body(("html",)).get_content()
+    assert "<ul" in mail.get_body(("html",)).get_content()
 
     # B reports a post (a new one of A's); the leader hides it from the queue
     ann.goto(base + DISCUSSION)

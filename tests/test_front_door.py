@@ -138,18 +138,18 @@ def _edit(folder: Path, old: str, new: str) -> int:
 
 def test_the_shipped_course_has_a_picture_audience_duration_and_faq() -> None:
     course = mentoring()
-    assert course.meta["image"] == "images/course.png" and course.meta["image_alt"].startswith("Two teachers")
-    assert course.image("images/course.png").media_type == "image/png"
+    assert course.meta["image"] == "course.png" and course.meta["image_alt"].startswith("Two teachers")
+    assert course.image("course.png").media_type == "image/png"
     assert course.meta["duration"] == "About 15 hours" and "mentor" in course.meta["audience"]
     assert len(course.meta["faq"]) >= 5 and all(set(q) == {"question", "answer"} for q in course.meta["faq"])
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ("image: images/course.png", "image: images/missing.png", "image 'images/missing.png' not found in the course folder"),
-    ("image: images/course.png", "image: https://example.org/a.png",
+    ("image: course.png", "image: images/missing.png", "image 'images/missing.png' not found in the course folder"),
+    ("image: course.png", "image: https://example.org/a.png",
      "image 'https://example.org/a.png' is on another site: put the file in the course folder"),
-    ("image: images/course.png", "image: ../elsewhere.png", "image '../elsewhere.png' is outside the course folder"),
-    ("image: images/course.png", "image: [a, b]", "'image' must be the name of an image file of the course folder"),
+    ("image: course.png", "image: ../elsewhere.png", "image '../elsewhere.png' is outside the course folder"),
+    ("image: course.png", "image: [a, b]", "'image' must be the name of an image file of the course folder"),
     ("audience: >-", "audience: [teachers]\nformer_audience: >-", "'audience' must be text"),
     ("duration: About 15 hours", "duration:", None),  # empty: optional, falls back to the workbooks' hours
     ("faq:\n", "faq: Ask us\nold_faq:\n", "'faq' must be a list of questions, each with 'question' and 'answer'"),
@@ -172,23 +172,23 @@ def test_a_picture_needs_its_description_and_a_description_needs_its_picture(cou
     text = (course_copy / "course.md").read_text()
     start, end = text.index("image_alt: >-"), text.index("audience:")
     (course_copy / "course.md").write_text(text[:start] + text[end:])
-    line = text[:text.index("image: images/course.png")].count("\n") + 1
+    line = text[:text.index("image: course.png")].count("\n") + 1
     assert _problems(course_copy) == [f"{course_copy}/course.md:{line}: 'image' needs 'image_alt': a sentence saying "
                                       "what the picture shows, for people who cannot see it"]
-    (course_copy / "course.md").write_text(text.replace("image: images/course.png\n", ""))
+    (course_copy / "course.md").write_text(text.replace("image: course.png\n", ""))
     assert _problems(course_copy) == [f"{course_copy}/course.md:{line}: 'image_alt' describes the course's 'image': "
                                       "give 'image' too"]
 
 
 def test_a_picture_that_is_not_what_its_name_says_is_refused(course_copy: Path) -> None:
-    (course_copy / "images" / "course.png").write_bytes(b"GIF89a not a png")
-    line = _edit(course_copy, "image: images/course.png", "image: images/course.png")
-    assert _problems(course_copy) == [f"{course_copy}/course.md:{line}: image 'images/course.png' is not a PNG file"]
+    (course_copy / "course.png").write_bytes(b"GIF89a not a png")
+    line = _edit(course_copy, "image: course.png", "image: course.png")
+    assert _problems(course_copy) == [f"{course_copy}/course.md:{line}: image 'course.png' is not a PNG file"]
 
 
 def test_a_new_picture_is_a_new_version(db: Session, publish, course_copy: Path) -> None:  # type: ignore[no-untyped-def]
     first = publish(course_copy).version
-    (course_copy / "images" / "course.png").write_bytes((course_copy / "images" / "course.png").read_bytes() + b"\0")
+    (course_copy / "course.png").write_bytes((course_copy / "course.png").read_bytes() + b"\0")
     second = publish(course_copy).version
     assert second.number == first.number + 1 and second.meta["image_url"] != first.meta["image_url"]
 
@@ -251,7 +251,7 @@ def test_the_course_page_shows_what_you_learn_who_it_is_for_how_long_badges_cert
 def test_faq_answers_are_sanitised_markdown_and_a_course_without_the_new_keys_still_reads_well(
         client: FlaskClient, publish, course_copy: Path) -> None:  # type: ignore[no-untyped-def]
     text = (course_copy / "course.md").read_text()
-    start, end = text.index("image: images/course.png"), text.index("objectives:")
+    start, end = text.index("image: course.png"), text.index("objectives:")
     text = text[:start] + text[end:]
     text = text.replace("    answer: No. The course, its badges and its certificate are free.",
                         "    answer: 'No. <script>alert(1)</script> [Read more](javascript:alert(2)) *Free*.'")

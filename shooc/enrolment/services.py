@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, contains_eager
 from shooc.db import utcnow
 from shooc.enrolment import rules
 from shooc.enrolment.models import Enrolment, Response, Run, Submission
+from shooc.enrolment.responses import save_answer
 from shooc.enrolment.runs import open_runs
 from shooc.evaluate import counters
 from shooc.workbooks import current, published
@@ -79,8 +80,6 @@ def enrol(session: Session, run: Run, user_id: int, today: dt.date | None = None
 def carry_over(session: Session, previous: Enrolment, enrolment: Enrolment) -> int:
     """Copy ``previous``'s answers of unsubmitted workbooks into ``enrolment`` (see
     above); returns how many answers were copied."""
-    from shooc.enrolment.answers import save_answer  # answers imports this module: here, not at the top
-
     submitted = set(session.scalars(select(Submission.workbook_slug).where(Submission.enrolment_id == previous.id)))
     course = enrolment.run.course
     version = published.version(session, course.current_version_id) if course.current_version_id else None
