@@ -34,6 +34,7 @@ from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
 from shooc.mail import Mailer
+from shooc.mailqueue import DELIVERY_JOB
 from shooc.unit_of_work import get_db, get_session
 from shooc.urls import SiteUrls, path_for_logs, public_origin
 from shooc.urls import site_urls as site_urls_for
@@ -201,6 +202,15 @@ def start_job(job_id: int) -> None:
         jobs.dispatch(job_environment(), job_id)
     except Exception:  # noqa: BLE001 (any failure to reach the runner)
         current_app.logger.exception("job %s is queued but its runner could not be reached", job_id)
+
+
+def commit_and_deliver(emailed: int) -> None:
+    """Commit the request's work with a job that delivers the mail queue (the ``emailed``
+    messages it just queued: announcements, messages, live sessions), then start it.
+    Nothing is read after the commit: the job may need SQLite's write lock at once."""
+    delivery = jobs.create(get_session(), DELIVERY_JOB, total=emailed, created_by_id=current_user.id).id
+    get_session().commit()
+    start_job(delivery)
 
 
 def the_app() -> Flask:

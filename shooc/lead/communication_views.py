@@ -18,7 +18,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from shooc import jobs
 from shooc.auth.forms import EmptyForm, filled, select_choices
 from shooc.enrolment.models import Enrolment, Run
 from shooc.lead import bp
@@ -28,9 +27,9 @@ from shooc.lead import messages as team
 from shooc.lead.forms import AnnouncementForm, MessageForm, RecordingForm
 from shooc.lead.models import Announcement, LiveSession, Recording
 from shooc.lead.services import LeadError
-from shooc.mailqueue import DELIVERY_JOB, queue_figures
+from shooc.mailqueue import queue_figures
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import int_arg, run_or_404, site_urls, start_job
+from shooc.web import commit_and_deliver, int_arg, run_or_404, site_urls
 from shooc.workbooks.models import Course
 
 
@@ -58,9 +57,7 @@ def announcements(slug: str) -> ResponseReturnValue:
                     getattr(form, name).errors = [problem]
             else:
                 n, title, run_slug = announcement.emailed_to, announcement.title, run.slug
-                delivery = jobs.create(db, DELIVERY_JOB, total=n, created_by_id=current_user.id).id
-                commit()  # then nothing more is read: the job may need SQLite's write lock at once
-                start_job(delivery)
+                commit_and_deliver(n)
                 flash(f"Posted “{title}”: learners see it on their dashboards; "
                       f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
                 return redirect(url_for("lead.announcements", slug=run_slug))
@@ -113,9 +110,7 @@ def messages(slug: str) -> ResponseReturnValue:
             flash(str(exc)[0].upper() + str(exc)[1:] + ": nothing was sent.", "error")
         else:
             n, reached, subject = sent.emailed_to, sent.recipients, sent.subject
-            delivery = jobs.create(db, DELIVERY_JOB, total=n, created_by_id=current_user.id).id
-            commit()  # then nothing more is read: the job may need SQLite's write lock at once
-            start_job(delivery)
+            commit_and_deliver(n)
             flash(f"Sent “{subject}” to {reached} {'person' if reached == 1 else 'people'}; "
                   f"{n} e-mail{'' if n == 1 else 's'} on the way.", "info")
             return redirect(url_for("lead.messages", slug=run.slug))

@@ -8,7 +8,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from shooc import jobs
 from shooc.auth.forms import EmptyForm
 from shooc.db import utcnow
 from shooc.enrolment.models import Run
@@ -17,9 +16,8 @@ from shooc.lead import communications as comms
 from shooc.lead import live_sessions as live
 from shooc.lead.forms import LiveSessionForm
 from shooc.lead.models import LiveSession
-from shooc.mailqueue import DELIVERY_JOB
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import run_or_404, site_urls, start_job
+from shooc.web import commit_and_deliver, run_or_404, site_urls
 
 
 def _values(form: LiveSessionForm) -> dict[str, str]:
@@ -33,12 +31,11 @@ def _show_problems(form: LiveSessionForm, problems: dict[str, str]) -> None:
 
 
 def _deliver(emailed: int) -> None:
-    """Commit, then deliver the queued e-mails in the background (as announcements do)."""
-    delivery = jobs.create(get_session(), DELIVERY_JOB, total=emailed, created_by_id=current_user.id).id \
-        if emailed else None
-    commit()
-    if delivery is not None:
-        start_job(delivery)
+    """Commit, then deliver the queued e-mails in the background, if any (as announcements do)."""
+    if emailed:
+        commit_and_deliver(emailed)
+    else:
+        commit()
 
 
 @bp.route("/runs/<slug>/sessions", methods=["GET", "POST"])
