@@ -36,6 +36,9 @@ certificates_cli = AppGroup("certificates", help="Certificates issued to learner
 records_cli = AppGroup("records", help="A past run's records.")
 jobs_cli = AppGroup("jobs", help="Background jobs (records imports, mail delivery).")
 submissions_cli = AppGroup("submissions", help="Submitted workbooks.")
+keys_cli = AppGroup("keys", help="The instance's signing keys (Open Badges 3.0, LTI 1.3).")
+# shooc.signing_keys.ALGORITHMS' purposes, spelled out so the command line loads without it
+ALGORITHM_PURPOSES = ("badges", "lti")
 
 DEMO_ACCOUNTS = [
     ("learner@example.org", "Demo Learner", Role.learner),
@@ -485,11 +488,35 @@ def jobs_list(limit: int) -> None:
                        + (f"  {job.error}" if job.error else ""))
 
 
+@keys_cli.command("list")
+def keys_list() -> None:
+    """The instance's signing keys: which signs now, which only verify what they signed."""
+    from shooc import signing_keys
+
+    with command_session() as session:
+        for purpose in signing_keys.ALGORITHMS:
+            for key in signing_keys.public_keys(session, purpose):  # type: ignore[arg-type]
+                state = f"retired {key.retired_at:%Y-%m-%d %H:%M}" if key.retired_at else "signs now"
+                click.echo(f"{purpose:<7} {key.algorithm:<6} {key.kid}  made {key.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@keys_cli.command("rotate")
+@click.argument("purpose", type=click.Choice(sorted(ALGORITHM_PURPOSES)))
+def keys_rotate(purpose: str) -> None:
+    """Sign with a new key from now on; the old public key is still served, so what it
+    signed keeps verifying (badges: Open Badges 3.0 credentials; lti: LTI 1.3 messages)."""
+    from shooc import signing_keys
+
+    with command_session() as session:
+        key = signing_keys.rotate(session, purpose, current_app.config["SECRET_KEY"])  # type: ignore[arg-type]
+    click.echo(f"The {purpose} key {key.kid} signs from now on; earlier keys stay published for verification.")
+
+
 def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli, sessions_cli
 
     for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
-                  reminders_cli, sessions_cli, jobs_cli, submissions_cli):
+                  reminders_cli, sessions_cli, jobs_cli, submissions_cli, keys_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)

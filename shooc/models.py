@@ -28,6 +28,7 @@ from shooc.lead.models import (
     WorkbookFeedback,
 )
 from shooc.mailqueue import OutgoingMail
+from shooc.signing_keys import SigningKey
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
 __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry", "BadgeAssertion", "Base",
@@ -35,5 +36,5 @@ __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry",
            "Follow", "Helpful", "Job", "LiveSession", "Mute", "Notification", "OutgoingMail", "OverallEffect",
            "PendingDraft", "Post", "RecordImport", "Recording", "ReminderSent", "Report", "Response", "Role", "Run",
            "RunCounter", "RunMode", "RunTally", "RunWeekCounter", "RunWorkbookCounter", "SessionReminderSent",
-           "Submission", "SubmissionReturn", "TeamMessage", "User", "WorkbookFeedback", "WorkbookStart",
+           "SigningKey", "Submission", "SubmissionReturn", "TeamMessage", "User", "WorkbookFeedback", "WorkbookStart",
            "WorkbookVersion"]
