@@ -49,8 +49,19 @@ def post(client, url: str, data: dict[str, Any]):  # type: ignore[no-untyped-def
     return client.post(url, data={**data, "csrf_token": csrf_token(client, url)})
 
 
+def ratings_fields(db: Session, slug: str = "the-mentors-role") -> dict[str, Any]:
+    """A rating of 4 for every statement of the workbook's required self-assessments."""
+    fields: dict[str, Any] = {}
+    for activity in db.scalars(select(ActivityVersion).join(WorkbookVersion).where(
+            WorkbookVersion.slug == slug, ActivityVersion.kind == "self-assessment")):
+        if activity.required:
+            for statement in activity.definition["statements"]:
+                fields[f"a.{activity.activity_id}.{statement['id']}"] = "4"
+    return fields
+
+
 def complete_answers(db: Session) -> dict[str, Any]:
-    return {"a.my-mentoring-context.text": REFLECTION, **quiz_fields(quiz_of(db))}
+    return {"a.my-mentoring-context.text": REFLECTION, **ratings_fields(db), **quiz_fields(quiz_of(db))}
 
 
 # Enrolling --------------------------------------------------------------------

@@ -226,7 +226,7 @@ def test_estimated_hours_fallback(course_copy: Path) -> None:
 # Web addresses (issue 14, item 7): every field holding one gets the same check ---------
 
 ISSUER_URL = "  url: https://shooc.example.org"
-STANDARDS_URL = "  url: https://www.gov.uk/government/publications/initial-teacher-training-itt-mentor-standards"
+STANDARDS_URL = "  url: https://www.gov.uk/government/publications/national-standards-for-school-based-initial-teacher-training-itt-mentors"
 SCRIPT_ADDRESSES = ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "'java\tscript:alert(1)'",
                     "' javascript:alert(1)'", "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)",
                     "//evil.example/x", "https:alert(1)", "\"https:\\\\\\\\evil.example\"", "[https://a.example]",
