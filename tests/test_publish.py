@@ -55,7 +55,7 @@ def test_a_change_makes_a_new_version_and_reports_the_difference(db: Session, pu
     (course_copy / WB).write_text(text)
     (course_copy / "05-mentoring-communities.md").unlink()
     (course_copy / "06-extra.md").write_text((course_copy / "01-the-mentors-role.md").read_text())
-    (course_copy / "course.md").write_text((course_copy / "course.md").read_text().replace("## How it works", "## How this course works"))
+    (course_copy / "course.md").write_text((course_copy / "course.md").read_text().replace("## About this course", "## About the course"))
 
     source = load_course(course_copy).course
     preview = diff_course(db, source)

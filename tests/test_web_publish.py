@@ -250,7 +250,7 @@ def test_a_stale_upload_is_compared_with_the_version_published_now(
     other.mkdir()
     for file in MENTORING.iterdir():
         (other / file.name).write_bytes(file.read_bytes())
-    (other / "course.md").write_text((other / "course.md").read_text().replace("## How it works", "## How this course works"))
+    (other / "course.md").write_text((other / "course.md").read_text().replace("## About this course", "## About the course"))
     publish_course(db, load_course(other).course)
     db.commit()
     assert versions(db) == 2
@@ -478,7 +478,7 @@ def test_a_script_address_in_course_md_is_a_problem_and_never_reaches_the_badge(
     BadgeClass page's link and its JSON-LD alignment."""
     publish(course_copy)
     text = (course_copy / "course.md").read_text()
-    good = "url: https://www.gov.uk/government/publications/initial-teacher-training-itt-mentor-standards"
+    good = "url: https://www.gov.uk/government/publications/national-standards-for-school-based-initial-teacher-training-itt-mentors"
     (course_copy / "course.md").write_text(text.replace(good, "url: javascript:alert(document.domain)"))
     line = next(n for n, t in enumerate(text.split("\n"), start=1) if good in t)
     upload = upload_id(post_zip(client, staging.zip_folder(course_copy)))
