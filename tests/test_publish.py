@@ -81,6 +81,7 @@ def test_a_change_makes_a_new_version_and_reports_the_difference(db: Session, pu
         "    removed  activity partnership-map",
         "    removed  activity community-conversation",
         "    removed  activity community-webinar",
+        "    removed  activity goal-review",
         "    removed  activity case-discussion",
         "    removed  activity community-self-assessment",
         "    removed  activity community-quiz",
