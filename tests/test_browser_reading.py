@@ -153,7 +153,7 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     desktop = viewport["width"] > 800
     # open beside the text on a desktop; folded at the top on a phone, one tap away
     expect(contents).to_have_attribute("open", "") if desktop else expect(contents).not_to_have_attribute("open", "")
-    expect(contents.locator("summary")).to_contain_text("0 of 2 required activities done")
+    expect(contents.locator("summary")).to_contain_text("0 of 3 required activities done")
     shots.take(page, "workbook-top")
     if not desktop:
         # a phone: choices large enough to touch, the scale's words kept, room for the text
@@ -185,7 +185,7 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     page.locator(FIELD).fill(" ".join(["word"] * 210))
     page.locator(FIELD).blur()
     expect(page.locator(STATUS)).to_have_text(re.compile("^Saved"), timeout=15000)
-    expect(contents.locator("summary")).to_contain_text("1 of 2 required activities done")
+    expect(contents.locator("summary")).to_contain_text("1 of 3 required activities done")
     expect(contents.locator('li.done a[data-contents-target="activity-my-mentoring-context"]')).to_have_count(1)
 
     # next workbook at the end of the page
@@ -196,7 +196,7 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     page.get_by_role("button", name="Submit workbook").click()
     dialog = page.locator("#submit-dialog")
     expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("1 required activity is not done yet")
+    expect(dialog).to_contain_text("2 required activities are not done yet")
     if WRITE_SCREENSHOTS:
         page.screenshot(path=str(shots.folder / "submit-dialog.png"))
     dialog.get_by_role("button", name="Not yet").click()
@@ -208,6 +208,32 @@ def test_the_contents_list_follows_the_reader_and_submitting_asks_first(live_ser
     assert "#" not in page.url
     assert page.problems == []
     shots.phone.close()
+    context.close()
+
+
+def test_without_script_submitting_asks_on_a_page_of_its_own(live_server, browser) -> None:
+    """No <dialog> without script: the Submit button saves, then a page asks; "Not yet"
+    goes back with the text kept, and confirming submits what was saved."""
+    base, database = live_server
+    _learner(database)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, base, "tess@school.example")
+    page.goto(base + WB1)
+    page.locator(FIELD).fill("Typed without script.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit workbook").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Submit workbook 1: The mentor"))
+    expect(page.get_by_text("3 required activities are not done yet")).to_be_visible()
+    assert _saved(database) == "Typed without script."
+    page.get_by_role("link", name="Not yet: back to the workbook").click()
+    expect(page.locator(FIELD)).to_have_value("Typed without script.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit workbook").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Submit workbook").click()
+    expect(page.get_by_text("The workbook cannot be submitted yet")).to_be_visible()
+    expect(page.locator(FIELD)).to_have_value("Typed without script.")
     context.close()
 
 

@@ -224,6 +224,39 @@ def test_submit_a_complete_workbook(client, db: Session, learner) -> None:
     assert db.scalar(select(Response.answer).where(Response.activity_id == "my-mentoring-context")) == {"text": REFLECTION}
 
 
+def test_without_script_submitting_asks_on_a_page_first(client, db: Session, learner) -> None:
+    """The <dialog> needs script; a browser without it sends confirm=ask (from <noscript>)."""
+    page = client.get(WB1).get_data(as_text=True)
+    assert '<noscript><input type="hidden" name="confirm" value="ask"></noscript>' in page
+    post(client, WB1, {**quiz_fields(quiz_of(db)), "action": f"check:{quiz_of(db).activity_id}"})
+    asked = post(client, WB1, {**complete_answers(db), "action": "submit", "confirm": "ask"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Submit workbook 1: The mentor" in html
+    assert 'name="confirm" value="saved"' in html and "Not yet: back to the workbook" in html
+    assert "not done yet" not in html  # everything required is done
+    # Nothing is submitted yet, but what was typed is saved.
+    assert db.scalar(select(func.count()).select_from(Submission)) == 0
+    assert db.scalar(select(Response.answer).where(Response.activity_id == "my-mentoring-context")) == {
+        "text": REFLECTION}
+    # The page's button submits what was saved (its form holds no answers, and clears none).
+    done = post(client, WB1, {"action": "submit", "confirm": "saved"})
+    assert done.status_code == 302 and done.headers["Location"] == "/dashboard"
+    submission = db.scalar(select(Submission))
+    assert submission.answers["my-mentoring-context"] == {"text": REFLECTION}
+    again = post(client, WB1, {"action": "submit", "confirm": "saved"})
+    assert again.status_code == 302 and db.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_without_script_an_incomplete_workbook_is_refused_after_the_question(client, db: Session, learner) -> None:
+    asked = post(client, WB1, {"a.my-mentoring-context.text": "Too short.", "action": "submit", "confirm": "ask"})
+    assert asked.status_code == 200 and "required activities are not done yet" in asked.get_data(as_text=True)
+    refused = post(client, WB1, {"action": "submit", "confirm": "saved"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "The workbook cannot be submitted yet" in html
+    assert ">Too short.</textarea>" in html
+    assert db.scalar(select(func.count()).select_from(Submission)) == 0
+
+
 def test_a_closed_enrolment_is_read_only_and_an_extension_reopens_it(client, db: Session, learner) -> None:
     post(client, WB1, {"a.roles-warm-up.text": "kept", "action": "save"})
     enrolment = db.scalar(select(Enrolment))

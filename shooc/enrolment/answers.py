@@ -360,12 +360,22 @@ def submit_workbook(session: Session, enrolment: Enrolment, state: WorkbookState
 @dataclass(frozen=True)
 class Pressed:
     """What a press did: ``saved`` (``activity_id`` when it was one activity's Save),
-    ``checked`` (a quiz marked: ``attempt``), ``submitted``, or ``already-submitted``
-    (a second click, another tab: the first submission stands)."""
+    ``checked`` (a quiz marked: ``attempt``), ``submitted``, ``already-submitted``
+    (a second click, another tab: the first submission stands), or ``confirm`` (saved;
+    a browser without script is asked before submitting: see SUBMIT_CONFIRM)."""
 
     outcome: str
     activity_id: str | None = None
     attempt: dict[str, Any] | None = None
+
+
+# Submitting cannot be undone, so it is confirmed first. With script, the page's
+# <dialog> asks. Without, the form carries ``confirm=ask`` (an input inside
+# <noscript>, which only a browser without script submits): the answers are saved and
+# a page asks; its button posts ``confirm=saved``, which submits what was saved then
+# (that form holds no answers: saving its empty fields would clear ticked boxes).
+# A client that names no ``confirm`` (scripts, the tests) submits at once, as before.
+SUBMIT_CONFIRM = "confirm"
 
 
 def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: str,
@@ -393,6 +403,14 @@ def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: 
         save_drafts(session, enrolment, state, drafts)
         marked = check_quiz(session, enrolment, state, activity_id, quiz_draft)
         return Pressed("checked", activity_id, marked["last_attempt"])
+    if verb == "submit" and form.get(SUBMIT_CONFIRM) == "saved":
+        if state.submission is not None:
+            return Pressed("already-submitted")
+        submit_workbook(session, enrolment, state)
+        return Pressed("submitted")
+    if verb == "submit" and form.get(SUBMIT_CONFIRM) == "ask":
+        save_drafts(session, enrolment, state, drafts)
+        return Pressed("confirm")
     if verb == "submit":
         try:
             with session.begin_nested():

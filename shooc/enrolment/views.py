@@ -259,6 +259,9 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.Workb
         return _render(course, enrolment, state, posted=form, status=409, problem=(
             f"{exc} What you typed is shown below so that you can copy it."))
     commit()
+    if pressed.outcome == "confirm":
+        left = len(answers.workbook_state(db, enrolment, state.workbook).required_missing)
+        return render_template("learn/confirm_submit.html", course=course, workbook=state.workbook, left=left)
     if pressed.outcome in ("submitted", "already-submitted"):
         flash(f"Workbook {state.workbook.position} is submitted. Well done!" if pressed.outcome == "submitted"
               else f"Workbook {state.workbook.position} is already submitted.", "info")
