@@ -21,6 +21,7 @@ from shooc.db import utcnow
 from shooc.enrolment import answers, services
 from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
+from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead import live_sessions, review
@@ -118,6 +119,58 @@ def rejoin(enrolment_id: int) -> ResponseReturnValue:
     commit()
     flash(f"Welcome back to {enrolment.run.name}.", "info")
     return redirect(url_for("learn.dashboard"))
+
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/self-assessment/<phase>", methods=["GET", "POST"])
+@login_required
+def self_assessment(enrolment_id: int, phase: str) -> ResponseReturnValue:
+    """Rating oneself against the course's standards, before or after the course
+    (the rules: shooc/enrolment/self_assessment.py). ``action=skip`` is "Not now"."""
+    if phase not in self_assessments.PHASES:
+        abort(404)
+    enrolment = _own_enrolment(enrolment_id)
+    db = get_session()
+    summary = next(iter(dashboards.enrolment_summaries(db, [enrolment])), None) or abort(404)
+    form = EmptyForm()
+    chosen: dict[str, int] = {}
+    problem = missing = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            if request.form.get("action") == "skip":
+                self_assessments.skip(db, enrolment, phase)
+                commit()
+                flash("Not now, then. " + (
+                    "You can still rate yourself from your dashboard until you submit your first workbook."
+                    if phase == self_assessments.BEFORE else "You can still rate yourself from your dashboard."),
+                    "info")
+                return redirect(url_for("learn.dashboard"))
+            chosen = self_assessments.parse_ratings(request.form, summary.standards)
+            self_assessments.record(db, enrolment, phase, chosen, summary.standards, summary.submitted,
+                                    len(summary.workbooks), active=not (summary.closed or summary.withdrawn))
+        except self_assessments.MissingRatings as exc:
+            rollback()
+            problem, missing = str(exc), {s["code"] for s in exc.missing}
+        except self_assessments.SelfAssessmentError as exc:
+            rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("learn.dashboard"))
+        else:
+            commit()
+            flash("Thank you: your ratings are kept. " + (
+                "You will be asked again when you have submitted every workbook, to see what changed."
+                if phase == self_assessments.BEFORE else "Your dashboard shows how your confidence changed."), "info")
+            return redirect(url_for("learn.dashboard", _anchor=f"confidence-{enrolment.id}"))
+    elif summary.self_assessment_phase != phase:
+        flash("You have already rated yourself, or this self-assessment is not open now." if
+              summary.self_assessment.done(phase) else
+              "The rating before the course can be given until you submit your first workbook; the one after, "
+              "once you have submitted every workbook.", "info")
+        return redirect(url_for("learn.dashboard"))
+    return render_template("learn/self_assessment.html", summary=summary, phase=phase, form=form,
+                           chosen=chosen, problem=problem, missing=missing or set(),
+                           scale=self_assessments.SCALE), 422 if problem else 200
 
 
 def _form_dict(form: MultiDict) -> dict[str, list[str]]:
