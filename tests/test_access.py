@@ -169,6 +169,8 @@ POST learn.withdraw               login moved 404   404   404   404
 POST learn.rejoin                 login moved 404   404   404   404
 POST learn.autosave               401   400   400   403   403   403   # JSON: a form with only its token is no autosave; learners only
 GET  badges.portfolio             login 200   404   404   404   404   # A's own answers and badges, as a PDF
+GET  learn.self_assessment        login 200   404   404   404   404   # A's rating after the course (A has finished)
+POST learn.self_assessment        login 422   404   404   404   404   # a form with only its token: no ratings
 GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
 POST badges.badge_settings        login moved 404   404   404   404   # A's badge
 POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages

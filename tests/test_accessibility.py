@@ -231,6 +231,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
         ],
         "finisher": [
             "/dashboard", "/badges", f"/certificates/{ids['certificate']}", f"/runs/{run}/evaluation",
+            f"/dashboard/enrolments/{ids['fern']}/self-assessment/after",
             f"{course}/workbooks/{books[-1]}",
         ],
         "leader": [

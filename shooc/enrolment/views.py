@@ -18,7 +18,7 @@ from shooc.auth.models import Role
 from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
-from shooc.enrolment import answers, services
+from shooc.enrolment import answers, recall, services
 from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment import self_assessment as self_assessments
@@ -436,6 +436,7 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            contents=contents(state.workbook.body_parts, state.workbook.title),
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
+                           recalled=recall.recalled(get_session(), enrolment, state.workbook),
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug)) if not state.submission else None,
@@ -474,4 +475,5 @@ def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
                            contents=contents(workbook.body_parts, workbook.title),
                            problem=None, enrolment=None, form=None,
+                           recalled=recall.recalled(db, None, workbook),
                            **_recordings(course, workbook))

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
 
 from shooc.webaddress import web_address_problem
-from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
+from shooc.workbooks.activities import ID_RE, KINDS, RECALLABLE_KINDS, SelfAssessment, get_kind
 from shooc.workbooks.render import ACTIVITY_MARKER
 from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
 
@@ -83,6 +83,7 @@ _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 _IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
 _IMAGE_HTML_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _QUOTES_RE = re.compile(r"^[ >]*")
+_RECALL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}/[a-z0-9][a-z0-9-]{0,79}$")
 MAX_INDENT = 100  # columns: lists 25 levels deep
 MAX_QUOTE_DEPTH = 20
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
@@ -119,6 +120,13 @@ class ActivitySource:
     definition: dict[str, Any]
     line: int
     digest: str
+    recall_line: int = 0  # the line of its ``recall`` key (0: none)
+
+    @property
+    def recall(self) -> str | None:
+        """``<workbook-slug>/<activity-id>`` of the earlier answer shown above it."""
+        value = self.definition.get("recall")
+        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -324,6 +332,8 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     _check_nesting(course_reader, course_body, course_body_line)
 
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
+    if not problems:  # across files: only once each file reads right (a broken workbook is not in the list)
+        _check_recalls(workbooks, display, problems)
     if not numbered and not problems:
         problems.append(Problem(display_root, 1, "the course has no workbooks (files named NN-slug.md)"))
 
@@ -339,6 +349,34 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         source_digest=source_digest,
     )
     return LoadResult(course, [])
+
+
+def _check_recalls(workbooks: list[WorkbookSource], display: Callable[[str], str], problems: list[Problem]) -> None:
+    """Each ``recall`` names an activity of this course (any workbook, in any order,
+    since learners take them in any order; the page says so when the answer is not
+    there yet) whose kind has an answer to show, and not the activity itself."""
+    found = {(w.slug, a.id): a for w in workbooks for a in w.activities}
+    for workbook in workbooks:
+        for activity in workbook.activities:
+            target = activity.recall
+            if target is None:
+                continue
+            slug, _, activity_id = target.partition("/")
+            recalled = found.get((slug, activity_id))
+            message = None
+            if (slug, activity_id) == (workbook.slug, activity.id):
+                message = "it recalls itself: name an earlier activity"
+            elif not any(w.slug == slug for w in workbooks):
+                message = (f"there is no workbook '{slug}' in this course "
+                           f"(its workbooks: {', '.join(w.slug for w in workbooks)})")
+            elif recalled is None:
+                message = f"workbook '{slug}' has no activity '{activity_id}'"
+            elif recalled.kind not in RECALLABLE_KINDS:
+                message = (f"'{target}' is a {recalled.kind}: only an answer the learner wrote or rated can be "
+                           f"recalled ({', '.join(RECALLABLE_KINDS)})")
+            if message:
+                problems.append(Problem(display(workbook.filename), activity.recall_line,
+                                        f"activity '{activity.id}': recall '{target}': {message}"))
 
 
 def _read_text(file: Path, reader: _FileReader) -> str | None:
@@ -552,6 +590,10 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
         reader.problem(doc.line("required"), f"{label}: 'required' must be true or false")
     if "title" in definition and not isinstance(definition["title"], str):
         reader.problem(doc.line("title"), f"{label}: 'title' must be text")
+    recall = definition.get("recall")
+    if "recall" in definition and not (isinstance(recall, str) and _RECALL_RE.match(recall)):
+        reader.problem(doc.line("recall"), f"{label}: 'recall' must be <workbook-slug>/<activity-id>, "
+                                           "e.g. smart-goal-setting/smart-goal")
     kind_name = definition.get("kind")
     kind = get_kind(kind_name) if isinstance(kind_name, str) else None
     if kind_name is None:
@@ -572,7 +614,7 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
     return ActivitySource(
         id=activity_id, kind=kind_name, required=definition.get("required", False),
         title=definition.get("title"), definition=definition, line=fence_line,
-        digest=_digest_of(definition),
+        digest=_digest_of(definition), recall_line=doc.line("recall") if "recall" in definition else 0,
     )
 
 
