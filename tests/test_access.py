@@ -114,6 +114,7 @@ REFUSED = {"login", "403", "404", "401"}
 ACCESS = """
 GET  workbooks.catalogue          200   200   200   200   200   200   public
 GET  workbooks.course_page        200   200   200   200   200   200   public
+GET  learn.start_page             200   200   200   200   200   200   public   # start.md: how the course works
 GET  workbooks.privacy            200   200   200   200   200   200   public
 GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
 GET  static                       200   200   200   200   200   200   public

@@ -18,11 +18,12 @@ from shooc.auth.models import Role
 from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
-from shooc.enrolment import answers, recall, services
+from shooc.enrolment import answers, recall, rules, services
 from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
+from shooc.enrolment.runs import open_runs, upcoming_runs
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead import live_sessions, review
 from shooc.lead.communications import latest_announcements, recordings_on_page
@@ -58,8 +59,47 @@ def enrol(course_slug: str) -> ResponseReturnValue:
         flash(str(exc), "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
     commit()
-    flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go.", "info")
+    flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go."
+          + (" New to the course? “Start here” below says how it works." if _has_start_page(course) else ""), "info")
     return redirect(url_for("learn.dashboard"))
+
+
+@bp.route("/courses/<course_slug>/start")
+def start_page(course_slug: str) -> ResponseReturnValue:
+    """The course's "Start here" page (start.md), public: how the course works, and
+    for an enrolled learner who has not rated themself yet, the self-assessment
+    before the course (shooc/enrolment/self_assessment.py); for others the enrol box."""
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id) or abort(404)
+    start = version.meta.get("start_page") or abort(404)
+    enrolment = summary = None
+    if current_user.is_authenticated and current_user.role is Role.learner:
+        enrolment = services.enrolment_for(db, current_user.id, course)
+        if enrolment is not None:
+            summary = next(iter(dashboards.enrolment_summaries(db, [enrolment])), None)
+    today = rules.today_in()
+    return render_template("learn/start.html", course=course, version=version, start=start, enrolment=enrolment,
+                           summary=summary, form=EmptyForm() if current_user.is_authenticated else None,
+                           scale=self_assessments.SCALE, chosen={}, missing=set(), phase=self_assessments.BEFORE,
+                           open_runs=open_runs(db, course, today), upcoming_runs=upcoming_runs(db, course, today),
+                           today=today, glossary_url=_glossary_url(course, version))
+
+
+def _has_start_page(course: Course) -> bool:
+    version = published.version(get_session(), course.current_version_id) if course.current_version_id else None
+    return bool(version and version.meta.get("start_page"))
+
+
+def _glossary_url(course: Course, version: CourseVersion) -> str | None:
+    """The course's glossary page, if this site has one and the published version
+    carries a glossary (glossary.md: another part of issue 19). The hook: whichever
+    endpoint serves /courses/<course>/glossary is found by its name, so that this page
+    links it once it exists and the version has a glossary, and links nothing before."""
+    endpoint = next((name for name in current_app.view_functions if name.rsplit(".", 1)[-1] == "glossary"), None)
+    if endpoint is None or not version.meta.get("glossary"):
+        return None
+    return url_for(endpoint, course_slug=course.slug)
 
 
 @bp.route("/dashboard")

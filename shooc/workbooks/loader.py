@@ -31,6 +31,9 @@ from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 WORKBOOK_FILE_RE = re.compile(r"^(\d{2})-([a-z0-9][a-z0-9-]*)\.md$")
 IGNORED_FILES = {"README.md"}
+#: the course's optional orientation page, /courses/<course>/start (front matter
+#: ``title`` and ``summary``, then Markdown): not a workbook
+START_FILE = "start.md"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".png": ("image/png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
@@ -150,6 +153,16 @@ class WorkbookSource:
 
 
 @dataclass(frozen=True)
+class StartPage:
+    """start.md: the course's "Start here" page (how the course works)."""
+
+    title: str
+    summary: str
+    body: str  # Markdown
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CourseSource:
     slug: str
     path: str
@@ -161,6 +174,7 @@ class CourseSource:
     workbooks: tuple[WorkbookSource, ...]
     images: dict[str, ImageFile]
     source_digest: str  # of everything above: equal digests mean nothing changed
+    start: StartPage | None = None
 
     @property
     def word_count(self) -> int:
@@ -275,7 +289,8 @@ def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes:
     slugs: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
+        if (not entry.is_file() or not name.endswith(".md") or name in ("course.md", START_FILE)
+                or name in IGNORED_FILES):
             continue
         match = WORKBOOK_FILE_RE.match(name)
         if not match:
@@ -331,6 +346,7 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         course_images += _check_course_image(course_reader, course_fm, folder, images)
     _check_nesting(course_reader, course_body, course_body_line)
 
+    start = _load_start_page(folder, display(START_FILE), images, problems)
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
     if not problems:  # across files: only once each file reads right (a broken workbook is not in the list)
         _check_recalls(workbooks, display, problems)
@@ -341,14 +357,45 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         return LoadResult(None, problems)
     course_body_md = course_body
     digest = _digest_of({"meta": meta, "body": course_body_md,
-                         "images": {p: images[p].sha256 for p in course_images}})
+                         "images": {p: images[p].sha256 for p in course_images}}
+                        | ({"start": [start.title, start.summary, start.body,
+                                      {p: images[p].sha256 for p in start.images}]} if start else {}))
     source_digest = _digest_of({"course": digest, "workbooks": [(w.filename, w.digest) for w in workbooks]})
     course = CourseSource(
         slug=slug, path=display_root, title=_text(meta["title"]), summary=_text(meta["summary"]),
         meta=meta, body=course_body_md, digest=digest, workbooks=tuple(workbooks), images=images,
-        source_digest=source_digest,
+        source_digest=source_digest, start=start,
     )
     return LoadResult(course, [])
+
+
+def _load_start_page(folder: Path, display: str, images: dict[str, ImageFile],
+                     problems: list[Problem]) -> StartPage | None:
+    """start.md, if the folder has one: front matter with ``title`` and ``summary``
+    (both required), then the page in Markdown (images as in any Markdown here)."""
+    file = folder / START_FILE
+    if not file.is_file():
+        return None
+    reader = _FileReader(display, problems)
+    text = _read_text(file, reader)
+    if text is None:
+        return None
+    doc, body, body_line = reader.split_front_matter(text)
+    if doc is None:
+        return None
+    before = len(problems)
+    fm = doc.value
+    reader.check_keys(doc, fm, {"title": REQUIRED, "summary": REQUIRED}, (), "start.md's front matter")
+    for key in ("title", "summary"):
+        if isinstance(fm, dict) and key in fm and not _blank(fm[key]) and not isinstance(fm[key], str):
+            reader.problem(doc.line(key), f"'{key}' of start.md must be text")
+    if not body.strip():
+        reader.problem(body_line, "start.md has no text after its front matter: say how the course works")
+    used = _check_images(reader, folder, body, body_line, images)
+    _check_nesting(reader, body, body_line)
+    if len(problems) > before or not isinstance(fm, dict):
+        return None
+    return StartPage(_text(fm["title"]), _text(fm["summary"]), body, tuple(used))
 
 
 def _check_recalls(workbooks: list[WorkbookSource], display: Callable[[str], str], problems: list[Problem]) -> None:
