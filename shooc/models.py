@@ -5,7 +5,17 @@ from shooc.auth.models import Role, User
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Report
 from shooc.db import Base
-from shooc.enrolment.models import Enrolment, PendingDraft, Response, Run, RunMode, Submission, SubmissionReturn
+from shooc.enrolment.models import (
+    Enrolment,
+    PendingDraft,
+    Response,
+    Run,
+    RunMode,
+    SelfAssessment,
+    SelfRating,
+    Submission,
+    SubmissionReturn,
+)
 from shooc.evaluate.models import (
     Evaluation,
     OverallEffect,
@@ -35,6 +45,7 @@ __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry",
            "CalendarFeed", "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation",
            "Follow", "Helpful", "Job", "LiveSession", "Mute", "Notification", "OutgoingMail", "OverallEffect",
            "PendingDraft", "Post", "RecordImport", "Recording", "ReminderSent", "Report", "Response", "Role", "Run",
-           "RunCounter", "RunMode", "RunTally", "RunWeekCounter", "RunWorkbookCounter", "SessionReminderSent",
-           "SigningKey", "Submission", "SubmissionReturn", "TeamMessage", "User", "WorkbookFeedback", "WorkbookStart",
+           "RunCounter", "RunMode", "RunTally", "RunWeekCounter", "RunWorkbookCounter", "SelfAssessment", "SelfRating",
+           "SessionReminderSent", "SigningKey", "Submission", "SubmissionReturn", "TeamMessage", "User",
+           "WorkbookFeedback", "WorkbookStart",
            "WorkbookVersion"]

@@ -114,6 +114,7 @@ REFUSED = {"login", "403", "404", "401"}
 ACCESS = """
 GET  workbooks.catalogue          200   200   200   200   200   200   public
 GET  workbooks.course_page        200   200   200   200   200   200   public
+GET  learn.start_page             200   200   200   200   200   200   public   # start.md: how the course works
 GET  workbooks.privacy            200   200   200   200   200   200   public
 GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
 GET  static                       200   200   200   200   200   200   public
@@ -169,6 +170,8 @@ POST learn.withdraw               login moved 404   404   404   404
 POST learn.rejoin                 login moved 404   404   404   404
 POST learn.autosave               401   400   400   403   403   403   # JSON: a form with only its token is no autosave; learners only
 GET  badges.portfolio             login 200   404   404   404   404   # A's own answers and badges, as a PDF
+GET  learn.self_assessment        login 200   404   404   404   404   # A's rating after the course (A has finished)
+POST learn.self_assessment        login 422   404   404   404   404   # a form with only its token: no ratings
 GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
 POST badges.badge_settings        login moved 404   404   404   404   # A's badge
 POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages

@@ -212,7 +212,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
     course = "/courses/mentoring"
     return {
         "public": [
-            "/", course, "/privacy", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email",
+            "/", course, f"{course}/start", "/privacy", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email",
             f"/auth/reset/{ids['reset_token']}", "/auth/confirm/not-a-real-link",
             "/auth/login-link", f"/auth/login-link/{ids['login_token']}", "/auth/login-link/not-a-real-link",
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",
@@ -221,7 +221,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/account/email/confirm/{ids['email_token']}", "/account/email/confirm/not-a-real-link",
         ],
         "learner": [
-            "/dashboard", *[f"{course}/workbooks/{slug}" for slug in books], "/badges", "/account/",
+            "/dashboard", f"{course}/start", *[f"{course}/workbooks/{slug}" for slug in books], "/badges", "/account/",
             "/account/delete", f"/dashboard/enrolments/{ids['lara']}/withdraw",
             f"/runs/{run}/evaluation",  # 403: not offered before the certificate
             "/auth/logout", "/lead/",  # 403
@@ -231,6 +231,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
         ],
         "finisher": [
             "/dashboard", "/badges", f"/certificates/{ids['certificate']}", f"/runs/{run}/evaluation",
+            f"/dashboard/enrolments/{ids['fern']}/self-assessment/after",
             f"{course}/workbooks/{books[-1]}",
         ],
         "leader": [

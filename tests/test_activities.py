@@ -547,7 +547,7 @@ def test_problems_are_definition_problems() -> None:
 def test_unknown_key() -> None:
     assert messages("reflection", {**REFL, "min_word": 3}) == [
         "unknown key 'min_word' for a reflection (allowed: guidance, id, kind, max_words, min_words, "
-        "prompt, required, title)"]
+        "prompt, recall, required, title)"]
     problems = list(REFLECTION.validate({**REFL, "min_word": 3}))
     assert problems[0].path == ("min_word",)
 

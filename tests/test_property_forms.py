@@ -84,6 +84,7 @@ ROUTES: dict[str, tuple[str, str | None]] = {
     "learn.enrol": ("newcomer", "workbooks.course_page"),
     "learn.workbook": ("other_learner", None),  # B's open workbook: drafts, one required activity left
     "survey.learner_survey": ("learner", None),  # A has a certificate
+    "learn.self_assessment": ("learner", None),  # A has finished: the rating after the course
     "badges.badge_settings": ("learner", "badges.my_badges"),
     "badges.name_choice": ("learner", "badges.my_badges"),
     "community.discussion": ("other_learner", None),

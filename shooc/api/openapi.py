@@ -48,7 +48,7 @@ STATS = {
     "required": ["course", "run", "as_of", "registered", "started", "workbooks_completed", "badges_awarded",
                  "completed_all", "certificates_awarded", "completion_rate_registered", "completion_rate_started",
                  "per_workbook", "evaluation", "withdrawn", "still_inside_window", "closed_without_finishing",
-                 "median_days_to_certificate", "weekly", "run_dates", "community"],
+                 "median_days_to_certificate", "weekly", "run_dates", "community", "self_assessment"],
     "properties": {
         "course": {"type": "string", "description": "The course's slug."},
         "run": {"type": "string", "description": "The run's slug."},
@@ -121,6 +121,23 @@ STATS = {
                            "withheld": {"type": "boolean"},
                            "completion_rate_contributors": RATE,
                            "completion_rate_others": RATE},
+        },
+        "self_assessment": {
+            "type": "object", "description": "Learners' ratings of themselves (1 to 5) against the course's standards "
+                                            "before and after the course, over pairs (learners who gave both): "
+                                            "below five pairs, withheld is true and per_standard is left out.",
+            "required": ["pairs", "withheld", "standards"],
+            "properties": {
+                "pairs": COUNT, "withheld": {"type": "boolean"},
+                "standards": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "name"],
+                    "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}},
+                "per_standard": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "name", "pairs", "withheld"],
+                    "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "pairs": COUNT,
+                                   "withheld": {"type": "boolean"}, "before_mean": {"type": "number"},
+                                   "after_mean": {"type": "number"}, "mean_change": {"type": "number"}}}},
+            },
         },
     },
 }

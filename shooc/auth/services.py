@@ -348,6 +348,7 @@ def export_data(session: Session, user: User, urls: SiteUrls | None = None) -> d
     from shooc.badges.models import BadgeAssertion, Certificate
     from shooc.community.services import posts_for_export
     from shooc.enrolment.models import Enrolment, Response, Submission, SubmissionReturn
+    from shooc.enrolment.self_assessment import for_export as self_assessment_export
     from shooc.evaluate.models import Evaluation
     from shooc.lead.models import WorkbookFeedback
 
@@ -390,6 +391,7 @@ def export_data(session: Session, user: User, urls: SiteUrls | None = None) -> d
                               "issued_on": _iso(c.issued_on), "revoked_at": _iso(c.revoked_at),
                               "revocation_reason": c.revocation_reason} for c in certificates],
             "name_on_public_pages": enrolment.show_name,
+            "self_assessment": self_assessment_export(session, enrolment.id),
             "evaluation": None if evaluation is None else {
                 "overall_effect": evaluation.overall_effect.value if evaluation.overall_effect else None,
                 "objective_ratings": evaluation.objective_ratings, "comments": evaluation.comments,

@@ -15,6 +15,9 @@ Decisions (issue 18):
   not. Answers come from the learner's saved answers (``responses``), which are the
   submitted ones once a workbook is submitted and stay after a hand-back.
 - **Not** included: others' posts, anything the learner has not written or earned.
+- **How my confidence changed** (issue 19): their own ratings against the course's
+  standards before and after the course (shooc/enrolment/self_assessment.py), per
+  standard, when they gave either.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.services import format_code, issuing_institution, latest_certificate
 from shooc.community.models import Post
+from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, Response, Submission, SubmissionReturn
 from shooc.lead.models import WorkbookFeedback
 from shooc.urls import SiteUrls
@@ -68,6 +72,16 @@ class WorkbookPart:
 
 
 @dataclass(frozen=True)
+class ConfidenceLine:
+    """One standard's rating before and after, in words ("3 Fairly confident"), or None."""
+
+    standard: str
+    before: str | None
+    after: str | None
+    change: int | None
+
+
+@dataclass(frozen=True)
 class Portfolio:
     holder: str
     course_title: str
@@ -80,6 +94,7 @@ class Portfolio:
     certificate_url: str | None = None
     certificate_revoked: bool = False
     badges: tuple[BadgeLine, ...] = field(default=())
+    confidence: tuple[ConfidenceLine, ...] = field(default=())
 
 
 def _date(value: dt.datetime | dt.date) -> str:
@@ -133,6 +148,7 @@ def portfolio(session: Session, enrolment: Enrolment, urls: SiteUrls, config: An
         note = feedback.get(workbook.slug)
         parts.append(WorkbookPart(workbook.position, workbook.title, status, answers,
                                   note.text if note else None, note.author_name if note else None, badge))
+    confidence = _confidence(session, enrolment, meta)
     certificate: Certificate | None = latest_certificate(session, enrolment.id)
     user = enrolment.user
     return Portfolio(
@@ -142,7 +158,22 @@ def portfolio(session: Session, enrolment: Enrolment, urls: SiteUrls, config: An
         made_on=today or run.today(), workbooks=tuple(parts),
         certificate_code=format_code(certificate.code) if certificate else None,
         certificate_url=urls.certificate(certificate.code) if certificate else None,
-        certificate_revoked=bool(certificate and certificate.revoked), badges=tuple(badge_lines))
+        certificate_revoked=bool(certificate and certificate.revoked), badges=tuple(badge_lines),
+        confidence=confidence)
+
+
+def _confidence(session: Session, enrolment: Enrolment, meta: dict[str, Any]) -> tuple[ConfidenceLine, ...]:
+    """The learner's self-assessment before and after, per standard (none if neither given)."""
+    state = self_assessments.state_of(session, enrolment.id)
+    if not state.ratings:
+        return ()
+
+    def words(rating: int | None) -> str | None:
+        return f"{rating} of 5: {self_assessments.SCALE[rating - 1]}" if rating else None
+
+    return tuple(ConfidenceLine(f"{row['standard'].code} {row['standard'].name}", words(row["before"]),
+                                words(row["after"]), row["change"])
+                 for row in state.change(self_assessments.standards(meta)))
 
 
 def _title(activity: ActivityVersion) -> str:

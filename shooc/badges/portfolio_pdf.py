@@ -78,6 +78,7 @@ def render(content: Portfolio) -> bytes:
         Spacer(1, 4),
     ]
     story.extend(_credentials(content, styles, brand))
+    story.extend(_confidence(content, styles, brand))
     for part in content.workbooks:
         story.extend(_workbook(part, styles, brand))
 
@@ -122,6 +123,30 @@ def _credentials(content: Portfolio, styles: dict[str, ParagraphStyle], brand: C
         flow.append(table)
     else:
         flow.append(_p("No badges yet: each workbook submitted earns its Open Badge.", styles["meta"]))
+    return flow
+
+
+def _confidence(content: Portfolio, styles: dict[str, ParagraphStyle], brand: Color) -> list[Flowable]:
+    """How my confidence changed: the learner's ratings against the standards."""
+    if not content.confidence:
+        return []
+    flow: list[Flowable] = [_p("How my confidence changed", styles["h1"]),
+                            _p("My own rating against each of the course's standards when I started and when "
+                               "I had finished, on a scale of 1 (not yet confident) to 5 (very confident).",
+                               styles["meta"])]
+    rows = [[_p("Standard", styles["label"]), _p("When I started", styles["label"]),
+             _p("When I had finished", styles["label"]), _p("Change", styles["label"])]]
+    for line in content.confidence:
+        change = "" if line.change is None else f"+{line.change}" if line.change > 0 else str(line.change)
+        rows.append([_p(line.standard, styles["value"]), _p(line.before or "not rated", styles["value"]),
+                     _p(line.after or "not rated yet", styles["value"]), _p(change, styles["value"])])
+    table = Table(rows, colWidths=[60 * mm, 42 * mm, 42 * mm, WIDTH - 144 * mm], repeatRows=1)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LINEBELOW", (0, 0), (-1, 0), 0.8, brand),
+                               ("LINEBELOW", (0, 1), (-1, -1), 0.3, HexColor("#d8dce3")),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("TOPPADDING", (0, 0), (-1, -1), 4),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    flow.append(table)
     return flow
 
 

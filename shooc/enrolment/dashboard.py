@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from shooc.db import utcnow
 from shooc.enrolment import rules
+from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, Response, Run, Submission, SubmissionReturn
 from shooc.workbooks import published
 from shooc.workbooks.models import Course, CourseVersion
@@ -43,6 +44,9 @@ class EnrolmentSummary:
     version: CourseVersion
     workbooks: list[WorkbookSummary]
     today: dt.date
+    # before and after (shooc/enrolment/self_assessment.py)
+    self_assessment: self_assessments.SelfAssessmentState = field(
+        default_factory=self_assessments.SelfAssessmentState)
     close_date: dt.date = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +89,22 @@ class EnrolmentSummary:
         return bool(self.workbooks) and self.submitted == len(self.workbooks) and not self.revoked
 
     @property
+    def standards(self) -> list[self_assessments.Standard]:
+        return self_assessments.standards(self.version.meta)
+
+    @property
+    def self_assessment_phase(self) -> str | None:
+        """The self-assessment the learner may give now (before or after), if any."""
+        if not self.standards:
+            return None
+        return self_assessments.open_phase(self.self_assessment, self.submitted, len(self.workbooks),
+                                           active=not (self.closed or self.withdrawn))
+
+    @property
+    def self_assessment_prompted(self) -> bool:
+        return self_assessments.prompted(self.self_assessment, self.self_assessment_phase)
+
+    @property
     def next_workbook(self) -> WorkbookSummary | None:
         """What to do next: the workbook in progress, else the first not started."""
         open_ones = [w for w in self.workbooks if w.status != "submitted" and w.released]
@@ -121,6 +141,7 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
         revoked.update(revoked_badges(session, part))
         returned.update(handed_back(session, part))
         new_feedback.update(unread_feedback(session, part))
+    rated = self_assessments.states(session, ids)
     versions = {vid: published.version(session, vid) for vid in {e.run.course.current_version_id for e in enrolments}
                 if vid is not None}
     summaries = []
@@ -140,7 +161,8 @@ def enrolment_summaries(session: Session, enrolments: Sequence[Enrolment],
                 wb.position, wb.slug, wb.title, wb.estimated_hours, status, released_on, today >= released_on,
                 rules.suggested_date(enrolment.enrolled_on, enrolment.close_date, run.pace_days, wb.position),
                 submitted.get(key), revoked.get(key), returned.get(key), key in new_feedback))
-        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today))
+        summaries.append(EnrolmentSummary(enrolment, run, run.course, version, workbooks, today,
+                                          rated.get(enrolment.id, self_assessments.SelfAssessmentState())))
     return summaries
 
 

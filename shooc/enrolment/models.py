@@ -163,3 +163,28 @@ class PendingDraft(Base):
     # and how many characters it holds: the drafts one address may keep are bounded
     address_key: Mapped[str] = mapped_column(String(64), index=True, default="")
     size: Mapped[int] = mapped_column(default=0)
+
+
+class SelfAssessment(Base):
+    """A learner's rating of themself against the course's standards (course.md's
+    ``standards``), once before the course and once after it (``phase``): done, with
+    ``ratings`` beside it, or skipped (``skipped_at``: the prompt stays hidden). The
+    rules of when each may be made are shooc/enrolment/self_assessment.py's."""
+
+    __tablename__ = "self_assessments"
+
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(10), primary_key=True)  # "before" or "after"
+    answered_at: Mapped[dt.datetime | None]
+    skipped_at: Mapped[dt.datetime | None]
+
+
+class SelfRating(Base):
+    """One standard's rating (1 to 5) of a learner's self-assessment."""
+
+    __tablename__ = "self_ratings"
+
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(10), primary_key=True)
+    standard_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rating: Mapped[int]

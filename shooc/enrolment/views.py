@@ -18,10 +18,12 @@ from shooc.auth.models import Role
 from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
-from shooc.enrolment import answers, services
+from shooc.enrolment import answers, recall, rules, services
 from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
+from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
+from shooc.enrolment.runs import open_runs, upcoming_runs
 from shooc.evaluate.survey import dashboard_offers
 from shooc.lead import live_sessions, review
 from shooc.lead.communications import latest_announcements, recordings_on_page
@@ -57,8 +59,47 @@ def enrol(course_slug: str) -> ResponseReturnValue:
         flash(str(exc), "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
     commit()
-    flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go.", "info")
+    flash(f"You are enrolled in {run.name}. Start with any workbook: your answers are saved as you go."
+          + (" New to the course? “Start here” below says how it works." if _has_start_page(course) else ""), "info")
     return redirect(url_for("learn.dashboard"))
+
+
+@bp.route("/courses/<course_slug>/start")
+def start_page(course_slug: str) -> ResponseReturnValue:
+    """The course's "Start here" page (start.md), public: how the course works, and
+    for an enrolled learner who has not rated themself yet, the self-assessment
+    before the course (shooc/enrolment/self_assessment.py); for others the enrol box."""
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id) or abort(404)
+    start = version.meta.get("start_page") or abort(404)
+    enrolment = summary = None
+    if current_user.is_authenticated and current_user.role is Role.learner:
+        enrolment = services.enrolment_for(db, current_user.id, course)
+        if enrolment is not None:
+            summary = next(iter(dashboards.enrolment_summaries(db, [enrolment])), None)
+    today = rules.today_in()
+    return render_template("learn/start.html", course=course, version=version, start=start, enrolment=enrolment,
+                           summary=summary, form=EmptyForm() if current_user.is_authenticated else None,
+                           scale=self_assessments.SCALE, chosen={}, missing=set(), phase=self_assessments.BEFORE,
+                           open_runs=open_runs(db, course, today), upcoming_runs=upcoming_runs(db, course, today),
+                           today=today, glossary_url=_glossary_url(course, version))
+
+
+def _has_start_page(course: Course) -> bool:
+    version = published.version(get_session(), course.current_version_id) if course.current_version_id else None
+    return bool(version and version.meta.get("start_page"))
+
+
+def _glossary_url(course: Course, version: CourseVersion) -> str | None:
+    """The course's glossary page, if this site has one and the published version
+    carries a glossary (glossary.md: another part of issue 19). The hook: whichever
+    endpoint serves /courses/<course>/glossary is found by its name, so that this page
+    links it once it exists and the version has a glossary, and links nothing before."""
+    endpoint = next((name for name in current_app.view_functions if name.rsplit(".", 1)[-1] == "glossary"), None)
+    if endpoint is None or not version.meta.get("glossary"):
+        return None
+    return url_for(endpoint, course_slug=course.slug)
 
 
 @bp.route("/dashboard")
@@ -118,6 +159,58 @@ def rejoin(enrolment_id: int) -> ResponseReturnValue:
     commit()
     flash(f"Welcome back to {enrolment.run.name}.", "info")
     return redirect(url_for("learn.dashboard"))
+
+
+@bp.route("/dashboard/enrolments/<int:enrolment_id>/self-assessment/<phase>", methods=["GET", "POST"])
+@login_required
+def self_assessment(enrolment_id: int, phase: str) -> ResponseReturnValue:
+    """Rating oneself against the course's standards, before or after the course
+    (the rules: shooc/enrolment/self_assessment.py). ``action=skip`` is "Not now"."""
+    if phase not in self_assessments.PHASES:
+        abort(404)
+    enrolment = _own_enrolment(enrolment_id)
+    db = get_session()
+    summary = next(iter(dashboards.enrolment_summaries(db, [enrolment])), None) or abort(404)
+    form = EmptyForm()
+    chosen: dict[str, int] = {}
+    problem = missing = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            if request.form.get("action") == "skip":
+                self_assessments.skip(db, enrolment, phase)
+                commit()
+                flash("Not now, then. " + (
+                    "You can still rate yourself from your dashboard until you submit your first workbook."
+                    if phase == self_assessments.BEFORE else "You can still rate yourself from your dashboard."),
+                    "info")
+                return redirect(url_for("learn.dashboard"))
+            chosen = self_assessments.parse_ratings(request.form, summary.standards)
+            self_assessments.record(db, enrolment, phase, chosen, summary.standards, summary.submitted,
+                                    len(summary.workbooks), active=not (summary.closed or summary.withdrawn))
+        except self_assessments.MissingRatings as exc:
+            rollback()
+            problem, missing = str(exc), {s["code"] for s in exc.missing}
+        except self_assessments.SelfAssessmentError as exc:
+            rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("learn.dashboard"))
+        else:
+            commit()
+            flash("Thank you: your ratings are kept. " + (
+                "You will be asked again when you have submitted every workbook, to see what changed."
+                if phase == self_assessments.BEFORE else "Your dashboard shows how your confidence changed."), "info")
+            return redirect(url_for("learn.dashboard", _anchor=f"confidence-{enrolment.id}"))
+    elif summary.self_assessment_phase != phase:
+        flash("You have already rated yourself, or this self-assessment is not open now." if
+              summary.self_assessment.done(phase) else
+              "The rating before the course can be given until you submit your first workbook; the one after, "
+              "once you have submitted every workbook.", "info")
+        return redirect(url_for("learn.dashboard"))
+    return render_template("learn/self_assessment.html", summary=summary, phase=phase, form=form,
+                           chosen=chosen, problem=problem, missing=missing or set(),
+                           scale=self_assessments.SCALE), 422 if problem else 200
 
 
 def _form_dict(form: MultiDict) -> dict[str, list[str]]:
@@ -386,6 +479,7 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            contents=contents(state.workbook.body_parts, state.workbook.title),
                            preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
+                           recalled=recall.recalled(get_session(), enrolment, state.workbook),
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
                            returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug)) if not state.submission else None,
@@ -424,4 +518,5 @@ def _preview(course: Course, workbook_slug: str) -> ResponseReturnValue:
                            siblings=_siblings(version), preview=True, state=None, answers={}, missing={},
                            contents=contents(workbook.body_parts, workbook.title),
                            problem=None, enrolment=None, form=None,
+                           recalled=recall.recalled(db, None, workbook),
                            **_recordings(course, workbook))

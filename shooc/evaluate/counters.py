@@ -6,7 +6,9 @@ registering, withdrawing (an unfinished learner) and rejoining, starting (the fi
 answer saved), beginning a workbook, submitting a workbook (and finishing the
 course) and having it handed back, issuing and revoking badges and certificates, evaluating; and in the run's
 discussions (the ``community`` tally): a post shown or no longer shown (posted,
-deleted, hidden, restored), and a participant's first post.
+deleted, hidden, restored), and a participant's first post; and a learner's
+self-assessment before and after the course making a pair (the ``self_assessment``
+tally: ``pairs``, and per standard the pairs rated and the sums of their ratings).
 
 Counters are bumped with one ``INSERT … ON CONFLICT DO UPDATE`` each (SQLite and
 PostgreSQL alike), so a row appears on first use and two transactions bumping the
@@ -189,6 +191,26 @@ def posted(session: Session, enrolment: Enrolment) -> None:
         _tally(session, enrolment.run_id, COMMUNITY, "contributors_completed", 1)
 
 
+SELF_ASSESSMENT = "self_assessment"  # the tally of before-and-after pairs (stats JSON ``self_assessment``)
+
+
+def self_assessment_paired(session: Session, run_id: int, before: dict[str, int], after: dict[str, int]) -> None:
+    """An enrolment now has both a before and an after (each is given once:
+    shooc/enrolment/self_assessment.py): its pair is counted, per standard rated in
+    both, as sums that the figures divide into means."""
+    for value, delta in _pair_tally(before, after).items():
+        _tally(session, run_id, SELF_ASSESSMENT, value, delta)
+
+
+def _pair_tally(before: dict[str, int], after: dict[str, int]) -> Counter[str]:
+    tally: Counter[str] = Counter({"pairs": 1})
+    for code in before.keys() & after.keys():
+        tally[f"{code}:pairs"] += 1
+        tally[f"{code}:before"] += before[code]
+        tally[f"{code}:after"] += after[code]
+    return tally
+
+
 # Reading -----------------------------------------------------------------------------
 
 def read(session: Session, run: Run) -> dict[str, Any]:
@@ -252,6 +274,9 @@ def recount(session: Session, run: Run) -> dict[str, Any]:
                                  lambda e: bool(total) and per_enrolment[e.id] >= total)
     if community:
         tallies[COMMUNITY] = community
+    paired = _self_assessment_tally(session, in_run)
+    if paired:
+        tallies[SELF_ASSESSMENT] = paired
     totals = {
         "registered": len(enrolments),
         "withdrawn": sum(1 for e in enrolments if e.withdrawn_at is not None and e.submitted_count < total),
@@ -279,6 +304,22 @@ def _community_tally(session: Session, run: Run, contributors: list[Any], finish
                      "contributors": len(contributors),
                      "contributors_completed": sum(1 for e in contributors if finished(e))})
     return +tally  # without the zeros, as read() leaves them out
+
+
+def _self_assessment_tally(session: Session, in_run: Any) -> Counter[str]:
+    """The before-and-after pairs of the run, counted from the ratings."""
+    from shooc.enrolment.models import SelfRating
+
+    given: dict[int, dict[str, dict[str, int]]] = {}
+    for enrolment_id, phase, code, rating in session.execute(
+            select(SelfRating.enrolment_id, SelfRating.phase, SelfRating.standard_code, SelfRating.rating)
+            .join(Enrolment, SelfRating.enrolment_id == Enrolment.id).where(in_run)):
+        given.setdefault(enrolment_id, {}).setdefault(phase, {})[code] = rating
+    tally: Counter[str] = Counter()
+    for phases in given.values():
+        if "before" in phases and "after" in phases:
+            tally.update(_pair_tally(phases["before"], phases["after"]))
+    return +tally
 
 
 def _certificates(session: Session, run: Run, enrolments: dict[int, Any], weeks: _Weeks) -> tuple[int, Counter[str]]:

@@ -21,6 +21,12 @@ and no breakdown at all (no zeros either: a zero is a breakdown too). From it,
 ``withheld``: an objective rated by too few (imported records carry the overall
 effect only) has no ``ratings``. Should fewer people have given the overall effect
 than responded (no response lacks it today), the whole breakdown is withheld.
+
+The learners' self-assessment before and after the course (``self_assessment``)
+follows the same rule over its pairs: below five, ``{"pairs": N, "withheld": true}``
+and no ``per_standard``; from five, each standard's means over the pairs that rated
+it (a standard rated by fewer, as when course.md gained one between a learner's
+before and after, carries its own ``withheld`` and no means).
 """
 from __future__ import annotations
 
@@ -59,3 +65,25 @@ def evaluation_figures(responses: int, tallies: Mapping[str, Mapping[str, int]],
         rows.append(row)
     return {"responses": responses, "withheld": False,
             "overall_effect": {e: effect_tally.get(e, 0) for e in effects}, "objectives": rows}
+
+
+def self_assessment_figures(tally: Mapping[str, int], standards: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The ``self_assessment`` of a run's figures from the counters' tally (``pairs``,
+    ``<code>:pairs``, ``<code>:before``, ``<code>:after``: sums of ratings), for the
+    course's ``standards`` as (code, name). ``standards`` lists them even when the
+    breakdown is withheld (their names are no one's answer), so that CSV columns are
+    the same whatever the size."""
+    pairs = tally.get("pairs", 0)
+    listed = [{"code": code, "name": name} for code, name in standards]
+    if withheld(pairs):
+        return {"pairs": pairs, "withheld": True, "standards": listed}
+    rows = []
+    for code, name in standards:
+        rated = tally.get(f"{code}:pairs", 0)
+        row: dict[str, Any] = {"code": code, "name": name, "pairs": rated, "withheld": withheld(rated)}
+        if not row["withheld"]:
+            before, after = tally.get(f"{code}:before", 0) / rated, tally.get(f"{code}:after", 0) / rated
+            row.update(before_mean=round(before, 2), after_mean=round(after, 2),
+                       mean_change=round(after - before, 2))
+        rows.append(row)
+    return {"pairs": pairs, "withheld": False, "standards": listed, "per_standard": rows}

@@ -17,7 +17,11 @@ Definitions (the statistics page states them too):
   day of their certificate, as a median;
 - evaluation: the number of responses, and their breakdown only from five answers
   (the small-cell rule of shooc.evaluate.disclosure, which every output of these
-  figures, page, CSV, API and CLI, takes from here).
+  figures, page, CSV, API and CLI, takes from here);
+- self-assessment: pairs are enrolments that rated themselves against the course's
+  standards both before and after the course (shooc/enrolment/self_assessment.py);
+  each standard's before and after means, and the mean change, are over pairs only,
+  shown from five pairs (the same rule).
 
 The figures come from counters kept with each event (shooc.evaluate.counters): a
 few rows to read at any size of run. ``recount=True`` counts the rows instead.
@@ -94,7 +98,17 @@ def run_stats(session: Session, run: Run, as_of: dt.datetime | None = None, reco
         "run_dates": {"opens_on": run.opens_on.isoformat(), "closes_on": run.closes_on.isoformat(),
                       "mode": run.mode.value},
         "community": community_figures(tallies.get(counters.COMMUNITY, {}), registered, completed_all),
+        "self_assessment": disclosure.self_assessment_figures(
+            tallies.get(counters.SELF_ASSESSMENT, {}), _standards(objectives)),
     }
+
+
+def _standards(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """course.md's standards as (code, name)."""
+    standards = meta.get("standards")
+    items = standards.get("items") if isinstance(standards, dict) else None
+    return [(str(i["code"]), str(i.get("name") or i["code"])) for i in items or []
+            if isinstance(i, dict) and i.get("code")]
 
 
 def flatten(figures: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +127,18 @@ def flatten(figures: dict[str, Any]) -> dict[str, Any]:
         flat[f"overall_effect_{effect.value}"] = shown.get(effect.value)
     for key in COMMUNITY_COLUMNS:  # the same columns for every run: a withheld rate is an empty cell
         flat[f"community_{key}"] = figures["community"].get(key)
+    paired = figures["self_assessment"]
+    flat["self_assessment_pairs"] = paired["pairs"]
+    flat["self_assessment_withheld"] = paired["withheld"]
+    shown = {row["code"]: row for row in paired.get("per_standard", [])}
+    for standard in paired["standards"]:  # every standard of the course, withheld or not
+        row = shown.get(standard["code"], {})
+        for key in SELF_ASSESSMENT_COLUMNS:
+            flat[f"self_assessment_{standard['code']}_{key}"] = row.get(key)
     return flat
+
+
+SELF_ASSESSMENT_COLUMNS = ["before_mean", "after_mean", "mean_change"]
 
 
 COMMUNITY_COLUMNS = ["posts", "replies", "contributors", "shared_reflections", "withheld",

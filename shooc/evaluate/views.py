@@ -82,6 +82,15 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
                                 f"{len(weeks)} weeks; the most registrations in one week: "
                                 f"{max((w['registered'] for w in weeks), default=0):,}.") if weeks else None,
     }
+    paired = figures["self_assessment"]
+    shown = [row for row in paired.get("per_standard", []) if not row["withheld"]]
+    result["self_assessment"] = charts.horizontal_bars(
+        [charts.Bar(f"{row['code']} {row['name']}", row["after_mean"],
+                    f"from {row['before_mean']:.2f} ({row['mean_change']:+.2f})", "chart-done") for row in shown],
+        "Mean confidence after the course, per standard (1 to 5)",
+        f"Over {paired['pairs']:,} learners who rated themselves before and after: "
+        + "; ".join(f"{row['code']} from {row['before_mean']:.2f} to {row['after_mean']:.2f}" for row in shown)
+        + ".") if shown else None
     evaluation = figures["evaluation"]
     if not evaluation["withheld"]:  # the small-cell rule, decided in the figures (shooc.evaluate.disclosure)
         result["effect"] = charts.horizontal_bars(

@@ -16,7 +16,11 @@ from shooc.webaddress import HTTPS_ONLY, is_web_address
 
 MAX_TEXT = 20_000  # characters in one answer field: a long essay, not a file
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-COMMON_KEYS = {"id", "kind", "title", "required"}
+# recall: "<workbook-slug>/<activity-id>", an earlier answer of the learner's shown
+# above this activity's prompt (checked against the course by the loader)
+COMMON_KEYS = {"id", "kind", "title", "required", "recall"}
+#: the kinds whose answers a later activity may recall: what the learner wrote or rated
+RECALLABLE_KINDS = ("reflection", "discussion", "smart-goal", "self-assessment")
 DEFAULT_SCALE = ["Not yet", "Beginning", "Developing", "Secure", "Strong"]
 
 Path_ = tuple[Any, ...]

@@ -24,13 +24,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
 
 from shooc.webaddress import web_address_problem
-from shooc.workbooks.activities import ID_RE, KINDS, SelfAssessment, get_kind
+from shooc.workbooks.activities import ID_RE, KINDS, RECALLABLE_KINDS, SelfAssessment, get_kind
 from shooc.workbooks.render import ACTIVITY_MARKER
 from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 WORKBOOK_FILE_RE = re.compile(r"^(\d{2})-([a-z0-9][a-z0-9-]*)\.md$")
 IGNORED_FILES = {"README.md"}
+#: the course's optional orientation page, /courses/<course>/start (front matter
+#: ``title`` and ``summary``, then Markdown): not a workbook
+START_FILE = "start.md"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".png": ("image/png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
@@ -83,6 +86,7 @@ _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 _IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
 _IMAGE_HTML_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _QUOTES_RE = re.compile(r"^[ >]*")
+_RECALL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}/[a-z0-9][a-z0-9-]{0,79}$")
 MAX_INDENT = 100  # columns: lists 25 levels deep
 MAX_QUOTE_DEPTH = 20
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
@@ -119,6 +123,13 @@ class ActivitySource:
     definition: dict[str, Any]
     line: int
     digest: str
+    recall_line: int = 0  # the line of its ``recall`` key (0: none)
+
+    @property
+    def recall(self) -> str | None:
+        """``<workbook-slug>/<activity-id>`` of the earlier answer shown above it."""
+        value = self.definition.get("recall")
+        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,16 @@ class WorkbookSource:
 
 
 @dataclass(frozen=True)
+class StartPage:
+    """start.md: the course's "Start here" page (how the course works)."""
+
+    title: str
+    summary: str
+    body: str  # Markdown
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CourseSource:
     slug: str
     path: str
@@ -153,6 +174,7 @@ class CourseSource:
     workbooks: tuple[WorkbookSource, ...]
     images: dict[str, ImageFile]
     source_digest: str  # of everything above: equal digests mean nothing changed
+    start: StartPage | None = None
 
     @property
     def word_count(self) -> int:
@@ -267,7 +289,8 @@ def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes:
     slugs: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
+        if (not entry.is_file() or not name.endswith(".md") or name in ("course.md", START_FILE)
+                or name in IGNORED_FILES):
             continue
         match = WORKBOOK_FILE_RE.match(name)
         if not match:
@@ -323,7 +346,10 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         course_images += _check_course_image(course_reader, course_fm, folder, images)
     _check_nesting(course_reader, course_body, course_body_line)
 
+    start = _load_start_page(folder, display(START_FILE), images, problems)
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
+    if not problems:  # across files: only once each file reads right (a broken workbook is not in the list)
+        _check_recalls(workbooks, display, problems)
     if not numbered and not problems:
         problems.append(Problem(display_root, 1, "the course has no workbooks (files named NN-slug.md)"))
 
@@ -331,14 +357,73 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         return LoadResult(None, problems)
     course_body_md = course_body
     digest = _digest_of({"meta": meta, "body": course_body_md,
-                         "images": {p: images[p].sha256 for p in course_images}})
+                         "images": {p: images[p].sha256 for p in course_images}}
+                        | ({"start": [start.title, start.summary, start.body,
+                                      {p: images[p].sha256 for p in start.images}]} if start else {}))
     source_digest = _digest_of({"course": digest, "workbooks": [(w.filename, w.digest) for w in workbooks]})
     course = CourseSource(
         slug=slug, path=display_root, title=_text(meta["title"]), summary=_text(meta["summary"]),
         meta=meta, body=course_body_md, digest=digest, workbooks=tuple(workbooks), images=images,
-        source_digest=source_digest,
+        source_digest=source_digest, start=start,
     )
     return LoadResult(course, [])
+
+
+def _load_start_page(folder: Path, display: str, images: dict[str, ImageFile],
+                     problems: list[Problem]) -> StartPage | None:
+    """start.md, if the folder has one: front matter with ``title`` and ``summary``
+    (both required), then the page in Markdown (images as in any Markdown here)."""
+    file = folder / START_FILE
+    if not file.is_file():
+        return None
+    reader = _FileReader(display, problems)
+    text = _read_text(file, reader)
+    if text is None:
+        return None
+    doc, body, body_line = reader.split_front_matter(text)
+    if doc is None:
+        return None
+    before = len(problems)
+    fm = doc.value
+    reader.check_keys(doc, fm, {"title": REQUIRED, "summary": REQUIRED}, (), "start.md's front matter")
+    for key in ("title", "summary"):
+        if isinstance(fm, dict) and key in fm and not _blank(fm[key]) and not isinstance(fm[key], str):
+            reader.problem(doc.line(key), f"'{key}' of start.md must be text")
+    if not body.strip():
+        reader.problem(body_line, "start.md has no text after its front matter: say how the course works")
+    used = _check_images(reader, folder, body, body_line, images)
+    _check_nesting(reader, body, body_line)
+    if len(problems) > before or not isinstance(fm, dict):
+        return None
+    return StartPage(_text(fm["title"]), _text(fm["summary"]), body, tuple(used))
+
+
+def _check_recalls(workbooks: list[WorkbookSource], display: Callable[[str], str], problems: list[Problem]) -> None:
+    """Each ``recall`` names an activity of this course (any workbook, in any order,
+    since learners take them in any order; the page says so when the answer is not
+    there yet) whose kind has an answer to show, and not the activity itself."""
+    found = {(w.slug, a.id): a for w in workbooks for a in w.activities}
+    for workbook in workbooks:
+        for activity in workbook.activities:
+            target = activity.recall
+            if target is None:
+                continue
+            slug, _, activity_id = target.partition("/")
+            recalled = found.get((slug, activity_id))
+            message = None
+            if (slug, activity_id) == (workbook.slug, activity.id):
+                message = "it recalls itself: name an earlier activity"
+            elif not any(w.slug == slug for w in workbooks):
+                message = (f"there is no workbook '{slug}' in this course "
+                           f"(its workbooks: {', '.join(w.slug for w in workbooks)})")
+            elif recalled is None:
+                message = f"workbook '{slug}' has no activity '{activity_id}'"
+            elif recalled.kind not in RECALLABLE_KINDS:
+                message = (f"'{target}' is a {recalled.kind}: only an answer the learner wrote or rated can be "
+                           f"recalled ({', '.join(RECALLABLE_KINDS)})")
+            if message:
+                problems.append(Problem(display(workbook.filename), activity.recall_line,
+                                        f"activity '{activity.id}': recall '{target}': {message}"))
 
 
 def _read_text(file: Path, reader: _FileReader) -> str | None:
@@ -552,6 +637,10 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
         reader.problem(doc.line("required"), f"{label}: 'required' must be true or false")
     if "title" in definition and not isinstance(definition["title"], str):
         reader.problem(doc.line("title"), f"{label}: 'title' must be text")
+    recall = definition.get("recall")
+    if "recall" in definition and not (isinstance(recall, str) and _RECALL_RE.match(recall)):
+        reader.problem(doc.line("recall"), f"{label}: 'recall' must be <workbook-slug>/<activity-id>, "
+                                           "e.g. smart-goal-setting/smart-goal")
     kind_name = definition.get("kind")
     kind = get_kind(kind_name) if isinstance(kind_name, str) else None
     if kind_name is None:
@@ -572,7 +661,7 @@ def _check_activity(reader: _FileReader, text: str, fence_line: int, seen: dict[
     return ActivitySource(
         id=activity_id, kind=kind_name, required=definition.get("required", False),
         title=definition.get("title"), definition=definition, line=fence_line,
-        digest=_digest_of(definition),
+        digest=_digest_of(definition), recall_line=doc.line("recall") if "recall" in definition else 0,
     )
 
 

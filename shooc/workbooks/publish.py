@@ -167,14 +167,18 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
 
 def _course_meta(source: CourseSource, image_src: Callable[[str], str | None]) -> dict[str, Any]:
     """course.md's front matter as JSON, with what the course page shows ready made:
-    the picture's address (``image_url``, under /assets/ like every image) and each
-    FAQ answer's Markdown rendered and sanitised (``answer_html``)."""
+    the picture's address (``image_url``, under /assets/ like every image), each
+    FAQ answer's Markdown rendered and sanitised (``answer_html``), and start.md's
+    page (``start_page``: title, summary, sanitised ``body_html``)."""
     meta: dict[str, Any] = _jsonable(source.meta)
     if meta.get("image"):
         meta["image_url"] = image_src(str(meta["image"]))
     if isinstance(meta.get("faq"), list):
         meta["faq"] = [{**item, "answer_html": render_markdown(str(item["answer"]), image_src)}
                        for item in meta["faq"]]
+    if source.start is not None:  # start.md: the "Start here" page, published with the version
+        meta["start_page"] = {"title": source.start.title, "summary": source.start.summary,
+                              "body_html": render_markdown(source.start.body, image_src)}
     return meta
 
 
