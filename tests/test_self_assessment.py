@@ -128,7 +128,7 @@ def test_the_learner_is_prompted_may_skip_and_rates_before_and_after(
     # the form: every standard with its description, five labelled points
     page = client.get(f"/dashboard/enrolments/{enrolment.id}/self-assessment/before").get_data(as_text=True)
     assert page.count('type="radio" name="rating-S1"') == 5 and "Very confident" in page
-    assert "Establish trusted relationships" in page
+    assert "Establish trusting relationships" in page
     # a missing standard: said which, what was chosen is kept, nothing stored
     bad = form(client, enrolment.id, "before", S1=2, S2=3, S4=7)
     text = bad.get_data(as_text=True)
