@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, ColumnElement, Insert, Row, Table, any_, bindparam, insert, select, text, update
+from sqlalchemy import JSON, ColumnElement, Insert, Table, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -508,7 +508,7 @@ def _among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElemen
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)  # type: ignore[no-any-return]
+    return column.in_(values)
 
 
 def _json_text(value: Any) -> str | None:
@@ -516,7 +516,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]],
-                 returning: Sequence[str] = (), skip_existing: bool = False) -> list[Row[Any]]:
+                 returning: Sequence[str] = (), skip_existing: bool = False) -> list[Any]:
     """Insert ``rows`` (dicts of column values) in one statement and return the
     ``returning`` columns of each inserted row (in no particular order).
 
