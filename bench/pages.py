@@ -95,7 +95,7 @@ BASE_URL = "https://learn.example.ac.uk"
 USER_AGENT = "shooc-bench/1.0"  # the same for the login and for wrk (Flask-Login's session identifier)
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 START_TIMEOUT = 90  # seconds for a gunicorn to answer its first request
-P99_GOAL_MS = 50.0
+P99_GOAL_MS = 50.0  # the pages issue 21 does not name (the leaders' queues)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,21 +105,25 @@ class Page:
     who: str | None  # "learner", "evaluator", "leader" or None (anonymous)
     goal_ratio: float
     marker: str  # text the right page has (and the login page has not)
+    goal_p99_ms: float = P99_GOAL_MS
 
 
 def pages(stats_run: str) -> list[Page]:
+    """The pages and their goals: issue 21's table (ratio to hello-world, p99) for the
+    public course page, the learner's dashboard, workbook and discussion and the
+    evaluator's statistics; issue 16/17's for the leaders' queues."""
     return [
-        Page("public course page", "/courses/mentoring", None, 0.5, "Register to enrol"),
-        Page("learner: dashboard", "/dashboard", "learner", 0.35, "Log out"),
-        Page("learner: workbook", "/courses/mentoring/workbooks/the-mentors-role", "learner", 0.35, 'name="a.'),
+        Page("public course page", "/courses/mentoring", None, 0.66, "Register to enrol", 10),
+        Page("learner: dashboard", "/dashboard", "learner", 0.25, "Log out", 40),
+        Page("learner: workbook", "/courses/mentoring/workbooks/the-mentors-role", "learner", 0.20, 'name="a.', 60),
         # 20,000 posts in the learner's run (issue 16): a page of 20 threads with their latest replies
-        Page("learner: discussion", DISCUSSION, "learner", 0.35, "threads</h2>"),
+        Page("learner: discussion", DISCUSSION, "learner", 0.20, "threads</h2>", 60),
         Page("leader: moderation queue", f"/lead/runs/{stats_run}/moderation", "leader", 0.35, "to look at</h2>"),
         # every submission of the run, newest first (issue 17), and one workbook's without feedback
         Page("leader: review queue", f"/lead/runs/{stats_run}/review", "leader", 0.35, "Review queue of"),
         Page("leader: review queue, filtered", f"/lead/runs/{stats_run}/review?workbook=the-mentors-role&unreviewed=1",
              "leader", 0.35, "Review queue of"),
-        Page("evaluator: run statistics", f"/evaluate/runs/{stats_run}", "evaluator", 0.25, "Log out"),
+        Page("evaluator: run statistics", f"/evaluate/runs/{stats_run}", "evaluator", 0.25, "Log out", 40),
     ]
 
 
@@ -478,7 +482,7 @@ class Row:
 
     @property
     def met(self) -> bool:
-        return self.ratio >= self.page.goal_ratio and self.p99_ms < P99_GOAL_MS
+        return self.ratio >= self.page.goal_ratio and self.p99_ms < self.page.goal_p99_ms
 
 
 def measure(server: Server, hello: Server, big_run: str, args: argparse.Namespace) -> list[Row]:
@@ -522,14 +526,15 @@ def statements_table(counted: list[tuple[str, Built]]) -> str:
 def table(results: list[tuple[str, list[Row]]], args: argparse.Namespace) -> str:
     lines = [f"Pages under load at {args.participants:,} participants (bench/generate.py): gunicorn -w 2 -k sync, "
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds "
-             f"alternating with hello-world ({os.cpu_count()} CPUs)",
+             f"alternating with hello-world ({os.cpu_count()} CPUs; load average before "
+             f"{args.load_before}, after {' '.join(f'{x:.1f}' for x in os.getloadavg())})",
              f"{'database':<12}{'page':<28}{'req/s':>8}{'hello req/s':>13}{'ratio':>7}{'goal':>7}"
              f"{'p99 ms':>8}{'goal':>6}{'':>6}"]
     for database, rows in results:
         for row in rows:
             lines.append(f"{database:<12}{row.page.name:<28}{row.rps:>8.0f}{row.hello_rps:>13.0f}{row.ratio:>7.2f}"
                          f"{'>=' + format(row.page.goal_ratio, '.2f'):>7}{row.p99_ms:>8.1f}"
-                         f"{'<' + format(P99_GOAL_MS, 'g'):>6}"
+                         f"{'<' + format(row.page.goal_p99_ms, 'g'):>6}"
                          f"{'ok' if row.met else 'MISS':>6}")
     return "\n".join(lines)
 
@@ -548,6 +553,7 @@ def main() -> int:
         return 2
     # `kill` (as well as Ctrl-C) still stops the servers below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results: list[tuple[str, list[Row]]] = []
     counted: list[tuple[str, Built]] = []
     running: list[Server] = []

@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "SHOOC_JOB_RUNNER": "thread",
     # A job that has not reported progress for this long is stale: queued again, or failed
     "SHOOC_JOB_STALE_SECONDS": 300,
+    # A run's figures on the evaluators' page are kept this long in each process (0: never);
+    # the page says when they were counted ("figures as of")
+    "SHOOC_FIGURES_SECONDS": 5,
     **MAIL_SETTINGS,
     **BRAND_SETTINGS,  # the institution's name, logo, colour and footer (shooc/branding.py)
 }

@@ -18,9 +18,11 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import BadSignature
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -52,6 +54,45 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class SessionSignedEachMinute(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose sliding idle timeout (a permanent session
+    re-signed on every response, SESSION_REFRESH_EACH_REQUEST) re-signs the cookie at
+    most once a minute: signing and sending a new cookie was a fixed cost of every
+    logged-in request (bench/README.md). A session changed in the request is signed
+    as always. The idle timeout is then up to a minute early, never late (the
+    cookie's signing time is what its max age is measured from). Nothing that ends
+    a login depends on it: logging out elsewhere, a new password, a disabled account
+    or a changed role are checked against the database on every request
+    (``_load_user``, ``roles_required``)."""
+
+    RESIGN_AFTER_SECONDS = 60
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, signed_at = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
+                                               return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.shooc_signed_at = signed_at  # type: ignore[attr-defined]
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "shooc_signed_at", None)
+        return signed_at is None or (dt.datetime.now(dt.timezone.utc) - signed_at).total_seconds() \
+            >= self.RESIGN_AFTER_SECONDS
 
 
 class SecureCookiesOverHttps:
@@ -240,6 +281,7 @@ def init_app(app: Flask) -> None:
     app.extensions["shooc.brand"] = branding.brand(app.config)
     app.add_url_rule("/brand.css", "brand_stylesheet", brand_stylesheet)
     app.permanent_session_lifetime = dt.timedelta(hours=int(app.config["SHOOC_SESSION_HOURS"]))
+    app.session_interface = SessionSignedEachMinute()
     app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     app.context_processor(_roles)

@@ -146,7 +146,10 @@ def session_app(database_url: str, instance_path: Path) -> Flask:
     return create_app({"SHOOC_DATABASE_URL": database_url, "SHOOC_INSTANCE_PATH": str(instance_path),
                        "SHOOC_SECRET_KEY": "test-secret", "TESTING": True,
                        # the test's sessions share one connection: a job runs in the request
-                       "SHOOC_JOB_RUNNER": "inline"})
+                       "SHOOC_JOB_RUNNER": "inline",
+                       # tests roll back and reuse a run's id: figures are counted each time
+                       # (test_evaluate.py tests keeping them)
+                       "SHOOC_FIGURES_SECONDS": 0})
 
 
 @pytest.fixture
@@ -336,7 +339,8 @@ def committing_app(database_url: str, folder: Path, schema_tables: list[str]) ->
     postgres = not database_url.startswith("sqlite")
     url = database_url if postgres else f"sqlite:///{folder}/committed.sqlite3"
     app = create_app({"SHOOC_DATABASE_URL": url, "SHOOC_INSTANCE_PATH": str(folder),
-                      "SHOOC_SECRET_KEY": "committed", "SHOOC_DATABASE_POOL_SIZE": 25})
+                      "SHOOC_SECRET_KEY": "committed", "SHOOC_DATABASE_POOL_SIZE": 25,
+                      "SHOOC_FIGURES_SECONDS": 0})
     database = get_db(app)
     if postgres:
         empty_tables(database, schema_tables)

@@ -84,6 +84,29 @@ def test_the_effect_is_withheld_below_five_responses(client, evaluator, db, make
     assert "Excellent" not in html
 
 
+def test_the_run_page_keeps_its_figures_a_few_seconds_and_says_when_they_were_counted(
+        app, client, evaluator, imported, db) -> None:
+    """Issue 21: counting and drawing were half the page; each process keeps them
+    SHOOC_FIGURES_SECONDS (0 in the other tests) and the page says "as of"."""
+    run, rows = imported
+    app.config["SHOOC_FIGURES_SECONDS"] = 60
+    app.extensions.pop("shooc.run_figures", None)
+    try:
+        first = client.get(f"/evaluate/runs/{run.slug}").get_data(as_text=True)
+        more = records_rows(1, OPENS, CLOSES, seed=22, domain="later.example.org")
+        records.import_records(db, run, records.check_file(db, run, to_csv(more), "more.csv"))
+        db.commit()
+        kept = client.get(f"/evaluate/runs/{run.slug}").get_data(as_text=True)
+        assert "<dt>Registered</dt><dd>300</dd>" in kept  # the figures counted a moment ago
+        as_of = re.search(r"figures as of ([0-9-]+ [0-9:]+ UTC)", first)
+        assert as_of and as_of.group(1) in kept
+        app.extensions["shooc.run_figures"].clear()  # its seconds up
+        assert "<dt>Registered</dt><dd>301</dd>" in client.get(f"/evaluate/runs/{run.slug}").get_data(as_text=True)
+    finally:
+        app.config["SHOOC_FIGURES_SECONDS"] = 0
+        app.extensions.pop("shooc.run_figures", None)
+
+
 def test_the_figures_csv_is_the_stats_in_one_row(client, evaluator, imported, db) -> None:
     run, _ = imported
     response = client.get(f"/evaluate/runs/{run.slug}/stats.csv")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import time
 import tempfile
 from pathlib import Path
 
@@ -187,3 +188,27 @@ def test_markdown_nested_past_what_it_can_render_is_a_problem_on_its_line(course
     problems = load_course(course_copy).problems
     line = len(front_matter) + 2 + offset  # the body's first line is after the title
     assert problems and str(problems[0]) == f"{course_copy}/{WORKBOOK}:{line}: {message}"
+
+
+@pytest.mark.parametrize("body, offset", [
+    ("[a](" * 4000, 0),  # Python-Markdown took 11 s: each '](' looks for its ')' to the paragraph's end
+    ("A line.\n\nSee [the guide](https://example.org and more.", 2),
+])
+def test_a_link_left_open_is_a_problem_on_its_line_found_before_rendering(course_copy: Path, body: str,
+                                                                          offset: int) -> None:
+    front_matter = REAL_LINES[:REAL_LINES.index("---", 1) + 1]
+    (course_copy / WORKBOOK).write_text("\n".join(front_matter) + "\n# Title\n" + body + "\n")
+    start = time.perf_counter()
+    problems = load_course(course_copy).problems
+    assert time.perf_counter() - start < 2  # found without rendering anything
+    line = len(front_matter) + 2 + offset
+    assert [str(p) for p in problems] == [
+        f"{course_copy}/{WORKBOOK}:{line}: a link's '](' has no ')' on its line: close it, or write '\\](' "
+        "to show the text as it is"]
+
+
+def test_links_closed_escaped_or_in_code_are_no_problem(course_copy: Path) -> None:
+    front_matter = REAL_LINES[:REAL_LINES.index("---", 1) + 1]
+    body = "See [a](b), a \\](literal, `[x](` in code, and\n\n```\n[a](\n```\n"
+    (course_copy / WORKBOOK).write_text("\n".join(front_matter) + "\n# Title\n" + body)
+    assert load_course(course_copy).ok

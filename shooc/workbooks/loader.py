@@ -345,6 +345,7 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     if course_fm is not None:
         course_images += _check_course_image(course_reader, course_fm, folder, images)
     _check_nesting(course_reader, course_body, course_body_line)
+    _check_links(course_reader, course_body, course_body_line)
 
     start = _load_start_page(folder, display(START_FILE), images, problems)
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
@@ -549,6 +550,7 @@ def _load_workbook(file: Path, display: str, position: int, slug: str, folder: P
     body_md, activities = _extract_activities(reader, body, body_line, standard_codes)
     image_paths = _check_images(reader, folder, body, body_line, images)
     _check_nesting(reader, body, body_line)
+    _check_links(reader, body, body_line)
     if len(problems) > before or doc is None:
         return None
 
@@ -704,6 +706,25 @@ def _check_nesting(reader: _FileReader, body: str, body_line: int) -> None:
         elif quotes > MAX_QUOTE_DEPTH:
             reader.problem(body_line + offset, f"the line is quoted {quotes} levels deep ('>'): more than "
                                                f"{MAX_QUOTE_DEPTH} is too deep to show")
+
+
+_INLINE_CODE_RE = re.compile(r"(`+).+?\1")
+
+
+def _check_links(reader: _FileReader, body: str, body_line: int) -> None:
+    """A link's ``](`` whose ``)`` never comes: Python-Markdown looks for it to the end
+    of the paragraph, again for each one, so that 4,000 of them took 11 s to publish
+    (quadratic). Such a link shows as its raw text anyway: each is a problem, on its
+    line, before anything is rendered. (Inline code is left out: `[a](` is fine.)"""
+    for offset, line in _prose_lines(body):
+        prose = _INLINE_CODE_RE.sub("", line)
+        start = prose.find("](")
+        while start != -1:
+            if ")" not in prose[start + 2:] and not prose[:start].endswith("\\"):
+                reader.problem(body_line + offset, "a link's '](' has no ')' on its line: close it, or write "
+                                                   "'\\](' to show the text as it is")
+                break
+            start = prose.find("](", start + 2)
 
 
 def _check_images(reader: _FileReader, folder: Path, body: str, body_line: int,

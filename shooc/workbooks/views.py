@@ -1,8 +1,6 @@
 """Public pages of the content: catalogue, course page, workbooks, images."""
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, session
@@ -16,6 +14,7 @@ from shooc.enrolment.models import Run
 from shooc.enrolment.rules import today_in
 from shooc.enrolment.runs import open_runs, upcoming_runs
 from shooc.enrolment.services import enrolment_for
+from shooc.kept import KeptForSeconds
 from shooc.unit_of_work import get_session
 from shooc.web import published_course_or_404
 from shooc.workbooks import published
@@ -24,7 +23,7 @@ from shooc.workbooks.models import Asset, Course, CourseVersion
 bp = Blueprint("workbooks", __name__)
 
 
-class AnonymousPages:
+class AnonymousPages(KeptForSeconds[tuple[str, Any], bytes]):
     """Public course pages as every anonymous visitor sees them, kept for a few
     seconds in each process: the page that 100,000 people open after the course's
     e-mail goes out is then made a few times a minute instead of thousands of times
@@ -35,25 +34,7 @@ class AnonymousPages:
     SECONDS = 5.0
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, Any], tuple[float, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, Any]) -> bytes | None:
-        found = self._pages.get(key)
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1]
-
-    def put(self, key: tuple[str, Any], body: bytes) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._pages) >= 64:  # yesterday's pages, courses gone: drop what has expired
-                self._pages = {k: v for k, v in self._pages.items() if v[0] >= now}
-            self._pages[key] = (now + self.SECONDS, body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
+        super().__init__(self.SECONDS)
 
 
 anonymous_pages = AnonymousPages()

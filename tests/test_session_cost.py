@@ -1,0 +1,60 @@
+"""What every logged-in request costs and must still check (issue 21): the session
+cookie is re-signed at most once a minute, yet a role taken away, a disabled account
+or a login ended elsewhere is refused on the very next request."""
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from shooc.auth.models import Role, new_session_token
+from shooc.db import utcnow
+from shooc.web import SessionSignedEachMinute
+
+
+def _session_cookie_set(response) -> bool:  # type: ignore[no-untyped-def]
+    return any(value.startswith("session=") for value in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_session_cookie_is_signed_again_at_most_once_a_minute(app: Flask, client: FlaskClient, auth, make_user,
+                                                                  ) -> None:  # type: ignore[no-untyped-def]
+    auth.login(make_user())
+    assert client.get("/dashboard").status_code == 200
+    second = client.get("/dashboard")
+    assert second.status_code == 200 and not _session_cookie_set(second)  # signed under a minute ago
+    interface = app.session_interface
+    assert isinstance(interface, SessionSignedEachMinute)
+    interface.RESIGN_AFTER_SECONDS = 0  # type: ignore[misc]  # as if a minute had passed
+    try:
+        assert _session_cookie_set(client.get("/dashboard"))  # the idle timeout slides on
+    finally:
+        del interface.RESIGN_AFTER_SECONDS  # type: ignore[misc]
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_a_role_taken_away_is_refused_on_the_very_next_request(client: FlaskClient, auth, db: Session,
+                                                               make_user) -> None:  # type: ignore[no-untyped-def]
+    leader = make_user(Role.leader)
+    auth.login(leader)
+    assert client.get("/lead/").status_code == 200
+    leader.role = Role.learner
+    db.commit()
+    assert client.get("/lead/").status_code == 403
+
+
+def test_a_disabled_account_or_a_login_ended_elsewhere_is_logged_out_on_the_very_next_request(
+        client: FlaskClient, auth, db: Session, make_user) -> None:  # type: ignore[no-untyped-def]
+    learner = make_user()
+    auth.login(learner)
+    assert client.get("/dashboard").status_code == 200
+    learner.disabled_at = utcnow()
+    db.commit()
+    assert client.get("/dashboard").status_code == 302  # to the login page
+    learner.disabled_at = None
+    db.commit()
+    auth.login(learner)
+    assert client.get("/dashboard").status_code == 200
+    learner.session_token = new_session_token()  # "log out everywhere", a new password
+    db.commit()
+    answer = client.get("/dashboard")
+    assert answer.status_code == 302 and "/auth/login" in answer.headers["Location"]
