@@ -125,7 +125,8 @@ def verify_launch(id_token: str, jwks: Mapping[str, Any], expected: Expected, no
     Core §5.3 has passed; else LaunchRefused saying which did not."""
     now = time.time() if now is None else now
     try:
-        token = jwt.decode(id_token, KeySet.import_key_set(dict(jwks)), algorithms=["RS256"])
+        keys = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]  # a JWKS as JSON
+        token = jwt.decode(id_token, keys, algorithms=["RS256"])
     except JoseError as error:
         raise LaunchRefused(f"the id_token's signature does not verify with the platform's keys ({error.error})") \
             from None

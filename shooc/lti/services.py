@@ -283,10 +283,12 @@ def _account(session: Session, platform: LtiPlatform, claims: Mapping[str, Any])
         email = normalise_email(str(claims["email"])) if claims.get("email") else None
     except ValueError:
         email = None
-    user = session.scalar(select(User).where(User.email == email)) if email else None
-    new = user is None or user.email_verified_at is None
-    if new:
-        if user is not None or email is None:
+    existing = session.scalar(select(User).where(User.email == email)) if email else None
+    new = existing is None or existing.email_verified_at is None
+    if not new and existing is not None:
+        user = existing
+    else:
+        if existing is not None or email is None:
             email = f"lti-{hashlib.sha256(f'{platform.id}:{subject}'.encode()).hexdigest()[:24]}@lti.invalid"
         name = (claims.get("name") or " ".join(filter(None, (claims.get("given_name"), claims.get("family_name"))))
                 or "LTI user").strip()[:200]
@@ -294,7 +296,6 @@ def _account(session: Session, platform: LtiPlatform, claims: Mapping[str, Any])
         user = User(email=email, name=name, role=Role.learner, password_hash="!")
         session.add(user)
         session.flush()
-    assert user is not None
     if user.disabled_at is not None:
         raise LaunchRefused("this account is disabled on this site")
     session.add(LtiIdentity(platform_id=platform.id, subject=subject, user_id=user.id))

@@ -227,12 +227,12 @@ def deep_linking() -> ResponseReturnValue:
 
 # The roster -----------------------------------------------------------------------
 
-@bp.route("/courses/<slug>/roster")
-def roster(slug: str) -> ResponseReturnValue:
+@bp.route("/courses/<course_slug>/roster")
+def roster(course_slug: str) -> ResponseReturnValue:
     """The platform's roster of the context this leader launched the course from (NRPS)."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    course = get_session().scalar(select(Course).where(Course.slug == slug)) or abort(404)
+    course = get_session().scalar(select(Course).where(Course.slug == course_slug)) or abort(404)
     if current_user.role != Role.admin and not services.leads_through_lti(get_session(), current_user.id, course.id):
         abort(403)
     link = services.roster_link(get_session(), current_user.id, course.id)
@@ -242,6 +242,6 @@ def roster(slug: str) -> ResponseReturnValue:
         members = services.roster(get_db(), link.id, current_app.config["SECRET_KEY"])
         error = None
     except protocol.PlatformUnreachable as problem:
-        log.warning("roster of %s: %s", slug, problem)
+        log.warning("roster of %s: %s", course_slug, problem)
         members, error = None, "The platform did not give its roster just now; try again in a moment."
     return render_template("lti/roster.html", course=course, members=members, error=error)
