@@ -82,10 +82,15 @@ def _register_areas(app: Flask) -> None:
     from shooc.evaluate import survey_views
     from shooc.evaluate import views as evaluate_views
     from shooc.lead import imports
+    from shooc.lti import admin_views as lti_admin_views
+    from shooc.lti import services as lti_services
+    from shooc.lti import views as lti_views
     from shooc.workbooks import views as workbook_views
 
     connect_to_submissions()
+    lti_services.connect_to_submissions()  # after the badges': the certificate is issued by then
     jobs.register(mailqueue.DELIVERY_JOB, mailqueue.deliver_job)
+    jobs.register(lti_services.SCORES_JOB, lti_services.scores_job)
     imports.register()
     unit_of_work.init_app(app)
     web.init_app(app)
@@ -105,5 +110,13 @@ def _register_areas(app: Flask) -> None:
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(api_views.bp)
     web.csrf.exempt(api_views.bp)  # token-authenticated, no cookies: nothing for CSRF to protect
+    app.register_blueprint(lti_views.bp)
+    app.register_blueprint(lti_admin_views.bp)
+    lti_views.init_app(app)
+    # A platform posts these two cross-site by design (OIDC login initiation, the
+    # id_token's form_post): the login's state cookie and the single-use nonce protect
+    # them instead (shooc/lti/views.py). Every other LTI form has its CSRF token.
+    web.csrf.exempt(lti_views.login)
+    web.csrf.exempt(lti_views.launch)
     limits.init_app(app)  # after the auth blueprint it limits
     register_cli(app)

@@ -36,6 +36,7 @@ certificates_cli = AppGroup("certificates", help="Certificates issued to learner
 records_cli = AppGroup("records", help="A past run's records.")
 jobs_cli = AppGroup("jobs", help="Background jobs (records imports, mail delivery).")
 submissions_cli = AppGroup("submissions", help="Submitted workbooks.")
+lti_cli = AppGroup("lti", help="LTI 1.3 platforms (a university's Moodle, Canvas ...).")
 keys_cli = AppGroup("keys", help="The instance's signing keys (Open Badges 3.0, LTI 1.3).")
 # shooc.signing_keys.ALGORITHMS' purposes, spelled out so the command line loads without it
 ALGORITHM_PURPOSES = ("badges", "lti")
@@ -512,11 +513,40 @@ def keys_rotate(purpose: str) -> None:
     click.echo(f"The {purpose} key {key.kid} signs from now on; earlier keys stay published for verification.")
 
 
+@lti_cli.command("register")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://moodle.example.ac.uk")
+@click.option("--client-id", required=True, help="The client id the platform gave the tool.")
+@click.option("--auth-url", required=True, help="The platform's OIDC authentication request URL.")
+@click.option("--token-url", required=True, help="The platform's access token URL.")
+@click.option("--jwks-url", required=True, help="The platform's public keyset URL.")
+@click.option("--deployment-id", "deployment_ids", required=True, multiple=True,
+              help="A deployment id of the tool on the platform (repeat for more than one).")
+@click.option("--course", default=None, help="The course its links open when they name none (a slug).")
+def lti_register(issuer: str, client_id: str, auth_url: str, token_url: str, jwks_url: str,
+                 deployment_ids: tuple[str, ...], course: str | None) -> None:
+    """Register an LTI 1.3 platform; prints the tool's URLs to give that platform's admin."""
+    from shooc.lti import services as lti
+
+    try:
+        with command_session() as session:
+            platform = lti.register_platform(session, lti.PlatformFields(
+                issuer, client_id, auth_url, token_url, jwks_url, " ".join(deployment_ids), course))
+            name = platform.issuer
+    except lti.RegistrationError as error:
+        fail(str(error))
+    urls = site_urls(current_app.config)
+    click.echo(f"Registered {name} (client id {client_id}). Give its admin these URLs (docs/lti.md):")
+    click.echo(f"  Tool URL / target link URI / redirect URI: {urls.lti_launch}")
+    click.echo(f"  Initiate login URL:                        {urls.lti_login}")
+    click.echo(f"  Public keyset URL (JWKS):                  {urls.lti_jwks}")
+    click.echo(f"  Deep linking (content selection) URL:      {urls.lti_launch}")
+
+
 def register_cli(app: Flask) -> None:
     from shooc.lead.communication_cli import mail_cli, reminders_cli, sessions_cli
 
     for group in (db_cli, content_cli, run_cli, user_cli, badges_cli, certificates_cli, records_cli, mail_cli,
-                  reminders_cli, sessions_cli, jobs_cli, submissions_cli, keys_cli):
+                  reminders_cli, sessions_cli, jobs_cli, submissions_cli, keys_cli, lti_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
     app.cli.add_command(stats)

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # 1: cookies are Secure on every request; 0: on requests that came over https
     # (directly, or as the trusted proxies say), so that http on a developer's machine works.
     "SHOOC_SECURE_COOKIES": 0,
+    # 1: after an LTI launch over https, the session cookie is SameSite=None (and Secure),
+    # so that the course works inside the VLE's iframe; 0: Lax always (the VLE then
+    # offers "open in a new window"). Off LTI sessions it is always Lax.
+    "SHOOC_LTI_IFRAME_COOKIES": 1,
     # Where rate-limit counts live (shooc/auth/limits.py): this process's memory, or a
     # Redis shared by every server, e.g. redis://10.0.0.5:6379/0
     "SHOOC_REDIS_URL": None,

@@ -142,6 +142,22 @@ def create(session: Session, kind: str, params: dict[str, Any] | None = None, to
     return job
 
 
+#: where a session keeps the jobs to start once it has committed (``start_after_commit``)
+_TO_START = "shooc.jobs.to_start"
+
+
+def start_after_commit(session: Session, job_id: int) -> None:
+    """Have the unit of work (shooc/unit_of_work.py) dispatch this job once the caller's
+    transaction has committed: for work queued deep inside a service (a signal's
+    receiver) whose view knows nothing of it. Rolled back, the job does not exist and
+    its dispatch does nothing."""
+    session.info.setdefault(_TO_START, []).append(job_id)
+
+
+def take_jobs_to_start(session: Session) -> list[int]:
+    return list(session.info.pop(_TO_START, []))
+
+
 # Running ----------------------------------------------------------------------------------
 
 def _claim(database: Database, job_id: int) -> RunningJob | None:

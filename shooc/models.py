@@ -37,13 +37,25 @@ from shooc.lead.models import (
     TeamMessage,
     WorkbookFeedback,
 )
+from shooc.lti.models import (
+    LtiAccessToken,
+    LtiCourseLeader,
+    LtiHandoff,
+    LtiIdentity,
+    LtiLink,
+    LtiNonce,
+    LtiPlatform,
+    LtiScore,
+)
 from shooc.mailqueue import OutgoingMail
 from shooc.signing_keys import SigningKey
 from shooc.workbooks.models import ActivityVersion, Asset, ContentUpload, Course, CourseVersion, WorkbookVersion
 
 __all__ = ["ActivityVersion", "Announcement", "ApiToken", "Asset", "AuditEntry", "BadgeAssertion", "Base",
            "CalendarFeed", "Certificate", "ContentUpload", "Course", "CourseVersion", "Enrolment", "Evaluation",
-           "Follow", "Helpful", "Job", "LiveSession", "Mute", "Notification", "OutgoingMail", "OverallEffect",
+           "Follow", "Helpful", "Job", "LiveSession", "LtiAccessToken", "LtiCourseLeader", "LtiHandoff",
+           "LtiIdentity", "LtiLink", "LtiNonce", "LtiPlatform", "LtiScore", "Mute", "Notification", "OutgoingMail",
+           "OverallEffect",
            "PendingDraft", "Post", "RecordImport", "Recording", "ReminderSent", "Report", "Response", "Role", "Run",
            "RunCounter", "RunMode", "RunTally", "RunWeekCounter", "RunWorkbookCounter", "SelfAssessment", "SelfRating",
            "SessionReminderSent", "SigningKey", "Submission", "SubmissionReturn", "TeamMessage", "User",

@@ -31,6 +31,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from shooc import jobs
 from shooc.db import Database, database_unreachable, write_intent
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,23 @@ def get_session() -> Session:
 
 
 def commit() -> None:
-    """Keep the work this request has done so far."""
-    get_session().commit()
+    """Keep the work this request has done so far, then start the background jobs it
+    queued for after its commit (``jobs.start_after_commit``)."""
+    session = get_session()
+    session.commit()
+    _start_jobs(session, current_app)
+
+
+def _start_jobs(session: Session, app: Flask) -> None:
+    to_start = jobs.take_jobs_to_start(session)
+    if not to_start:
+        return
+    environment = jobs.Environment(get_db(app), app.config, app.instance_path)
+    for job_id in to_start:
+        try:
+            jobs.dispatch(environment, job_id)
+        except Exception:  # noqa: BLE001 (the runner out of reach: recovery starts the queued job later)
+            log.exception("job %s is queued but its runner could not be reached", job_id)
 
 
 def rollback() -> None:
@@ -122,5 +138,7 @@ def write_now() -> Iterator[Session]:
 def command_session(app: Flask | None = None) -> Iterator[Session]:
     """A command's session (or a background job's): committed when the block ends,
     rolled back if it raises, closed always."""
-    with get_db(app).session() as session, _kept(session):
-        yield session
+    with get_db(app).session() as session:
+        with _kept(session):
+            yield session
+        _start_jobs(session, app or current_app._get_current_object())  # type: ignore[attr-defined]

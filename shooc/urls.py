@@ -136,6 +136,23 @@ class SiteUrls:
         """A notifications e-mail's one-click unsubscribe (RFC 8058)."""
         return f"{self.base}/notifications/unsubscribe/{_part(token)}"
 
+    # LTI 1.3 (shooc/lti): what a platform's admin enters (docs/lti.md)
+    @property
+    def lti_login(self) -> str:
+        return f"{self.base}/lti/login"
+
+    @property
+    def lti_launch(self) -> str:
+        return f"{self.base}/lti/launch"
+
+    @property
+    def lti_jwks(self) -> str:
+        return f"{self.base}/lti/jwks"
+
+    @property
+    def lti_deep_linking(self) -> str:
+        return f"{self.base}/lti/deep-linking"
+
     def site_path(self, path: str) -> str:
         """A path of this site (``/...``, as stored with a notification), absolute."""
         if not path.startswith("/") or path.startswith("//"):

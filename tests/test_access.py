@@ -127,6 +127,20 @@ GET  badges.evidence              200   200   200   200   200   200   public   #
 GET  badges.certificate           200   200   200   200   200   200   public   # verification page
 GET  badges.certificate_pdf       200   200   200   200   200   200   public
 GET  api.openapi                  200   200   200   200   200   200   public
+GET  lti.login                    400   400   400   400   400   400   public   # a platform's; no iss: refused
+POST lti.login                    400   400   400   400   400   400   public
+POST lti.launch                   400   400   400   400   400   400   public   # no id_token: refused
+GET  lti.jwks                     200   200   200   200   200   200   public
+GET  lti.handoff                  404   404   404   404   404   404            # a one-time link (this one is not)
+GET  lti.deep_linking             403   403   403   403   403   403            # only after a deep linking launch
+POST lti.deep_linking             403   403   403   403   403   403
+GET  lti.roster                   login 403   403   403   403   200   # an LTI course leader's, or an admin's
+GET  lti_admin.platforms          login 403   403   403   403   200   # admins only
+GET  lti_admin.register           login 403   403   403   403   200
+POST lti_admin.register           login 403   403   403   403   400
+GET  lti_admin.edit               login 403   403   403   403   200
+POST lti_admin.edit               login 403   403   403   403   400
+POST lti_admin.deactivate         login 403   403   403   403   moved
 GET  api.runs                     401   401   401   401   401   401            # a token, never cookies
 GET  api.stats                    401   401   401   401   401   401
 GET  auth.login                   200   200   200   200   200   200   public
@@ -306,7 +320,7 @@ def assert_security_headers(response: TestResponse, where: str) -> None:
 
 
 #: The same for everyone, whoever asks: caches may keep them.
-SHARED_FILES = {"static", "workbooks.asset", "brand_stylesheet"}
+SHARED_FILES = {"static", "workbooks.asset", "brand_stylesheet", "lti.jwks"}  # lti.jwks: public keys
 
 
 def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:

@@ -87,6 +87,8 @@ NOT_PAGES = {
     "evaluate.stats_csv": "CSV", "evaluate.progress_csv": "CSV", "evaluate.compare_csv": "CSV",
     "api.openapi": "JSON API", "api.runs": "JSON API", "api.stats": "JSON API",
     "calendar.run_feed": "iCalendar", "calendar.personal_feed": "iCalendar",
+    "lti.login": "a redirect to the LTI platform", "lti.jwks": "JSON (the tool's keys)",
+    "lti.handoff": "a one-time redirect", "lti.deep_linking": "only after a platform's deep linking launch",
 }
 
 
@@ -193,8 +195,14 @@ def seed(database: Database, app: Flask, folder: Path) -> dict[str, object]:
         create_user(session, "lin@school.example", "Lin Link", "learner", PASSWORD)  # never logs in: its login link works
     if users["learner"].pending_email is None:  # a new address waiting: the account page's banner, the link's page
         email_change.ask(session, users["learner"], "lara.new@home.example", PASSWORD)
+    from shooc.lti import services as lti
+    from shooc.lti.models import LtiPlatform
+
+    platform = session.scalar(select(LtiPlatform)) or lti.register_platform(session, lti.PlatformFields(
+        "https://vle.example.ac.uk", "client-1", "https://vle.example.ac.uk/auth", "https://vle.example.ac.uk/token",
+        "https://vle.example.ac.uk/jwks", "deployment-1", "mentoring"))
     session.commit()
-    ids = {"run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
+    ids = {"platform": platform.id, "run": run.slug, "past": past.slug, "workbooks": slugs, "quiz_workbook": quiz_book.slug,
            "lara": lara.id, "lara_user": users["learner"].id, "fern": fern.id, "badge": badge.id, "revoked": revoked.id,
            "certificate": certificate.code, "import": job.id, "upload": upload.id, "post": post.id,
            "session": later.id,
@@ -254,7 +262,8 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             f"/evaluate/runs/{past}/evaluation", f"/evaluate/runs/{run}/evaluation", "/account/",
         ],
         "admin": ["/lead/", "/evaluate/", "/account/", "/admin/users", "/admin/users?q=no-such-person",
-                  f"/admin/users/{ids['lara_user']}"],
+                  f"/admin/users/{ids['lara_user']}", "/admin/lti", "/admin/lti/new",
+                  f"/admin/lti/{ids['platform']}", "/lti/courses/mentoring/roster"],
     }
 
 
@@ -309,7 +318,7 @@ def test_every_page_is_listed(session_app: Flask) -> None:
     """Each GET endpoint that answers with HTML is visited by some role (or said not to be a page)."""
     dummy = {"run": "a-run", "past": "b-run", "workbooks": ["wb"], "quiz_workbook": "wb", "lara": 1, "lara_user": 3, "fern": 2,
              "badge": "x", "revoked": "y", "certificate": "C0DE", "import": 1, "upload": 1, "reset_token": "t",
-             "login_token": "t", "post": 1, "unsubscribe": "1-x", "session": 1, "email_token": "t"}
+             "login_token": "t", "post": 1, "unsubscribe": "1-x", "session": 1, "email_token": "t", "platform": 1}
     adapter = session_app.url_map.bind("localhost")
     visited = set()
     for paths in pages_by_role(dummy).values():
