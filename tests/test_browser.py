@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from browser_kit import last_mail, log_in, set_up_course
 from conftest import PASSWORD, TODAY
+from quiz_kit import choose
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion
 from shooc.enrolment.models import Run, Submission
@@ -132,11 +133,12 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     # the quiz: one wrong answer first, then right
     questions = quiz.definition["questions"]
     box = page.locator("#activity-role-quiz")
+    right, wrong = choose(page.content(), "role-quiz", quiz.definition), choose(page.content(), "role-quiz",
+                                                                                  quiz.definition, right=False)
     for n, question in enumerate(questions):
-        correct = [i for i, o in enumerate(question["options"]) if o.get("correct")]
-        wrong = next(i for i, o in enumerate(question["options"]) if not o.get("correct"))
-        for index in ([wrong] if n == 0 else correct):
-            box.locator(f"[name='a.role-quiz.{question['id']}'][value='{index}']").check()
+        name = f"a.role-quiz.{question['id']}"
+        for code in (wrong if n == 0 else right)[name]:
+            box.locator(f"[name='{name}'][value='{code}']").check()
     with page.expect_navigation():
         box.get_by_role("button", name="Check my answers").click()
     assert page.get_by_text(f"You scored {len(questions) - 1} out of {len(questions)}").is_visible()
