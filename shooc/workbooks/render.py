@@ -76,11 +76,21 @@ def _markdown() -> markdown.Markdown:
 PARTICIPANT_LINK_REL = "nofollow ugc noopener noreferrer"
 
 
+#: What a link's address becomes: a course file's name its download address (issue
+#: 19); None keeps the address as written.
+LinkHref = Callable[[str], "str | None"]
+
+
 def sanitise(html: str, image_src: Callable[[str], str | None] | None = None,
-             link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
+             link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX,
+             link_href: LinkHref | None = None) -> str:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             return image_src(value) if image_src else None
+        if tag == "a" and attribute == "href" and link_href is not None:
+            rewritten = link_href(value)
+            if rewritten is not None:
+                return rewritten
         if attribute == "id":
             return _prefixed(value, id_prefix)
         if attribute == "href" and value.startswith("#") and len(value) > 1:
@@ -116,8 +126,9 @@ def _converted(text: str) -> str:
 
 
 def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None,
-                    link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
-    return sanitise(_converted(text), image_src, link_rel, id_prefix)
+                    link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX,
+                    link_href: LinkHref | None = None) -> str:
+    return sanitise(_converted(text), image_src, link_rel, id_prefix, link_href)
 
 
 def render_participant_text(text: str, scope: str) -> str:
@@ -128,12 +139,17 @@ def render_participant_text(text: str, scope: str) -> str:
                            id_prefix=f"{USER_ID_PREFIX}{scope}-")
 
 
-def render_body(text: str, image_src: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
+def render_body(text: str, image_src: Callable[[str], str | None] | None = None,
+                link_href: LinkHref | None = None,
+                after: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Render a workbook body whose activities stand as ACTIVITY_MARKER paragraphs.
 
     Returns the parts in order: ``{"html": ...}`` and ``{"activity": id}``.
+    ``after``: a change to the sanitised HTML (glossary terms linked), before it is split.
     """
-    html = render_markdown(text, image_src)
+    html = render_markdown(text, image_src, link_href=link_href)
+    if after is not None:
+        html = after(html)
     pieces = _ACTIVITY_SPLIT.split(html)
     parts: list[dict[str, Any]] = []
     for index, piece in enumerate(pieces):
@@ -144,11 +160,12 @@ def render_body(text: str, image_src: Callable[[str], str | None] | None = None)
     return parts
 
 
-def render_fields(fields: Mapping[str, str], image_src: Callable[[str], str | None] | None = None) -> dict[str, str]:
+def render_fields(fields: Mapping[str, str], image_src: Callable[[str], str | None] | None = None,
+                  link_href: LinkHref | None = None) -> dict[str, str]:
     """Render each Markdown field; a one-paragraph text loses its <p> to sit inline."""
     rendered = {}
     for key, text in fields.items():
-        html = render_markdown(text, image_src).strip()
+        html = render_markdown(text, image_src, link_href=link_href).strip()
         if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
         rendered[key] = html
