@@ -33,6 +33,7 @@ from shooc.workbooks.yamlsource import YamlDoc, YamlError, parse_yaml
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 WORKBOOK_FILE_RE = re.compile(r"^(\d{2})-([a-z0-9][a-z0-9-]*)\.md$")
 IGNORED_FILES = {"README.md"}
+GLOSSARY_FILE = "glossary.md"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".png": ("image/png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
@@ -69,6 +70,7 @@ class Key:
 
 
 REQUIRED, OPTIONAL = Key(True), Key(False)
+GLOSSARY_KEYS = {"term": REQUIRED, "aliases": OPTIONAL, "definition": REQUIRED}
 WEB_ADDRESS, OPTIONAL_WEB_ADDRESS = Key(True, web_address=True), Key(False, web_address=True)
 
 # image (a file of the course folder, like badge images) with image_alt, audience,
@@ -130,6 +132,20 @@ class ImageFile:
 
 
 @dataclass(frozen=True)
+class GlossaryTerm:
+    """A term of ``glossary.md``: what workbooks' text links to its entry."""
+
+    term: str
+    aliases: tuple[str, ...]
+    definition: str  # Markdown
+    anchor: str  # the entry's id on the glossary page
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.term, *self.aliases)
+
+
+@dataclass(frozen=True)
 class CourseFile:
     """A file of the course folder that its Markdown links to (a template to download)."""
 
@@ -184,6 +200,8 @@ class CourseSource:
     images: dict[str, ImageFile]
     source_digest: str  # of everything above: equal digests mean nothing changed
     files: dict[str, CourseFile] = field(default_factory=dict)  # by name: the templates it ships
+    glossary: tuple[GlossaryTerm, ...] = ()
+    glossary_intro: str = ""  # Markdown: glossary.md's body
 
     @property
     def word_count(self) -> int:
@@ -298,7 +316,8 @@ def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes:
     slugs: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        if not entry.is_file() or not name.endswith(".md") or name == "course.md" or name in IGNORED_FILES:
+        if not entry.is_file() or not name.endswith(".md") or name in ("course.md", GLOSSARY_FILE) \
+                or name in IGNORED_FILES:
             continue
         match = WORKBOOK_FILE_RE.match(name)
         if not match:
@@ -356,6 +375,7 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     files: dict[str, CourseFile] = {}
     course_files = _check_file_links(course_reader, folder, course_body, course_body_line, files)
 
+    glossary, glossary_intro, glossary_digest = _load_glossary(folder, display(GLOSSARY_FILE), problems)
     workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, files, problems)
     if not numbered and not problems:
         problems.append(Problem(display_root, 1, "the course has no workbooks (files named NN-slug.md)"))
@@ -365,12 +385,12 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
     course_body_md = course_body
     digest = _digest_of({"meta": meta, "body": course_body_md,
                          "images": {p: images[p].sha256 for p in course_images},
-                         "files": {n: files[n].sha256 for n in course_files}})
+                         "files": {n: files[n].sha256 for n in course_files}, "glossary": glossary_digest})
     source_digest = _digest_of({"course": digest, "workbooks": [(w.filename, w.digest) for w in workbooks]})
     course = CourseSource(
         slug=slug, path=display_root, title=_text(meta["title"]), summary=_text(meta["summary"]),
         meta=meta, body=course_body_md, digest=digest, workbooks=tuple(workbooks), images=images,
-        source_digest=source_digest, files=files,
+        source_digest=source_digest, files=files, glossary=glossary, glossary_intro=glossary_intro,
     )
     return LoadResult(course, [])
 
@@ -777,3 +797,60 @@ def _looks_like(suffix: str, data: bytes) -> bool:
             return archive.read("mimetype").strip() == ODT_TYPE.encode()
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError):
         return False
+
+
+def _load_glossary(folder: Path, display: str,
+                   problems: list[Problem]) -> tuple[tuple[GlossaryTerm, ...], str, str | None]:
+    """``glossary.md`` (optional): front matter ``terms``, a list of ``term``,
+    ``aliases`` (other names of it: a plural, the words an abbreviation stands for) and
+    ``definition`` (Markdown); the body, an introduction. Each term and alias once (in
+    any case). Returns the terms, the body and a digest (None: no glossary)."""
+    file = folder / GLOSSARY_FILE
+    if not file.is_file():
+        return (), "", None
+    reader = _FileReader(display, problems)
+    text = _read_text(file, reader)
+    doc, body, _body_line = reader.split_front_matter(text or "")
+    if doc is None:
+        return (), "", None
+    fm = doc.value
+    for key in fm:
+        if key != "terms":
+            reader.problem(doc.line(key), f"unknown key '{key}' in the glossary (allowed: terms)")
+    entries = fm.get("terms")
+    if not isinstance(entries, list) or not entries:
+        reader.problem(doc.line("terms"), "the glossary needs 'terms': a list, each with 'term' and 'definition'")
+        return (), "", None
+    terms: list[GlossaryTerm] = []
+    seen: dict[str, int] = {}
+    anchors: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        what = f"term {i + 1} of the glossary"
+        if not reader.check_keys(doc, entry, GLOSSARY_KEYS, ("terms", i), what):
+            continue
+        term, definition, aliases = entry.get("term"), entry.get("definition"), entry.get("aliases", [])
+        if not (isinstance(term, str) and term.strip()) or not (isinstance(definition, str) and definition.strip()):
+            if term is not None and not isinstance(term, str):
+                reader.problem(doc.line("terms", i, "term"), f"'term' of {what} must be text")
+            if definition is not None and not isinstance(definition, str):
+                reader.problem(doc.line("terms", i, "definition"), f"'definition' of {what} must be text")
+            continue
+        if not (isinstance(aliases, list) and all(isinstance(a, str) and a.strip() for a in aliases)):
+            reader.problem(doc.line("terms", i, "aliases"), f"'aliases' of '{term}' must be a list of names")
+            continue
+        for path, name in [(("terms", i, "term"), term)] + [(("terms", i, "aliases", j), a)
+                                                              for j, a in enumerate(aliases)]:
+            key = " ".join(name.split()).casefold()
+            if key in seen:
+                reader.problem(doc.line(*path), f"'{name.strip()}' is in the glossary twice (first on line {seen[key]})")
+            else:
+                seen[key] = doc.line(*path)
+        anchor = "term-" + (re.sub(r"[^a-z0-9]+", "-", term.casefold()).strip("-") or str(i + 1))
+        if anchor in anchors:
+            anchor = f"{anchor}-{i + 1}"
+        anchors[anchor] = i
+        terms.append(GlossaryTerm(term=" ".join(term.split()), aliases=tuple(" ".join(a.split()) for a in aliases),
+                                  definition=definition.strip(), anchor=anchor))
+    intro = body.strip()
+    return tuple(terms), intro, _digest_of({"terms": [(t.term, t.aliases, t.definition) for t in terms],
+                                            "intro": intro})

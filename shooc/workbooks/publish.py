@@ -19,7 +19,14 @@ from shooc.workbooks.loader import (
     normalise_ref,
 )
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
-from shooc.workbooks.render import LinkHref, render_body, render_fields, render_markdown
+from shooc.workbooks.render import (
+    LinkHref,
+    link_glossary_terms,
+    plain_text,
+    render_body,
+    render_fields,
+    render_markdown,
+)
 
 
 @dataclass
@@ -185,6 +192,7 @@ def _course_meta(source: CourseSource, image_src: Callable[[str], str | None],
     course ships (``files``: name -> sha256 of its asset, media type, size), served
     at ``course_file_url``."""
     meta: dict[str, Any] = _jsonable(source.meta)
+    meta["glossary"] = _glossary(source, image_src, link_href)
     meta["files"] = {f.name: {"sha256": f.sha256, "media_type": f.media_type, "size": len(f.data)}
                      for f in source.files.values()}
     if meta.get("image"):
@@ -205,7 +213,8 @@ def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str |
         position=workbook.position, slug=workbook.slug, filename=workbook.filename,
         title=workbook.title, summary=workbook.summary, estimated_hours=workbook.estimated_hours,
         word_count=workbook.word_count, standards=list(workbook.standards), badge=badge,
-        body_parts=render_body(workbook.body, image_src, link_href), digest=workbook.digest,
+        body_parts=render_body(workbook.body, image_src, link_href, after=_term_linker(source, image_src)),
+        digest=workbook.digest,
     )
     for position, activity in enumerate(workbook.activities, start=1):
         kind = get_kind(activity.kind)
@@ -235,6 +244,33 @@ def _generated_badge_image(session: Session, badge: dict, workbook: WorkbookSour
             session.add(Asset(sha256=sha, media_type="image/png", data=png))
     badge.update(generated_key=key, image_sha256=sha, image_url=f"/assets/{sha}.png")
     return badge
+
+
+def glossary_url(course_slug: str) -> str:
+    """The course's glossary page (shooc.workbooks.views.glossary)."""
+    return f"/courses/{course_slug}/glossary"
+
+
+def _glossary(source: CourseSource, image_src: Callable[[str], str | None],
+              link_href: LinkHref) -> dict[str, Any] | None:
+    """glossary.md rendered for its page: the introduction and each term with its
+    aliases, its entry's id and its definition's sanitised HTML (None: no glossary)."""
+    if not source.glossary:
+        return None
+    return {"intro_html": render_markdown(source.glossary_intro, image_src, link_href=link_href),
+            "terms": [{"term": t.term, "aliases": list(t.aliases), "anchor": t.anchor,
+                       "definition_html": render_markdown(t.definition, image_src, link_href=link_href)}
+                      for t in source.glossary]}
+
+
+def _term_linker(source: CourseSource, image_src: Callable[[str], str | None]) -> Callable[[str], str] | None:
+    """What links a workbook's first use of each glossary term to its entry."""
+    if not source.glossary:
+        return None
+    page = glossary_url(source.slug)
+    terms = [(t.names, f"{page}#{t.anchor}", plain_text(render_markdown(t.definition, image_src)))
+             for t in source.glossary]
+    return lambda html: link_glossary_terms(html, terms)
 
 
 def course_file_url(course_slug: str, name: str) -> str:

@@ -139,3 +139,16 @@ def course_file(course_slug: str, name: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "public, max-age=300"
     response.set_etag(found["sha256"])
     return response.make_conditional(request)
+
+
+@bp.route("/courses/<course_slug>/glossary")
+def glossary(course_slug: str) -> ResponseReturnValue:
+    """The course's glossary (glossary.md, published with the version): public, as
+    the course page is, since workbooks link their terms to it."""
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id) or abort(404)
+    terms = version.meta.get("glossary")
+    if not terms:
+        abort(404)
+    return render_template("catalogue/glossary.html", course=course, version=version, glossary=terms)
