@@ -170,8 +170,9 @@ def plan_restore(state: WorkbookState, form: Mapping[str, list[str]], option_key
     return plan
 
 
-def restore_pending_draft(session: Session, enrolment: Enrolment, state: WorkbookState, pending: PendingDraft,
-                          option_key: bytes, typed_wins: frozenset[str] = frozenset(), plan: RestorePlan | None = None) -> RestorePlan:
+def restore_pending_draft(session: Session, enrolment: Enrolment, state: WorkbookState,
+                          pending: PendingDraft, option_key: bytes, typed_wins: frozenset[str] = frozenset(),
+                          plan: RestorePlan | None = None) -> RestorePlan:
     """Save a kept draft into the workbook: what ``plan_restore`` applies at once,
     and of the conflicts those in ``typed_wins`` (the learner chose what they typed);
     the draft is then forgotten. Raises as ``save_drafts`` does (nothing saved)."""

@@ -308,7 +308,8 @@ def _text(value: Any) -> str:
 
 
 def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes: set[str],
-                    images: dict[str, ImageFile], files: dict[str, CourseFile], problems: list[Problem]) -> tuple[list[WorkbookSource], bool]:
+                    images: dict[str, ImageFile], files: dict[str, CourseFile],
+                    problems: list[Problem]) -> tuple[list[WorkbookSource], bool]:
     """Every NN-slug.md of the folder, in name order, each number and slug used once;
     whether any file was named as a workbook."""
     workbooks: list[WorkbookSource] = []
@@ -842,7 +843,8 @@ def _load_glossary(folder: Path, display: str,
                                                               for j, a in enumerate(aliases)]:
             key = " ".join(name.split()).casefold()
             if key in seen:
-                reader.problem(doc.line(*path), f"'{name.strip()}' is in the glossary twice (first on line {seen[key]})")
+                reader.problem(doc.line(*path),
+                               f"'{name.strip()}' is in the glossary twice (first on line {seen[key]})")
             else:
                 seen[key] = doc.line(*path)
         anchor = "term-" + (re.sub(r"[^a-z0-9]+", "-", term.casefold()).strip("-") or str(i + 1))

@@ -158,9 +158,7 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
         image = source.image(ref)
         return image.url if image else None
 
-    def link_href(ref: str) -> str | None:
-        found = source.files.get(normalise_ref(ref)) if is_course_file_link(ref) else None
-        return course_file_url(source.slug, found.name) if found else None
+    link_href = file_link_href(source)
 
     number = (session.scalar(select(func.max(CourseVersion.number))
                              .where(CourseVersion.course_id == course.id)) or 0) + 1
@@ -172,7 +170,7 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     )
     previous_badges = {w.slug: w.badge for w in published.workbooks} if published else {}
     for workbook in source.workbooks:
-        wb_version = _workbook_version(workbook, image_src, link_href, source)
+        wb_version = _workbook_version(workbook, image_src, source)
         if not workbook.badge.get("image"):
             wb_version.badge = _generated_badge_image(session, wb_version.badge, workbook, source,
                                                       previous_badges.get(workbook.slug))
@@ -203,8 +201,11 @@ def _course_meta(source: CourseSource, image_src: Callable[[str], str | None],
     return meta
 
 
-def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None], link_href: LinkHref,
+def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None],
                       source: CourseSource) -> WorkbookVersion:
+    """A workbook rendered as learners see it (also the staged upload's preview):
+    course files' links rewritten, glossary terms linked."""
+    link_href = file_link_href(source)
     badge = dict(workbook.badge)
     if badge.get("image"):
         badge["image_url"] = source.images[badge["image"]].url
@@ -271,6 +272,15 @@ def _term_linker(source: CourseSource, image_src: Callable[[str], str | None]) -
     terms = [(t.names, f"{page}#{t.anchor}", plain_text(render_markdown(t.definition, image_src)))
              for t in source.glossary]
     return lambda html: link_glossary_terms(html, terms)
+
+
+def file_link_href(source: CourseSource) -> LinkHref:
+    """What rewrites a link to one of the course's files to its download address."""
+    def link_href(ref: str) -> str | None:
+        found = source.files.get(normalise_ref(ref)) if is_course_file_link(ref) else None
+        return course_file_url(source.slug, found.name) if found else None
+
+    return link_href
 
 
 def course_file_url(course_slug: str, name: str) -> str:
