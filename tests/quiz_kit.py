@@ -43,3 +43,10 @@ def choose(html: str, activity_id: str, definition: dict[str, Any], right: bool 
         wanted = [j for j, o in enumerate(question["options"]) if bool(o.get("correct")) == right]
         fields[f"a.{activity_id}.{qid}"] = [value_of[texts[qid][j]] for j in (wanted if right else wanted[:1])]
     return fields
+
+
+def codes(html: str, activity_id: str, definition: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Each option's value on ``html`` by question id and source index (found by its text)."""
+    on_page = page_options(html, activity_id)
+    texts = option_texts(definition)
+    return {qid: {texts[qid].index(label): value for value, label in options} for qid, options in on_page.items()}
