@@ -29,6 +29,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The course files' long types do not fit back: they become a plain download.
+    op.execute("UPDATE assets SET media_type = 'application/octet-stream' WHERE length(media_type) > 50")
     with op.batch_alter_table('assets', schema=None) as batch_op:
         batch_op.alter_column('media_type', existing_type=sa.String(length=100), type_=sa.String(length=50),
                               existing_nullable=False)
