@@ -68,7 +68,7 @@ def submit(browser: Browser, base_url: str, workbook: Any) -> Page:
     page = browser.get(url)
     if page.status != 200:
         return page
-    return browser.open(url, {**workbook_answers(workbook), "action": "submit", "csrf_token": page.csrf()})
+    return browser.open(url, {**workbook_answers(workbook, page.text), "action": "submit", "csrf_token": page.csrf()})
 
 
 def submitted(page: Page) -> bool:

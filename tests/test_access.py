@@ -117,6 +117,8 @@ GET  workbooks.course_page        200   200   200   200   200   200   public
 GET  learn.start_page             200   200   200   200   200   200   public   # start.md: how the course works
 GET  workbooks.privacy            200   200   200   200   200   200   public
 GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
+GET  workbooks.course_file        200   200   200   200   200   200   public   # a template the course ships
+GET  workbooks.glossary           200   200   200   200   200   200   public
 GET  static                       200   200   200   200   200   200   public
 GET  brand_stylesheet             200   200   200   200   200   200   public   # /brand.css: the brand colour
 GET  badges.issuer                200   200   200   200   200   200   public   # Open Badges hosted verification
@@ -320,7 +322,7 @@ def assert_security_headers(response: TestResponse, where: str) -> None:
 
 
 #: The same for everyone, whoever asks: caches may keep them.
-SHARED_FILES = {"static", "workbooks.asset", "brand_stylesheet", "lti.jwks"}  # lti.jwks: public keys
+SHARED_FILES = {"static", "workbooks.asset", "workbooks.course_file", "brand_stylesheet", "lti.jwks"}  # lti.jwks: public keys
 
 
 def assert_not_kept_by_caches(response: TestResponse, endpoint: str, where: str) -> None:

@@ -78,6 +78,7 @@ NOT_PAGES = {
     "static": "CSS, scripts, icons",
     "brand_stylesheet": "the brand's colours as CSS",
     "workbooks.asset": "images of published workbooks",
+    "workbooks.course_file": "the templates a course ships (PDF, DOCX)",
     "lead.publish_asset": "images of a staged upload",
     "badges.baked_image": "the badge PNG",
     "badges.certificate_pdf": "the certificate PDF",
@@ -220,7 +221,7 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
     course = "/courses/mentoring"
     return {
         "public": [
-            "/", course, f"{course}/start", "/privacy", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email",
+            "/", course, f"{course}/start", f"{course}/glossary", "/privacy", "/auth/login", "/auth/register", "/auth/reset", "/auth/check-email",
             f"/auth/reset/{ids['reset_token']}", "/auth/confirm/not-a-real-link",
             "/auth/login-link", f"/auth/login-link/{ids['login_token']}", "/auth/login-link/not-a-real-link",
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",

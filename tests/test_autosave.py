@@ -96,7 +96,7 @@ def test_other_kinds_are_saved_and_given_back_as_fields(client, learner, db: Ses
     page = client.get(wb).get_data(as_text=True)
     ids = re.findall(r'data-autosave="([^"]+)"', page)
     assert "my-mentoring-context" in ids and len(ids) >= 2
-    quiz_fields = {k: v for k, v in complete_answers(db).items() if k.startswith(f"a.{quiz_of(db).activity_id}.")}
+    quiz_fields = {k: v for k, v in complete_answers(db, client).items() if k.startswith(f"a.{quiz_of(db).activity_id}.")}
     quiz_id = next(iter(quiz_fields)).split(".")[1]
     ok = autosave(client, {"activity": quiz_id, "revision": 0, "fields": quiz_fields})
     assert ok.status_code == 200, ok.get_json()
@@ -141,8 +141,8 @@ def test_csrf_is_needed_in_the_header(client, learner, db: Session) -> None:
 
 def test_a_submitted_workbook_refuses(client, learner, db: Session) -> None:
     quiz = quiz_of(db)
-    post(client, WB1, {**quiz_fields(quiz), "action": f"check:{quiz.activity_id}"})
-    assert post(client, WB1, {"action": "submit", **complete_answers(db)}).headers["Location"] == "/dashboard"
+    post(client, WB1, {**quiz_fields(quiz, client=client), "action": f"check:{quiz.activity_id}"})
+    assert post(client, WB1, {"action": "submit", **complete_answers(db, client)}).headers["Location"] == "/dashboard"
     response = autosave(client, body(REFLECTION + " more", saved(db).revision))
     assert response.status_code == 403 and response.get_json()["locked"] is True
     assert "You submitted this workbook" in response.get_json()["error"]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from browser_kit import last_mail, log_in, set_up_course
 from conftest import PASSWORD, TODAY
+from quiz_kit import choose, codes
 from shooc.auth.services import create_user
 from shooc.badges.models import BadgeAssertion
 from shooc.enrolment.models import Run, Submission
@@ -132,11 +133,12 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     # the quiz: one wrong answer first, then right
     questions = quiz.definition["questions"]
     box = page.locator("#activity-role-quiz")
+    right, wrong = choose(page.content(), "role-quiz", quiz.definition), choose(page.content(), "role-quiz",
+                                                                                  quiz.definition, right=False)
     for n, question in enumerate(questions):
-        correct = [i for i, o in enumerate(question["options"]) if o.get("correct")]
-        wrong = next(i for i, o in enumerate(question["options"]) if not o.get("correct"))
-        for index in ([wrong] if n == 0 else correct):
-            box.locator(f"[name='a.role-quiz.{question['id']}'][value='{index}']").check()
+        name = f"a.role-quiz.{question['id']}"
+        for code in (wrong if n == 0 else right)[name]:
+            box.locator(f"[name='{name}'][value='{code}']").check()
     with page.expect_navigation():
         box.get_by_role("button", name="Check my answers").click()
     assert page.get_by_text(f"You scored {len(questions) - 1} out of {len(questions)}").is_visible()
@@ -144,8 +146,9 @@ def test_a_teacher_registers_enrols_answers_everything_and_submits(live_server, 
     shots.take(page, "quiz-feedback")
     first = questions[0]
     box = page.locator("#activity-role-quiz")
+    values = codes(page.content(), "role-quiz", quiz.definition)[first["id"]]
     for index, option in enumerate(first["options"]):
-        checkbox = box.locator(f"[name='a.role-quiz.{first['id']}'][value='{index}']")
+        checkbox = box.locator(f"[name='a.role-quiz.{first['id']}'][value='{values[index]}']")
         if option.get("correct"):
             checkbox.check()
         elif checkbox.get_attribute("type") == "checkbox":
@@ -239,10 +242,9 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
                     box.locator(f"[name='{name}.{field}']").fill("Agreed with my mentee.")
                 box.locator(f"[name='{name}.target_date']").fill((TODAY + dt.timedelta(days=30)).isoformat())
             elif activity.kind == "quiz":
-                for question in activity.definition["questions"]:
-                    for index, option in enumerate(question["options"]):
-                        if option.get("correct"):
-                            box.locator(f"[name='{name}.{question['id']}'][value='{index}']").check()
+                for field, values in choose(page.content(), activity.activity_id, activity.definition).items():
+                    for value in values:
+                        box.locator(f"[name='{field}'][value='{value}']").check()
                 with page.expect_navigation():
                     box.get_by_role("button", name="Check my answers").click()
                 assert page.get_by_text("a pass.").is_visible()

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conftest import PASSWORD, TODAY, csrf_token
+from quiz_kit import choose
 from shooc.enrolment.models import Enrolment, Response, Submission
 from shooc.enrolment.answers import workbook_submitted
 from shooc.enrolment.services import enrol
@@ -36,13 +37,10 @@ def quiz_of(db: Session, slug: str = "the-mentors-role") -> ActivityVersion:
         WorkbookVersion.slug == slug, ActivityVersion.kind == "quiz"))
 
 
-def quiz_fields(quiz: ActivityVersion, right: bool = True) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for question in quiz.definition["questions"]:
-        correct = [str(i) for i, o in enumerate(question["options"]) if o.get("correct")]
-        wrong = [str(i) for i, o in enumerate(question["options"]) if not o.get("correct")]
-        fields[f"a.{quiz.activity_id}.{question['id']}"] = correct if right else wrong[:1]
-    return fields
+def quiz_fields(quiz: ActivityVersion, right: bool = True, *, client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The right (or wrong) options of the quiz of WB1, chosen by their text on the
+    learner's page (its codes and order are the learner's own)."""
+    return choose(client.get(WB1).get_data(as_text=True), quiz.activity_id, quiz.definition, right)
 
 
 def post(client, url: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -60,8 +58,8 @@ def ratings_fields(db: Session, slug: str = "the-mentors-role") -> dict[str, Any
     return fields
 
 
-def complete_answers(db: Session) -> dict[str, Any]:
-    return {"a.my-mentoring-context.text": REFLECTION, **ratings_fields(db), **quiz_fields(quiz_of(db))}
+def complete_answers(db: Session, client) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {"a.my-mentoring-context.text": REFLECTION, **ratings_fields(db), **quiz_fields(quiz_of(db), client=client)}
 
 
 # Enrolling --------------------------------------------------------------------
@@ -123,7 +121,7 @@ def test_save_a_draft_of_every_kind_and_find_it_again(client, db: Session, learn
         "a.expectations-conversation.text": "We agreed Tuesdays.",
         "a.role-self-assessment.trust": "4",
         "a.my-mentoring-context.text": "A start <script>alert(1)</script>",
-        **quiz_fields(quiz_of(db)),
+        **quiz_fields(quiz_of(db), client=client),
     }
     response = post(client, WB1, {**data, "action": "save"})
     assert response.status_code == 302
@@ -146,7 +144,7 @@ def test_any_button_saves_everything_typed_and_returns_to_its_activity(client, d
     assert saved["roles-warm-up"] == {"text": "this one"} and saved["my-mentoring-context"] == {"text": "and this"}
     quiz = quiz_of(db)
     post(client, WB1, {"a.my-mentoring-context.text": "changed before checking the quiz",
-                       **quiz_fields(quiz), "action": f"check:{quiz.activity_id}"})
+                       **quiz_fields(quiz, client=client), "action": f"check:{quiz.activity_id}"})
     db.expire_all()
     assert db.scalar(select(Response.answer).where(Response.activity_id == "my-mentoring-context")) == {
         "text": "changed before checking the quiz"}
@@ -164,7 +162,7 @@ def test_quiz_is_marked_on_the_server_with_feedback_and_retries(client, db: Sess
     for key, text in quiz.rendered.items():
         if key.endswith(".feedback") or key.endswith(".explanation"):
             assert text not in before
-    wrong = post(client, WB1, {**quiz_fields(quiz, right=False), "action": f"check:{quiz.activity_id}"})
+    wrong = post(client, WB1, {**quiz_fields(quiz, right=False, client=client), "action": f"check:{quiz.activity_id}"})
     assert wrong.headers["Location"].endswith(f"#activity-{quiz.activity_id}")
     html = client.get(WB1).get_data(as_text=True)
     total = len(quiz.definition["questions"])
@@ -172,7 +170,7 @@ def test_quiz_is_marked_on_the_server_with_feedback_and_retries(client, db: Sess
     assert "not yet a pass" in html and "Not quite." in html
     first = quiz.definition["questions"][0]
     assert quiz.rendered[f"{first['id']}.explanation"] in html
-    post(client, WB1, {**quiz_fields(quiz), "action": f"check:{quiz.activity_id}"})
+    post(client, WB1, {**quiz_fields(quiz, client=client), "action": f"check:{quiz.activity_id}"})
     html = client.get(WB1).get_data(as_text=True)
     assert f"You scored {total} out of {total}: a pass." in html
     assert "(2 attempts)" in html
@@ -201,8 +199,8 @@ def test_submit_a_complete_workbook(client, db: Session, learner) -> None:
 
     workbook_submitted.connect(listener)
     try:
-        post(client, WB1, {**quiz_fields(quiz_of(db)), "action": f"check:{quiz_of(db).activity_id}"})
-        response = post(client, WB1, {**complete_answers(db), "action": "submit"})
+        post(client, WB1, {**quiz_fields(quiz_of(db), client=client), "action": f"check:{quiz_of(db).activity_id}"})
+        response = post(client, WB1, {**complete_answers(db, client), "action": "submit"})
     finally:
         workbook_submitted.disconnect(listener)  # only ours: badges listen too
     assert response.headers["Location"] == "/dashboard"
@@ -216,7 +214,7 @@ def test_submit_a_complete_workbook(client, db: Session, learner) -> None:
     # read-only afterwards; a second submit (double click, other tab) changes nothing
     html = client.get(WB1).get_data(as_text=True)
     assert "You submitted this workbook on" in html and "disabled" in html and 'value="submit"' not in html
-    again = post(client, WB1, {**complete_answers(db), "action": "submit"})
+    again = post(client, WB1, {**complete_answers(db, client), "action": "submit"})
     assert again.status_code == 302
     assert db.scalar(select(func.count()).select_from(Submission)) == 1
     changed = post(client, WB1, {"a.my-mentoring-context.text": "rewritten", "action": "save"})
@@ -228,8 +226,8 @@ def test_without_script_submitting_asks_on_a_page_first(client, db: Session, lea
     """The <dialog> needs script; a browser without it sends confirm=ask (from <noscript>)."""
     page = client.get(WB1).get_data(as_text=True)
     assert '<noscript><input type="hidden" name="confirm" value="ask"></noscript>' in page
-    post(client, WB1, {**quiz_fields(quiz_of(db)), "action": f"check:{quiz_of(db).activity_id}"})
-    asked = post(client, WB1, {**complete_answers(db), "action": "submit", "confirm": "ask"})
+    post(client, WB1, {**quiz_fields(quiz_of(db), client=client), "action": f"check:{quiz_of(db).activity_id}"})
+    asked = post(client, WB1, {**complete_answers(db, client), "action": "submit", "confirm": "ask"})
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "Submit workbook 1: The mentor" in html
     assert 'name="confirm" value="saved"' in html and "Not yet: back to the workbook" in html

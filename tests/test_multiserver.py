@@ -47,7 +47,7 @@ from shooc.config import PROJECT_ROOT
 from shooc.db import Database
 from shooc.enrolment.runs import create_run
 from shooc.migrate import upgrade
-from shooc.workbooks.activities import question_id
+from quiz_kit import choose
 from shooc.workbooks.loader import CourseSource, load_course
 from shooc.workbooks.publish import publish_course
 
@@ -239,8 +239,9 @@ class Browser:
         return self.open(url, {**fields, "csrf_token": page.csrf()})
 
 
-def workbook_answers(workbook) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Form fields that complete every required activity of a workbook."""
+def workbook_answers(workbook, page_html: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Form fields that complete every required activity of a workbook (a quiz's right
+    options chosen by their text on the learner's page ``page_html``)."""
     fields: dict[str, Any] = {}
     for activity in workbook.activities:
         if not activity.required:
@@ -250,9 +251,7 @@ def workbook_answers(workbook) -> dict[str, Any]:  # type: ignore[no-untyped-def
             words = max(definition.get("min_words") or 0, 5)
             fields[f"{prefix}.text"] = " ".join(f"thought{i}" for i in range(words))
         elif activity.kind == "quiz":
-            for i, question in enumerate(definition["questions"]):
-                fields[f"{prefix}.{question_id(question, i)}"] = [
-                    str(j) for j, option in enumerate(question["options"]) if option.get("correct")]
+            fields.update(choose(page_html, activity.id, definition))
         elif activity.kind == "self-assessment":
             for statement in definition["statements"]:
                 fields[f"{prefix}.{statement['id']}"] = "4"
@@ -306,7 +305,7 @@ def test_a_learner_goes_through_the_course_across_two_app_servers(servers: tuple
     for n, workbook in enumerate(course.workbooks):
         checker, submitter = (a, b) if n % 2 == 0 else (b, a)
         path = f"/courses/mentoring/workbooks/{workbook.slug}"
-        answers = workbook_answers(workbook)
+        answers = workbook_answers(workbook, browser.get(checker.url + path).text)
         for quiz in (x for x in workbook.activities if x.kind == "quiz"):
             checked = browser.post_form(checker.url + path, {**answers, "action": f"check:{quiz.id}"})
             assert checked.status == 302, (workbook.slug, checked.status, checker.log_tail())

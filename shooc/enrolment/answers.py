@@ -20,7 +20,7 @@ from shooc.enrolment.responses import save_answer
 from shooc.enrolment.services import EnrolmentError, course_workbook_slugs
 from shooc.evaluate import counters
 from shooc.faults import fault_point
-from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind, question_id
+from shooc.workbooks.activities import FormData, Quiz, get_kind, published_kind
 from shooc.workbooks.models import ActivityVersion, CourseVersion, WorkbookVersion
 
 signals = Namespace()
@@ -149,8 +149,10 @@ def _lock(session: Session, enrolment: Enrolment, state: WorkbookState) -> None:
 
 
 def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None,
-                     previous: Mapping[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
-    """Each activity's answer from a posted workbook form (or just activity ``only``)."""
+                     previous: Mapping[str, dict[str, Any] | None], option_key: bytes) -> dict[str, dict[str, Any]]:
+    """Each activity's answer from a posted workbook form (or just activity ``only``).
+    ``option_key``: the learner's key of quiz option codes (shooc.workbooks.quizorder),
+    whose codes the form's quiz choices are."""
     drafts = {}
     for activity in workbook.activities:
         if only is not None and activity.activity_id != only:
@@ -158,10 +160,18 @@ def drafts_from_form(workbook: WorkbookVersion, form: FormData, only: str | None
         prefix = f"a.{activity.activity_id}"
         if not any(key == prefix or key.startswith(prefix + ".") for key in form.keys()) and activity.kind != "media":
             continue  # not on the form that was posted (e.g. a read-only part)
-        kind = published_kind(activity.kind)
-        drafts[activity.activity_id] = kind.answer_from_form(form, prefix, activity.definition,
-                                                             previous.get(activity.activity_id))
+        drafts[activity.activity_id] = _answer_from_form(activity, form, previous.get(activity.activity_id),
+                                                         option_key)
     return drafts
+
+
+def _answer_from_form(activity: ActivityVersion, form: FormData, previous: dict[str, Any] | None,
+                      option_key: bytes) -> dict[str, Any]:
+    kind = published_kind(activity.kind)
+    prefix = f"a.{activity.activity_id}"
+    if isinstance(kind, Quiz):
+        return kind.answer_from_codes(form, prefix, activity.activity_id, activity.definition, previous, option_key)
+    return kind.answer_from_form(form, prefix, activity.definition, previous)
 
 
 def save_drafts(session: Session, enrolment: Enrolment, state: WorkbookState,
@@ -249,7 +259,7 @@ class Autosaved:
 
 
 def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activity_id: str,
-             fields: FormData, base_revision: int) -> Autosaved:
+             fields: FormData, base_revision: int, option_key: bytes) -> Autosaved:
     """Save one activity's fields (named as on the form: ``a.<activity>.<part>``) if
     its saved answer is still at ``base_revision``. Raises UnknownAction (no such
     activity, or one the form does not edit), Stale, TooLong or EnrolmentError."""
@@ -266,8 +276,7 @@ def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activ
         raise Stale(activity_id, revision, current.answer if current else None,
                     current.updated_at if current else None)
     activity = activity_state.activity
-    answer = published_kind(activity.kind).answer_from_form(
-        fields, f"a.{activity_id}", activity.definition, current.answer if current else None)
+    answer = _answer_from_form(activity, fields, current.answer if current else None, option_key)
     changed = current is None or current.answer != answer
     if changed:
         save_drafts(session, enrolment, state, {activity_id: answer})
@@ -277,9 +286,11 @@ def autosave(session: Session, enrolment: Enrolment, state: WorkbookState, activ
                      required_done=sum(1 for s in required if s.complete), required=len(required))
 
 
-def answer_fields(activity: ActivityVersion, answer: dict[str, Any] | None) -> dict[str, list[str]]:
-    """The form's fields that show ``answer`` (what ``answer_from_form`` reads back):
-    for the page to put a newer saved answer in place of the learner's."""
+def answer_fields(activity: ActivityVersion, answer: dict[str, Any] | None,
+                  option_key: bytes) -> dict[str, list[str]]:
+    """The form's fields that show ``answer`` (what ``answer_from_form`` reads back; a
+    quiz's choices as this learner's option codes): for the page to put a newer saved
+    answer in place of the learner's."""
     answer = answer or {}
     prefix = f"a.{activity.activity_id}"
     definition = activity.definition
@@ -294,10 +305,10 @@ def answer_fields(activity: ActivityVersion, answer: dict[str, Any] | None) -> d
         ratings = answer.get("ratings") or {}
         return {f"{prefix}.{item['id']}": [str(ratings[item["id"]])] if item["id"] in ratings else []
                 for item in definition["statements"]}
-    if activity.kind == "quiz":
-        choices = answer.get("choices") or {}
-        return {f"{prefix}.{question_id(q, i)}": [str(c) for c in choices.get(question_id(q, i), [])]
-                for i, q in enumerate(definition["questions"])}
+    kind = published_kind(activity.kind)
+    if isinstance(kind, Quiz):
+        return {f"{prefix}.{qid}": codes
+                for qid, codes in kind.choice_codes(activity.activity_id, definition, answer, option_key).items()}
     return {}
 
 
@@ -379,7 +390,7 @@ SUBMIT_CONFIRM = "confirm"
 
 
 def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: str,
-          form: FormData) -> Pressed:
+          form: FormData, option_key: bytes) -> Pressed:
     """Do what a button of the workbook page asks (``action``: ``save``,
     ``save:<activity>``, ``check:<quiz>``, ``submit``). Whichever button was pressed,
     everything typed on the page is saved first: a learner who checks a quiz after
@@ -395,7 +406,7 @@ def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: 
             or (verb == "check" and not activity_id) or (verb == "submit" and activity_id):
         raise UnknownAction(action)
     previous = {aid: s.answer for aid, s in state.activities.items()}
-    drafts = drafts_from_form(state.workbook, form, None, previous)
+    drafts = drafts_from_form(state.workbook, form, None, previous, option_key)
     if verb == "check":
         quiz_draft = drafts.pop(activity_id, None)
         if quiz_draft is None:

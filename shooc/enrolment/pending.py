@@ -151,11 +151,11 @@ def _loaded_at(form: Mapping[str, list[str]]) -> dt.datetime | None:
     return value if value.tzinfo is not None else None
 
 
-def plan_restore(state: WorkbookState, form: Mapping[str, list[str]]) -> RestorePlan:
+def plan_restore(state: WorkbookState, form: Mapping[str, list[str]], option_key: bytes) -> RestorePlan:
     """What restoring a kept draft does to each answer (see the decisions above)."""
     previous = {aid: s.answer for aid, s in state.activities.items()}
     posted = MultiDict([(key, value) for key, values in form.items() for value in values])
-    drafts = drafts_from_form(state.workbook, posted, None, previous)
+    drafts = drafts_from_form(state.workbook, posted, None, previous, option_key)
     loaded_at = _loaded_at(form)
     plan = RestorePlan({}, {})
     for activity_id, typed in drafts.items():
@@ -170,12 +170,13 @@ def plan_restore(state: WorkbookState, form: Mapping[str, list[str]]) -> Restore
     return plan
 
 
-def restore_pending_draft(session: Session, enrolment: Enrolment, state: WorkbookState, pending: PendingDraft,
-                          typed_wins: frozenset[str] = frozenset(), plan: RestorePlan | None = None) -> RestorePlan:
+def restore_pending_draft(session: Session, enrolment: Enrolment, state: WorkbookState,
+                          pending: PendingDraft, option_key: bytes, typed_wins: frozenset[str] = frozenset(),
+                          plan: RestorePlan | None = None) -> RestorePlan:
     """Save a kept draft into the workbook: what ``plan_restore`` applies at once,
     and of the conflicts those in ``typed_wins`` (the learner chose what they typed);
     the draft is then forgotten. Raises as ``save_drafts`` does (nothing saved)."""
-    plan = plan or plan_restore(state, pending.form)
+    plan = plan or plan_restore(state, pending.form, option_key)
     drafts = dict(plan.apply)
     drafts.update({aid: conflict.typed for aid, conflict in plan.conflicts.items() if aid in typed_wins})
     if drafts:

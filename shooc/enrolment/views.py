@@ -37,7 +37,8 @@ from shooc.web import (
     published_course_or_404,
     roles_required,
 )
-from shooc.workbooks import published
+from shooc.workbooks import published, quizorder
+from shooc.workbooks.activities import Quiz, get_kind
 from shooc.workbooks.contents import contents
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
@@ -312,7 +313,7 @@ def autosave(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     activity_id, base, fields = parsed
     state = answers.workbook_state(db, enrolment, workbook)
     try:
-        saved = answers.autosave(db, enrolment, state, activity_id, fields, base)
+        saved = answers.autosave(db, enrolment, state, activity_id, fields, base, _option_key())
     except answers.UnknownAction:
         return _json_error(400, f"The workbook has no activity '{activity_id}' that can be saved this way.")
     except answers.Stale as exc:
@@ -321,7 +322,7 @@ def autosave(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
         return _json_error(409, "This answer was changed in another tab or on another device after this page was "
                                 "opened. Choose which text to keep.",
                            revision=exc.revision, saved_at=exc.saved_at.isoformat() if exc.saved_at else None,
-                           fields=answers.answer_fields(activity, exc.answer))
+                           fields=answers.answer_fields(activity, exc.answer, _option_key()))
     except answers.TooLong as exc:
         rollback()
         return _json_error(422, "Too long to save: " + " ".join(exc.problems.get(activity_id, [])) + ". Shorten it; "
@@ -338,7 +339,7 @@ def autosave(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
 def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.WorkbookState,
          form: MultiDict[str, str]) -> ResponseReturnValue:
     try:
-        pressed = answers.press(db, enrolment, state, form.get("action", "save"), form)
+        pressed = answers.press(db, enrolment, state, form.get("action", "save"), form, _option_key())
     except answers.UnknownAction:
         abort(400)
     except answers.Incomplete as exc:
@@ -409,12 +410,12 @@ def _restore_pending(db: Session, course: Course, enrolment: Enrolment,
     pending = pending_drafts.find_pending_draft(db, token, request.path) if token else None
     if pending is None:
         return None
-    plan = pending_drafts.plan_restore(state, pending.form)
+    plan = pending_drafts.plan_restore(state, pending.form, _option_key())
     if plan.conflicts:
         return render_template("learn/restore.html", course=course, workbook=state.workbook, plan=plan,
                                form=EmptyForm(), kept_at=pending.created_at)
     try:
-        pending_drafts.restore_pending_draft(db, enrolment, state, pending, plan=plan)
+        pending_drafts.restore_pending_draft(db, enrolment, state, pending, _option_key(), plan=plan)
     except (services.EnrolmentError, answers.TooLong) as exc:
         rollback()
         pending_drafts.forget_pending_draft(db, pending)  # it is on the page now, in the form
@@ -444,7 +445,7 @@ def _resolve_restore(db: Session, course: Course, enrolment: Enrolment, state: a
     typed = frozenset(key.removeprefix("keep.") for key, value in form.items()
                       if key.startswith("keep.") and value == "typed")
     try:
-        pending_drafts.restore_pending_draft(db, enrolment, state, pending, typed_wins=typed)
+        pending_drafts.restore_pending_draft(db, enrolment, state, pending, _option_key(), typed_wins=typed)
     except (services.EnrolmentError, answers.TooLong) as exc:
         rollback()
         return _show_unsaved(course, enrolment, state, pending, exc)
@@ -470,14 +471,15 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
     not be saved (so that nothing they typed disappears)."""
     shown = {aid: s.answer for aid, s in state.activities.items()}
     if posted is not None:
-        shown.update(answers.drafts_from_form(state.workbook, posted, None, shown))
+        shown.update(answers.drafts_from_form(state.workbook, posted, None, shown, _option_key()))
     version = published.version(get_session(), course.current_version_id) or abort(404)
     siblings = _siblings(version)
     pressed = session.pop(PRESSED_KEY, None) if status == 200 else None
     return render_template("learn/workbook.html", course=course, version=version, workbook=state.workbook,
                            activities={a.activity_id: a for a in state.workbook.activities}, siblings=siblings,
                            contents=contents(state.workbook.body_parts, state.workbook.title),
-                           preview=False, state=state, answers=shown, missing=missing or {}, problem=problem,
+                           preview=False, state=state, answers=shown,
+                           option_orders=_option_orders(state.workbook), missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
                            recalled=recall.recalled(get_session(), enrolment, state.workbook),
                            feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
@@ -489,6 +491,22 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            revoked=dashboards.revoked_badges(get_session(), [enrolment.id]).get(
                                (enrolment.id, state.workbook.slug))
                            if state.submission else None), status
+
+
+def _option_key() -> bytes:
+    """The signed-in learner's key of quiz option codes (shooc.workbooks.quizorder says why)."""
+    return quizorder.learner_key(current_app.config["SECRET_KEY"], current_user.id)
+
+
+def _option_orders(workbook: WorkbookVersion) -> dict[str, dict[str, list[tuple[int, str]]]]:
+    """Each quiz's questions' options in the learner's own order, under their codes."""
+    key = _option_key()
+    orders = {}
+    for activity in workbook.activities:
+        kind = get_kind(activity.kind)
+        if isinstance(kind, Quiz):
+            orders[activity.activity_id] = kind.option_orders(activity.activity_id, activity.definition, key)
+    return orders
 
 
 def _recordings(course: Course, workbook: WorkbookVersion) -> dict[str, Any]:

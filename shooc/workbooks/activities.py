@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol, TypeGuard
 
 from shooc.webaddress import HTTPS_ONLY, is_web_address
+from shooc.workbooks import quizorder
 
 MAX_TEXT = 20_000  # characters in one answer field: a long essay, not a file
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -32,6 +33,23 @@ class FormData(Protocol):
     def get(self, key: str) -> Any: ...
     def getlist(self, key: str) -> list[Any]: ...
     def keys(self) -> Iterable[str]: ...
+
+
+class _Fields:
+    """A FormData of plain lists (a quiz's decoded choices)."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[str]] = {}
+
+    def get(self, key: str) -> Any:
+        values = self.lists.get(key)
+        return values[0] if values else None
+
+    def getlist(self, key: str) -> list[Any]:
+        return list(self.lists.get(key, []))
+
+    def keys(self) -> Iterable[str]:
+        return self.lists.keys()
 
 
 def word_count(text: str | None) -> int:
@@ -348,6 +366,33 @@ class Quiz(ActivityKind):
         answer = dict(previous or {})
         answer["choices"] = choices
         return answer
+
+    def answer_from_codes(self, form: FormData, prefix: str, activity_id: str, definition: dict[str, Any],
+                          previous: dict[str, Any] | None, option_key: bytes) -> dict[str, Any]:
+        """The learner's choices from a workbook form, whose options carry this
+        learner's codes (``shooc.workbooks.quizorder``), as source indexes."""
+        decoded = _Fields()
+        for i, question in enumerate(definition["questions"]):
+            qid = question_id(question, i)
+            indexes = quizorder.decode(option_key, activity_id, qid, len(question["options"]),
+                                       form.getlist(f"{prefix}.{qid}"))
+            decoded.lists[f"{prefix}.{qid}"] = [str(index) for index in indexes]
+        return self.answer_from_form(decoded, prefix, definition, previous)
+
+    def option_orders(self, activity_id: str, definition: dict[str, Any],
+                      option_key: bytes) -> dict[str, list[tuple[int, str]]]:
+        """Each question's (source index, code) pairs in this learner's order, by
+        question id: what the workbook page shows."""
+        return {question_id(q, i): quizorder.ordered(option_key, activity_id, question_id(q, i), len(q["options"]))
+                for i, q in enumerate(definition["questions"])}
+
+    def choice_codes(self, activity_id: str, definition: dict[str, Any], answer: dict[str, Any] | None,
+                     option_key: bytes) -> dict[str, list[str]]:
+        """The saved choices as the form's fields (codes), by field name suffix (question id)."""
+        choices = (answer or {}).get("choices") or {}
+        return {question_id(q, i): quizorder.encode(option_key, activity_id, question_id(q, i),
+                                                    choices.get(question_id(q, i), []))
+                for i, q in enumerate(definition["questions"])}
 
     def mark(self, answer: dict[str, Any], definition: dict[str, Any]) -> dict[str, Any]:
         """Mark the current choices as an attempt; returns the answer with its result."""

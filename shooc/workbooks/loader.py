@@ -16,9 +16,11 @@ addresses: ``_check_image_ref`` refuses any scheme.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
@@ -34,6 +36,7 @@ IGNORED_FILES = {"README.md"}
 #: the course's optional orientation page, /courses/<course>/start (front matter
 #: ``title`` and ``summary``, then Markdown): not a workbook
 START_FILE = "start.md"
+GLOSSARY_FILE = "glossary.md"
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".png": ("image/png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
@@ -43,6 +46,19 @@ IMAGE_TYPES = {  # extension -> (media type, magic number test)
     ".webp": ("image/webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
 }
 
+
+# Files a course ships (issue 19: templates to download, e.g. a mentoring agreement),
+# linked from the Markdown by their name in the course folder. Only these types:
+# documents people fill in or print, never programs or pages a browser would run.
+MAX_COURSE_FILE_BYTES = 5 * 1024 * 1024
+COURSE_FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT_TYPE = "application/vnd.oasis.opendocument.text"
+COURSE_FILE_TYPES = {  # extension -> (media type, what it is, called by name)
+    ".pdf": ("application/pdf", "PDF"),
+    ".docx": (DOCX_TYPE, "Word (DOCX)"),
+    ".odt": (ODT_TYPE, "OpenDocument text (ODT)"),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,7 @@ class Key:
 
 
 REQUIRED, OPTIONAL = Key(True), Key(False)
+GLOSSARY_KEYS = {"term": REQUIRED, "aliases": OPTIONAL, "definition": REQUIRED}
 WEB_ADDRESS, OPTIONAL_WEB_ADDRESS = Key(True, web_address=True), Key(False, web_address=True)
 
 # image (a file of the course folder, like badge images) with image_alt, audience,
@@ -84,6 +101,10 @@ BADGE_KEYS = {"name": REQUIRED, "description": REQUIRED, "criteria": REQUIRED, "
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 _IMAGE_MD_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+# A Markdown link (not an image) and an HTML <a href>: those to a name of the course
+# folder (no scheme, no '/', no '#...' of the page) are course files.
+_LINK_MD_RE = re.compile(r"(?<!!)\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+_LINK_HTML_RE = re.compile(r"<a\b[^>]*?\bhref\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _IMAGE_HTML_RE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _QUOTES_RE = re.compile(r"^[ >]*")
 _RECALL_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}/[a-z0-9][a-z0-9-]{0,79}$")
@@ -112,6 +133,30 @@ class ImageFile:
     @property
     def url(self) -> str:
         return f"/assets/{self.sha256}{PurePosixPath(self.path).suffix.lower()}"
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """A term of ``glossary.md``: what workbooks' text links to its entry."""
+
+    term: str
+    aliases: tuple[str, ...]
+    definition: str  # Markdown
+    anchor: str  # the entry's id on the glossary page
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.term, *self.aliases)
+
+
+@dataclass(frozen=True)
+class CourseFile:
+    """A file of the course folder that its Markdown links to (a template to download)."""
+
+    name: str  # its name in the (flat) course folder, which is also its download name
+    media_type: str
+    sha256: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +190,7 @@ class WorkbookSource:
     body: str  # Markdown, each activity replaced by its ACTIVITY_MARKER paragraph
     activities: tuple[ActivitySource, ...]
     images: tuple[str, ...]
+    files: tuple[str, ...]  # names of the course files it links to
     word_count: int
     digest: str
 
@@ -175,6 +221,9 @@ class CourseSource:
     images: dict[str, ImageFile]
     source_digest: str  # of everything above: equal digests mean nothing changed
     start: StartPage | None = None
+    files: dict[str, CourseFile] = field(default_factory=dict)  # by name: the templates it ships
+    glossary: tuple[GlossaryTerm, ...] = ()
+    glossary_intro: str = ""  # Markdown: glossary.md's body
 
     @property
     def word_count(self) -> int:
@@ -182,7 +231,7 @@ class CourseSource:
 
     def image(self, ref: str) -> ImageFile | None:
         """The image a Markdown reference names (``./images/a.png#x`` = ``images/a.png``)."""
-        return self.images.get(_normalise_ref(ref))
+        return self.images.get(normalise_ref(ref))
 
 
 @dataclass
@@ -281,7 +330,8 @@ def _text(value: Any) -> str:
 
 
 def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes: set[str],
-                    images: dict[str, ImageFile], problems: list[Problem]) -> tuple[list[WorkbookSource], bool]:
+                    images: dict[str, ImageFile], files: dict[str, CourseFile],
+                    problems: list[Problem]) -> tuple[list[WorkbookSource], bool]:
     """Every NN-slug.md of the folder, in name order, each number and slug used once;
     whether any file was named as a workbook."""
     workbooks: list[WorkbookSource] = []
@@ -289,7 +339,7 @@ def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes:
     slugs: dict[str, str] = {}
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        if (not entry.is_file() or not name.endswith(".md") or name in ("course.md", START_FILE)
+        if (not entry.is_file() or not name.endswith(".md") or name in ("course.md", START_FILE, GLOSSARY_FILE)
                 or name in IGNORED_FILES):
             continue
         match = WORKBOOK_FILE_RE.match(name)
@@ -306,7 +356,7 @@ def _load_workbooks(folder: Path, display: Callable[[str], str], standard_codes:
         positions.setdefault(position, name)
         slugs.setdefault(wb_slug, name)
         workbook = _load_workbook(entry, display(name), position, wb_slug, folder, standard_codes,
-                                  images, problems)
+                                  images, files, problems)
         if workbook is not None:
             workbooks.append(workbook)
     return workbooks, bool(positions)
@@ -346,9 +396,12 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         course_images += _check_course_image(course_reader, course_fm, folder, images)
     _check_nesting(course_reader, course_body, course_body_line)
     _check_links(course_reader, course_body, course_body_line)
+    files: dict[str, CourseFile] = {}
+    course_files = _check_file_links(course_reader, folder, course_body, course_body_line, files)
 
+    glossary, glossary_intro, glossary_digest = _load_glossary(folder, display(GLOSSARY_FILE), problems)
     start = _load_start_page(folder, display(START_FILE), images, problems)
-    workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, problems)
+    workbooks, numbered = _load_workbooks(folder, display, standard_codes, images, files, problems)
     if not problems:  # across files: only once each file reads right (a broken workbook is not in the list)
         _check_recalls(workbooks, display, problems)
     if not numbered and not problems:
@@ -358,14 +411,15 @@ def load_course(path: str | os.PathLike[str]) -> LoadResult:
         return LoadResult(None, problems)
     course_body_md = course_body
     digest = _digest_of({"meta": meta, "body": course_body_md,
-                         "images": {p: images[p].sha256 for p in course_images}}
+                         "images": {p: images[p].sha256 for p in course_images},
+                         "files": {n: files[n].sha256 for n in course_files}, "glossary": glossary_digest}
                         | ({"start": [start.title, start.summary, start.body,
                                       {p: images[p].sha256 for p in start.images}]} if start else {}))
     source_digest = _digest_of({"course": digest, "workbooks": [(w.filename, w.digest) for w in workbooks]})
     course = CourseSource(
         slug=slug, path=display_root, title=_text(meta["title"]), summary=_text(meta["summary"]),
         meta=meta, body=course_body_md, digest=digest, workbooks=tuple(workbooks), images=images,
-        source_digest=source_digest, start=start,
+        source_digest=source_digest, start=start, files=files, glossary=glossary, glossary_intro=glossary_intro,
     )
     return LoadResult(course, [])
 
@@ -517,7 +571,7 @@ def _check_course_image(reader: _FileReader, doc: YamlDoc, folder: Path, images:
 
 
 def _load_workbook(file: Path, display: str, position: int, slug: str, folder: Path,
-                   standard_codes: set[str], images: dict[str, ImageFile],
+                   standard_codes: set[str], images: dict[str, ImageFile], files: dict[str, CourseFile],
                    problems: list[Problem]) -> WorkbookSource | None:
     reader = _FileReader(display, problems)
     before = len(problems)
@@ -549,6 +603,7 @@ def _load_workbook(file: Path, display: str, position: int, slug: str, folder: P
 
     body_md, activities = _extract_activities(reader, body, body_line, standard_codes)
     image_paths = _check_images(reader, folder, body, body_line, images)
+    file_names = _check_file_links(reader, folder, body, body_line, files)
     _check_nesting(reader, body, body_line)
     _check_links(reader, body, body_line)
     if len(problems) > before or doc is None:
@@ -564,14 +619,16 @@ def _load_workbook(file: Path, display: str, position: int, slug: str, folder: P
     badge = {k: _text(v) for k, v in fm["badge"].items()}
     image_digests = {p: images[p].sha256 for p in image_paths}
     if badge.get("image"):
-        image_digests[badge["image"]] = images[_normalise_ref(badge["image"])].sha256
+        image_digests[badge["image"]] = images[normalise_ref(badge["image"])].sha256
     digest = _digest_of({"front": fm, "body": body_md, "images": image_digests,
+                         "files": {n: files[n].sha256 for n in file_names},
                          "activities": [a.digest for a in activities]})
     return WorkbookSource(
         position=position, slug=slug, filename=file.name, title=_text(fm["title"]),
         summary=_text(fm["summary"]), estimated_hours=float(hours),
         standards=tuple(str(c) for c in fm.get("standards", [])), badge=badge, body=body_md,
-        activities=tuple(activities), images=tuple(image_paths), word_count=word_count, digest=digest,
+        activities=tuple(activities), images=tuple(image_paths), files=tuple(file_names), word_count=word_count,
+        digest=digest,
     )
 
 
@@ -671,7 +728,7 @@ def _strip_code(markdown_text: str) -> str:
     return re.sub(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1\s*$", "", markdown_text, flags=re.M | re.S)
 
 
-def _normalise_ref(ref: str) -> str:
+def normalise_ref(ref: str) -> str:
     return str(PurePosixPath(ref.split("#")[0].split("?")[0]))
 
 
@@ -746,7 +803,7 @@ def _check_image_ref(reader: _FileReader, folder: Path, ref: str, line: int,
         reader.problem(line, f"image '{ref}' is on another site: put the file in the course folder "
                              "(learners' browsers load images only from this site)")
         return None
-    relative = _normalise_ref(ref)
+    relative = normalise_ref(ref)
     if relative in images:
         return images[relative]
     if relative.startswith("/") or ".." in PurePosixPath(relative).parts:
@@ -771,3 +828,140 @@ def _check_image_ref(reader: _FileReader, folder: Path, ref: str, line: int,
     image = ImageFile(path=relative, media_type=media_type, sha256=_sha256(data), data=data)
     images[relative] = image
     return image
+
+
+def is_course_file_link(ref: str) -> bool:
+    """A link to a file of the course folder: a name, not an address of a site, of
+    this site ('/...') or of a place on the page ('#...')."""
+    return not (re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith(("/", "#", "?")))
+
+
+def _check_file_links(reader: _FileReader, folder: Path, body: str, body_line: int,
+                      files: dict[str, CourseFile]) -> list[str]:
+    """Every course file the body links to must be in the folder, of an allowed type
+    whose content is what its name says, and at most MAX_COURSE_FILE_BYTES."""
+    found: list[str] = []
+    for offset, line in _prose_lines(body):
+        for regex in (_LINK_MD_RE, _LINK_HTML_RE):
+            for match in regex.finditer(line):
+                ref = match.group(1)
+                if is_course_file_link(ref):
+                    course_file = _check_file_ref(reader, folder, ref, body_line + offset, files)
+                    if course_file is not None and course_file.name not in found:
+                        found.append(course_file.name)
+    return found
+
+
+def _check_file_ref(reader: _FileReader, folder: Path, ref: str, line: int,
+                    files: dict[str, CourseFile]) -> CourseFile | None:
+    name = normalise_ref(ref)
+    if name in files:
+        return files[name]
+    allowed = ", ".join(kind for _type, kind in COURSE_FILE_TYPES.values())
+    suffix = PurePosixPath(name).suffix.lower()
+    if "/" in name or name in (".", ".."):
+        reader.problem(line, f"link '{ref}': a course file must be in the course folder itself, named without a "
+                             "folder (course folders have no subfolders)")
+        return None
+    if not COURSE_FILE_NAME_RE.match(name):
+        reader.problem(line, f"link '{ref}': name a course file with letters, digits, '-', '_' and '.' only "
+                             "(it is the name people download it under)")
+        return None
+    if suffix not in COURSE_FILE_TYPES:
+        reader.problem(line, f"link '{ref}': a course can ship only {allowed} files; link other pages by their "
+                             "full address (https://...)")
+        return None
+    file = folder / name
+    if not file.is_file():
+        reader.problem(line, f"link '{ref}': the file '{name}' is not in the course folder")
+        return None
+    size = file.stat().st_size
+    if size > MAX_COURSE_FILE_BYTES:
+        reader.problem(line, f"link '{ref}': the file is {size / (1024 * 1024):.1f} MB, more than the "
+                             f"{MAX_COURSE_FILE_BYTES // (1024 * 1024)} MB a course file may be")
+        return None
+    data = file.read_bytes()
+    media_type, kind = COURSE_FILE_TYPES[suffix]
+    if not _looks_like(suffix, data):
+        reader.problem(line, f"link '{ref}': the file is not a {kind} file, whatever its name says "
+                             "(save it again from the program that made it)")
+        return None
+    course_file = CourseFile(name=name, media_type=media_type, sha256=_sha256(data), data=data)
+    files[name] = course_file
+    return course_file
+
+
+def _looks_like(suffix: str, data: bytes) -> bool:
+    """The content is what the extension says: a PDF starts with ``%PDF-``; a DOCX is
+    a zip with ``[Content_Types].xml`` declaring a Word document; an ODT is a zip whose
+    ``mimetype`` entry names an OpenDocument text."""
+    if suffix == ".pdf":
+        return data.startswith(b"%PDF-")
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if suffix == ".docx":
+                types = archive.read("[Content_Types].xml")
+                return b"wordprocessingml.document.main+xml" in types
+            return archive.read("mimetype").strip() == ODT_TYPE.encode()
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError):
+        return False
+
+
+def _load_glossary(folder: Path, display: str,
+                   problems: list[Problem]) -> tuple[tuple[GlossaryTerm, ...], str, str | None]:
+    """``glossary.md`` (optional): front matter ``terms``, a list of ``term``,
+    ``aliases`` (other names of it: a plural, the words an abbreviation stands for) and
+    ``definition`` (Markdown); the body, an introduction. Each term and alias once (in
+    any case). Returns the terms, the body and a digest (None: no glossary)."""
+    file = folder / GLOSSARY_FILE
+    if not file.is_file():
+        return (), "", None
+    reader = _FileReader(display, problems)
+    text = _read_text(file, reader)
+    doc, body, _body_line = reader.split_front_matter(text or "")
+    if doc is None:
+        return (), "", None
+    fm = doc.value
+    for key in fm:
+        if key != "terms":
+            reader.problem(doc.line(key), f"unknown key '{key}' in the glossary (allowed: terms)")
+    entries = fm.get("terms")
+    if not isinstance(entries, list) or not entries:
+        reader.problem(doc.line("terms"), "the glossary needs 'terms': a list, each with 'term' and 'definition'")
+        return (), "", None
+    terms: list[GlossaryTerm] = []
+    seen: dict[str, int] = {}
+    anchors: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        what = f"term {i + 1} of the glossary"
+        if not reader.check_keys(doc, entry, GLOSSARY_KEYS, ("terms", i), what):
+            continue
+        term, definition, aliases = entry.get("term"), entry.get("definition"), entry.get("aliases", [])
+        if not (isinstance(term, str) and term.strip()) or not (isinstance(definition, str) and definition.strip()):
+            if term is not None and not isinstance(term, str):
+                reader.problem(doc.line("terms", i, "term"), f"'term' of {what} must be text")
+            if definition is not None and not isinstance(definition, str):
+                reader.problem(doc.line("terms", i, "definition"), f"'definition' of {what} must be text")
+            continue
+        if not (isinstance(aliases, list) and all(isinstance(a, str) and a.strip() for a in aliases)):
+            reader.problem(doc.line("terms", i, "aliases"), f"'aliases' of '{term}' must be a list of names")
+            continue
+        for path, name in [(("terms", i, "term"), term)] + [(("terms", i, "aliases", j), a)
+                                                              for j, a in enumerate(aliases)]:
+            key = " ".join(name.split()).casefold()
+            if key in seen:
+                reader.problem(doc.line(*path),
+                               f"'{name.strip()}' is in the glossary twice (first on line {seen[key]})")
+            else:
+                seen[key] = doc.line(*path)
+        anchor = "term-" + (re.sub(r"[^a-z0-9]+", "-", term.casefold()).strip("-") or str(i + 1))
+        if anchor in anchors:
+            anchor = f"{anchor}-{i + 1}"
+        anchors[anchor] = i
+        terms.append(GlossaryTerm(term=" ".join(term.split()), aliases=tuple(" ".join(a.split()) for a in aliases),
+                                  definition=definition.strip(), anchor=anchor))
+    intro = body.strip()
+    return tuple(terms), intro, _digest_of({"terms": [(t.term, t.aliases, t.definition) for t in terms],
+                                            "intro": intro})

@@ -100,7 +100,7 @@ class Asset(Base):
     __tablename__ = "assets"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    media_type: Mapped[str] = mapped_column(String(50))
+    media_type: Mapped[str] = mapped_column(String(100))  # a DOCX's is 71 characters (0027)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

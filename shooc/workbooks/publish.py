@@ -10,9 +10,23 @@ from sqlalchemy.orm import Session, selectinload
 
 from shooc.badges import images
 from shooc.workbooks.activities import get_kind
-from shooc.workbooks.loader import CourseSource, WorkbookSource
+from shooc.workbooks.loader import (
+    CourseFile,
+    CourseSource,
+    ImageFile,
+    WorkbookSource,
+    is_course_file_link,
+    normalise_ref,
+)
 from shooc.workbooks.models import ActivityVersion, Asset, Course, CourseVersion, WorkbookVersion
-from shooc.workbooks.render import render_body, render_fields, render_markdown
+from shooc.workbooks.render import (
+    LinkHref,
+    link_glossary_terms,
+    plain_text,
+    render_body,
+    render_fields,
+    render_markdown,
+)
 
 
 @dataclass
@@ -144,11 +158,14 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
         image = source.image(ref)
         return image.url if image else None
 
+    link_href = file_link_href(source)
+
     number = (session.scalar(select(func.max(CourseVersion.number))
                              .where(CourseVersion.course_id == course.id)) or 0) + 1
     version = CourseVersion(
         course_id=course.id, number=number, title=source.title, summary=source.summary,
-        meta=_course_meta(source, image_src), body_html=render_markdown(source.body, image_src),
+        meta=_course_meta(source, image_src, link_href),
+        body_html=render_markdown(source.body, image_src, link_href=link_href),
         digest=source.digest, source_digest=source.source_digest, published_by_id=published_by_id,
     )
     previous_badges = {w.slug: w.badge for w in published.workbooks} if published else {}
@@ -165,16 +182,22 @@ def publish_course(session: Session, source: CourseSource, published_by_id: int 
     return PublishResult(course, version, previous_number, diff)
 
 
-def _course_meta(source: CourseSource, image_src: Callable[[str], str | None]) -> dict[str, Any]:
+def _course_meta(source: CourseSource, image_src: Callable[[str], str | None],
+                 link_href: LinkHref) -> dict[str, Any]:
     """course.md's front matter as JSON, with what the course page shows ready made:
     the picture's address (``image_url``, under /assets/ like every image), each
-    FAQ answer's Markdown rendered and sanitised (``answer_html``), and start.md's
-    page (``start_page``: title, summary, sanitised ``body_html``)."""
+    FAQ answer's Markdown rendered and sanitised (``answer_html``), start.md's page
+    (``start_page``: title, summary, sanitised ``body_html``), and the files the course
+    ships (``files``: name -> sha256 of its asset, media type, size), served at
+    ``course_file_url``."""
     meta: dict[str, Any] = _jsonable(source.meta)
+    meta["glossary"] = _glossary(source, image_src, link_href)
+    meta["files"] = {f.name: {"sha256": f.sha256, "media_type": f.media_type, "size": len(f.data)}
+                     for f in source.files.values()}
     if meta.get("image"):
         meta["image_url"] = image_src(str(meta["image"]))
     if isinstance(meta.get("faq"), list):
-        meta["faq"] = [{**item, "answer_html": render_markdown(str(item["answer"]), image_src)}
+        meta["faq"] = [{**item, "answer_html": render_markdown(str(item["answer"]), image_src, link_href=link_href)}
                        for item in meta["faq"]]
     if source.start is not None:  # start.md: the "Start here" page, published with the version
         meta["start_page"] = {"title": source.start.title, "summary": source.start.summary,
@@ -184,6 +207,9 @@ def _course_meta(source: CourseSource, image_src: Callable[[str], str | None]) -
 
 def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str | None],
                       source: CourseSource) -> WorkbookVersion:
+    """A workbook rendered as learners see it (also the staged upload's preview):
+    course files' links rewritten, glossary terms linked."""
+    link_href = file_link_href(source)
     badge = dict(workbook.badge)
     if badge.get("image"):
         badge["image_url"] = source.images[badge["image"]].url
@@ -192,7 +218,8 @@ def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str |
         position=workbook.position, slug=workbook.slug, filename=workbook.filename,
         title=workbook.title, summary=workbook.summary, estimated_hours=workbook.estimated_hours,
         word_count=workbook.word_count, standards=list(workbook.standards), badge=badge,
-        body_parts=render_body(workbook.body, image_src), digest=workbook.digest,
+        body_parts=render_body(workbook.body, image_src, link_href, after=_term_linker(source, image_src)),
+        digest=workbook.digest,
     )
     for position, activity in enumerate(workbook.activities, start=1):
         kind = get_kind(activity.kind)
@@ -200,7 +227,7 @@ def _workbook_version(workbook: WorkbookSource, image_src: Callable[[str], str |
         version.activities.append(ActivityVersion(
             activity_id=activity.id, position=position, kind=activity.kind, required=activity.required,
             title=activity.title, definition=_jsonable(activity.definition),
-            rendered=render_fields(kind.markdown_fields(activity.definition), image_src),
+            rendered=render_fields(kind.markdown_fields(activity.definition), image_src, link_href),
             digest=activity.digest,
         ))
     return version
@@ -224,8 +251,52 @@ def _generated_badge_image(session: Session, badge: dict, workbook: WorkbookSour
     return badge
 
 
+def glossary_url(course_slug: str) -> str:
+    """The course's glossary page (shooc.workbooks.views.glossary)."""
+    return f"/courses/{course_slug}/glossary"
+
+
+def _glossary(source: CourseSource, image_src: Callable[[str], str | None],
+              link_href: LinkHref) -> dict[str, Any] | None:
+    """glossary.md rendered for its page: the introduction and each term with its
+    aliases, its entry's id and its definition's sanitised HTML (None: no glossary)."""
+    if not source.glossary:
+        return None
+    return {"intro_html": render_markdown(source.glossary_intro, image_src, link_href=link_href),
+            "terms": [{"term": t.term, "aliases": list(t.aliases), "anchor": t.anchor,
+                       "definition_html": render_markdown(t.definition, image_src, link_href=link_href)}
+                      for t in source.glossary]}
+
+
+def _term_linker(source: CourseSource, image_src: Callable[[str], str | None]) -> Callable[[str], str] | None:
+    """What links a workbook's first use of each glossary term to its entry."""
+    if not source.glossary:
+        return None
+    page = glossary_url(source.slug)
+    terms = [(t.names, f"{page}#{t.anchor}", plain_text(render_markdown(t.definition, image_src)))
+             for t in source.glossary]
+    return lambda html: link_glossary_terms(html, terms)
+
+
+def file_link_href(source: CourseSource) -> LinkHref:
+    """What rewrites a link to one of the course's files to its download address."""
+    def link_href(ref: str) -> str | None:
+        found = source.files.get(normalise_ref(ref)) if is_course_file_link(ref) else None
+        return course_file_url(source.slug, found.name) if found else None
+
+    return link_href
+
+
+def course_file_url(course_slug: str, name: str) -> str:
+    """Where a course file is downloaded (shooc.workbooks.views.course_file serves it)."""
+    return f"/courses/{course_slug}/files/{name}"
+
+
 def _store_assets(session: Session, source: CourseSource) -> None:
-    wanted = {image.sha256: image for image in source.images.values()}
+    """The images and the files a course ships, in the database by their hash (as
+    images always were), so that every app server serves them."""
+    wanted: dict[str, ImageFile | CourseFile] = {image.sha256: image for image in source.images.values()}
+    wanted.update({course_file.sha256: course_file for course_file in source.files.values()})
     if not wanted:
         return
     have = set(session.scalars(select(Asset.sha256).where(Asset.sha256.in_(wanted))))

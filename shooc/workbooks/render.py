@@ -48,7 +48,7 @@ ALLOWED_CLASSES = {
     "div": {"footnote", "admonition", "note", "tip", "warning", "important"},
     "p": {"admonition-title"},
     "sup": {"footnote-ref"},
-    "a": {"footnote-ref", "footnote-backref"},
+    "a": {"footnote-ref", "footnote-backref", "glossary-term"},
 }
 
 #: Put before every id that written text sets (headings, footnotes, raw HTML).
@@ -76,11 +76,21 @@ def _markdown() -> markdown.Markdown:
 PARTICIPANT_LINK_REL = "nofollow ugc noopener noreferrer"
 
 
+#: What a link's address becomes: a course file's name its download address (issue
+#: 19); None keeps the address as written.
+LinkHref = Callable[[str], "str | None"]
+
+
 def sanitise(html: str, image_src: Callable[[str], str | None] | None = None,
-             link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
+             link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX,
+             link_href: LinkHref | None = None) -> str:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             return image_src(value) if image_src else None
+        if tag == "a" and attribute == "href" and link_href is not None:
+            rewritten = link_href(value)
+            if rewritten is not None:
+                return rewritten
         if attribute == "id":
             return _prefixed(value, id_prefix)
         if attribute == "href" and value.startswith("#") and len(value) > 1:
@@ -116,8 +126,9 @@ def _converted(text: str) -> str:
 
 
 def render_markdown(text: str, image_src: Callable[[str], str | None] | None = None,
-                    link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX) -> str:
-    return sanitise(_converted(text), image_src, link_rel, id_prefix)
+                    link_rel: str = "noopener noreferrer", id_prefix: str = USER_ID_PREFIX,
+                    link_href: LinkHref | None = None) -> str:
+    return sanitise(_converted(text), image_src, link_rel, id_prefix, link_href)
 
 
 def render_participant_text(text: str, scope: str) -> str:
@@ -128,12 +139,17 @@ def render_participant_text(text: str, scope: str) -> str:
                            id_prefix=f"{USER_ID_PREFIX}{scope}-")
 
 
-def render_body(text: str, image_src: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
+def render_body(text: str, image_src: Callable[[str], str | None] | None = None,
+                link_href: LinkHref | None = None,
+                after: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Render a workbook body whose activities stand as ACTIVITY_MARKER paragraphs.
 
     Returns the parts in order: ``{"html": ...}`` and ``{"activity": id}``.
+    ``after``: a change to the sanitised HTML (glossary terms linked), before it is split.
     """
-    html = render_markdown(text, image_src)
+    html = render_markdown(text, image_src, link_href=link_href)
+    if after is not None:
+        html = after(html)
     pieces = _ACTIVITY_SPLIT.split(html)
     parts: list[dict[str, Any]] = []
     for index, piece in enumerate(pieces):
@@ -144,15 +160,100 @@ def render_body(text: str, image_src: Callable[[str], str | None] | None = None)
     return parts
 
 
-def render_fields(fields: Mapping[str, str], image_src: Callable[[str], str | None] | None = None) -> dict[str, str]:
+def render_fields(fields: Mapping[str, str], image_src: Callable[[str], str | None] | None = None,
+                  link_href: LinkHref | None = None) -> dict[str, str]:
     """Render each Markdown field; a one-paragraph text loses its <p> to sit inline."""
     rendered = {}
     for key, text in fields.items():
-        html = render_markdown(text, image_src).strip()
+        html = render_markdown(text, image_src, link_href=link_href).strip()
         if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
         rendered[key] = html
     return rendered
+
+
+# Glossary terms (issue 19) -------------------------------------------------------
+#
+# In a workbook's text the first use of each glossary term (or of one of its
+# aliases), in any case, becomes a link to its entry on the course's glossary page,
+# with the definition as its title: done at publish time on the sanitised HTML (the
+# stored body), so requests cost nothing more. Not inside headings (a heading that is
+# a link reads badly in the contents list), links, code, or what is already a term;
+# activities' prompts are rendered apart and keep their text as written.
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]+>)")
+_NO_TERMS_IN = {"a", "code", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "abbr", "kbd", "summary"}
+_TAG_NAME = re.compile(r"^</?([a-zA-Z0-9]+)")
+
+
+def _is_abbreviation(name: str) -> bool:
+    """ECT, SENCo, SMART, Teachers' Standards: two capitals or more keep their case
+    (so that 'send' or 'smart' in a sentence is not SEND or SMART)."""
+    return sum(1 for c in name if c.isupper()) >= 2
+
+
+def _term_key(name: str) -> str:
+    name = " ".join(name.replace("\u2019", "'").split())
+    return name if _is_abbreviation(name) else name.casefold()
+
+
+def _term_pattern(key: str) -> str:
+    """A term's name as it stands in sanitised HTML: any spaces, an apostrophe as
+    typed or curled by Markdown's smarty (&rsquo;), in any case unless an abbreviation."""
+    parts = [r"\s+" if part.isspace() else r"(?:'|&rsquo;|&#39;|\u2019)" if part == "'" else re.escape(part)
+             for part in re.split(r"(\s+|')", key) if part]
+    body = "".join(parts)
+    return body if _is_abbreviation(key) else f"(?i:{body})"
+
+
+def link_glossary_terms(html: str, terms: list[tuple[tuple[str, ...], str, str]]) -> str:
+    """``html`` with the first use of each term linked: ``terms`` holds, per term, its
+    names (term and aliases), its entry's address and its definition as plain text."""
+    if not terms:
+        return html
+    entry_of: dict[str, int] = {}
+    for index, (names, _href, _title) in enumerate(terms):
+        for name in names:
+            entry_of.setdefault(_term_key(name), index)
+    alternatives = sorted(entry_of, key=len, reverse=True)  # the longest name first: "lead mentor" before "mentor"
+    pattern = re.compile(r"(?<![\w@-])(" + "|".join(_term_pattern(n) for n in alternatives) + r")(?![\w@-])")
+    linked: set[int] = set()
+    skipping: list[str] = []
+    out: list[str] = []
+    for piece in _TAG_OR_TEXT.split(html):
+        if piece.startswith("<"):
+            name_match = _TAG_NAME.match(piece)
+            name = name_match.group(1).lower() if name_match else ""
+            if name in _NO_TERMS_IN:
+                if piece.startswith("</"):
+                    if skipping and skipping[-1] == name:
+                        skipping.pop()
+                elif not piece.endswith("/>"):
+                    skipping.append(name)
+            out.append(piece)
+            continue
+        if skipping or not piece.strip() or piece.startswith("@@activity:"):
+            out.append(piece)
+            continue
+
+        def link(match: re.Match[str]) -> str:
+            written = " ".join(html_unescape(match.group(1)).replace("\u2019", "'").split())
+            index = entry_of.get(written, entry_of.get(written.casefold()))  # "LEAD MENTOR" is "lead mentor"
+            if index is None or index in linked:
+                return match.group(0)
+            linked.add(index)
+            _names, href, title = terms[index]
+            return (f'<a href="{html_escape(href)}" class="glossary-term" title="{html_escape(title)}">'
+                    f"{match.group(0)}</a>")
+
+        out.append(pattern.sub(link, piece))
+    return "".join(out)
+
+
+def plain_text(html: str, most: int = 300) -> str:
+    """Sanitised HTML as one line of text, at most ``most`` characters (a title)."""
+    text = " ".join(html_unescape(_TAG.sub("", html)).split())
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
 
 _TABLE = re.compile(r"<table>(.*?)</table>", re.S)

@@ -95,3 +95,41 @@ def asset(sha256: str, ext: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.set_etag(sha256)
     return response.make_conditional(request)
+
+
+@bp.route("/courses/<course_slug>/files/<name>")
+def course_file(course_slug: str, name: str) -> ResponseReturnValue:
+    """A file the course ships (a template: PDF, DOCX, ODT), as published with the
+    current version. Public, as the course page is: templates are harmless, and a
+    course page that offers them is useful before enrolling. Always a download
+    (``attachment``, under its own name), its type as the loader checked it, never
+    sniffed; cached as the course's pages may be (the name stays, the content changes
+    with a new version: revalidated by its hash, never ``immutable``)."""
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id) or abort(404)
+    found = (version.meta.get("files") or {}).get(name)
+    # Read from the database each time, not kept in the process as badge images are:
+    # a few downloads of files of up to 5 MB.
+    asset = db.get(Asset, found["sha256"]) if found else None
+    if found is None or asset is None:
+        abort(404)
+    response = Response(asset.data, mimetype=found["media_type"])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.set_etag(found["sha256"])
+    return response.make_conditional(request)
+
+
+@bp.route("/courses/<course_slug>/glossary")
+def glossary(course_slug: str) -> ResponseReturnValue:
+    """The course's glossary (glossary.md, published with the version): public, as
+    the course page is, since workbooks link their terms to it."""
+    db = get_session()
+    course = published_course_or_404(course_slug)
+    version = published.version(db, course.current_version_id) or abort(404)
+    terms = version.meta.get("glossary")
+    if not terms:
+        abort(404)
+    return render_template("catalogue/glossary.html", course=course, version=version, glossary=terms)
