@@ -221,6 +221,9 @@ def vc_jwt(credential: dict[str, Any], key: LoadedKey, urls: SiteUrls) -> str:
     """The credential as a VC-JWT: header ``alg`` EdDSA, ``kid`` the verification
     method's URL (where the public key is), ``typ`` vc+jwt; nothing else in the
     header. joserfc lists EdDSA as not recommended, so it is named explicitly."""
+    if not isinstance(key.private_key, ed25519.Ed25519PrivateKey):
+        raise CredentialError("a VC-JWT of Open Badges signs with an Ed25519 key")
+    private_key = key.private_key
     unsigned = {name: value for name, value in credential.items() if name != "proof"}
     subject = unsigned["credentialSubject"]
     identifier = (subject.get("identifier") or [{}])[0]
@@ -233,7 +236,7 @@ def vc_jwt(credential: dict[str, Any], key: LoadedKey, urls: SiteUrls) -> str:
         # RFC 9864 prefers "Ed25519" to "EdDSA"; Open Badges 3.0 and the verifiers
         # wallets use still name EdDSA, so EdDSA it is (the same Ed25519 signature).
         warnings.simplefilter("ignore")
-        return jwt.encode(header, claims, OKPKey.import_key(key.private_key), algorithms=["EdDSA"])
+        return jwt.encode(header, claims, OKPKey.import_key(private_key), algorithms=["EdDSA"])
 
 
 # Status lists ---------------------------------------------------------------------

@@ -17,8 +17,8 @@ from shooc.auth.models import Role
 from shooc.badges import credentials as ob3
 from shooc.badges import portfolio as portfolios
 from shooc.badges import services
-from shooc.badges.images import with_text_chunk
 from shooc.badges.certificate_pdf import hours_text
+from shooc.badges.images import with_text_chunk
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.portfolio_pdf import render as render_portfolio
 from shooc.db import utcnow
@@ -268,7 +268,7 @@ def status_list(number: int) -> ResponseReturnValue:
     document = ob3.status_list_credential(db, urls(), _secret(), number)
     commit()
     response = json_ld(document)
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-store"  # no cache anywhere may hold back a revocation
     return response
 
 
@@ -286,7 +286,8 @@ def certificate_credential(code: str) -> ResponseReturnValue:
     first_badge = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == found.enrolment_id)
                             .order_by(BadgeAssertion.issued_on).limit(1)) or abort(404)
     unsigned = ob3.certificate_credential(
-        db, urls(), found, issuer_document, course.slug, f"{texts.get('title') or 'Certificate of completion'}: {title}",
+        db, urls(), found, issuer_document, course.slug,
+        f"{texts.get('title') or 'Certificate of completion'}: {title}",
         texts.get("text") or f"Completed every workbook of {title}.",
         first_badge.recipient_identity, first_badge.salt)
     signed = ob3.sign(db, urls(), _secret(), unsigned)
