@@ -14,7 +14,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test screenshots lint bench profile bench-portfolio browser axe vc openbadges clean
+.PHONY: run test screenshots lint bench profile bench-portfolio bench-credentials browser axe vc openbadges clean
 
 $(SERVE_INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench: $(INSTALLED) wrk
 ## bench-portfolio: the portfolio PDF alone, next to the certificate PDF (bench/results/portfolio.txt)
 bench-portfolio: $(INSTALLED)
 	$(BIN)/python bench/portfolio.py
+
+## bench-credentials: the time to sign and to verify an Open Badges 3.0 credential, median of N
+## (bench/credentials.py; bench/results/credentials.txt)
+bench-credentials: $(INSTALLED)
+	$(BIN)/python bench/credentials.py
 
 ## profile: where the benchmarked pages' time goes (bench/profile.py; bench/results/profile.txt)
 profile: $(INSTALLED)

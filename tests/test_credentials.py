@@ -238,3 +238,28 @@ def test_the_verification_page_says_which_checks_passed(client, badge: BadgeAsse
     for check in ("signature", "issuer key", "not revoked", "dates"):
         assert f"Passed: <strong>{check}" in page
     assert "<script>" not in page
+
+
+@pytest.mark.parametrize("how", ["command", "returned", "leader"])
+def test_every_way_of_revoking_flips_the_bit(client, db: Session, runner, auth, make_user, enrolment,  # type: ignore[no-untyped-def]
+                                            how: str) -> None:
+    from conftest import csrf_token
+    from shooc.lead.review import return_workbook
+
+    complete_and_submit(db, enrolment, SLUGS[0])
+    db.commit()
+    badge = db.scalar(select(BadgeAssertion))
+    credential = get_json(client, f"/badges/credentials/{badge.id}")
+    if how == "command":
+        done = runner.invoke(args=["badges", "revoke", badge.id, "--reason", "Issued in error"])
+        assert done.exit_code == 0, done.output
+    elif how == "returned":
+        return_workbook(db, None, enrolment, SLUGS[0], "Please add your mentee's voice")
+        db.commit()
+    else:
+        auth.login(make_user("leader"))
+        response = client.post(f"/badges/assertions/{badge.id}/revoke",
+                               data={"reason": "Plagiarised", "csrf_token": csrf_token(client, "/badges")})
+        assert response.status_code == 302
+    result = digital_bazaar(credential, documents_for(client, credential))
+    assert result["status"]["revoked"] is True, (how, result)

@@ -205,12 +205,20 @@ def verify_proof(session: Session, urls: SiteUrls, document: dict[str, Any]) -> 
     method = str(proof.get("verificationMethod", ""))
     prefix = verification_method_url(urls, "")
     found = public_key(session, method[len(prefix):]) if method.startswith(prefix) else None
+    if found is None or found.algorithm != "EdDSA":
+        return False
+    return signature_valid(found.public_jwk, document)
+
+
+def signature_valid(public_jwk: dict[str, str], document: dict[str, Any]) -> bool:
+    """Whether the document's eddsa-rdfc-2022 proof is a signature by this key."""
+    proof = document.get("proof") or {}
     value = str(proof.get("proofValue", ""))
-    if found is None or found.algorithm != "EdDSA" or not value.startswith("z"):
+    if not value.startswith("z"):
         return False
     options = {name: item for name, item in proof.items() if name != "proofValue"}
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(_raw_public_key(found.public_jwk)).verify(
+        ed25519.Ed25519PublicKey.from_public_bytes(_raw_public_key(public_jwk)).verify(
             base58btc_decode(value[1:]), _hash_data(document, options))
     except Exception:  # InvalidSignature, or a malformed value: not verified either way
         return False

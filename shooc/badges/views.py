@@ -311,6 +311,7 @@ def my_badges() -> ResponseReturnValue:
                        if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
         institution = _institution(found.enrolment)
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
+                       "credential_url": urls().credential(found.id),
                        "reflections": reflections,
                        "linkedin": services.linkedin_url(workbook.badge["name"], institution, found.issued_on,
                                                          urls().assertion(found.id), found.id) if workbook else None})
