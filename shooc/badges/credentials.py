@@ -35,11 +35,14 @@ cannot change what a signature covers.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import gzip
 import hashlib
 import json
+import threading
 import warnings
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -383,8 +386,28 @@ def _credential(credential_id: str, name: str, issuer: dict[str, Any], issued_on
     return document
 
 
+#: Signed credentials this process made, by (key, the unsigned credential's JSON): the
+#: same content signed by the same key needs no second signature (signing takes some
+#: 70 ms, mostly pyld's context processing). Revocation is not in the credential but
+#: in the status list, which is never kept; a rotated key or changed content misses.
+SIGNED_CACHE_SIZE = 512
+_signed: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_signed_lock = threading.Lock()
+
+
 def sign(session: Session, urls: SiteUrls, secret: str, credential: dict[str, Any]) -> dict[str, Any]:
-    return add_proof(credential, signing_key(session, "badges", secret), urls)
+    key = signing_key(session, "badges", secret)
+    cache_key = (key.kid, json.dumps(credential, sort_keys=True, ensure_ascii=False))
+    with _signed_lock:
+        if cache_key in _signed:
+            _signed.move_to_end(cache_key)
+            return copy.deepcopy(_signed[cache_key])
+    signed = add_proof(credential, key, urls)
+    with _signed_lock:
+        _signed[cache_key] = copy.deepcopy(signed)
+        while len(_signed) > SIGNED_CACHE_SIZE:
+            _signed.popitem(last=False)
+    return signed
 
 
 def sign_jwt(session: Session, urls: SiteUrls, secret: str, credential: dict[str, Any]) -> str:
