@@ -14,7 +14,7 @@ OB_VENV := .venv-openbadges
 OB_REQUIREMENTS := tests/openbadges-requirements.txt
 OB_INSTALLED := $(OB_VENV)/.installed
 
-.PHONY: run test screenshots lint bench profile bench-portfolio browser axe openbadges clean
+.PHONY: run test screenshots lint bench profile bench-portfolio bench-credentials browser axe vc openbadges clean
 
 $(SERVE_INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ run: $(SERVE_INSTALLED)
 ## runs in one worker: module fixtures (two app servers, a site visited page by page) are
 ## made once, and a fixed database such as shooc_multiserver has one user at a time.
 TEST_WORKERS ?= auto
-test: $(INSTALLED) browser axe openbadges
+test: $(INSTALLED) browser axe vc openbadges
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## screenshots: the browser journeys again, writing every page they visit as PNGs, at
@@ -72,6 +72,11 @@ bench: $(INSTALLED) wrk
 bench-portfolio: $(INSTALLED)
 	$(BIN)/python bench/portfolio.py
 
+## bench-credentials: the time to sign and to verify an Open Badges 3.0 credential, median of N
+## (bench/credentials.py; bench/results/credentials.txt)
+bench-credentials: $(INSTALLED)
+	$(BIN)/python bench/credentials.py
+
 ## profile: where the benchmarked pages' time goes (bench/profile.py; bench/results/profile.txt)
 profile: $(INSTALLED)
 	$(BIN)/python bench/profile.py
@@ -103,6 +108,18 @@ axe:
 
 $(AXE): tests/a11y/package.json tests/a11y/package-lock.json
 	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Digital Bazaar's verifiable credential libraries, which tests/test_credentials.py runs
+# (tests/vc/verify.mjs) on our Open Badges 3.0 credentials: exactly the versions in
+# tests/vc/package-lock.json. Without npm those tests skip (they fail in CI).
+VC := tests/vc/node_modules/@digitalbazaar/vc/package.json
+vc:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(VC); \
+	else echo "npm is not installed: the Open Badges 3.0 verifier tests will be skipped."; fi
+
+$(VC): tests/vc/package.json tests/vc/package-lock.json
+	cd tests/vc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The validator that tests/test_badge_conformance.py runs on our badges: made anew, from

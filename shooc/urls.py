@@ -99,6 +99,24 @@ class SiteUrls:
     def certificate(self, code: str) -> str:
         return f"{self.base}/certificates/{_part(code)}"
 
+    # Open Badges 3.0 (shooc/badges/credentials.py)
+    def credential(self, assertion_id: str) -> str:
+        return f"{self.base}/badges/credentials/{_part(assertion_id)}"
+
+    def certificate_credential(self, code: str) -> str:
+        return f"{self.certificate(code)}/credential"
+
+    @property
+    def credential_issuer(self) -> str:
+        """The issuer of the 3.0 credentials: a controlled identifier document of its keys."""
+        return f"{self.base}/badges/profile"
+
+    def badge_key(self, kid: str) -> str:
+        return f"{self.base}/badges/keys/{_part(kid)}"
+
+    def status_list(self, number: int) -> str:
+        return f"{self.base}/badges/status/{int(number)}"
+
     def asset(self, sha256: str, ext: str = "png") -> str:
         return f"{self.base}/assets/{_part(sha256)}.{_part(ext)}"
 

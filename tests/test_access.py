@@ -128,6 +128,12 @@ GET  badges.baked_image           200   200   200   200   200   200   public
 GET  badges.evidence              200   200   200   200   200   200   public   # the reflection A chose to show
 GET  badges.certificate           200   200   200   200   200   200   public   # verification page
 GET  badges.certificate_pdf       200   200   200   200   200   200   public
+GET  badges.credential            200   200   200   200   200   200   public   # Open Badges 3.0 credentials
+GET  badges.credential_jwt        200   200   200   200   200   200   public
+GET  badges.credential_issuer     200   200   200   200   200   200   public
+GET  badges.badge_key             200   200   200   200   200   200   public
+GET  badges.status_list           200   200   200   200   200   200   public
+GET  badges.certificate_credential 200 200   200   200   200   200   public
 GET  api.openapi                  200   200   200   200   200   200   public
 GET  lti.login                    400   400   400   400   400   400   public   # a platform's; no iss: refused
 POST lti.login                    400   400   400   400   400   400   public

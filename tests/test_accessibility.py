@@ -226,7 +226,8 @@ def pages_by_role(ids: dict) -> dict[str, list[str]]:
             "/auth/login-link", f"/auth/login-link/{ids['login_token']}", "/auth/login-link/not-a-real-link",
             "/badges/issuer", f"/badges/classes/mentoring/{books[0]}", f"/badges/assertions/{ids['badge']}",
             f"/badges/assertions/{ids['badge']}/evidence", f"/badges/assertions/{ids['revoked']}",
-            f"/certificates/{ids['certificate']}", "/no-such-page", f"/notifications/unsubscribe/{ids['unsubscribe']}",
+            f"/certificates/{ids['certificate']}", f"/badges/credentials/{ids['badge']}",
+            f"/badges/credentials/{ids['revoked']}", f"/certificates/{ids['certificate']}/credential", "/no-such-page", f"/notifications/unsubscribe/{ids['unsubscribe']}",
             f"/account/email/confirm/{ids['email_token']}", "/account/email/confirm/not-a-real-link",
         ],
         "learner": [

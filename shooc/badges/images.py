@@ -64,3 +64,35 @@ def draw_badge(position: int, title: str, course_title: str) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def with_text_chunk(png: bytes, keyword: str, text: str) -> bytes:
+    """The PNG with an uncompressed iTXt chunk (PNG 1.2, 11.3.4.5) before IEND, as Open
+    Badges 3.0 bakes a credential (keyword ``openbadgecredential``). openbadges-bakery
+    writes only the 2.0 ``openbadges`` chunk; an iTXt chunk is a few bytes by hand."""
+    import struct
+    import zlib
+
+    iend = png.rindex(b"IEND") - 4  # the chunk starts with its 4-byte length
+    data = keyword.encode("latin-1") + b"\0\0\0" + b"\0" + b"\0" + text.encode("utf-8")
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    return png[:iend] + chunk + png[iend:]
+
+
+def text_chunks(png: bytes) -> dict[str, str]:
+    """The PNG's iTXt chunks (uncompressed), keyword to text: what a wallet reads back."""
+    import struct
+
+    found, position = {}, 8
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position:position + 4])
+        kind = png[position + 4:position + 8]
+        data = png[position + 8:position + 8 + length]
+        if kind == b"iTXt":
+            keyword, _, rest = data.partition(b"\0")
+            if rest[:1] == b"\0":  # not compressed
+                _language, _, rest = rest[2:].partition(b"\0")
+                _translated, _, text = rest.partition(b"\0")
+                found[keyword.decode("latin-1")] = text.decode("utf-8")
+        position += 12 + length
+    return found

@@ -59,3 +59,18 @@ class Certificate(Base):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class CredentialStatus(Base):
+    """A credential's place in the revocation status list (Open Badges 3.0's
+    ``BitstringStatusListEntry``): the row's id is the credential's index among all
+    of the site's credentials (shooc/badges/credentials.py splits them into lists of
+    STATUS_LIST_SIZE). Whether its bit is set is read from the badge or certificate
+    itself when the list is asked for, so revoking flips it at once."""
+    __tablename__ = "credential_statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assertion_id: Mapped[str | None] = mapped_column(ForeignKey("badge_assertions.id", ondelete="CASCADE"),
+                                                     unique=True)
+    certificate_code: Mapped[str | None] = mapped_column(ForeignKey("certificates.code", ondelete="CASCADE"),
+                                                         unique=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shooc.audit import audit
 from shooc.auth.models import User
+from shooc.badges.credentials import allocate_status
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.community.notifications import Event, notify
 from shooc.db import utcnow
@@ -84,6 +85,7 @@ def issue_badge(session: Session, submission: Submission) -> BadgeAssertion:
         issued_on=submission.submitted_at or utcnow())
     session.add(assertion)
     session.flush()
+    allocate_status(session, assertion=assertion)  # its place in the revocation list (Open Badges 3.0)
     counters.badge_changed(session, enrolment.run_id, 1)
     notify(session, [enrolment.user_id], Event(
         "badge", f"You earned a badge: {_workbook_title(session, enrolment, submission.workbook_slug)}", "/badges"))
@@ -125,6 +127,7 @@ def maybe_issue_certificate(session: Session, enrolment: Enrolment) -> Certifica
             session.add(certificate)
     except IntegrityError:
         return valid_certificate(session, enrolment.id)
+    allocate_status(session, certificate=certificate)
     counters.certificate_changed(session, enrolment.run, enrolment, issued_on, 1)
     notify(session, [enrolment.user_id], Event("badge", "You earned the course's certificate: every workbook done",
                                                f"/certificates/{certificate.code}"))

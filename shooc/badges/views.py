@@ -14,12 +14,16 @@ from sqlalchemy import select
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
+from shooc.badges import credentials as ob3
 from shooc.badges import portfolio as portfolios
 from shooc.badges import services
 from shooc.badges.certificate_pdf import hours_text
+from shooc.badges.images import with_text_chunk
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.portfolio_pdf import render as render_portfolio
+from shooc.db import utcnow
 from shooc.enrolment.models import Enrolment
+from shooc.signing_keys import public_key, signing_key
 from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
 from shooc.web import roles_required, site_urls
@@ -113,6 +117,7 @@ def assertion(assertion_id: str) -> ResponseReturnValue:
 
 @bp.route("/badges/assertions/<assertion_id>.png")
 def baked_image(assertion_id: str) -> ResponseReturnValue:
+    will_write()  # signing makes the instance's key on its first use
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id) or abort(404)
     if found.revoked:
@@ -122,6 +127,12 @@ def baked_image(assertion_id: str) -> ResponseReturnValue:
     evidence, _ = _evidence(found)
     document = services.assertion_document(urls(), found, evidence)
     baked = bake(io.BytesIO(image), json.dumps(document, ensure_ascii=False), io.BytesIO()).getvalue()
+    # Open Badges 3.0 baking, beside the 2.0 assertion's "openbadges" chunk: the signed
+    # credential, which a wallet can verify without this site's say
+    credential = _signed_badge_credential(found)
+    if credential is not None:
+        baked = with_text_chunk(baked, "openbadgecredential", json.dumps(credential, ensure_ascii=False))
+    commit()  # the instance's key, if this was its first use
     response = Response(baked, mimetype="image/png")
     response.headers["Content-Disposition"] = f'inline; filename="badge-{found.workbook_slug}.png"'
     return response
@@ -154,6 +165,135 @@ def revoke(assertion_id: str) -> ResponseReturnValue:
     return redirect(url_for("badges.assertion", assertion_id=found.id))
 
 
+# Open Badges 3.0 (shooc/badges/credentials.py) ------------------------------------
+
+VC_JWT = "application/vc+jwt"
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+def _issuer_document() -> dict[str, Any] | None:
+    found = services.site_issuer(get_session())
+    return services.issuer_document(urls(), found) if found is not None else None
+
+
+def _unsigned_badge_credential(found: BadgeAssertion) -> dict[str, Any] | None:
+    db = get_session()
+    issuer_document = _issuer_document()
+    workbook = services.badge_workbook(db, found.course_slug, found.workbook_slug)
+    if issuer_document is None or workbook is None:
+        return None
+    badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
+    return ob3.badge_credential(db, urls(), found, issuer_document, badge)
+
+
+def _signed_badge_credential(found: BadgeAssertion) -> dict[str, Any] | None:
+    unsigned = _unsigned_badge_credential(found)
+    return ob3.sign(get_session(), urls(), _secret(), unsigned) if unsigned is not None else None
+
+
+def _checks(credential: dict[str, Any]) -> dict[str, Any]:
+    """What the verification page reports, each check made on the credential served."""
+    db = get_session()
+    method = credential["proof"]["verificationMethod"]
+    kid = method.rsplit("/", 1)[-1]
+    key = public_key(db, kid)
+    valid_from = credential["validFrom"]
+    return {"signature": ob3.verify_proof(db, urls(), credential),
+            "key": key is not None, "key_retired": key is not None and key.retired_at is not None,
+            "not_revoked": not ob3.is_revoked(db, credential["credentialStatus"]),
+            "dates": valid_from <= ob3.timestamp(utcnow()), "valid_from": valid_from, "method": method}
+
+
+def _credential_response(credential: dict[str, Any], template_args: dict[str, Any]) -> ResponseReturnValue:
+    if wants_html():
+        response: ResponseReturnValue = render_template("badges/credential.html", credential=credential,
+                                                        checks=_checks(credential), **template_args)
+    else:
+        response = json_ld(credential)
+    commit()  # the instance's key, if this was its first use
+    return response
+
+
+@bp.route("/badges/credentials/<assertion_id>")
+def credential(assertion_id: str) -> ResponseReturnValue:
+    """The badge as an OpenBadgeCredential with a Data Integrity proof (a revoked one
+    too: its status list says it is revoked, which is what a wallet checks)."""
+    will_write()
+    found = get_session().get(BadgeAssertion, assertion_id) or abort(404)
+    signed = _signed_badge_credential(found) or abort(404)
+    return _credential_response(signed, {"assertion": found, "jwt_url": url_for("badges.credential_jwt",
+                                                                                assertion_id=found.id)})
+
+
+@bp.route("/badges/credentials/<assertion_id>.jwt")
+def credential_jwt(assertion_id: str) -> ResponseReturnValue:
+    will_write()
+    found = get_session().get(BadgeAssertion, assertion_id) or abort(404)
+    unsigned = _unsigned_badge_credential(found) or abort(404)
+    token = ob3.sign_jwt(get_session(), urls(), _secret(), unsigned)
+    commit()
+    response = Response(token, mimetype=VC_JWT)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/badges/profile")
+def credential_issuer() -> ResponseReturnValue:
+    """The 3.0 credentials' issuer: a controlled identifier document of every key."""
+    will_write()
+    db = get_session()
+    signing_key(db, "badges", _secret())  # a profile with no key would verify nothing
+    document = ob3.controller_document(db, urls())
+    commit()
+    return json_ld(document)
+
+
+@bp.route("/badges/keys/<kid>")
+def badge_key(kid: str) -> ResponseReturnValue:
+    document = ob3.key_document(get_session(), urls(), kid) or abort(404)
+    return json_ld(document)
+
+
+@bp.route("/badges/status/<int:number>")
+def status_list(number: int) -> ResponseReturnValue:
+    """A revocation list, made from the database on every request (no cache: a
+    revocation must show at once)."""
+    will_write()
+    db = get_session()
+    if not ob3.status_list_number_exists(db, number):
+        abort(404)
+    document = ob3.status_list_credential(db, urls(), _secret(), number)
+    commit()
+    response = json_ld(document)
+    response.headers["Cache-Control"] = "no-store"  # no cache anywhere may hold back a revocation
+    return response
+
+
+@bp.route("/certificates/<code>/credential")
+def certificate_credential(code: str) -> ResponseReturnValue:
+    """The certificate as an OpenBadgeCredential of the course (a CertificateOfCompletion)."""
+    will_write()
+    db = get_session()
+    found = services.find_certificate(db, code) or abort(404)
+    issuer_document = _issuer_document() or abort(404)
+    course = found.enrolment.run.course
+    meta = current.meta(db, course)
+    title = current.title(db, course) or course.slug
+    texts = meta.get("certificate") or {}
+    first_badge = db.scalar(select(BadgeAssertion).where(BadgeAssertion.enrolment_id == found.enrolment_id)
+                            .order_by(BadgeAssertion.issued_on).limit(1)) or abort(404)
+    unsigned = ob3.certificate_credential(
+        db, urls(), found, issuer_document, course.slug,
+        f"{texts.get('title') or 'Certificate of completion'}: {title}",
+        texts.get("text") or f"Completed every workbook of {title}.",
+        first_badge.recipient_identity, first_badge.salt)
+    signed = ob3.sign(db, urls(), _secret(), unsigned)
+    return _credential_response(signed, {"certificate": found, "jwt_url": None})
+
+
 # The learner's badges -----------------------------------------------------------
 
 @bp.route("/badges")
@@ -171,6 +311,7 @@ def my_badges() -> ResponseReturnValue:
                        if isinstance(answer, dict) and answer.get("text") and _kind(workbook, aid) == "reflection"]
         institution = _institution(found.enrolment)
         badges.append({"assertion": found, "workbook": workbook, "url": urls().assertion(found.id),
+                       "credential_url": urls().credential(found.id),
                        "reflections": reflections,
                        "linkedin": services.linkedin_url(workbook.badge["name"], institution, found.issued_on,
                                                          urls().assertion(found.id), found.id) if workbook else None})
