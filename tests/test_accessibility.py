@@ -90,6 +90,8 @@ NOT_PAGES = {
     "calendar.run_feed": "iCalendar", "calendar.personal_feed": "iCalendar",
     "lti.login": "a redirect to the LTI platform", "lti.jwks": "JSON (the tool's keys)",
     "lti.handoff": "a one-time redirect", "lti.deep_linking": "only after a platform's deep linking launch",
+    "badges.badge_key": "JSON-LD (a Multikey)", "badges.credential_issuer": "JSON-LD (the issuer's keys)",
+    "badges.credential_jwt": "a VC-JWT", "badges.status_list": "JSON-LD (a status list credential)",
 }
 
 

@@ -79,9 +79,10 @@ def test_terms_are_linked_by_alias_and_in_any_case_but_abbreviations_keep_theirs
         "  - term: SEND\n    aliases: [special educational needs]\n    definition: Needs & disabilities.\n---\n")
     workbook = course_copy / "01-the-mentors-role.md"
     text = workbook.read_text()
-    head, _, rest = text.partition("\n## ")
-    workbook.write_text(f"{head}\nWe send notes to the LEAD MENTOR about special educational needs; "
-                        f"the lead mentor again.\n\n## {rest}")
+    # first in the body (right after the front matter), so that these are the first uses
+    _, front, rest = text.split("---\n", 2)
+    workbook.write_text(f"---\n{front}---\nWe send notes to the LEAD MENTOR about special educational needs; "
+                        f"the lead mentor again.\n\n{rest}")
     publish(course_copy)
     auth.login(make_user("leader"))
     html = client.get(WB1).get_data(as_text=True)

@@ -225,7 +225,7 @@ def test_a_learner_answers_changes_and_finds_it_on_the_dashboard(client, auth, d
     assert "Tell us what the course did for your mentoring" in dashboard and URL in dashboard
 
     page = client.get(URL).get_data(as_text=True)
-    assert "Understand the role and responsibilities of a school-based mentor" in page
+    assert "Understand the role and responsibilities of a mentor, beside the provider" in page
     assert page.count('type="radio"') == 5 + 5 * 5
     assert "1 · Not at all" in page and "5 · Fully" in page
 
@@ -428,7 +428,7 @@ def test_five_responses_show_distributions_and_comments_without_anyone(client, a
     assert re.search(r"Excellent</th><td class=\"num\">3</td><td class=\"num\">60%", page)
     assert re.search(r"Very good</th><td class=\"num\">1</td><td class=\"num\">20%", page)
     assert re.search(r"Fair</th><td class=\"num\">0</td><td class=\"num\">0%", page)
-    assert "1. Understand the role and responsibilities of a school-based mentor" in page
+    assert "1. Understand the role and responsibilities of a mentor, beside the provider" in page
     assert "Observation was the best part" in page and "3 comments" in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; worked for me" in page
     assert TODAY.strftime("%B %Y") in page and TODAY.strftime("%-d %B %Y") not in page

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
@@ -30,7 +29,7 @@ from shooc.lti import protocol, services
 from shooc.lti.models import LtiPlatform
 from shooc.lti.protocol import LaunchRefused
 from shooc.unit_of_work import commit, get_db, get_session, rollback
-from shooc.web import site_urls
+from shooc.web import SessionSignedEachMinute, site_urls
 from shooc.workbooks import current
 from shooc.workbooks.models import Course
 
@@ -42,10 +41,11 @@ STATE_COOKIE = "shooc_lti_state"
 LTI_SESSION = "lti"
 
 
-class LtiSessionInterface(SecureCookieSessionInterface):
+class LtiSessionInterface(SessionSignedEachMinute):
     """The session cookie is SameSite=None (Secure) for a session that began with an
     LTI launch over https, when SHOOC_LTI_IFRAME_COOKIES allows: the VLE's iframe is a
-    third-party context, where a Lax cookie is never sent. Every other session keeps Lax."""
+    third-party context, where a Lax cookie is never sent. Every other session keeps Lax.
+    Otherwise shooc's own session (signed again at most once a minute: shooc.web)."""
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         if (app.config.get("SHOOC_LTI_IFRAME_COOKIES") and request and request.is_secure

@@ -832,8 +832,13 @@ def _check_image_ref(reader: _FileReader, folder: Path, ref: str, line: int,
 
 def is_course_file_link(ref: str) -> bool:
     """A link to a file of the course folder: a name, not an address of a site, of
-    this site ('/...') or of a place on the page ('#...')."""
-    return not (re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith(("/", "#", "?")))
+    this site ('/...') or of a place on the page ('#...'), and named like a file (an
+    extension at the end). Anything else with ':' or '&' in it (an address hidden
+    behind character references, say) is no file name but left to the sanitiser,
+    which takes out what is not an http(s), mailto or relative link."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith(("/", "#", "?")):
+        return False
+    return bool(re.search(r"\.[A-Za-z0-9]{2,5}$", ref.strip())) and not re.search(r"[:&]", ref)
 
 
 def _check_file_links(reader: _FileReader, folder: Path, body: str, body_line: int,
