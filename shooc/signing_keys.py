@@ -103,15 +103,12 @@ def public_keys(session: Session, purpose: Purpose) -> list[PublicKey]:
     """Every key of ``purpose``, current and retired, newest first: what verifiers may need."""
     rows = session.scalars(select(SigningKey).where(SigningKey.purpose == purpose)
                            .order_by(SigningKey.created_at.desc(), SigningKey.id.desc()))
-    return [PublicKey(row.kid, ALGORITHMS[purpose], json.loads(row.public_jwk), row.created_at, row.retired_at)
-            for row in rows]
+    return [_public(row) for row in rows]
 
 
 def public_key(session: Session, kid: str) -> PublicKey | None:
     row = session.scalar(select(SigningKey).where(SigningKey.kid == kid))
-    if row is None:
-        return None
-    return PublicKey(row.kid, ALGORITHMS[row.purpose], json.loads(row.public_jwk), row.created_at, row.retired_at)
+    return _public(row) if row is not None else None
 
 
 def jwk_thumbprint(jwk: dict[str, str]) -> str:
@@ -119,6 +116,10 @@ def jwk_thumbprint(jwk: dict[str, str]) -> str:
     required = {"OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}[jwk["kty"]]
     canonical = json.dumps({name: jwk[name] for name in required}, separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def _public(row: SigningKey) -> PublicKey:
+    return PublicKey(row.kid, ALGORITHMS[row.purpose], json.loads(row.public_jwk), row.created_at, row.retired_at)
 
 
 def _current(session: Session, purpose: str) -> SigningKey | None:

@@ -115,15 +115,20 @@ def _credentials(content: Portfolio, styles: dict[str, ParagraphStyle], brand: C
             rows.append([_p(badge.name + (" (revoked)" if badge.revoked else ""), styles["value"]),
                          _p(f"{badge.issued_on:%-d %B %Y}", styles["value"]), _link(badge.url, styles["meta"])])
         table = Table(rows, colWidths=[55 * mm, 30 * mm, WIDTH - 85 * mm], repeatRows=1)
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                   ("LINEBELOW", (0, 0), (-1, 0), 0.8, brand),
-                                   ("LINEBELOW", (0, 1), (-1, -1), 0.3, HexColor("#d8dce3")),
-                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("TOPPADDING", (0, 0), (-1, -1), 4),
-                                   ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        table.setStyle(_ruled_table_style(brand))
         flow.append(table)
     else:
         flow.append(_p("No badges yet: each workbook submitted earns its Open Badge.", styles["meta"]))
     return flow
+
+
+def _ruled_table_style(brand: Color) -> TableStyle:
+    """A table of the portfolio: a brand-coloured rule under its header, thin rules between rows."""
+    return TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                       ("LINEBELOW", (0, 0), (-1, 0), 0.8, brand),
+                       ("LINEBELOW", (0, 1), (-1, -1), 0.3, HexColor("#d8dce3")),
+                       ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("TOPPADDING", (0, 0), (-1, -1), 4),
+                       ("LEFTPADDING", (0, 0), (-1, -1), 0)])
 
 
 def _confidence(content: Portfolio, styles: dict[str, ParagraphStyle], brand: Color) -> list[Flowable]:
@@ -141,11 +146,7 @@ def _confidence(content: Portfolio, styles: dict[str, ParagraphStyle], brand: Co
         rows.append([_p(line.standard, styles["value"]), _p(line.before or "not rated", styles["value"]),
                      _p(line.after or "not rated yet", styles["value"]), _p(change, styles["value"])])
     table = Table(rows, colWidths=[60 * mm, 42 * mm, 42 * mm, WIDTH - 144 * mm], repeatRows=1)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LINEBELOW", (0, 0), (-1, 0), 0.8, brand),
-                               ("LINEBELOW", (0, 1), (-1, -1), 0.3, HexColor("#d8dce3")),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("TOPPADDING", (0, 0), (-1, -1), 4),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(_ruled_table_style(brand))
     flow.append(table)
     return flow
 

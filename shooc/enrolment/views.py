@@ -93,14 +93,8 @@ def _has_start_page(course: Course) -> bool:
 
 
 def _glossary_url(course: Course, version: CourseVersion) -> str | None:
-    """The course's glossary page, if this site has one and the published version
-    carries a glossary (glossary.md: another part of issue 19). The hook: whichever
-    endpoint serves /courses/<course>/glossary is found by its name, so that this page
-    links it once it exists and the version has a glossary, and links nothing before."""
-    endpoint = next((name for name in current_app.view_functions if name.rsplit(".", 1)[-1] == "glossary"), None)
-    if endpoint is None or not version.meta.get("glossary"):
-        return None
-    return url_for(endpoint, course_slug=course.slug)
+    """The course's glossary page, when the published version has a glossary."""
+    return url_for("workbooks.glossary", course_slug=course.slug) if version.meta.get("glossary") else None
 
 
 @bp.route("/dashboard")
