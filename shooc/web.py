@@ -30,7 +30,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter, Map
 
-from shooc import branding, jobs
+from shooc import branding, course_team, jobs
 from shooc.auth.models import Role, User
 from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
@@ -194,6 +194,45 @@ def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
         return wrapped
 
     return decorator
+
+
+def course_team_gate(course_id: int | None) -> ResponseReturnValue | None:
+    """The course team's pages: anonymous people are sent to log in (returned); leaders
+    and admins pass; someone who leads courses through LTI passes for one of those
+    (``course_id``) and gets 403 for any other, or for a page of no one course (None);
+    everybody else gets 403. See shooc.course_team."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if course_team.leads_every_course(current_user):
+        return None
+    if course_id is None or not course_team.leads_course(get_session(), current_user, course_id):
+        abort(403)
+    return None
+
+
+def course_team_of(course_of: Callable[..., int | None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A view for the team of one course: ``course_of(**view_args)`` names it (None:
+    not found, refused to all but leaders and admins, whose view then says 404)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            course_id = course_of(**kwargs) if current_user.is_authenticated else None
+            refused = course_team_gate(course_id)
+            return refused if refused is not None else view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def course_of_run(slug: str, **_: Any) -> int | None:
+    """The course of a URL's run ``<slug>``."""
+    return get_session().scalar(select(Run.course_id).where(Run.slug == slug))
+
+
+def course_of_slug(course_slug: str, **_: Any) -> int | None:
+    return get_session().scalar(select(Course.id).where(Course.slug == course_slug))
 
 
 def nul_in_request() -> bool:

@@ -5,14 +5,17 @@ state-changing route.
 
 The data is the shared scenario (tests/fixtures/scenario.py), every URL built from
 the url_map with its real values (``scenario.url``). The people: anonymous, learner A (who owns the data), another learner B (enrolled
-in the same run, with work of their own), a leader, an evaluator and an admin.
+in the same run, with work of their own), a leader, an evaluator, an admin, and a course
+leader (a learner's account that an LTI launch made an instructor of the one course:
+the course team's pages of that course, nothing site-wide).
 Learner A has finished the course: five submitted workbooks whose written answers
 all carry ``A_SECRET``, five badges, a certificate and an evaluation whose comment
 carries ``A_COMMENT``. A chose to show their name and one reflection (``A_EVIDENCE``,
 not required, so not in ``A_SECRET``) on their first badge's public page.
 
 What each person may see of A (DESIGN.md §1, §3):
-- A, leaders and admins: everything (leaders follow their participants' work);
+- A, leaders, admins and the course's leaders: everything (leaders follow their
+  participants' work);
 - evaluators: figures, and the survey's comments without a name, never a name, an
   address or a written answer;
 - everyone (public verification): the certificate page carries the holder's name;
@@ -46,7 +49,7 @@ from shooc.models import Base
 from shooc.workbooks import published
 from shooc.workbooks.views import anonymous_pages
 
-ROLES = ("anonymous", "learner", "other_learner", "leader", "evaluator", "admin")
+ROLES = ("anonymous", "learner", "other_learner", "leader", "evaluator", "admin", "course_leader")
 STAFF = ("leader", "evaluator", "admin")
 
 
@@ -106,177 +109,178 @@ def outcome(response: TestResponse, url: str) -> str:
 REFUSED = {"login", "403", "404", "401"}
 
 # The intended access, one line per route and method. Columns: anonymous, learner A
-# (who owns the data), learner B, leader, evaluator, admin. A cell is a status, "login"
+# (who owns the data), learner B, leader, evaluator, admin, and a course leader (an LTI
+# instructor of the one course, a learner's account otherwise: shooc/course_team.py). A cell is a status, "login"
 # (sent to /auth/login?next=<the URL asked for>) or "moved"; anything but a refusal (login, 401, 403, 404) means the person got in
 # (a form sent with only its CSRF token is refused as incomplete: 400, 409, 422).
 # "public" marks the routes anonymous people are meant to reach. /api takes no
 # cookie: everyone is 401 here; the tokens' own matrix is further down.
 ACCESS = """
-GET  workbooks.catalogue          200   200   200   200   200   200   public
-GET  workbooks.course_page        200   200   200   200   200   200   public
-GET  learn.start_page             200   200   200   200   200   200   public   # start.md: how the course works
-GET  workbooks.privacy            200   200   200   200   200   200   public
-GET  workbooks.asset              200   200   200   200   200   200   public   # workbook images
-GET  workbooks.course_file        200   200   200   200   200   200   public   # a template the course ships
-GET  workbooks.glossary           200   200   200   200   200   200   public
-GET  static                       200   200   200   200   200   200   public
-GET  brand_stylesheet             200   200   200   200   200   200   public   # /brand.css: the brand colour
-GET  badges.issuer                200   200   200   200   200   200   public   # Open Badges hosted verification
-GET  badges.badge_class           200   200   200   200   200   200   public
-GET  badges.assertion             200   200   200   200   200   200   public
-GET  badges.baked_image           200   200   200   200   200   200   public
-GET  badges.evidence              200   200   200   200   200   200   public   # the reflection A chose to show
-GET  badges.certificate           200   200   200   200   200   200   public   # verification page
-GET  badges.certificate_pdf       200   200   200   200   200   200   public
-GET  badges.credential            200   200   200   200   200   200   public   # Open Badges 3.0 credentials
-GET  badges.credential_jwt        200   200   200   200   200   200   public
-GET  badges.credential_issuer     200   200   200   200   200   200   public
-GET  badges.badge_key             200   200   200   200   200   200   public
-GET  badges.status_list           200   200   200   200   200   200   public
-GET  badges.certificate_credential 200 200   200   200   200   200   public
-GET  api.openapi                  200   200   200   200   200   200   public
-GET  lti.login                    400   400   400   400   400   400   public   # a platform's; no iss: refused
-POST lti.login                    400   400   400   400   400   400   public
-POST lti.launch                   400   400   400   400   400   400   public   # no id_token: refused
-GET  lti.jwks                     200   200   200   200   200   200   public
-GET  lti.handoff                  404   404   404   404   404   404            # a one-time link (this one is not)
-GET  lti.deep_linking             403   403   403   403   403   403            # only after a deep linking launch
-POST lti.deep_linking             403   403   403   403   403   403
-GET  lti.roster                   login 403   403   403   403   200   # an LTI course leader's, or an admin's
-GET  lti_admin.platforms          login 403   403   403   403   200   # admins only
-GET  lti_admin.register           login 403   403   403   403   200
-POST lti_admin.register           login 403   403   403   403   400
-GET  lti_admin.edit               login 403   403   403   403   200
-POST lti_admin.edit               login 403   403   403   403   400
-POST lti_admin.deactivate         login 403   403   403   403   moved
-GET  api.runs                     401   401   401   401   401   401            # a token, never cookies
-GET  api.stats                    401   401   401   401   401   401
-GET  auth.login                   200   200   200   200   200   200   public
-POST auth.login                   422   422   422   422   422   422   public
-GET  auth.register                200   moved moved moved moved moved public   # logged in: sent home
-POST auth.register                422   moved moved moved moved moved public
-GET  auth.check_email             200   200   200   200   200   200   public
-GET  auth.reset_request           200   200   200   200   200   200   public
-POST auth.reset_request           422   422   422   422   422   422   public
-GET  auth.reset                   200   200   200   200   200   200   public   # the link is the key
-POST auth.reset                   422   422   422   422   422   422   public
-GET  auth.confirm                 200   200   200   200   200   200   public   # names the address; logs nobody in
-POST auth.confirm                 moved 409   409   409   409   409   public   # never over someone else's session
-GET  auth.login_link              200   200   200   200   200   200   public
-POST auth.login_link              422   422   422   422   422   422   public
-GET  auth.login_with_link         200   200   200   200   200   200   public   # names the address; logs nobody in
-POST auth.login_with_link         moved 409   409   409   409   409   public   # never over someone else's session
-GET  auth.logout                  moved 200   200   200   200   200   public   # anonymous: nothing to leave
-POST auth.logout                  moved moved moved moved moved moved public
-GET  account.account              login 200   200   200   200   200
-POST account.account              login 422   422   422   422   422
-GET  account.download_data        login 200   200   200   200   200   # one's own data only
-POST account.change_email         login 422   422   422   422   422   # no address or password given
-POST account.cancel_email_change  login moved moved moved moved moved # one's own pending address
-GET  account.confirm_email_change 200   200   200   200   200   200   public   # the link is the key; names the new address, changes nothing
-POST account.confirm_email_change moved 409   409   409   409   409   public   # never over someone else's session
-GET  account.delete_account       login 200   200   200   200   200
-POST account.delete_account       login 422   422   422   422   422
-POST account.create_api_token     login 403   403   422   422   422
-POST account.revoke_api_token     login 404   404   404   moved 404   # the evaluator's token
-GET  learn.dashboard              login 200   200   200   200   200
-GET  calendar.run_feed            200   200   200   200   200   200   public   # a run's session times (no join links)
-GET  calendar.personal_feed       200   200   200   200   200   200   public   # A's feed: the token is the key
-GET  calendar.calendar_page       login 200   200   200   200   200   # one's own feed address
-POST calendar.new_calendar_address login moved moved moved moved moved
-POST learn.enrol                  login moved moved 403   403   403     # learners only: staff are no registrations
-GET  learn.workbook               login 200   200   200   403   200   # leaders preview; B sees only B's work
-POST learn.workbook               403   409   moved 200   403   200   # A's is submitted; leaders: the preview; anonymous: kept for after login only if sent from our page (Origin)
-GET  learn.withdraw               login 200   404   404   404   404   # A's enrolment
-POST learn.withdraw               login moved 404   404   404   404
-POST learn.rejoin                 login moved 404   404   404   404
-POST learn.autosave               401   400   400   403   403   403   # JSON: a form with only its token is no autosave; learners only
-GET  badges.portfolio             login 200   404   404   404   404   # A's own answers and badges, as a PDF
-GET  learn.self_assessment        login 200   404   404   404   404   # A's rating after the course (A has finished)
-POST learn.self_assessment        login 422   404   404   404   404   # a form with only its token: no ratings
-GET  badges.my_badges             login 200   200   200   200   200   # one's own badges only
-POST badges.badge_settings        login moved 404   404   404   404   # A's badge
-POST badges.name_choice           login moved 404   404   404   404   # A's enrolment: the name on its public pages
-POST badges.revoke                login 403   403   moved 403   moved
-POST badges.revoke_certificate    login 403   403   moved 403   moved
-GET  survey.learner_survey        login 200   403   403   403   403   # B has no certificate yet
-POST survey.learner_survey        login 422   403   403   403   403
-GET  survey.results               login 403   403   200   200   200
-GET  evaluate.home                login 403   403   200   200   200
-GET  evaluate.run_page            login 403   403   200   200   200
-GET  evaluate.stats_csv           login 403   403   200   200   200
-GET  evaluate.progress_csv        login 403   403   200   200   200
-GET  evaluate.compare             login 403   403   200   200   200
-GET  evaluate.compare_csv         login 403   403   200   200   200
-GET  community.discussion         login 200   200   200   403   200   # the run's people and the course team
-POST community.discussion         login 422   422   422   403   422   # an empty post
-GET  community.introductions      login 200   200   200   403   200
-POST community.introductions      login 422   422   422   403   422
-POST community.share              login 404   404   403   403   403   # learners only; no reflection named
-GET  community.post_page          login 200   200   200   403   200   # A's thread
-POST community.helpful            login moved moved moved 403   moved # A: not one's own (refused, said on the page)
-POST community.follow             login moved moved moved 403   moved
-GET  community.report             login 200   200   200   403   200
-POST community.report             login 422   422   422   403   422   # no reason given
-GET  community.edit               login 200   moved moved 403   moved # A's own post, within its minutes
-POST community.edit               login 422   moved moved 403   moved
-POST community.delete             login moved moved moved 403   moved # only A's goes
-GET  community.notifications_page login 200   200   200   200   200   # one's own only
-GET  community.unsubscribe        200   200   200   200   200   200   public   # the link's token is the key
-POST community.unsubscribe        200   200   200   200   200   200   public   # RFC 8058: the mail client posts, no cookie
-GET  community.moderation         login 403   403   200   403   200
-POST community.hide               login 403   403   moved 403   moved # no reason: said on the page
-POST community.restore            login 403   403   moved 403   moved
-POST community.lock               login 403   403   moved 403   moved
-POST community.pin                login 403   403   moved 403   moved
-POST community.mute               login 403   403   moved 403   moved
-POST community.unmute             login 403   403   moved 403   moved # a muted participant of the run
-GET  admin.users                  login 403   403   403   403   200   # admins only
-GET  admin.user                   login 403   403   403   403   200
-POST admin.change_role            login 403   403   403   403   400   # no role given
-POST admin.unlock                 login 403   403   403   403   moved
-POST admin.resend_confirmation    login 403   403   403   403   moved # the subject is unconfirmed
-POST admin.disable                login 403   403   403   403   moved
-POST admin.enable                 login 403   403   403   403   moved
-GET  lead.home                    login 403   403   200   403   200
-GET  lead.audit_log               login 403   403   200   403   200
-GET  lead.new_run                 login 403   403   200   403   200
-POST lead.new_run                 login 403   403   422   403   422
-GET  lead.edit_run                login 403   403   200   403   200
-POST lead.edit_run                login 403   403   422   403   422
-GET  lead.close_run               login 403   403   200   403   200
-POST lead.close_run               login 403   403   422   403   422
-GET  lead.participants            login 403   403   200   403   200
-GET  lead.participant             login 403   403   200   403   200
-POST lead.extend                  login 403   403   422   403   422
-POST lead.feedback                login 403   403   moved 403   moved
-POST lead.return_workbook         login 403   403   422   403   422   # no reason given
-GET  lead.review_queue            login 403   403   200   403   200
-GET  lead.import_records          login 403   403   200   403   200
-POST lead.import_records          login 403   403   422   403   422
-GET  lead.import_template         login 403   403   200   403   200
-GET  lead.record_import           login 403   403   200   403   200
-GET  lead.announcements           login 403   403   200   403   200
-POST lead.announcements           login 403   403   422   403   422
-GET  lead.messages                login 403   403   200   403   200
-POST lead.messages                login 403   403   422   403   422
-POST lead.remove_announcement     login 403   403   moved 403   moved
-GET  lead.recordings              login 403   403   200   403   200
-POST lead.recordings              login 403   403   422   403   422
-POST lead.remove_recording        login 403   403   moved 403   moved
-GET  lead.sessions                login 403   403   200   403   200
-POST lead.sessions                login 403   403   422   403   422   # nothing typed: said under each field
-GET  lead.edit_session            login 403   403   200   403   200
-POST lead.edit_session            login 403   403   422   403   422
-POST lead.cancel_session          login 403   403   moved 403   moved
-GET  lead.publish_home            login 403   403   200   403   200
-POST lead.publish_stage_upload    login 403   403   422   403   422
-POST lead.publish_stage_folder    login 403   403   422   403   422
-GET  lead.publish_review          login 403   403   200   403   200
-GET  lead.publish_preview         login 403   403   200   403   200
-GET  lead.publish_asset           login 403   403   200   403   200
-POST lead.publish_publish         login 403   403   400   403   400   # no version number sent
-POST lead.publish_discard         login 403   403   moved 403   moved
+GET  workbooks.catalogue          200   200   200   200   200   200   200   public
+GET  workbooks.course_page        200   200   200   200   200   200   200   public
+GET  learn.start_page             200   200   200   200   200   200   200   public   # start.md: how the course works
+GET  workbooks.privacy            200   200   200   200   200   200   200   public
+GET  workbooks.asset              200   200   200   200   200   200   200   public   # workbook images
+GET  workbooks.course_file        200   200   200   200   200   200   200   public   # a template the course ships
+GET  workbooks.glossary           200   200   200   200   200   200   200   public
+GET  static                       200   200   200   200   200   200   200   public
+GET  brand_stylesheet             200   200   200   200   200   200   200   public   # /brand.css: the brand colour
+GET  badges.issuer                200   200   200   200   200   200   200   public   # Open Badges hosted verification
+GET  badges.badge_class           200   200   200   200   200   200   200   public
+GET  badges.assertion             200   200   200   200   200   200   200   public
+GET  badges.baked_image           200   200   200   200   200   200   200   public
+GET  badges.evidence              200   200   200   200   200   200   200   public   # the reflection A chose to show
+GET  badges.certificate           200   200   200   200   200   200   200   public   # verification page
+GET  badges.certificate_pdf       200   200   200   200   200   200   200   public
+GET  badges.credential            200   200   200   200   200   200   200   public   # Open Badges 3.0 credentials
+GET  badges.credential_jwt        200   200   200   200   200   200   200   public
+GET  badges.credential_issuer     200   200   200   200   200   200   200   public
+GET  badges.badge_key             200   200   200   200   200   200   200   public
+GET  badges.status_list           200   200   200   200   200   200   200   public
+GET  badges.certificate_credential 200 200   200   200   200   200   200   public
+GET  api.openapi                  200   200   200   200   200   200   200   public
+GET  lti.login                    400   400   400   400   400   400   400   public   # a platform's; no iss: refused
+POST lti.login                    400   400   400   400   400   400   400   public
+POST lti.launch                   400   400   400   400   400   400   400   public   # no id_token: refused
+GET  lti.jwks                     200   200   200   200   200   200   200   public
+GET  lti.handoff                  404   404   404   404   404   404   404   # a one-time link (this one is not)
+GET  lti.deep_linking             403   403   403   403   403   403   403   # only after a deep linking launch
+POST lti.deep_linking             403   403   403   403   403   403   403
+GET  lti.roster                   login 403   403   200   403   200   200   # its course team: leaders, admins, its LTI instructors
+GET  lti_admin.platforms          login 403   403   403   403   200   403   # admins only
+GET  lti_admin.register           login 403   403   403   403   200   403
+POST lti_admin.register           login 403   403   403   403   400   403
+GET  lti_admin.edit               login 403   403   403   403   200   403
+POST lti_admin.edit               login 403   403   403   403   400   403
+POST lti_admin.deactivate         login 403   403   403   403   moved   403
+GET  api.runs                     401   401   401   401   401   401   401   # a token, never cookies
+GET  api.stats                    401   401   401   401   401   401   401
+GET  auth.login                   200   200   200   200   200   200   200   public
+POST auth.login                   422   422   422   422   422   422   422   public
+GET  auth.register                200   moved moved moved moved moved   moved public   # logged in: sent home
+POST auth.register                422   moved moved moved moved moved   moved public
+GET  auth.check_email             200   200   200   200   200   200   200   public
+GET  auth.reset_request           200   200   200   200   200   200   200   public
+POST auth.reset_request           422   422   422   422   422   422   422   public
+GET  auth.reset                   200   200   200   200   200   200   200   public   # the link is the key
+POST auth.reset                   422   422   422   422   422   422   422   public
+GET  auth.confirm                 200   200   200   200   200   200   200   public   # names the address; logs nobody in
+POST auth.confirm                 moved 409   409   409   409   409   409   public   # never over someone else's session
+GET  auth.login_link              200   200   200   200   200   200   200   public
+POST auth.login_link              422   422   422   422   422   422   422   public
+GET  auth.login_with_link         200   200   200   200   200   200   200   public   # names the address; logs nobody in
+POST auth.login_with_link         moved 409   409   409   409   409   409   public   # never over someone else's session
+GET  auth.logout                  moved 200   200   200   200   200   200   public   # anonymous: nothing to leave
+POST auth.logout                  moved moved moved moved moved moved   moved public
+GET  account.account              login 200   200   200   200   200   200
+POST account.account              login 422   422   422   422   422   422
+GET  account.download_data        login 200   200   200   200   200   200   # one's own data only
+POST account.change_email         login 422   422   422   422   422   422   # no address or password given
+POST account.cancel_email_change  login moved moved moved moved moved   moved # one's own pending address
+GET  account.confirm_email_change 200   200   200   200   200   200   200   public   # the link is the key; names the new address, changes nothing
+POST account.confirm_email_change moved 409   409   409   409   409   409   public   # never over someone else's session
+GET  account.delete_account       login 200   200   200   200   200   200
+POST account.delete_account       login 422   422   422   422   422   422
+POST account.create_api_token     login 403   403   422   422   422   403
+POST account.revoke_api_token     login 404   404   404   moved 404   404   # the evaluator's token
+GET  learn.dashboard              login 200   200   200   200   200   200
+GET  calendar.run_feed            200   200   200   200   200   200   200   public   # a run's session times (no join links)
+GET  calendar.personal_feed       200   200   200   200   200   200   200   public   # A's feed: the token is the key
+GET  calendar.calendar_page       login 200   200   200   200   200   200   # one's own feed address
+POST calendar.new_calendar_address login moved moved moved moved moved   moved
+POST learn.enrol                  login moved moved 403   403   403   moved # learners only: staff are no registrations
+GET  learn.workbook               login 200   200   200   403   200   200   # leaders preview; B sees only B's work
+POST learn.workbook               403   409   moved 200   403   200   200   # A's is submitted; leaders: the preview; anonymous: kept for after login only if sent from our page (Origin)
+GET  learn.withdraw               login 200   404   404   404   404   404   # A's enrolment
+POST learn.withdraw               login moved 404   404   404   404   404
+POST learn.rejoin                 login moved 404   404   404   404   404
+POST learn.autosave               401   400   400   403   403   403   404   # JSON: a form with only its token is no autosave; learners only
+GET  badges.portfolio             login 200   404   404   404   404   404   # A's own answers and badges, as a PDF
+GET  learn.self_assessment        login 200   404   404   404   404   404   # A's rating after the course (A has finished)
+POST learn.self_assessment        login 422   404   404   404   404   404   # a form with only its token: no ratings
+GET  badges.my_badges             login 200   200   200   200   200   200   # one's own badges only
+POST badges.badge_settings        login moved 404   404   404   404   404   # A's badge
+POST badges.name_choice           login moved 404   404   404   404   404   # A's enrolment: the name on its public pages
+POST badges.revoke                login 403   403   moved 403   moved   moved
+POST badges.revoke_certificate    login 403   403   moved 403   moved   moved
+GET  survey.learner_survey        login 200   403   403   403   403   404   # B has no certificate yet
+POST survey.learner_survey        login 422   403   403   403   403   404
+GET  survey.results               login 403   403   200   200   200   403
+GET  evaluate.home                login 403   403   200   200   200   403
+GET  evaluate.run_page            login 403   403   200   200   200   403
+GET  evaluate.stats_csv           login 403   403   200   200   200   403
+GET  evaluate.progress_csv        login 403   403   200   200   200   403
+GET  evaluate.compare             login 403   403   200   200   200   403
+GET  evaluate.compare_csv         login 403   403   200   200   200   403
+GET  community.discussion         login 200   200   200   403   200   200   # the run's people and the course team
+POST community.discussion         login 422   422   422   403   422   422   # an empty post
+GET  community.introductions      login 200   200   200   403   200   200
+POST community.introductions      login 422   422   422   403   422   422
+POST community.share              login 404   404   403   403   403   403   # learners only; no reflection named
+GET  community.post_page          login 200   200   200   403   200   200   # A's thread
+POST community.helpful            login moved moved moved 403   moved   moved # A: not one's own (refused, said on the page)
+POST community.follow             login moved moved moved 403   moved   moved
+GET  community.report             login 200   200   200   403   200   200
+POST community.report             login 422   422   422   403   422   422   # no reason given
+GET  community.edit               login 200   moved moved 403   moved   moved # A's own post, within its minutes
+POST community.edit               login 422   moved moved 403   moved   moved
+POST community.delete             login moved moved moved 403   moved   moved # only A's goes
+GET  community.notifications_page login 200   200   200   200   200   200   # one's own only
+GET  community.unsubscribe        200   200   200   200   200   200   200   public   # the link's token is the key
+POST community.unsubscribe        200   200   200   200   200   200   200   public   # RFC 8058: the mail client posts, no cookie
+GET  community.moderation         login 403   403   200   403   200   200
+POST community.hide               login 403   403   moved 403   moved   moved # no reason: said on the page
+POST community.restore            login 403   403   moved 403   moved   moved
+POST community.lock               login 403   403   moved 403   moved   moved
+POST community.pin                login 403   403   moved 403   moved   moved
+POST community.mute               login 403   403   moved 403   moved   moved
+POST community.unmute             login 403   403   moved 403   moved   moved # a muted participant of the run
+GET  admin.users                  login 403   403   403   403   200   403   # admins only
+GET  admin.user                   login 403   403   403   403   200   403
+POST admin.change_role            login 403   403   403   403   400   403   # no role given
+POST admin.unlock                 login 403   403   403   403   moved   403
+POST admin.resend_confirmation    login 403   403   403   403   moved   403   # the subject is unconfirmed
+POST admin.disable                login 403   403   403   403   moved   403
+POST admin.enable                 login 403   403   403   403   moved   403
+GET  lead.home                    login 403   403   200   403   200   200
+GET  lead.audit_log               login 403   403   200   403   200   403
+GET  lead.new_run                 login 403   403   200   403   200   200
+POST lead.new_run                 login 403   403   422   403   422   422
+GET  lead.edit_run                login 403   403   200   403   200   200
+POST lead.edit_run                login 403   403   422   403   422   422
+GET  lead.close_run               login 403   403   200   403   200   200
+POST lead.close_run               login 403   403   422   403   422   422
+GET  lead.participants            login 403   403   200   403   200   200
+GET  lead.participant             login 403   403   200   403   200   200
+POST lead.extend                  login 403   403   422   403   422   422
+POST lead.feedback                login 403   403   moved 403   moved   moved
+POST lead.return_workbook         login 403   403   422   403   422   422   # no reason given
+GET  lead.review_queue            login 403   403   200   403   200   200
+GET  lead.import_records          login 403   403   200   403   200   200
+POST lead.import_records          login 403   403   422   403   422   422
+GET  lead.import_template         login 403   403   200   403   200   200
+GET  lead.record_import           login 403   403   200   403   200   200
+GET  lead.announcements           login 403   403   200   403   200   200
+POST lead.announcements           login 403   403   422   403   422   422
+GET  lead.messages                login 403   403   200   403   200   200
+POST lead.messages                login 403   403   422   403   422   422
+POST lead.remove_announcement     login 403   403   moved 403   moved   moved
+GET  lead.recordings              login 403   403   200   403   200   200
+POST lead.recordings              login 403   403   422   403   422   422
+POST lead.remove_recording        login 403   403   moved 403   moved   moved
+GET  lead.sessions                login 403   403   200   403   200   200
+POST lead.sessions                login 403   403   422   403   422   422   # nothing typed: said under each field
+GET  lead.edit_session            login 403   403   200   403   200   200
+POST lead.edit_session            login 403   403   422   403   422   422
+POST lead.cancel_session          login 403   403   moved 403   moved   moved
+GET  lead.publish_home            login 403   403   200   403   200   403
+POST lead.publish_stage_upload    login 403   403   422   403   422   403
+POST lead.publish_stage_folder    login 403   403   422   403   422   403
+GET  lead.publish_review          login 403   403   200   403   200   403
+GET  lead.publish_preview         login 403   403   200   403   200   403
+GET  lead.publish_asset           login 403   403   200   403   200   403
+POST lead.publish_publish         login 403   403   400   403   400   403   # no version number sent
+POST lead.publish_discard         login 403   403   moved 403   moved   403
 """
 
 
@@ -293,10 +297,10 @@ def intended_access() -> dict[tuple[str, str], tuple[dict[str, str], bool]]:
 
 def seen_by(role: str, endpoint: str) -> list[str]:
     """What of A and B ``role`` must not see on the page of ``endpoint``."""
-    of_a = {"learner": [], "leader": [], "admin": [],
+    of_a = {"learner": [], "leader": [], "admin": [], "course_leader": [],
             "evaluator": [A_SECRET, A_EVIDENCE, A_NAME, A_EMAIL]}.get(role, [A_SECRET, A_EVIDENCE, A_COMMENT,
                                                                               A_NAME, A_EMAIL])
-    of_b = [] if role in ("other_learner", "leader", "admin") else [B_SECRET, B_NAME, B_EMAIL]
+    of_b = [] if role in ("other_learner", "leader", "admin", "course_leader") else [B_SECRET, B_NAME, B_EMAIL]
     if endpoint in ("badges.certificate", "badges.certificate_pdf"):
         of_a = [s for s in of_a if s != A_NAME]  # the holder's name verifies the certificate
     if endpoint.startswith("community.") and role == "other_learner":
@@ -311,6 +315,7 @@ MUST_SHOW = {
     ("GET", "learn.workbook", "learner"): [A_SECRET],
     ("GET", "account.download_data", "learner"): [A_SECRET, A_EVIDENCE, A_COMMENT, A_EMAIL],
     ("GET", "lead.participant", "leader"): [A_SECRET, A_NAME, A_EMAIL],
+    ("GET", "lead.participant", "course_leader"): [A_SECRET, A_NAME, A_EMAIL],
     ("GET", "lead.participants", "admin"): [A_NAME, A_EMAIL, B_NAME],
     ("GET", "badges.certificate", "anonymous"): [A_NAME],
     ("GET", "badges.evidence", "other_learner"): [A_NAME, A_EVIDENCE],
@@ -444,6 +449,7 @@ def database_digest(scenario: Scenario) -> str:
 NO_CSRF_NEEDED = {
     # The preview has no form; a leader's POST shows it again and writes nothing.
     ("POST", "learn.workbook", "leader"): "200", ("POST", "learn.workbook", "admin"): "200",
+    ("POST", "learn.workbook", "course_leader"): "200",
 }
 
 

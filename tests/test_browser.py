@@ -32,7 +32,7 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
     set_up_course(database, leader=True)
     page.goto(base + "/")
     page.get_by_role("link", name="Mentoring trainee and early-career teachers").click()
-    assert page.url == base + "/courses/mentoring"
+    expect(page).to_have_url(base + "/courses/mentoring")
     assert page.locator(".workbook-list > li").count() == 5
     assert page.get_by_text("Open run").is_visible()
 
@@ -44,7 +44,7 @@ def test_a_visitor_finds_the_course_and_a_leader_previews_a_workbook(live_server
     assert page.url == base + "/courses/mentoring"  # back where they were
 
     page.get_by_role("link", name="Observation and feedback").click()
-    assert page.url.endswith("/courses/mentoring/workbooks/observation-and-feedback")
+    expect(page).to_have_url(re.compile(r"/courses/mentoring/workbooks/observation-and-feedback$"))
     assert page.get_by_role("note").inner_text().startswith("Preview of version 1")
     assert page.get_by_role("heading", name="Case study").is_visible()
     assert page.locator("#activity-observation-quiz").get_by_role("group").count() >= 4
@@ -255,18 +255,18 @@ def test_a_teacher_completes_all_five_workbooks_and_gets_badges_and_a_certificat
     expect(page.get_by_role("link", name="Withdraw from this run")).to_have_count(0)  # finished: what comes next
     expect(page.get_by_role("columnheader", name="Suggested by")).to_have_count(0)
     page.get_by_role("link", name="Your 5 badges").click()
-    assert page.locator(".my-badge").count() == 5
+    expect(page.locator(".my-badge")).to_have_count(5)
     page.shots.take(page, "my-badges")
     page.get_by_role("link", name="Its verification page").click()
-    assert page.get_by_text("Valid certificate.").is_visible()
-    assert page.locator("dd", has_text="Not shown, at the holder's choice").is_visible()  # unnamed by default
+    expect(page.get_by_text("Valid certificate.")).to_be_visible()  # waits for the click's navigation
+    expect(page.locator("dd", has_text="Not shown, at the holder's choice")).to_be_visible()  # unnamed by default
     page.go_back()
     page.get_by_label("Show my name on the public pages of my badges and certificate").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Save this choice").click()
     assert page.get_by_text("Your name is now shown").is_visible()
     page.get_by_role("link", name="Its verification page").click()
-    assert page.locator("dd", has_text="Finn Ó Súilleabháin").is_visible()
+    expect(page.locator("dd", has_text="Finn Ó Súilleabháin")).to_be_visible()
     page.shots.take(page, "certificate-page")
     certificate_url = page.url
     pdf = page.request.get(certificate_url + ".pdf")
@@ -390,7 +390,7 @@ def test_a_leader_imports_records_fixes_the_named_row_and_sees_the_counts(live_s
             == str(expected["certificates_awarded"]))
     page.shots.take(page, "import-done")
     page.get_by_role("link", name="See the participants").click()
-    assert page.get_by_text("500 participants").is_visible()
+    expect(page.get_by_text("500 participants")).to_be_visible()
     assert page.problems == []
 
 
@@ -423,7 +423,7 @@ def test_an_evaluator_reads_a_runs_figures_compares_runs_and_uses_the_api(live_s
             == str(expected["certificates_awarded"]))
     assert page.get_by_role("img", name="Funnel: registered, started, each workbook completed, certificate").is_visible()
     page.locator("details").first.get_by_text("The numbers").click()
-    assert page.get_by_role("row", name=re.compile(r"^1\. The mentor's role")).is_visible()
+    expect(page.get_by_role("row", name=re.compile(r"^1\. The mentor's role"))).to_be_visible()
     page.shots.take(page, "run-figures")
     with page.expect_download() as download:
         page.get_by_role("link", name="Anonymised progress of each learner (CSV)").click()

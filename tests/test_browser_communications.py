@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from conftest import PASSWORD, TODAY
@@ -45,7 +46,7 @@ def test_a_leader_announces_a_webinar_and_a_teacher_finds_it(live_server, page, 
     log_in(page, base, "leader@example.org")
     page.get_by_role("link", name="Leading").click()
     page.get_by_role("row", name="Open run").get_by_role("link", name="Announcements").click()
-    assert "1 learner will see it on their dashboard; 1 has opted in to e-mail" in page.locator("#audience").inner_text()
+    expect(page.locator("#audience")).to_contain_text("1 learner will see it on their dashboard; 1 has opted in to e-mail")
     page.get_by_label("Title").fill("Live webinar on Thursday at 4pm")
     page.get_by_label("Message").fill(
         "Join us on **Thursday at 4pm** to talk about observation and feedback.\n\n"

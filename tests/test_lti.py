@@ -4,21 +4,24 @@ sent back (also after the platform was down), deep linking, the roster, the one-
 handoff to a new window, the tool's JWKS, the admin's page and command."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+import shutil
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from conftest import PASSWORD, complete_and_submit, csrf_token
+from conftest import MENTORING, PASSWORD, TODAY, complete_and_submit, csrf_token
 from lti_platform import INSTRUCTOR, LEARNER, LaunchPlan, Platform, form_post, other_key
 from shooc import jobs, signing_keys
 from shooc.auth.models import Role, User
 from shooc.auth.services import check_password
-from shooc.enrolment.models import Enrolment
+from shooc.enrolment.models import Enrolment, Run
+from shooc.enrolment.services import enrol
 from shooc.lti import services
 from shooc.lti.models import LtiCourseLeader, LtiPlatform, LtiScore
 from shooc.unit_of_work import get_db
@@ -138,10 +141,21 @@ def test_a_confirmed_account_is_linked_by_email_and_an_unconfirmed_one_is_not(cl
     assert made is not None and made.id not in (confirmed.id, unconfirmed.id) and made.email.endswith("@lti.invalid")
 
 
-def test_an_instructor_leads_that_course_only(client, db: Session, platform, make_run, publish, tmp_path) -> None:
+def test_an_instructor_leads_that_course_only(client, db: Session, platform, make_run, make_user, publish,
+                                             tmp_path) -> None:
     platform.members = [{"user_id": "learner-1", "name": "Grace Hopper", "email": "grace@uni.example.ac.uk",
                          "roles": [LEARNER], "status": "Active"},
                         {"user_id": "teacher-1", "name": "Alan Turing", "roles": [INSTRUCTOR], "status": "Active"}]
+    # another course, with a run and a learner, that this platform has nothing to do with
+    other_folder = tmp_path / "another-course"
+    shutil.copytree(MENTORING, other_folder)
+    publish(other_folder)
+    other_run = make_run("another-course", name="Other course's run", slug="other-run")
+    outsider = make_user("learner", email="outsider@school.example.org")
+    other_enrolment = enrol(db, other_run, outsider.id)
+    mine = enrol(db, platform.run, make_user("learner", email="mine@school.example.org").id)
+    db.commit()
+
     response = launch(client, platform, LaunchPlan(sub="teacher-1", roles=[INSTRUCTOR], name="Alan Turing"))
     assert response.status_code == 302
     teacher = db.scalar(select(User).where(User.name == "Alan Turing"))
@@ -151,15 +165,51 @@ def test_an_instructor_leads_that_course_only(client, db: Session, platform, mak
     assert roster.status_code == 200
     page = roster.get_data(as_text=True)
     assert "Grace Hopper" in page and "Alan Turing" in page and "Instructor" in page and "2 people" in page
-    for refused in ("/lead/", "/admin/users", "/admin/lti", "/evaluate/"):
-        assert client.get(refused).status_code == 403, refused
-    # another course's pages
-    from shooc.workbooks.models import Course
 
-    other = Course(slug="another-course")
-    db.add(other)
+    # the course team's pages of their course: the runs of that course only
+    home = client.get("/lead/")
+    assert home.status_code == 200
+    text = home.get_data(as_text=True)
+    assert "Spring run" in text and "Other course" not in text and "/lead/publish" not in text
+    assert 'href="/lead/"' in client.get("/courses/mentoring").get_data(as_text=True)  # "Leading" in the header
+    slug = platform.run.slug
+    for page_url in (f"/lead/runs/{slug}/participants", f"/lead/runs/{slug}/participants/{mine.id}",
+                     f"/lead/runs/{slug}/review", f"/lead/runs/{slug}/announcements",
+                     f"/lead/runs/{slug}/sessions", f"/lead/runs/{slug}/moderation", f"/lead/runs/{slug}/import",
+                     f"/lead/runs/{slug}/edit", "/lead/courses/mentoring/recordings", "/lead/runs/new",
+                     "/courses/mentoring/workbooks/the-mentors-role"):  # a workbook, as leaders preview it
+        assert client.get(page_url).status_code == 200, page_url
+    new_run = client.get("/lead/runs/new").get_data(as_text=True)
+    assert 'value="mentoring"' in new_run and 'value="another-course"' not in new_run
+    token = csrf_token(client, f"/lead/runs/{slug}/participants/{mine.id}")
+    extended = client.post(f"/lead/runs/{slug}/participants/{mine.id}/extend",
+                           data={"csrf_token": token, "reason": "Illness",
+                                 "until": (TODAY + dt.timedelta(days=120)).isoformat()})
+    assert extended.status_code == 302
+    db.expire_all()
+    assert db.get(Enrolment, mine.id).extended_until == TODAY + dt.timedelta(days=120)
+
+    # ...and nothing of another course's, nor anything site-wide
+    for refused in ("/lead/publish", "/lead/audit", "/admin/users", "/admin/lti", "/evaluate/",
+                    "/lead/runs/other-run/participants", f"/lead/runs/other-run/participants/{other_enrolment.id}",
+                    "/lead/runs/other-run/moderation", "/lead/runs/other-run/edit",
+                    "/lead/courses/another-course/recordings", "/lti/courses/another-course/roster"):
+        assert client.get(refused).status_code == 403, refused
+    refused_post = client.post(f"/lead/runs/other-run/participants/{other_enrolment.id}/extend",
+                               data={"csrf_token": token, "reason": "Illness",
+                                     "until": (TODAY + dt.timedelta(days=120)).isoformat()})
+    assert refused_post.status_code == 403 and db.get(Enrolment, other_enrolment.id).extended_until is None
+    made = client.post("/lead/runs/new", data={"csrf_token": token, "course": "another-course", "name": "Sneaky",
+                                               "slug": "sneaky", "mode": "rolling", "pace_days": "14",
+                                               "opens_on": TODAY.isoformat(),
+                                               "closes_on": (TODAY + dt.timedelta(days=90)).isoformat()})
+    assert made.status_code == 422 and db.scalar(select(Run).where(Run.slug == "sneaky")) is None
+
+    # a grant taken away is refused on the very next request
+    db.execute(delete(LtiCourseLeader))
     db.commit()
-    assert client.get("/lti/courses/another-course/roster").status_code == 403
+    for page_url in ("/lead/", f"/lead/runs/{slug}/participants", "/lti/courses/mentoring/roster"):
+        assert client.get(page_url).status_code == 403, page_url
 
 
 def test_a_learner_sees_no_roster(client, platform) -> None:

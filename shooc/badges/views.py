@@ -12,8 +12,8 @@ from flask_login import current_user, login_required
 from openbadges_bakery import bake
 from sqlalchemy import select
 
+from shooc import course_team
 from shooc.auth.forms import EmptyForm
-from shooc.auth.models import Role
 from shooc.badges import credentials as ob3
 from shooc.badges import portfolio as portfolios
 from shooc.badges import services
@@ -22,11 +22,11 @@ from shooc.badges.images import with_text_chunk
 from shooc.badges.models import BadgeAssertion, Certificate
 from shooc.badges.portfolio_pdf import render as render_portfolio
 from shooc.db import utcnow
-from shooc.enrolment.models import Enrolment
+from shooc.enrolment.models import Enrolment, Run
 from shooc.signing_keys import public_key, signing_key
 from shooc.unit_of_work import commit, get_session, will_write
 from shooc.urls import SiteUrls, origin_is_configured
-from shooc.web import roles_required, site_urls
+from shooc.web import course_team_of, site_urls
 from shooc.workbooks import current, published
 from shooc.workbooks.models import Course, CourseVersion, WorkbookVersion
 
@@ -99,6 +99,22 @@ def _evidence(assertion: BadgeAssertion) -> tuple[dict[str, str] | None, str | N
     return {"id": urls().base + evidence_url, "narrative": text}, text
 
 
+def _course_of_assertion(assertion_id: str, **_: object) -> int | None:
+    return get_session().scalar(select(Run.course_id).join(Enrolment, Enrolment.run_id == Run.id).join(
+        BadgeAssertion, BadgeAssertion.enrolment_id == Enrolment.id).where(BadgeAssertion.id == assertion_id))
+
+
+def _course_of_certificate(code: str, **_: object) -> int | None:
+    found = services.find_certificate(get_session(), code)
+    return found.enrolment.run.course_id if found is not None else None
+
+
+def _leads(enrolment: Enrolment) -> bool:
+    """Whether the current user is of the course team of ``enrolment``'s course."""
+    return current_user.is_authenticated and course_team.leads_course(get_session(), current_user,
+                                                                      enrolment.run.course_id)
+
+
 @bp.route("/badges/assertions/<assertion_id>")
 def assertion(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
@@ -111,7 +127,8 @@ def assertion(assertion_id: str) -> ResponseReturnValue:
         holder = services.public_holder(found.enrolment)
         badge = services.badge_class_document(urls(), found.course_slug, workbook, _course_meta(found.course_slug))
         return render_template("badges/assertion.html", assertion=found, badge=badge, holder=holder,
-                               evidence=evidence, form=EmptyForm(), document=document), status
+                               evidence=evidence, form=EmptyForm(), document=document,
+                               may_revoke=_leads(found.enrolment)), status
     return json_ld(document, status)
 
 
@@ -149,7 +166,7 @@ def evidence(assertion_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/badges/assertions/<assertion_id>/revoke", methods=["POST"])
-@roles_required(Role.leader, Role.admin)
+@course_team_of(_course_of_assertion)
 def revoke(assertion_id: str) -> ResponseReturnValue:
     db = get_session()
     found = db.get(BadgeAssertion, assertion_id) or abort(404)
@@ -398,7 +415,8 @@ def certificate(code: str) -> ResponseReturnValue:
                            signatory=signatory, signatory_role=signatory_role,
                            course_title=title, code=services.format_code(found.code), form=EmptyForm(),
                            url=urls().certificate(found.code), holder=services.public_holder(found.enrolment),
-                           pdf_allowed=_may_download(found), checked_name=checked,
+                           pdf_allowed=_may_download(found), may_revoke=_leads(found.enrolment),
+                           checked_name=checked,
                            name_matches=services.holder_name_matches(found, checked) if checked else None), \
         (410 if found.revoked else 200)
 
@@ -408,12 +426,12 @@ def _may_download(certificate: Certificate) -> bool:
     holder and the course team may always have it."""
     if services.public_holder(certificate.enrolment) is not None:
         return True
-    return current_user.is_authenticated and (
-        current_user.id == certificate.enrolment.user_id or current_user.role in (Role.leader, Role.admin))
+    return current_user.is_authenticated and (current_user.id == certificate.enrolment.user_id
+                                              or _leads(certificate.enrolment))
 
 
 @bp.route("/certificates/<code>/revoke", methods=["POST"])
-@roles_required(Role.leader, Role.admin)
+@course_team_of(_course_of_certificate)
 def revoke_certificate(code: str) -> ResponseReturnValue:
     db = get_session()
     found = services.find_certificate(db, code) or abort(404)

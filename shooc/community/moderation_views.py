@@ -8,20 +8,26 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from shooc.auth.models import Role
 from shooc.community import services as community
 from shooc.community.blueprint import bp
 from shooc.community.forms import ReasonForm
 from shooc.community.models import Post
 from shooc.enrolment.models import Enrolment, Run
 from shooc.unit_of_work import commit, get_session, rollback
-from shooc.web import int_arg, roles_required, run_or_404
+from shooc.web import course_of_run, course_team_of, int_arg, run_or_404
 
-course_team = roles_required(Role.leader, Role.admin)
+
+def _course_of_post(post_id: int, **_: object) -> int | None:
+    return get_session().scalar(select(Run.course_id).join(Post, Post.run_id == Run.id).where(Post.id == post_id))
+
+
+#: The run's course's team only (shooc.course_team): by the address's run, or post.
+run_team = course_team_of(course_of_run)
+post_team = course_team_of(_course_of_post)
 
 
 @bp.route("/lead/runs/<slug>/moderation")
-@course_team
+@run_team
 def moderation(slug: str) -> ResponseReturnValue:
     run = run_or_404(slug)
     queued, page = community.moderation_queue(get_session(), run, request.args.get("page", 1, type=int_arg) or 1)
@@ -60,21 +66,21 @@ def _act(post_id: int, action, done: str) -> ResponseReturnValue:  # type: ignor
 
 
 @bp.route("/lead/posts/<int:post_id>/hide", methods=["POST"])
-@course_team
+@post_team
 def hide(post_id: int) -> ResponseReturnValue:
     return _act(post_id, lambda post, reason: community.hide_post(get_session(), current_user, post, reason),
                 "The post is hidden: participants see “hidden by the course team”.")
 
 
 @bp.route("/lead/posts/<int:post_id>/restore", methods=["POST"])
-@course_team
+@post_team
 def restore(post_id: int) -> ResponseReturnValue:
     return _act(post_id, lambda post, reason: community.restore_post(get_session(), current_user, post, reason),
                 "The post is shown again.")
 
 
 @bp.route("/lead/posts/<int:post_id>/lock", methods=["POST"])
-@course_team
+@post_team
 def lock(post_id: int) -> ResponseReturnValue:
     locked = request.form.get("locked", "1") == "1"
     return _act(post_id, lambda post, reason: community.set_locked(get_session(), current_user, post, locked, reason),
@@ -82,7 +88,7 @@ def lock(post_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/lead/posts/<int:post_id>/pin", methods=["POST"])
-@course_team
+@post_team
 def pin(post_id: int) -> ResponseReturnValue:
     pinned = request.form.get("pinned", "1") == "1"
     return _act(post_id, lambda post, reason: community.set_pinned(get_session(), current_user, post, pinned, reason),
@@ -90,7 +96,7 @@ def pin(post_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/lead/posts/<int:post_id>/mute", methods=["POST"])
-@course_team
+@post_team
 def mute(post_id: int) -> ResponseReturnValue:
     """Mute (or unmute, ``muted=0``) the post's author in its run."""
     muted = request.form.get("muted", "1") == "1"
@@ -106,7 +112,7 @@ def mute(post_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/lead/runs/<slug>/muted/<int:user_id>", methods=["POST"])
-@course_team
+@run_team
 def unmute(slug: str, user_id: int) -> ResponseReturnValue:
     """Let a muted participant post again, from the moderation page's list (field
     ``reason``, audited like the mute)."""

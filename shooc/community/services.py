@@ -44,6 +44,7 @@ from shooc.audit import audit
 from shooc.auth.models import Role, User
 from shooc.community import notifications
 from shooc.community.models import Follow, Helpful, Mute, Notification, Post, Report
+from shooc.course_team import leads_course, leads_every_course
 from shooc.db import utcnow
 from shooc.enrolment import answers
 from shooc.enrolment.models import Enrolment, Response, Run
@@ -83,7 +84,7 @@ class Member:
 
     @property
     def course_team(self) -> bool:
-        return self.user.is_leader
+        return self.enrolment is None  # member() gives no enrolment only to the course's team
 
     @property
     def read_only_reason(self) -> str:
@@ -108,13 +109,14 @@ class Member:
 
 def member(session: Session, user: User, run: Run) -> Member | None:
     """The person as a member of ``run``'s discussions, or None if they may not see them."""
-    if user.is_leader:
+    if leads_every_course(user):
         return Member(user, run, None)
     if user.role is not Role.learner:
         return None  # evaluators see figures, never posts
     enrolment = session.scalar(select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.run_id == run.id))
     if enrolment is None:
-        return None
+        # Not a participant: the course's own leaders (LTI instructors) are its team.
+        return Member(user, run, None) if leads_course(session, user, run.course_id) else None
     muted = session.get(Mute, (run.id, user.id)) is not None
     return Member(user, run, enrolment, muted)
 

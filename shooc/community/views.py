@@ -20,6 +20,7 @@ from shooc.community import services as community
 from shooc.community.blueprint import bp
 from shooc.community.forms import EditForm, PostForm, ReasonForm, ReplyForm
 from shooc.community.models import Post
+from shooc.course_team import leads_course, leads_every_course
 from shooc.enrolment.models import Run
 from shooc.enrolment.services import enrolment_for
 from shooc.unit_of_work import commit, get_session, rollback, write_now
@@ -32,16 +33,16 @@ def _run_of_course(course: Course) -> Run:
     """The run whose discussion this person sees: their own, or the one the course
     team chose."""
     db = get_session()
-    if current_user.is_leader:
-        query = select(Run).where(Run.course_id == course.id)
-        slug = request.args.get("run")
-        if slug:
-            return db.scalar(query.where(Run.slug == slug)) or abort(404)
-        return db.scalar(query.order_by(Run.opens_on.desc(), Run.id.desc()).limit(1)) or abort(404)
-    enrolment = enrolment_for(db, current_user.id, course)
-    if enrolment is None:
+    enrolment = None if leads_every_course(current_user) else enrolment_for(db, current_user.id, course)
+    if enrolment is not None:
+        return enrolment.run
+    if not leads_course(db, current_user, course.id):
         abort(403)
-    return enrolment.run
+    query = select(Run).where(Run.course_id == course.id)
+    slug = request.args.get("run")
+    if slug:
+        return db.scalar(query.where(Run.slug == slug)) or abort(404)
+    return db.scalar(query.order_by(Run.opens_on.desc(), Run.id.desc()).limit(1)) or abort(404)
 
 
 def _member(run: Run) -> community.Member:
@@ -130,6 +131,8 @@ def share(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     reader = _member(_run_of_course(course))
+    if reader.course_team:
+        abort(403)  # a course's own leader (LTI) is no participant: no reflection of theirs to share
     try:
         post = community.share_reflection(get_session(), reader, workbook_slug, request.form.get("activity") or "")
     except community.NotFound:

@@ -48,12 +48,16 @@ class RunFigures:
     completed: int
 
 
-def runs_overview(session: Session) -> list[RunFigures]:
-    """Every run with its enrolled, active (still inside their window: neither finished
-    nor withdrawn, close date not past) and completed learners, from the statistics'
-    counters: a few rows per run whatever its size."""
+def runs_overview(session: Session, course_ids: frozenset[int] | None = None) -> list[RunFigures]:
+    """Every run (of ``course_ids``, when given) with its enrolled, active (still
+    inside their window: neither finished nor withdrawn, close date not past) and
+    completed learners, from the statistics' counters: a few rows per run whatever its
+    size."""
     figures = []
-    for run in session.scalars(select(Run).order_by(Run.opens_on.desc(), Run.id.desc())):
+    query = select(Run).order_by(Run.opens_on.desc(), Run.id.desc())
+    if course_ids is not None:
+        query = query.where(Run.course_id.in_(course_ids))
+    for run in session.scalars(query):
         row = session.get(RunCounter, run.id)
         registered, completed, withdrawn = (row.registered, row.completed_all, row.withdrawn) if row else (0, 0, 0)
         active = inside_window(session, run, registered - completed - withdrawn,

@@ -17,7 +17,7 @@ from shooc.csvfile import csv_text
 from shooc.enrolment import answers as enrolment_answers
 from shooc.enrolment import runs as enrolment_runs
 from shooc.enrolment.models import Enrolment, Run, SubmissionReturn
-from shooc.lead import bp, published_courses, review, services
+from shooc.lead import bp, led_course_ids, published_courses, review, services
 from shooc.lead.forms import ExtendForm, FeedbackForm, ReasonForm, RunForm
 from shooc.unit_of_work import commit, get_session, rollback
 from shooc.web import int_arg, run_or_404
@@ -27,8 +27,9 @@ from shooc.workbooks.models import Course
 
 @bp.route("/")
 def home() -> ResponseReturnValue:
-    return render_template("lead/home.html", runs=services.runs_overview(get_session()),
-                           courses=published_courses())
+    led = led_course_ids()
+    return render_template("lead/home.html", runs=services.runs_overview(get_session(), led),
+                           courses=published_courses(), site_wide=led is None)
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])

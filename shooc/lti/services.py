@@ -12,9 +12,10 @@ Decisions (issue 20):
   with the platform's address if no account has it (left unconfirmed), else a
   placeholder address under ``.invalid`` that can never receive mail.
 - **Roles.** A platform's Instructor or Administrator (context or institution role)
-  gets ``lti_course_leaders`` for the launched course: they lead that course's LTI
-  pages (deep linking, the roster), never a site-wide role, so every ``/lead`` and
-  ``/admin`` page still refuses them. Learners are enrolled in the course's open
+  gets ``lti_course_leaders`` for the launched course: they lead that course (its
+  LTI pages, deep linking and the roster, and its runs' course team pages under
+  ``/lead``: see ``shooc.course_team``), never a site-wide role, so another course's
+  pages, publishing, the audit log and ``/admin`` still refuse them. Learners are enrolled in the course's open
   run (the first by opening date); with no open run the launch still lands, on the
   course page, which says when the next opens.
 - **Scores.** A submitted workbook scores 1 of 1 (shooc's workbooks are completed,
@@ -39,10 +40,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shooc import jobs, signing_keys
+from shooc import course_team, jobs, signing_keys
 from shooc.auth.models import Role, User
 from shooc.auth.services import normalise_email
 from shooc.badges.services import valid_certificate
@@ -54,7 +54,6 @@ from shooc.enrolment.services import EnrolmentError, enrol
 from shooc.lti import protocol
 from shooc.lti.models import (
     LtiAccessToken,
-    LtiCourseLeader,
     LtiHandoff,
     LtiIdentity,
     LtiLink,
@@ -332,7 +331,7 @@ def launch(session: Session, platform: LtiPlatform, claims: dict[str, Any], site
     user, new = _account(session, platform, claims)
     instructor = protocol.is_instructor(claims)
     if instructor:
-        grant_course_leader(session, user, course, platform)
+        course_team.grant(session, user, course.id, platform.id)
     else:
         runs = open_runs(session, course, dt.date.today())
         if runs:
@@ -349,27 +348,6 @@ def launch(session: Session, platform: LtiPlatform, claims: dict[str, Any], site
         target = site.lti_deep_linking
     target = urlsplit(target).path
     return Launch(user, platform, course, claims, instructor, target, new)
-
-
-def grant_course_leader(session: Session, user: User, course: Course, platform: LtiPlatform) -> None:
-    if session.scalar(select(LtiCourseLeader).where(LtiCourseLeader.user_id == user.id,
-                                                    LtiCourseLeader.course_id == course.id)):
-        return
-    try:
-        with session.begin_nested():
-            session.add(LtiCourseLeader(user_id=user.id, course_id=course.id, platform_id=platform.id))
-    except IntegrityError:
-        pass  # granted by a launch in another tab at the same moment
-
-
-def leads_through_lti(session: Session, user_id: int, course_id: int) -> bool:
-    return session.scalar(select(LtiCourseLeader.id).where(LtiCourseLeader.user_id == user_id,
-                                                           LtiCourseLeader.course_id == course_id)) is not None
-
-
-def led_courses(session: Session, user_id: int) -> list[Course]:
-    return list(session.scalars(select(Course).join(LtiCourseLeader, LtiCourseLeader.course_id == Course.id)
-                                .where(LtiCourseLeader.user_id == user_id).order_by(Course.slug)))
 
 
 # The one-time handoff to a new window ---------------------------------------------

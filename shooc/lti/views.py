@@ -23,8 +23,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, SelectMultipleField, widgets
 
-from shooc import signing_keys
-from shooc.auth.models import Role
+from shooc import course_team, signing_keys
 from shooc.lti import protocol, services
 from shooc.lti.models import LtiPlatform
 from shooc.lti.protocol import LaunchRefused
@@ -137,6 +136,9 @@ def launch() -> ResponseReturnValue:
 
 
 def _log_in(user: Any, note: dict[str, Any]) -> None:
+    # Whether to show "Leading" in the header, without a query on every page: the
+    # grant itself is checked by every course team page (shooc.course_team).
+    note["leads"] = bool(course_team.led_course_ids(get_session(), user))
     session.clear()
     session.permanent = True
     session[LTI_SESSION] = note
@@ -187,7 +189,7 @@ def _deep_linking() -> tuple[dict[str, Any], Course]:
     if not request_note:
         abort(403)
     course = get_session().get(Course, request_note["course"]) or abort(404)
-    if not services.leads_through_lti(get_session(), current_user.id, course.id):
+    if not course_team.leads_course(get_session(), current_user, course.id):
         abort(403)
     return request_note, course
 
@@ -233,7 +235,7 @@ def roster(course_slug: str) -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     course = get_session().scalar(select(Course).where(Course.slug == course_slug)) or abort(404)
-    if current_user.role != Role.admin and not services.leads_through_lti(get_session(), current_user.id, course.id):
+    if not course_team.leads_course(get_session(), current_user, course.id):
         abort(403)
     link = services.roster_link(get_session(), current_user.id, course.id)
     if link is None:
