@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+from collections import OrderedDict
 from typing import Any, Callable, cast
 
 from flask import (
@@ -23,7 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from itsdangerous import BadSignature
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import SecurityError
@@ -32,6 +33,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from shooc import branding, course_team, jobs
 from shooc.auth.models import Role, User
+from shooc.community.notifications import unread_of_user
 from shooc.db import database_unreachable
 from shooc.enrolment.models import Run
 from shooc.enrolment.runs import find_run
@@ -95,6 +97,40 @@ class SessionSignedEachMinute(SecureCookieSessionInterface):
             >= self.RESIGN_AFTER_SECONDS
 
 
+class SignedCsrfTokens:
+    """The signed CSRF token of each session, kept per process (at most ``SIZE``,
+    the least recently used dropped). Flask-WTF signs the session's raw token anew
+    for every page that has a form, and the header's logout form puts one on every
+    logged-in page; with WTF_CSRF_TIME_LIMIT=None the token lives as long as its
+    session, so a token signed once for a raw token stays right for it. A request
+    whose session has a known raw token starts with its signed one in ``g`` (where
+    Flask-WTF looks first); a token signed during a request is remembered after it.
+    Validation is Flask-WTF's own, untouched."""
+
+    SIZE = 10_000
+    FIELD = "csrf_token"  # WTF_CSRF_FIELD_NAME's default, which shooc keeps
+
+    def __init__(self) -> None:
+        self.signed: OrderedDict[str, str] = OrderedDict()
+
+    def before(self) -> None:
+        raw = session.get(self.FIELD)
+        if isinstance(raw, str) and (signed := self.signed.get(raw)) is not None:
+            setattr(g, self.FIELD, signed)
+            try:
+                self.signed.move_to_end(raw)
+            except KeyError:  # dropped by another thread just now
+                pass
+
+    def after(self, response: Response) -> Response:
+        raw, signed = session.get(self.FIELD), g.get(self.FIELD)
+        if isinstance(raw, str) and isinstance(signed, str) and raw not in self.signed:
+            self.signed[raw] = signed
+            if len(self.signed) > self.SIZE:
+                self.signed.popitem(last=False)
+        return response
+
+
 class SecureCookiesOverHttps:
     """WSGI middleware: on a request that came over https, every cookie the app sets
     (the session, "keep me logged in") is marked ``Secure``, so that a browser never
@@ -151,18 +187,28 @@ def int_arg(value: str) -> int:
     return number
 
 
+#: The logged-in person and their unread notifications (the header's count) in one
+#: statement, built once: every logged-in page needs both.
+_USER_WITH_UNREAD = select(User, unread_of_user()).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
 def _load_user(cookie_id: str) -> User | None:
     """The login cookie holds "<id>:<session token>"; a token the user no longer has
-    (they logged out elsewhere, or changed their password) logs nobody in."""
+    (they logged out elsewhere, or changed their password) logs nobody in. Read on
+    every request, so a role changed or an account deactivated counts at once."""
     user_id, _, token = cookie_id.partition(":")
     if g.get("shooc_database_unreachable"):  # the 503 page, drawn for a visitor
         return None
-    if not user_id.isdigit() or not token:
+    if not user_id.isdigit() or not token or int(user_id) > MAX_ID:
         return None
-    user = get_session().get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_token, token) or not user.is_active:
+    row = get_session().execute(_USER_WITH_UNREAD, {"user_id": int(user_id)}).first()
+    if row is None:
         return None
+    user, unread = row
+    if not hmac.compare_digest(user.session_token, token) or not user.is_active:
+        return None
+    g.unread_notifications = unread
     return user
 
 
@@ -323,6 +369,10 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionSignedEachMinute()
     app.before_request(_refuse_nul)
     app.after_request(_security_headers)
+    if app.config.get("WTF_CSRF_TIME_LIMIT") is None:  # else a signed token's age matters
+        tokens = SignedCsrfTokens()
+        app.before_request(tokens.before)
+        app.after_request(tokens.after)
     app.context_processor(_roles)
     app.add_template_filter(scrolling_tables)  # on rendered Markdown: {{ html|scrolling_tables }}
     _register_error_pages(app)

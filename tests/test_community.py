@@ -82,6 +82,7 @@ def test_a_learner_posts_another_replies_marks_it_helpful_and_the_first_is_told(
     assert re.search(r"Notifications <span class=\"count-badge\">1<", header)
     notes = client.get("/notifications").get_data(as_text=True)
     assert "Bea Baker replied in a thread you follow" in notes and "With a cup of tea" in notes
+    assert "count-badge" not in notes  # its own header counts after the page marked them read
     assert db.scalar(select(func.count()).select_from(Notification).where(Notification.read_at.is_(None))) == 0
     assert db.scalar(select(func.count()).select_from(OutgoingMail)) == 0  # e-mailed by shooc mail send
     result = runner.invoke(args=["mail", "send"])

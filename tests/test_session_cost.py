@@ -1,6 +1,7 @@
 """What every logged-in request costs and must still check (issue 21): the session
-cookie is re-signed at most once a minute, yet a role taken away, a disabled account
-or a login ended elsewhere is refused on the very next request."""
+cookie is re-signed at most once a minute and a session's CSRF token signed once per
+process, yet a role taken away, a disabled account or a login ended elsewhere is
+refused on the very next request, and a token is good for its own session only."""
 from __future__ import annotations
 
 from flask import Flask
@@ -58,3 +59,24 @@ def test_a_disabled_account_or_a_login_ended_elsewhere_is_logged_out_on_the_very
     db.commit()
     answer = client.get("/dashboard")
     assert answer.status_code == 302 and "/auth/login" in answer.headers["Location"]
+
+
+def test_a_sessions_csrf_token_is_signed_once_and_good_for_that_session_only(
+        app: Flask, client: FlaskClient, auth, db: Session, make_user) -> None:  # type: ignore[no-untyped-def]
+    from conftest import CSRF_RE
+
+    ann, bea = make_user(), make_user()
+    auth.login(ann)
+    tokens = [CSRF_RE.search(client.get(page).get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+              for page in ("/dashboard", "/account/", "/dashboard")]
+    assert len(set(tokens)) == 1  # the same signed token on every page of the session
+    other = app.test_client()
+    other_token = CSRF_RE.search(other.get("/auth/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    assert other_token != tokens[0]
+    # Ann's token is refused in another session; her own session takes it
+    assert other.post("/auth/logout", data={"csrf_token": tokens[0]}).status_code == 400
+    logged_out = client.post("/auth/logout", data={"csrf_token": tokens[0]})
+    assert logged_out.status_code == 302 and client.get("/dashboard").status_code == 302
+    auth.login(bea)  # a new login is a new session, with a new token
+    bea_token = CSRF_RE.search(client.get("/dashboard").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    assert bea_token not in (tokens[0], other_token)

@@ -498,8 +498,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(account_bp)
 
-    @app.context_processor
-    def _logout_form() -> dict[str, Any]:
-        # formdata=None: the header's form never reads the request body (which an
-        # error page for a too-large upload must not touch again)
-        return {"logout_form": lambda: EmptyForm(formdata=None)}

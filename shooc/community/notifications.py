@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ScalarSelect, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shooc import mail_layout
@@ -76,6 +76,14 @@ def notify(session: Session, user_ids: Iterable[int | None], event: Event, actor
         {"user_id": i, "kind": event.kind, "title": event.title[:300], "text": event.text, "path": event.path,
          "created_at": now, "emailed_at": now if event.kind in NOT_EMAILED else None} for i in ids])
     return len(ids)
+
+
+def unread_of_user() -> ScalarSelect[int]:
+    """A column of ``users`` rows: how many notifications of theirs are unread (the
+    header's count, loaded in the same statement as the logged-in person)."""
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+            .correlate(User).scalar_subquery())
 
 
 def unread_count(session: Session, user_id: int) -> int:

@@ -8,7 +8,7 @@ page). A post of another run is a 404, as if it did not exist.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -297,6 +297,7 @@ def notifications_page() -> ResponseReturnValue:
     if unread:
         with write_now() as session:
             notifications.mark_read(session, current_user.id, items)
+        g.pop("unread_notifications", None)  # the header counts again, after these
     return render_template("community/notifications.html", items=items, unread=unread, pages=pages,
                            page=request.args.get("page", 1, type=int_arg) or 1, kinds=notifications.KINDS)
 
@@ -321,6 +322,8 @@ def unread_notifications() -> dict[str, object]:
     def count() -> int:
         if not current_user.is_authenticated:
             return 0
+        if "unread_notifications" in g:  # loaded with the person (shooc.web._load_user)
+            return int(g.unread_notifications)
         return notifications.unread_count(get_session(), current_user.id)
 
     return {"unread_notifications": count}
