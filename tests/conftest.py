@@ -13,10 +13,13 @@ import functools
 import os
 import re
 import shutil
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NoReturn
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -84,7 +87,27 @@ def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 CONTENT = PROJECT_ROOT / "content"
 MENTORING = CONTENT / "mentoring"
 PASSWORD = "correct horse battery staple"
-TODAY = dt.date.today()
+
+
+def _today_for_the_whole_run(longest_run: dt.timedelta = dt.timedelta(minutes=15)) -> dt.date:
+    """Today as the app sees it (a run's day, in its time zone: Europe/London unless
+    a test says otherwise), fixed once for the test run. The app asks the clock on
+    each request, so a run that crossed midnight would compare two different days:
+    started less than ``longest_run`` before midnight, the tests wait for it to pass
+    (rare, and said so) rather than fail by the date."""
+    from shooc.enrolment.rules import DEFAULT_TIMEZONE, today_in
+
+    now = dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE))
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=now.tzinfo)
+    if midnight - now < longest_run:
+        wait = (midnight - now).total_seconds() + 5
+        print(f"conftest: {wait:.0f} s to midnight in {DEFAULT_TIMEZONE}: waiting for it, so that the whole run "
+              "has one date", file=sys.stderr, flush=True)
+        time.sleep(wait)
+    return today_in(DEFAULT_TIMEZONE)
+
+
+TODAY = _today_for_the_whole_run()
 
 
 def unavailable(requirement: str, message: str) -> NoReturn:
