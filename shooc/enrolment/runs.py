@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from shooc.enrolment import rules
 from shooc.enrolment.models import Run, RunMode
@@ -71,7 +71,7 @@ def _free_slug(session: Session, base: str) -> str:
 
 def find_run(session: Session, slug: str) -> Run | None:
     """The run of that address, its course loaded with it (every page of a run shows it)."""
-    return session.scalar(select(Run).where(Run.slug == slug).options(selectinload(Run.course)))
+    return session.scalar(select(Run).where(Run.slug == slug).options(joinedload(Run.course, innerjoin=True)))
 
 
 def open_runs(session: Session, course: Course, today: dt.date) -> list[Run]:

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator, cast
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -104,14 +105,14 @@ def run_charts(figures: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _kept_figures() -> KeptForSeconds[int, tuple[dict[str, Any], dict[str, Any]]]:
+def _kept_figures() -> KeptForSeconds[int, tuple[dict[str, Any], Markup]]:
     """This app's run figures and charts, kept SHOOC_FIGURES_SECONDS in this process:
     counting them and drawing the charts was half of the page's time (bench/README.md)."""
     kept = current_app.extensions.get("shooc.run_figures")
     if kept is None:
         kept = current_app.extensions["shooc.run_figures"] = KeptForSeconds(
             float(current_app.config["SHOOC_FIGURES_SECONDS"]))
-    return cast(KeptForSeconds[int, tuple[dict[str, Any], dict[str, Any]]], kept)
+    return cast(KeptForSeconds[int, tuple[dict[str, Any], Markup]], kept)
 
 
 @bp.route("/runs/<slug>")
@@ -121,12 +122,13 @@ def run_page(slug: str) -> ResponseReturnValue:
     found = kept.get(run.id) if kept.seconds > 0 else None
     if found is None:
         figures = run_stats(get_session(), run)
-        found = (figures, run_charts(figures))
+        # The figures' part of the page is the same for every evaluator: drawn once
+        # for as long as the figures are kept.
+        found = (figures, Markup(render_template(
+            "evaluate/_run_figures.html", run=run, figures=figures, charts=run_charts(figures),
+            min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS, OverallEffect=OverallEffect)))
         kept.put(run.id, found)
-    figures, drawn = found
-    return render_template("evaluate/run.html", run=run, figures=figures, charts=drawn,
-                           min_responses=MIN_RESPONSES, effect_labels=OVERALL_EFFECT_LABELS,
-                           OverallEffect=OverallEffect)
+    return render_template("evaluate/run.html", run=run, figures_html=found[1])
 
 
 def _csv(rows: Iterable[Iterable[Any]], filename: str) -> Response:
