@@ -252,8 +252,17 @@ def test_the_certificate_posts_completion_on_the_launched_link(app, client, db: 
     assert sum(1 for item, _ in platform.scores if item == "course-item") == 1
 
 
-def test_a_score_waits_while_the_platform_is_down(app, client, db: Session, platform) -> None:
+def test_a_score_waits_while_the_platform_is_down(app, client, db: Session, platform, make_user) -> None:
+    admin = app.test_client()
+    admin.post("/auth/login", data={"email": make_user("admin").email, "password": PASSWORD,
+                                    "csrf_token": csrf_token(admin)})
+
+    def scores_column() -> str:  # what the admins' list of platforms says of its scores
+        page = admin.get("/admin/lti").get_data(as_text=True)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.split("Scores sent back")[1].split("</tr>")[1]))
+
     launch(client, platform, learner())
+    assert "None yet" in scores_column()
     enrolment = db.scalar(select(Enrolment))
     platform.down = 1
     complete_and_submit(db, enrolment, "the-mentors-role")
@@ -265,7 +274,8 @@ def test_a_score_waits_while_the_platform_is_down(app, client, db: Session, plat
     assert kept.sent_at is None and "503" in kept.last_error and kept.attempts == 1
     successor = db.scalar(select(jobs.Job).where(jobs.Job.kind == services.SCORES_JOB, jobs.Job.status == "queued"))
     assert successor is not None  # recovery starts it once stale
-    import datetime as dt
+    waiting = scores_column()
+    assert "0 sent; 1 waiting since" in waiting and "Last error:" in waiting and "503" in waiting, waiting
 
     again = jobs.recover(db, dt.timedelta(seconds=-1))
     db.commit()
@@ -274,6 +284,7 @@ def test_a_score_waits_while_the_platform_is_down(app, client, db: Session, plat
     assert [score["userId"] for _, score in platform.scores] == ["learner-1"]
     db.refresh(kept)
     assert kept.sent_at is not None
+    assert "1 sent" in scores_column() and "waiting" not in scores_column()
 
 
 def test_deep_linking_round_trip(client, db: Session, platform) -> None:

@@ -48,7 +48,8 @@ def _form(platform: LtiPlatform | None = None) -> PlatformForm:
 @bp.route("")
 @admins_only
 def platforms() -> ResponseReturnValue:
-    return render_template("lti/platforms.html", platforms=services.platforms(get_session()), urls=site_urls())
+    return render_template("lti/platforms.html", platforms=services.platforms(get_session()), urls=site_urls(),
+                           scores=services.score_queues(get_session()))
 
 
 @bp.route("/new", methods=["GET", "POST"])

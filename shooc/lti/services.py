@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from shooc import course_team, jobs, signing_keys
@@ -146,6 +146,32 @@ def update_platform(session: Session, platform: LtiPlatform, fields: PlatformFie
 
 def platforms(session: Session) -> list[LtiPlatform]:
     return list(session.scalars(select(LtiPlatform).order_by(LtiPlatform.issuer, LtiPlatform.client_id)))
+
+
+@dataclass(frozen=True)
+class ScoreQueue:
+    """A platform's grade passback, for its admin: scores sent, scores waiting (the
+    platform was down or refused them; the ``lti.scores`` job tries again), and the
+    oldest waiting one's age and last error."""
+
+    sent: int = 0
+    waiting: int = 0
+    oldest_waiting: dt.datetime | None = None
+    last_error: str | None = None
+
+
+def score_queues(session: Session) -> dict[int, ScoreQueue]:
+    """Each platform's ScoreQueue (platforms with no score yet are left out)."""
+    rows = session.execute(
+        select(LtiLink.platform_id, func.count(LtiScore.sent_at), func.count() - func.count(LtiScore.sent_at),
+               func.min(case((LtiScore.sent_at.is_(None), LtiScore.created_at))))
+        .join(LtiLink, LtiLink.id == LtiScore.link_id).group_by(LtiLink.platform_id)).all()
+    errors = dict(session.execute(
+        select(LtiLink.platform_id, LtiScore.last_error).join(LtiLink, LtiLink.id == LtiScore.link_id)
+        .where(LtiScore.sent_at.is_(None), LtiScore.last_error.is_not(None))
+        .order_by(LtiScore.id)).all())  # the newest error of each platform wins
+    return {platform_id: ScoreQueue(sent, waiting, oldest, errors.get(platform_id))
+            for platform_id, sent, waiting, oldest in rows}
 
 
 def find_platform(session: Session, issuer: str, client_id: str | None, strict: bool = True) -> LtiPlatform:
