@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from shooc.auth.forms import select_choices
 from shooc.auth.models import Role
 from shooc.lead import published_courses
 from shooc.lti import services
@@ -39,7 +40,7 @@ class PlatformForm(FlaskForm):
 
 def _form(platform: LtiPlatform | None = None) -> PlatformForm:
     form = PlatformForm(obj=platform)
-    form.course.choices = [("", "None: each link names its course")] + published_courses()
+    form.course.choices = select_choices(published_courses(), "None: each link names its course")
     if platform is not None and not form.is_submitted():
         form.course.data = platform.course.slug if platform.course else ""
     return form

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectMultipleField, widgets
 
 from shooc import course_team, signing_keys
+from shooc.auth.forms import select_choices
 from shooc.lti import protocol, services
 from shooc.lti.models import LtiPlatform
 from shooc.lti.protocol import LaunchRefused
@@ -176,8 +177,9 @@ def jwks() -> ResponseReturnValue:
 # Deep linking ---------------------------------------------------------------------
 
 class DeepLinkForm(FlaskForm):
-    what = RadioField("What to add", choices=[("course", "The whole course, as one link"),
-                                              ("workbooks", "Chosen workbooks, one link each")], default="course")
+    what = RadioField("What to add", choices=select_choices([("course", "The whole course, as one link"),
+                                                             ("workbooks", "Chosen workbooks, one link each")]),
+                      default="course")
     workbooks = SelectMultipleField("Workbooks", choices=[], option_widget=widgets.CheckboxInput(),
                                     widget=widgets.ListWidget(prefix_label=False))
 
@@ -199,7 +201,7 @@ def deep_linking() -> ResponseReturnValue:
     """The instructor picks the course or workbooks; the answer goes to the platform."""
     note, course = _deep_linking()
     form = DeepLinkForm()
-    form.workbooks.choices = [(w.slug, w.title) for w in current.workbooks(get_session(), course)]
+    form.workbooks.choices = select_choices([(w.slug, w.title) for w in current.workbooks(get_session(), course)])
     if not form.validate_on_submit():
         return render_template("lti/deep_linking.html", form=form, course=course)
     chosen = list(form.workbooks.data or []) if form.what.data == "workbooks" else []
