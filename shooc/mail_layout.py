@@ -44,6 +44,17 @@ def _environment() -> Environment:
                        trim_blocks=True, lstrip_blocks=True)
 
 
+#: A link in an e-mail: mail readers drop a page's style sheet, so it is inline.
+LINK_STYLE = "color:inherit;text-decoration:underline"
+
+
+def styled_links(html: str) -> Markup:
+    """Sanitised HTML of our own (an announcement's, whose links carry only href and
+    rel) with its links styled as the rest of the e-mail's, not the mail reader's
+    default blue."""
+    return Markup(html.replace("<a ", f'<a style="{LINK_STYLE}" '))
+
+
 def linked(text: str) -> Markup:
     """``text`` escaped, its web addresses made links, its line breaks kept."""
     out: list[str] = []
@@ -51,7 +62,7 @@ def linked(text: str) -> Markup:
     for match in _URL_RE.finditer(text):
         out.append(str(escape(text[position:match.start()])))
         url = escape(match.group(0))
-        out.append(f'<a href="{url}" style="color:inherit;text-decoration:underline">{url}</a>')
+        out.append(f'<a href="{url}" style="{LINK_STYLE}">{url}</a>')
         position = match.end()
     out.append(str(escape(text[position:])))
     return Markup("".join(out).replace("\n", "<br>\n"))

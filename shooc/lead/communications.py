@@ -225,7 +225,7 @@ def _announcement_html(name: str, course: str, run: Run, announcement: Announcem
     content = (mail_layout.paragraphs(f"Dear {name},\n\n{announcement.author_name}, for the course team of {course} "
                                       f"({run.name}), writes:")
                + Markup('<h1 style="font-size:22px;line-height:1.25;margin:8px 0 16px">') + announcement.title
-               + Markup("</h1>\n<div>") + Markup(announcement.body_html) + Markup("</div>\n")
+               + Markup("</h1>\n<div>") + mail_layout.styled_links(announcement.body_html) + Markup("</div>\n")
                + mail_layout.paragraphs(f"This announcement is also on your dashboard: {links.dashboard}"))
     return mail_layout.page(links, subject, content, mail_layout.paragraphs(footer))
 
