@@ -210,3 +210,32 @@ def test_the_migration_gives_existing_answers_revision_1(database_url: str, sche
             connection.execute(text("UPDATE courses SET current_version_id = NULL"))
         empty_tables(database, schema_tables)
         database.engine.dispose()
+
+
+def test_a_button_save_over_text_changed_elsewhere_is_refused_and_shows_both(client, learner, db: Session) -> None:
+    """The form's buttons (with or without the page's script) send each answer's
+    revision as the page was drawn: a tab left open at revision 1 whose Save would
+    overwrite text saved since from another device is refused, saving nothing of the
+    form, and shows the newer text beside the learner's own; the page it shows carries
+    the newer revision, so that pressing Save again keeps theirs."""
+    assert autosave(client, body("Typed on the laptop", 0)).status_code == 200
+    page = client.get(WB1).get_data(as_text=True)
+    assert '<input type="hidden" name="rev.my-mentoring-context" value="1">' in page
+    assert autosave(client, body("Typed later on the phone", 1)).status_code == 200  # revision 2
+    refused = post(client, WB1, {"action": "save:my-mentoring-context", "rev.my-mentoring-context": "1",
+                                 TEXT: "The laptop tab's longer text", "a.roles-warm-up.text": "A warm-up"})
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "Nothing was saved: an answer marked below was changed in another tab or on another device" in html
+    assert "The newer text: “Typed later on the phone”" in html
+    assert "The laptop tab&#39;s longer text" in html or "The laptop tab's longer text" in html  # kept in its box
+    assert '<input type="hidden" name="rev.my-mentoring-context" value="2">' in html
+    assert saved(db).answer == {"text": "Typed later on the phone"}
+    assert db.scalar(select(Response).where(Response.activity_id == "roles-warm-up")) is None  # nothing of the form
+    # the learner keeps theirs: the same form again, now over revision 2
+    kept = post(client, WB1, {"action": "save:my-mentoring-context", "rev.my-mentoring-context": "2",
+                              TEXT: "The laptop tab's longer text"})
+    assert kept.status_code == 302 and saved(db).answer == {"text": "The laptop tab's longer text"}
+    # an unchanged answer over an old revision is no conflict (the page's own autosave got there first)
+    same = post(client, WB1, {"action": "save", "rev.my-mentoring-context": "1", TEXT: "The laptop tab's longer text"})
+    assert same.status_code == 302

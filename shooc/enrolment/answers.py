@@ -231,8 +231,9 @@ def _store(session: Session, enrolment: Enrolment, state: WorkbookState, activit
 #   workbook, a closed run: EnrolmentError), the same row lock on the enrolment.
 # - An answer sent unchanged is not saved again (no new revision): leaving a field
 #   without typing costs nothing.
-# - The form's own buttons keep working without JavaScript exactly as before (they
-#   name no revision and save what the form holds).
+# - The form's own buttons, with or without JavaScript, send each activity's revision
+#   too (REVISION_FIELD) and are refused alike (Overtaken), the page then showing the
+#   newer text beside the learner's.
 
 AUTOSAVE_KINDS = frozenset({"reflection", "discussion", "smart-goal", "self-assessment", "quiz", "media"})
 
@@ -389,6 +390,34 @@ class Pressed:
 SUBMIT_CONFIRM = "confirm"
 
 
+#: The workbook form's field, beside each activity's, that holds the revision of its
+#: answer the page was drawn with (the page's script keeps it up to date with its
+#: autosaves): a button's save over an answer changed since, in another tab or on
+#: another device, is refused as autosave's is. A form without it (a page drawn
+#: before this field existed) saves as before.
+REVISION_FIELD = "rev."
+
+
+class Overtaken(Exception):
+    """The form's answers of ``activities`` were changed elsewhere after the page was
+    drawn: nothing was saved, for the learner to choose which text to keep."""
+
+    def __init__(self, activities: list[str]) -> None:
+        super().__init__("answers changed elsewhere since the page was opened: " + ", ".join(activities))
+        self.activities = activities
+
+
+def overtaken(state: WorkbookState, form: FormData, drafts: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The activities whose answer on the form differs from a newer saved one."""
+    found = []
+    for activity_id, draft in drafts.items():
+        sent, current = form.get(REVISION_FIELD + activity_id), state.activities.get(activity_id)
+        if current is not None and sent is not None and sent.isdigit() and int(sent) < current.revision \
+                and draft != current.answer:
+            found.append(activity_id)
+    return found
+
+
 def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: str,
           form: FormData, option_key: bytes) -> Pressed:
     """Do what a button of the workbook page asks (``action``: ``save``,
@@ -396,8 +425,9 @@ def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: 
     everything typed on the page is saved first: a learner who checks a quiz after
     writing a goal must not lose the goal.
 
-    Raises UnknownAction (a button the page has not), TooLong or EnrolmentError
-    (nothing saved: the text is too long, or the workbook cannot be changed now), and
+    Raises UnknownAction (a button the page has not), TooLong, Overtaken or
+    EnrolmentError (nothing saved: the text is too long, an answer was changed
+    elsewhere since the page was drawn, or the workbook cannot be changed now), and
     Incomplete when a submission is refused, *after* saving the drafts: the caller
     commits them, so that what was typed is kept even though the workbook is not
     submitted."""
@@ -407,6 +437,10 @@ def press(session: Session, enrolment: Enrolment, state: WorkbookState, action: 
         raise UnknownAction(action)
     previous = {aid: s.answer for aid, s in state.activities.items()}
     drafts = drafts_from_form(state.workbook, form, None, previous, option_key)
+    if not (verb == "submit" and form.get(SUBMIT_CONFIRM) == "saved"):  # that one saves nothing
+        changed_elsewhere = overtaken(state, form, drafts)
+        if changed_elsewhere:
+            raise Overtaken(changed_elsewhere)
     if verb == "check":
         quiz_draft = drafts.pop(activity_id, None)
         if quiz_draft is None:

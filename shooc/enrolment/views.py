@@ -3,6 +3,7 @@ withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -346,6 +347,11 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.Workb
     except answers.TooLong as exc:
         return _render(course, enrolment, state, posted=form, status=422, missing=exc.problems,
                        problem="Some answers are too long to save. Shorten them and save again: your text is below.")
+    except answers.Overtaken as exc:
+        return _render(course, enrolment, state, posted=form, status=409, problem=(
+            "Nothing was saved: an answer marked below was changed in another tab or on another device after this "
+            "page was opened. Choose which text to keep, then press a button again."),
+            missing={aid: [_changed_elsewhere(state, aid, enrolment.run.timezone)] for aid in exc.activities})
     except services.EnrolmentError as exc:
         return _render(course, enrolment, state, posted=form, status=409, problem=(
             f"{exc} What you typed is shown below so that you can copy it."))
@@ -368,6 +374,22 @@ def _act(db: Session, course: Course, enrolment: Enrolment, state: answers.Workb
     anchor = f"activity-{pressed.activity_id}" if pressed.activity_id else None
     return redirect(url_for("learn.workbook", course_slug=course.slug, workbook_slug=state.workbook.slug,
                             _anchor=anchor))
+
+
+#: The kinds whose newer answer the page can quote as text.
+TEXT_KINDS = frozenset({"reflection", "discussion", "smart-goal"})
+
+
+def _changed_elsewhere(state: answers.WorkbookState, activity_id: str, timezone: str) -> str:
+    """What the page says of an answer saved elsewhere over the one on this page: the
+    newer text (the box holds the learner's own), and how to keep either."""
+    saved = state.activities[activity_id]
+    when = saved.saved_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M") if saved.saved_at else "a moment ago"
+    texts = [text for values in answers.answer_fields(saved.activity, saved.answer, _option_key()).values()
+             for text in values if text.strip()] if saved.activity.kind in TEXT_KINDS else []
+    newer = f" The newer text: “{' / '.join(texts)}”." if texts else ""
+    return (f"This answer was saved elsewhere at {when}, after this page was opened.{newer} The form shows what "
+            "you typed here: press Save draft to keep yours, or replace it with the newer one first.")
 
 
 def _keep_until_login(db: Session, course_slug: str, workbook_slug: str) -> ResponseReturnValue:

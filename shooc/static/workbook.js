@@ -239,6 +239,14 @@
         { label: "Discard it", secondary: true, action: function () { forget(state); } }
       ]);
     });
+    // The form's buttons name the revision each answer was last saved at here, as the
+    // autosaves do: the server refuses a save over text changed elsewhere since.
+    form.addEventListener("submit", function () {
+      Object.keys(activities).forEach(function (id) {
+        var input = form.querySelector('input[name="rev.' + CSS.escape(id) + '"]');
+        if (input) { input.value = String(activities[id].revision); }
+      });
+    });
     form.addEventListener("input", function (event) { changed(event); });
     form.addEventListener("change", function (event) {
       if (event.target.type === "radio" || event.target.type === "checkbox" || event.target.type === "date") {
