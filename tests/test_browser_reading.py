@@ -289,3 +289,31 @@ def test_a_finished_learner_and_a_returning_one_find_what_comes_next(live_server
     expect(page.locator('[name="a.open-questions-conversation.text"]')).to_have_value(re.compile("^Spring word"))
     assert_no_axe_failures(page, "a workbook carried over")
     assert page.problems == []
+
+
+def test_a_button_pressed_while_an_autosave_is_on_its_way_waits_for_it(live_server, page) -> None:
+    """On a slow network, leaving a field sends its autosave, and the Save button
+    pressed a moment later must not name the revision from before that autosave: it
+    would be refused as "changed elsewhere" by the learner's own page (seen in CI as a
+    quiz check and a goal's Save that did nothing). The button waits for the autosave
+    and then saves."""
+    base, database = live_server
+    _learner(database)
+    log_in(page, base, "tess@school.example")
+    page.goto(base + "/courses/mentoring/workbooks/smart-goal-setting")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 600, "downloadThroughput": -1, "uploadThroughput": -1})
+    goal = page.locator("#activity-smart-goal")
+    goal.locator("[name='a.smart-goal.specific']").fill("Plan the first weekly meeting agenda together.")
+    goal.locator("[name='a.smart-goal.measurable']").fill("An agreed agenda used in six meetings.")  # the first autosave goes
+    with page.expect_navigation():
+        goal.get_by_role("button", name="Save draft").click()
+    expect(goal.get_by_text("Draft saved")).to_be_visible()
+    assert page.get_by_text("Nothing was saved").count() == 0
+    with database.session() as session:
+        answer = session.scalar(select(Response.answer).where(Response.activity_id == "smart-goal"))
+    assert answer is not None and answer["specific"].startswith("Plan the first") \
+        and answer["measurable"] == "An agreed agenda used in six meetings."
+    assert page.problems == []

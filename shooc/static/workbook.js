@@ -26,9 +26,24 @@
   var form = document.getElementById("workbook-form");
   if (!form) { return; }
   var submitting = false;
+  var waitingSince = 0;
   form.addEventListener("submit", function (event) {
     // One submission per click: a second click while the first is on its way does nothing.
     if (form.dataset.sending === "yes") { event.preventDefault(); return; }
+    // An autosave of this page still on its way moves its answer's revision on: a
+    // button sent now would name the older one and be refused as "changed elsewhere"
+    // by this very page. So the button waits for it (up to 5 s, then goes anyway:
+    // the server then shows both texts, losing nothing).
+    if (savesOnTheirWay() && (!waitingSince || Date.now() - waitingSince < 5000)) {
+      event.preventDefault();
+      if (!waitingSince) { waitingSince = Date.now(); }
+      var submitter = event.submitter || null;
+      window.setTimeout(function () {
+        if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+      }, 100);
+      return;
+    }
+    waitingSince = 0;
     submitting = true;
     form.dataset.sending = "yes";
     window.setTimeout(function () { form.dataset.sending = ""; submitting = false; }, 8000);
@@ -47,6 +62,9 @@
   var tokenField = form.querySelector("input[name=csrf_token]");
   var DELAY = 2500;
   var activities = {};
+  function savesOnTheirWay() {
+    return Object.keys(activities).some(function (id) { return activities[id].inflight || activities[id].again; });
+  }
 
   function storeKey(id) { return "shooc.autosave:" + form.dataset.storeKey + ":" + id; }
   function clock(iso) {
