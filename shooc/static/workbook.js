@@ -39,7 +39,9 @@
       if (!waitingSince) { waitingSince = Date.now(); }
       var submitter = event.submitter || null;
       window.setTimeout(function () {
-        if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+        // Without requestSubmit (Safari before 16), clicking the button again keeps its
+        // name and value in what is sent; form.submit() would drop them.
+        if (form.requestSubmit) { form.requestSubmit(submitter); } else if (submitter) { submitter.click(); } else { form.submit(); }
       }, 100);
       return;
     }
