@@ -17,7 +17,6 @@ from wtforms import ValidationError
 from shooc import course_team
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role
-from shooc.badges import services as badge_services
 from shooc.community.services import shared_reflections
 from shooc.db import utcnow
 from shooc.enrolment import answers, recall, rules, services
@@ -26,7 +25,7 @@ from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment import self_assessment as self_assessments
 from shooc.enrolment.models import Enrolment, PendingDraft, Run
 from shooc.enrolment.runs import open_runs, upcoming_runs
-from shooc.evaluate.survey import dashboard_offers
+from shooc.evaluate.survey import survey_offer
 from shooc.lead import live_sessions, review
 from shooc.lead.communications import latest_announcements, recordings_on_page
 from shooc.unit_of_work import commit, get_session, rollback, will_write
@@ -102,21 +101,22 @@ def _glossary_url(course: Course, version: CourseVersion) -> str | None:
 @bp.route("/dashboard")
 @login_required
 def dashboard() -> ResponseReturnValue:
-    summaries = dashboards.dashboard(get_session(), current_user.id)
+    db = get_session()
+    summaries = dashboards.dashboard(db, current_user.id)
     now = utcnow()
     runs = {s.run.id: s.run for s in summaries if not s.withdrawn}
     coming = {run_id: [live_sessions.SessionView(live, runs[run_id], now) for live in found]
-              for run_id, found in live_sessions.coming_sessions(get_session(), runs, now).items()}
-    db = get_session()
-    certificates = {s.enrolment.id: cert for s in summaries if s.finished
-                    and (cert := badge_services.valid_certificate(db, s.enrolment.id)) is not None}
+              for run_id, found in live_sessions.coming_sessions(db, runs, now).items()}
+    certificates = {s.enrolment.id: s.certificate_code for s in summaries if s.finished and s.certificate_code}
     to_join = {s.enrolment.id: run for s in summaries if (s.closed or s.withdrawn)
                and (run := services.run_to_join(db, s.enrolment, s.today)) is not None}
+    surveys = {s.enrolment.id: offer for s in summaries if (offer := survey_offer(
+        s.enrolment, s.certificate_code is not None, s.evaluation_source)) is not None}
     return render_template("learn/dashboard.html", summaries=summaries, form=EmptyForm(), sessions=coming,
                            certificates=certificates, to_join=to_join,
                            join_early=live_sessions.JOIN_EARLY.seconds // 60,
-                           announcements=latest_announcements(get_session(), {s.run.id for s in summaries}),
-                           surveys=dashboard_offers(get_session(), [s.enrolment for s in summaries]))
+                           announcements=latest_announcements(db, {s.run.id for s in summaries}),
+                           surveys=surveys)
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:

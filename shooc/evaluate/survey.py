@@ -218,7 +218,8 @@ class SurveyOffer:
 
 
 def dashboard_offers(session: Session, enrolments: Iterable[Enrolment]) -> dict[int, SurveyOffer]:
-    """The survey box of each enrolment that has one (two queries for all of them)."""
+    """The survey box of each enrolment that has one (two queries for all of them;
+    the dashboard itself reads what it needs with its other marks: survey_offer)."""
     enrolments = list(enrolments)
     ids = [e.id for e in enrolments]
     if not ids:
@@ -226,23 +227,26 @@ def dashboard_offers(session: Session, enrolments: Iterable[Enrolment]) -> dict[
     certified = _certified(session, ids)
     sources = {enrolment_id: source for enrolment_id, source in session.execute(
         select(Evaluation.enrolment_id, Evaluation.source).where(Evaluation.enrolment_id.in_(ids)))}
-    offers = {}
-    for enrolment in enrolments:
-        source = sources.get(enrolment.id)
-        if not (enrolment.id in certified or enrolment.withdrawn_at is not None or source is not None):
-            continue
-        close_date = enrolment.close_date
-        editable = enrolment.run.today() <= close_date
-        if source is None:
-            if not editable:
-                continue  # never answered, and closed: nothing to say
-            state = "open"
-        elif not editable:
-            state = "closed"
-        else:
-            state = "answered" if source == "survey" else "imported"
-        offers[enrolment.id] = SurveyOffer(enrolment.run.slug, state, close_date)
-    return offers
+    return {e.id: offer for e in enrolments
+            if (offer := survey_offer(e, e.id in certified, sources.get(e.id))) is not None}
+
+
+def survey_offer(enrolment: Enrolment, certified: bool, source: str | None) -> SurveyOffer | None:
+    """The survey box of an enrolment (certified: it holds a valid certificate;
+    source: where its evaluation came from, if it has one), if it has one."""
+    if not (certified or enrolment.withdrawn_at is not None or source is not None):
+        return None
+    close_date = enrolment.close_date
+    editable = enrolment.run.today() <= close_date
+    if source is None:
+        if not editable:
+            return None  # never answered, and closed: nothing to say
+        state = "open"
+    elif not editable:
+        state = "closed"
+    else:
+        state = "answered" if source == "survey" else "imported"
+    return SurveyOffer(enrolment.run.slug, state, close_date)
 
 
 # The evaluators' side -------------------------------------------------------------

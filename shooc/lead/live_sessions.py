@@ -44,14 +44,15 @@ Decided, and written down for leaders (content/README.md) and operators (docs/):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shooc import mail_layout
@@ -325,12 +326,20 @@ def coming_sessions(session: Session, run_ids: Iterable[int], now: dt.datetime |
     found: dict[int, list[LiveSession]] = {}
     if not run_ids:
         return found
-    for live in session.scalars(select(LiveSession).where(  # none ends later than MINUTES_MAX after its start
-            LiveSession.run_id.in_(run_ids), LiveSession.starts_at > now - dt.timedelta(minutes=MINUTES_MAX))
-            .order_by(LiveSession.starts_at, LiveSession.id)):
+    for live in session.scalars(_coming_sessions(), {"run_ids": run_ids,
+                                                     "since": now - dt.timedelta(minutes=MINUTES_MAX)}):
         if live.ends_at > now and len(found.setdefault(live.run_id, [])) < per_run:
             found[live.run_id].append(live)
     return found
+
+
+@functools.cache
+def _coming_sessions() -> Any:
+    """coming_sessions' statement, built once (a dashboard's every request): the runs'
+    sessions starting after ``since`` (none ends later than MINUTES_MAX after its start)."""
+    return (select(LiveSession).where(LiveSession.run_id.in_(bindparam("run_ids", expanding=True)),
+                                      LiveSession.starts_at > bindparam("since", type_=LiveSession.starts_at.type))
+            .order_by(LiveSession.starts_at, LiveSession.id))
 
 
 def _learners(session: Session, run: Run, emailed_only: bool) -> list[tuple[int, str, str]]:
