@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -86,6 +86,16 @@ class SessionSignedEachMinute(SecureCookieSessionInterface):
         opened = self.session_class(data)
         opened.shooc_signed_at = signed_at  # type: ignore[attr-defined]
         return opened
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, made once for the app's keys, not for every request
+        (making it was a tenth of an anonymous page's time: bench/README.md)."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made: tuple[Any, URLSafeTimedSerializer | None] | None = getattr(self, "_shooc_serializer", None)
+        if made is None or made[0] != keys:
+            made = (keys, super().get_signing_serializer(app))
+            self._shooc_serializer = made
+        return made[1]
 
     def should_set_cookie(self, app: Flask, session: Any) -> bool:
         if session.modified:
@@ -287,8 +297,11 @@ def nul_in_request() -> bool:
     whole statement), no browser sends one from a text box, and WTForms would pass it
     to the services: so it is refused once, here, for every view and both databases.
     File contents are not text and are not looked at."""
+    form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+    if not form and not request.query_string:  # most requests: the address alone
+        return "\x00" in request.path
     values = [request.path, *(v for item in request.args.items(multi=True) for v in item)]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if form:
         values += [v for item in request.form.items(multi=True) for v in item]
         values += [name for upload in request.files.values() for name in (upload.filename or "", upload.name or "")]
     return any("\x00" in value for value in values)
@@ -384,6 +397,7 @@ def _refuse_nul() -> None:
                                "go back, remove it (it is often pasted from another program) and send again.")
 
 
+@functools.lru_cache(maxsize=16)
 def content_security_policy(brand: branding.Brand) -> str:
     """The policy, with the logo's origin among the images' if it is on another site."""
     origins = branding.content_security_origins(brand)
