@@ -80,3 +80,47 @@ def test_a_sessions_csrf_token_is_signed_once_and_good_for_that_session_only(
     auth.login(bea)  # a new login is a new session, with a new token
     bea_token = CSRF_RE.search(client.get("/dashboard").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     assert bea_token not in (tokens[0], other_token)
+
+
+def _statements(app: Flask, client: FlaskClient, url: str) -> list[str]:
+    from sqlalchemy import event
+
+    from shooc.unit_of_work import get_db
+
+    connection = get_db(app).sessionmaker.kw["bind"]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    return statements
+
+
+def test_the_dashboard_reads_in_the_same_few_statements_whatever_the_enrolments(
+        app: Flask, client: FlaskClient, auth, db: Session, make_user, make_run) -> None:  # type: ignore[no-untyped-def]
+    """The user (with their unread count), their enrolments, one UNION ALL of every
+    mark on their workbooks and enrolments, announcements and live sessions: the same
+    with three runs' enrolments, answers and a self-assessment as with one enrolment
+    (bench/README.md, issue 21, measures the time)."""
+    from shooc.enrolment import self_assessment as self_assessments
+    from shooc.enrolment.services import enrol
+
+    learner = make_user()
+    auth.login(learner)
+    enrol(db, make_run(), learner.id)
+    db.commit()
+    _statements(app, client, "/dashboard")  # the published course read once, then kept (published.py)
+    one = _statements(app, client, "/dashboard")
+    assert len(one) <= 7, one
+    for _ in range(2):
+        enrolment = enrol(db, make_run(), learner.id)
+        self_assessments.skip(db, enrolment, self_assessments.BEFORE)
+    db.commit()
+    _statements(app, client, "/dashboard")
+    assert len(_statements(app, client, "/dashboard")) == len(one)
