@@ -229,13 +229,16 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,
         strategy="fixed-window",
     )
-    checks = app.before_request_funcs.setdefault(None, [])
-    before = list(checks)
+    hooks: list[list[Any]] = [app.before_request_funcs.setdefault(None, []), app.after_request_funcs.setdefault(None, []),
+             app.teardown_request_funcs.setdefault(None, [])]
+    before = [list(functions) for functions in hooks]
     limiter.init_app(app)
-    # Flask-Limiter's own check (a before_request function) looks at every request,
-    # and cost a tenth of a cached page's time even with the request filter below
-    # (bench/README.md, issue 21): it is asked only for the blueprints RULES limits.
-    checks[:] = [check if check in before else _only_where_limited(check) for check in checks]
+    # Flask-Limiter's own functions before, after and at the end of a request look at
+    # every request, and cost a fifth of a cached page's time even with the request
+    # filter below (bench/README.md, issue 21): they run only for the blueprints RULES
+    # limits (every limit, deduction and header of theirs is there).
+    for functions, earlier, passes_response in zip(hooks, before, (False, True, False)):
+        functions[:] = [f if f in earlier else _only_where_limited(f, passes_response) for f in functions]
     limiter.request_filter(_not_auth)
     for endpoint, (_, rules) in RULES.items():
         if endpoint not in app.view_functions:
@@ -252,10 +255,14 @@ def init_app(app: Flask) -> Limiter:
     return limiter
 
 
-def _only_where_limited(check: Callable[[], Any]) -> Callable[[], Any]:
-    @functools.wraps(check)
-    def limited_pages_only() -> Any:
-        return None if _not_auth() else check()
+def _only_where_limited(hook: Callable[..., Any], passes_response: bool) -> Callable[..., Any]:
+    """A request hook of Flask-Limiter's, for the limited blueprints only: elsewhere
+    a before or teardown hook does nothing, an after hook passes the response on."""
+    @functools.wraps(hook)
+    def limited_pages_only(*args: Any) -> Any:
+        if _not_auth():
+            return args[0] if passes_response else None
+        return hook(*args)
     return limited_pages_only
 
 
