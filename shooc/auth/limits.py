@@ -229,8 +229,9 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,
         strategy="fixed-window",
     )
-    hooks: list[list[Any]] = [app.before_request_funcs.setdefault(None, []), app.after_request_funcs.setdefault(None, []),
-             app.teardown_request_funcs.setdefault(None, [])]
+    hooks: list[list[Any]] = [app.before_request_funcs.setdefault(None, []),
+                              app.after_request_funcs.setdefault(None, []),
+                              app.teardown_request_funcs.setdefault(None, [])]
     before = [list(functions) for functions in hooks]
     limiter.init_app(app)
     # Flask-Limiter's own functions before, after and at the end of a request look at
