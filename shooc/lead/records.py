@@ -517,16 +517,18 @@ def _json_text(value: Any) -> str | None:
 
 def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]],
                  returning: Sequence[str] = (), skip_existing: bool = False) -> list[Any]:
-    """Insert ``rows`` (dicts of column values) in one statement and return the
-    ``returning`` columns of each inserted row (in no particular order).
+    """Insert ``rows`` (dicts of column values) and return the ``returning`` columns
+    of each inserted row (in no particular order).
 
-    On PostgreSQL the rows go as one array per column, ``INSERT ... SELECT * FROM
-    unnest(...)``: a handful of parameters instead of one per value. A 1,000-row
-    multi-VALUES INSERT of accounts took about 120 ms, nearly all of it psycopg and
-    the server binding, parsing and planning 10,000 parameters (bench/README.md);
-    as arrays it takes a few. The Python-side column defaults (a new account's
-    session token, created_at) are filled in here, as the ORM's INSERT would.
-    ``skip_existing``: ON CONFLICT DO NOTHING (a row already there is kept)."""
+    On PostgreSQL the rows go by COPY, straight into the table, as one stream that
+    psycopg formats in C. (They went as one array per column, INSERT ... SELECT FROM
+    unnest(...), which psycopg turned into array text value by value in Python:
+    about 40 % of a 10,000-row import's Python time, issue 21.) COPY returns
+    nothing, so the ids asked for are drawn from the table's sequence first (one
+    statement), as its default would have drawn them. ``skip_existing`` (ON CONFLICT DO
+    NOTHING: a row already there is kept) COPYs into a temporary table and inserts
+    from it. The Python-side column defaults (a new account's session token,
+    created_at) are filled in here, as the ORM's INSERT would."""
     if not rows:
         return []
     table = _table(model)
@@ -537,32 +539,48 @@ def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]
             return list(session.execute(statement.returning(*(table.c[name] for name in returning)), rows))
         session.execute(statement, rows)
         return []
+    if "id" in returning and "id" not in rows[0] and not skip_existing:
+        ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                              {"table": table.name, "n": len(rows)}).all()
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids)]
     columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and not c.primary_key)]
-    arrays: dict[str, list[Any]] = {}
-    for column in columns:
-        process = column.type.bind_processor(dialect)
-        if isinstance(column.type, JSON):  # an array of JSON texts; None stays NULL as render_nulls has it
-            process = _json_text
-        default = column.default
-        values = []
-        for row in rows:
-            if column.name in row:
-                value = row[column.name]
-            else:
-                assert default is not None
-                value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-            values.append(process(value) if process else value)
-        arrays[column.name] = values
+    values = list(zip(*(_column_values(column, rows, dialect) for column in columns)))
     names = ", ".join(c.name for c in columns)
-    unnest = ", ".join(f"CAST(:{c.name} AS {c.type.compile(dialect)}[])" for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({unnest})"
-    if skip_existing:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(returning)
-        return list(session.execute(text(sql), arrays))
-    session.execute(text(sql), arrays)
-    return []
+    connection = session.connection().connection.driver_connection  # psycopg's, for its COPY
+    assert connection is not None
+    cursor = connection.cursor()
+    if not skip_existing:
+        _copy(cursor, table.name, names, values)
+        return [tuple(row[name] for name in returning) for row in rows]
+    staged = f"import_{table.name}"
+    session.execute(text(f"CREATE TEMPORARY TABLE {staged} AS SELECT {names} FROM {table.name} WITH NO DATA"))
+    _copy(cursor, staged, names, values)
+    sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staged} ON CONFLICT DO NOTHING"
+    result = session.execute(text(sql + (" RETURNING " + ", ".join(returning) if returning else "")))
+    inserted = list(result) if returning else []
+    session.execute(text(f"DROP TABLE {staged}"))
+    return inserted
+
+
+def _column_values(column: Any, rows: list[dict[str, Any]], dialect: Any) -> list[Any]:
+    """One column's value in each row, as the database takes it: its default where
+    the row has none, through the column type's bind processing."""
+    process = column.type.bind_processor(dialect)
+    if isinstance(column.type, JSON):  # JSON text; None stays NULL as render_nulls has it
+        process = _json_text
+    if column.name in rows[0]:
+        values = [row[column.name] for row in rows]
+    else:
+        default = column.default
+        assert default is not None
+        values = [default.arg(None) if default.is_callable else default.arg for _ in rows]
+    return [process(value) for value in values] if process else values
+
+
+def _copy(cursor: Any, table: str, names: str, values: list[tuple[Any, ...]]) -> None:
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 class _Writer:
