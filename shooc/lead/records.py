@@ -603,21 +603,26 @@ class _Writer:
 
     def write(self, rows: Sequence[RecordRow]) -> None:
         """One batch, table by table: accounts, enrolments, submissions with their badges
-        (and starts), certificates, evaluations."""
-        enrolments = self._enrolments(rows, self._users(rows))
-        badges = self._submissions(rows, enrolments)
+        (and starts), certificates, evaluations. An enrolment made in this batch
+        (``created``) holds nothing yet: nobody else can see it before the commit, so
+        what it holds is not looked up."""
+        enrolments, created = self._enrolments(rows, self._users(rows))
+        badges = self._submissions(rows, enrolments, created)
         if badges:
-            self._certificates(rows, enrolments, badges)
-        self._evaluations(rows, enrolments)
+            self._certificates(rows, enrolments, badges, created)
+        self._evaluations(rows, enrolments, created)
 
-    def _submissions(self, rows: Sequence[RecordRow],
-                     enrolments: dict[str, tuple[int, int, str]]) -> list[dict[str, Any]]:
+    def _submissions(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
+                     created: set[int]) -> list[dict[str, Any]]:
         """Each completion not yet submitted becomes a submission, its badge and its
-        workbook's start; returns the badges."""
+        workbook's start; returns the badges. A new enrolment was given its count of
+        submissions when it was made; an existing one's count goes up here."""
         session, summary = self.session, self.summary
-        ids = [enrolment_id for enrolment_id, _, _ in enrolments.values()]
-        have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
-                                                  .where(_among(session, Submission.enrolment_id, ids)))}
+        earlier = [enrolment_id for enrolment_id, _, _ in enrolments.values() if enrolment_id not in created]
+        have: set[tuple[int, str]] = set()
+        if earlier:
+            have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
+                                                      .where(_among(session, Submission.enrolment_id, earlier)))}
         new_submissions: list[dict[str, Any]] = []
         for row in rows:
             enrolment_id = enrolments[row.email][0]
@@ -630,10 +635,10 @@ class _Writer:
         if not new_submissions:
             return []
         emails = {enrolments[row.email][0]: row.email for row in rows}
-        created = _bulk_insert(session, Submission, new_submissions,
-                               returning=("id", "enrolment_id", "workbook_slug", "submitted_at"))
+        inserted = _bulk_insert(session, Submission, new_submissions,
+                                returning=("id", "enrolment_id", "workbook_slug", "submitted_at"))
         badges = []
-        for submission_id, enrolment_id, slug, submitted_at in created:
+        for submission_id, enrolment_id, slug, submitted_at in inserted:
             salt = secrets.token_hex(8)
             badges.append({"id": new_assertion_id(), "submission_id": submission_id,
                            "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
@@ -646,8 +651,18 @@ class _Writer:
         _bulk_insert(session, WorkbookStart, starts, skip_existing=True)
         added: dict[int, int] = {}
         for submission in new_submissions:
-            added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
-        if session.get_bind().dialect.name == "postgresql":  # one statement, two arrays (see _bulk_insert)
+            if submission["enrolment_id"] not in created:
+                added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
+        if added:
+            self._count_submissions(added)
+        summary.workbooks_added += len(new_submissions)
+        summary.badges_issued += len(badges)
+        return badges
+
+    def _count_submissions(self, added: dict[int, int]) -> None:
+        """Enrolment id → how many submissions it was given: its count goes up by as many."""
+        session = self.session
+        if session.get_bind().dialect.name == "postgresql":  # one statement, two arrays
             session.execute(text("UPDATE enrolments SET submitted_count = enrolments.submitted_count + added.n "
                                  "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:ns AS INTEGER[])) AS added(id, n) "
                                  "WHERE enrolments.id = added.id"), {"ids": list(added), "ns": list(added.values())})
@@ -656,23 +671,27 @@ class _Writer:
             session.execute(update(table).where(table.c.id == bindparam("enrolment"))
                             .values(submitted_count=table.c.submitted_count + bindparam("added")),
                             [{"enrolment": e, "added": n} for e, n in added.items()])
-        summary.workbooks_added += len(new_submissions)
-        summary.badges_issued += len(badges)
-        return badges
 
     def _certificates(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
-                      badges: list[dict[str, Any]]) -> None:
+                      badges: list[dict[str, Any]], created: set[int]) -> None:
         """A certificate for every learner given a badge here who now holds a valid one
-        for every workbook of the course, and none yet: dated on the last of them."""
+        for every workbook of the course, and none yet: dated on the last of them. A
+        new enrolment's badges are this batch's."""
         session = self.session
-        touched = {b["enrolment_id"] for b in badges}
         valid: dict[int, dict[str, dt.datetime]] = {}
-        for enrolment_id, slug, issued_on in session.execute(
-                select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
-                .where(_among(session, BadgeAssertion.enrolment_id, touched), BadgeAssertion.revoked_at.is_(None))):
-            valid.setdefault(enrolment_id, {})[slug] = issued_on
-        certified = set(session.scalars(select(Certificate.enrolment_id)
-                                        .where(_among(session, Certificate.enrolment_id, touched))))
+        for badge in badges:
+            if badge["enrolment_id"] in created:
+                valid.setdefault(badge["enrolment_id"], {})[badge["workbook_slug"]] = badge["issued_on"]
+        earlier = {b["enrolment_id"] for b in badges} - created
+        certified: set[int] = set()
+        if earlier:
+            for enrolment_id, slug, issued_on in session.execute(
+                    select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
+                    .where(_among(session, BadgeAssertion.enrolment_id, earlier),
+                           BadgeAssertion.revoked_at.is_(None))):
+                valid.setdefault(enrolment_id, {})[slug] = issued_on
+            certified = set(session.scalars(select(Certificate.enrolment_id)
+                                            .where(_among(session, Certificate.enrolment_id, earlier))))
         names = {enrolments[row.email][0]: enrolments[row.email][2] for row in rows}
         certificates = [{"code": new_certificate_code(), "enrolment_id": enrolment_id,
                          "holder_name": names[enrolment_id], "issued_on": max(issued.values())}
@@ -681,14 +700,16 @@ class _Writer:
         _bulk_insert(session, Certificate, certificates)
         self.summary.certificates_issued += len(certificates)
 
-    def _evaluations(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]]) -> None:
+    def _evaluations(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
+                     created: set[int]) -> None:
         """The file's overall effect, where the learner gave no evaluation of their own."""
         rated = [row for row in rows if row.overall_effect is not None]
         if not rated:
             return
         session = self.session
+        earlier = [enrolments[row.email][0] for row in rated if enrolments[row.email][0] not in created]
         evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
-            _among(session, Evaluation.enrolment_id, [enrolments[row.email][0] for row in rated]))))
+            _among(session, Evaluation.enrolment_id, earlier)))) if earlier else set()
         evaluations: list[dict[str, Any]] = [
             {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
              "objective_ratings": {}, "comments": None, "source": "import",
@@ -719,9 +740,11 @@ class _Writer:
             self.summary.accounts_created += len(new)
         return users
 
-    def _enrolments(self, rows: Sequence[RecordRow],
-                    users: dict[str, tuple[int, str]]) -> dict[str, tuple[int, int, str]]:
-        """E-mail → (enrolment id, user id, the account's name), enrolling those who are not."""
+    def _enrolments(self, rows: Sequence[RecordRow], users: dict[str, tuple[int, str]],
+                    ) -> tuple[dict[str, tuple[int, int, str]], set[int]]:
+        """E-mail → (enrolment id, user id, the account's name), enrolling those who are
+        not; and the ids of the enrolments made, each counting the submissions that its
+        row's completions will make."""
         session, run = self.session, self.run
         by_user = {users[row.email][0]: row for row in rows}
         existing = {user_id: (enrolment_id, started_on, extended_until)
@@ -749,14 +772,17 @@ class _Writer:
                 continue
             new.append({"run_id": run.id, "user_id": user_id, "enrolled_on": row.registered_on,
                         "started_on": row.started_on, "extended_until": extension,
+                        "submitted_count": sum(day is not None for _, day in zip(self.workbooks, row.completed)),
                         "last_activity_at": self.at_midday(row.last_date) if row.started_on else None})
             self.summary.starts_added += row.started_on is not None
             self.summary.close_dates_extended += extension is not None
+        created: set[int] = set()
         if new:
             names = {user_id: name for user_id, name in users.values()}
             emails = {users[row.email][0]: row.email for row in rows}
             for enrolment_id, enrolled in _bulk_insert(session, Enrolment, new, returning=("id", "user_id")):
                 assert enrolled is not None  # each row was inserted with its user's id
                 result[emails[enrolled]] = (enrolment_id, enrolled, names[enrolled])
+                created.add(enrolment_id)
             self.summary.enrolments_created += len(new)
-        return result
+        return result, created
