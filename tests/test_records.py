@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token, mentoring
@@ -197,6 +198,16 @@ def test_a_second_file_completes_earlier_learners_and_enrols_new_ones_in_the_sam
     assert (figures["workbooks_completed"], figures["certificates_awarded"]) == (10, 2)
     again = records.import_records(db, past_run, check(db, past_run, second))
     assert again.added == 0 and again.certificates_issued == 0
+
+
+def test_a_bulk_write_that_breaks_a_constraint_raises_sqlalchemys_error(db: Session) -> None:
+    """On PostgreSQL the rows go by COPY on psycopg's connection: its errors still come
+    out as SQLAlchemy's, as every caller (and shooc.db.database_unreachable) expects."""
+    account = {"email": "twice@example.org", "name": "Twice", "password_hash": "!", "role": "learner",
+               "email_opt_in": False}
+    with pytest.raises(IntegrityError):
+        records._bulk_insert(db, User, [account, dict(account)], returning=("id",))
+    db.rollback()
 
 
 def test_a_completion_after_the_close_extends_that_learners_close_date(db: Session, past_run: Run) -> None:

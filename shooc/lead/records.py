@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, ColumnElement, Insert, Table, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shooc.audit import audit
@@ -546,15 +547,12 @@ def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]
     columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and not c.primary_key)]
     values = list(zip(*(_column_values(column, rows, dialect) for column in columns)))
     names = ", ".join(c.name for c in columns)
-    connection = session.connection().connection.driver_connection  # psycopg's, for its COPY
-    assert connection is not None
-    cursor = connection.cursor()
     if not skip_existing:
-        _copy(cursor, table.name, names, values)
-        return [tuple(row[name] for name in returning) for row in rows]
+        _copy(session, table.name, names, values)
+        return [tuple(map(row.__getitem__, returning)) for row in rows]
     staged = f"import_{table.name}"
     session.execute(text(f"CREATE TEMPORARY TABLE {staged} AS SELECT {names} FROM {table.name} WITH NO DATA"))
-    _copy(cursor, staged, names, values)
+    _copy(session, staged, names, values)
     sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staged} ON CONFLICT DO NOTHING"
     result = session.execute(text(sql + (" RETURNING " + ", ".join(returning) if returning else "")))
     inserted = list(result) if returning else []
@@ -577,10 +575,28 @@ def _column_values(column: Any, rows: list[dict[str, Any]], dialect: Any) -> lis
     return [process(value) for value in values] if process else values
 
 
-def _copy(cursor: Any, table: str, names: str, values: list[tuple[Any, ...]]) -> None:
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in values:
-            copy.write_row(row)
+def _copy(session: Session, table: str, names: str, values: list[tuple[Any, ...]]) -> None:
+    """COPY ``values`` (tuples in the order of ``names``) into ``table``, in the
+    session's transaction, on psycopg's own connection (SQLAlchemy has no COPY). Its
+    errors are raised as SQLAlchemy's, as a statement's would be: a unique violation
+    is an IntegrityError, a lost connection an OperationalError that
+    shooc.db.database_unreachable recognises."""
+    import psycopg  # only on PostgreSQL (the postgres extra)
+
+    connection = session.connection()
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    with driver_connection.cursor() as cursor:
+        try:
+            with cursor.copy(statement) as copy:
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            error: Any = exc
+            raise DBAPIError.instance(statement, None, error, psycopg.Error, dialect=connection.dialect,
+                                      connection_invalidated=connection.dialect.is_disconnect(
+                                          error, driver_connection, cursor)) from exc
 
 
 class _Writer:
