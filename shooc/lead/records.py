@@ -664,7 +664,10 @@ class _Writer:
         _bulk_insert(session, BadgeAssertion, badges)
         starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
                    "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
-        _bulk_insert(session, WorkbookStart, starts, skip_existing=True)
+        # an earlier enrolment's start of that workbook, if it has one, is kept
+        _bulk_insert(session, WorkbookStart, [s for s in starts if s["enrolment_id"] in created])
+        _bulk_insert(session, WorkbookStart, [s for s in starts if s["enrolment_id"] not in created],
+                     skip_existing=True)
         added: dict[int, int] = {}
         for submission in new_submissions:
             if submission["enrolment_id"] not in created:
