@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from conftest import PASSWORD, TODAY, complete_and_submit, csrf_token, mentoring
@@ -164,6 +165,49 @@ def test_someone_already_in_the_run_keeps_their_work_and_gains_the_rest(client, 
     assert page.status_code == 200 and "Submitted" in page.get_data(as_text=True)
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert "2 of 5" in dashboard or "2/5" in dashboard, dashboard
+
+
+def test_a_second_file_completes_earlier_learners_and_enrols_new_ones_in_the_same_batch(
+        db: Session, past_run: Run) -> None:
+    """A learner of an earlier file (three workbooks) completes the other two in the
+    next file, beside a new learner in the same batch: each is certified once, on the
+    last of their badges, and counts exactly what they submitted (issue 21: a batch
+    looks up only what its earlier enrolments hold)."""
+    first = [row(started_on="2017-02-02", workbook_1="2017-02-10", workbook_2="2017-03-01",
+                 workbook_3="2017-03-20")]
+    records.import_records(db, past_run, check(db, past_run, first))
+    db.commit()
+    second = [row(started_on="2017-02-02", workbook_1="2017-02-10", workbook_2="2017-03-01",
+                  workbook_3="2017-03-20", workbook_4="2017-04-02", workbook_5="2017-05-05", overall_effect="good"),
+              row(email="bea@example.org", name="Bea Baker", started_on="2017-02-03", workbook_1="2017-02-11",
+                  workbook_2="2017-02-12", workbook_3="2017-02-13", workbook_4="2017-02-14",
+                  workbook_5="2017-02-15", overall_effect="excellent")]
+    summary = records.import_records(db, past_run, check(db, past_run, second))
+    db.commit()
+    assert (summary.enrolments_created, summary.enrolments_kept) == (1, 1)
+    assert (summary.workbooks_added, summary.badges_issued, summary.certificates_issued,
+            summary.evaluations_added) == (7, 7, 2, 2)
+    db.expire_all()
+    by_email = {e.user.email: e for e in db.scalars(select(Enrolment).where(Enrolment.run_id == past_run.id))}
+    assert {email: e.submitted_count for email, e in by_email.items()} == {"ann@example.org": 5,
+                                                                          "bea@example.org": 5}
+    issued = {c.enrolment_id: c.issued_on.date() for c in db.scalars(select(Certificate))}
+    assert issued == {by_email["ann@example.org"].id: dt.date(2017, 5, 5),
+                      by_email["bea@example.org"].id: dt.date(2017, 2, 15)}
+    figures = run_stats(db, past_run)
+    assert (figures["workbooks_completed"], figures["certificates_awarded"]) == (10, 2)
+    again = records.import_records(db, past_run, check(db, past_run, second))
+    assert again.added == 0 and again.certificates_issued == 0
+
+
+def test_a_bulk_write_that_breaks_a_constraint_raises_sqlalchemys_error(db: Session) -> None:
+    """On PostgreSQL the rows go by COPY on psycopg's connection: its errors still come
+    out as SQLAlchemy's, as every caller (and shooc.db.database_unreachable) expects."""
+    account = {"email": "twice@example.org", "name": "Twice", "password_hash": "!", "role": "learner",
+               "email_opt_in": False}
+    with pytest.raises(IntegrityError):
+        records._bulk_insert(db, User, [account, dict(account)], returning=("id",))
+    db.rollback()
 
 
 def test_a_completion_after_the_close_extends_that_learners_close_date(db: Session, past_run: Run) -> None:

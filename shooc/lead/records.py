@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, ColumnElement, Insert, Table, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shooc.audit import audit
@@ -504,7 +505,8 @@ def _table(model: type[Base]) -> Table:
 
 def _among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter for a
-    batch's 1,000 values rather than 1,000 to bind and plan (see _bulk_insert)."""
+    batch's 1,000 values rather than 1,000 to bind and plan (a 1,000-row multi-VALUES
+    INSERT of accounts bound and planned 10,000 parameters in about 120 ms)."""
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
@@ -517,16 +519,18 @@ def _json_text(value: Any) -> str | None:
 
 def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]],
                  returning: Sequence[str] = (), skip_existing: bool = False) -> list[Any]:
-    """Insert ``rows`` (dicts of column values) in one statement and return the
-    ``returning`` columns of each inserted row (in no particular order).
+    """Insert ``rows`` (dicts of column values) and return the ``returning`` columns
+    of each inserted row (in no particular order).
 
-    On PostgreSQL the rows go as one array per column, ``INSERT ... SELECT * FROM
-    unnest(...)``: a handful of parameters instead of one per value. A 1,000-row
-    multi-VALUES INSERT of accounts took about 120 ms, nearly all of it psycopg and
-    the server binding, parsing and planning 10,000 parameters (bench/README.md);
-    as arrays it takes a few. The Python-side column defaults (a new account's
-    session token, created_at) are filled in here, as the ORM's INSERT would.
-    ``skip_existing``: ON CONFLICT DO NOTHING (a row already there is kept)."""
+    On PostgreSQL the rows go by COPY, straight into the table, as one stream that
+    psycopg formats in C. (They went as one array per column, INSERT ... SELECT FROM
+    unnest(...), which psycopg turned into array text value by value in Python:
+    about 40 % of a 10,000-row import's Python time, issue 21.) COPY returns
+    nothing, so the ids asked for are drawn from the table's sequence first (one
+    statement), as its default would have drawn them. ``skip_existing`` (ON CONFLICT DO
+    NOTHING: a row already there is kept) COPYs into a temporary table and inserts
+    from it. The Python-side column defaults (a new account's session token,
+    created_at) are filled in here, as the ORM's INSERT would."""
     if not rows:
         return []
     table = _table(model)
@@ -537,32 +541,63 @@ def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]
             return list(session.execute(statement.returning(*(table.c[name] for name in returning)), rows))
         session.execute(statement, rows)
         return []
+    if "id" in returning and "id" not in rows[0] and not skip_existing:
+        ids = session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                              {"table": table.name, "n": len(rows)}).all()
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids)]
     columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and not c.primary_key)]
-    arrays: dict[str, list[Any]] = {}
-    for column in columns:
-        process = column.type.bind_processor(dialect)
-        if isinstance(column.type, JSON):  # an array of JSON texts; None stays NULL as render_nulls has it
-            process = _json_text
-        default = column.default
-        values = []
-        for row in rows:
-            if column.name in row:
-                value = row[column.name]
-            else:
-                assert default is not None
-                value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-            values.append(process(value) if process else value)
-        arrays[column.name] = values
+    values = list(zip(*(_column_values(column, rows, dialect) for column in columns)))
     names = ", ".join(c.name for c in columns)
-    unnest = ", ".join(f"CAST(:{c.name} AS {c.type.compile(dialect)}[])" for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({unnest})"
-    if skip_existing:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(returning)
-        return list(session.execute(text(sql), arrays))
-    session.execute(text(sql), arrays)
-    return []
+    if not skip_existing:
+        _copy(session, table.name, names, values)
+        return [tuple(map(row.__getitem__, returning)) for row in rows]
+    staged = f"import_{table.name}"
+    session.execute(text(f"CREATE TEMPORARY TABLE {staged} AS SELECT {names} FROM {table.name} WITH NO DATA"))
+    _copy(session, staged, names, values)
+    sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staged} ON CONFLICT DO NOTHING"
+    result = session.execute(text(sql + (" RETURNING " + ", ".join(returning) if returning else "")))
+    inserted = list(result) if returning else []
+    session.execute(text(f"DROP TABLE {staged}"))
+    return inserted
+
+
+def _column_values(column: Any, rows: list[dict[str, Any]], dialect: Any) -> list[Any]:
+    """One column's value in each row, as the database takes it: its default where
+    the row has none, through the column type's bind processing."""
+    process = column.type.bind_processor(dialect)
+    if isinstance(column.type, JSON):  # JSON text; None stays NULL as render_nulls has it
+        process = _json_text
+    if column.name in rows[0]:
+        values = [row[column.name] for row in rows]
+    else:
+        default = column.default
+        assert default is not None
+        values = [default.arg(None) if default.is_callable else default.arg for _ in rows]
+    return [process(value) for value in values] if process else values
+
+
+def _copy(session: Session, table: str, names: str, values: list[tuple[Any, ...]]) -> None:
+    """COPY ``values`` (tuples in the order of ``names``) into ``table``, in the
+    session's transaction, on psycopg's own connection (SQLAlchemy has no COPY). Its
+    errors are raised as SQLAlchemy's, as a statement's would be: a unique violation
+    is an IntegrityError, a lost connection an OperationalError that
+    shooc.db.database_unreachable recognises."""
+    import psycopg  # only on PostgreSQL (the postgres extra)
+
+    connection = session.connection()
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    with driver_connection.cursor() as cursor:
+        try:
+            with cursor.copy(statement) as copy:
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            error: Any = exc
+            raise DBAPIError.instance(statement, None, error, psycopg.Error, dialect=connection.dialect,
+                                      connection_invalidated=connection.dialect.is_disconnect(
+                                          error, driver_connection, cursor)) from exc
 
 
 class _Writer:
@@ -585,21 +620,26 @@ class _Writer:
 
     def write(self, rows: Sequence[RecordRow]) -> None:
         """One batch, table by table: accounts, enrolments, submissions with their badges
-        (and starts), certificates, evaluations."""
-        enrolments = self._enrolments(rows, self._users(rows))
-        badges = self._submissions(rows, enrolments)
+        (and starts), certificates, evaluations. An enrolment made in this batch
+        (``created``) holds nothing yet: nobody else can see it before the commit, so
+        what it holds is not looked up."""
+        enrolments, created = self._enrolments(rows, self._users(rows))
+        badges = self._submissions(rows, enrolments, created)
         if badges:
-            self._certificates(rows, enrolments, badges)
-        self._evaluations(rows, enrolments)
+            self._certificates(rows, enrolments, badges, created)
+        self._evaluations(rows, enrolments, created)
 
-    def _submissions(self, rows: Sequence[RecordRow],
-                     enrolments: dict[str, tuple[int, int, str]]) -> list[dict[str, Any]]:
+    def _submissions(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
+                     created: set[int]) -> list[dict[str, Any]]:
         """Each completion not yet submitted becomes a submission, its badge and its
-        workbook's start; returns the badges."""
+        workbook's start; returns the badges. A new enrolment was given its count of
+        submissions when it was made; an existing one's count goes up here."""
         session, summary = self.session, self.summary
-        ids = [enrolment_id for enrolment_id, _, _ in enrolments.values()]
-        have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
-                                                  .where(_among(session, Submission.enrolment_id, ids)))}
+        earlier = [enrolment_id for enrolment_id, _, _ in enrolments.values() if enrolment_id not in created]
+        have: set[tuple[int, str]] = set()
+        if earlier:
+            have = {(e, s) for e, s in session.execute(select(Submission.enrolment_id, Submission.workbook_slug)
+                                                      .where(_among(session, Submission.enrolment_id, earlier)))}
         new_submissions: list[dict[str, Any]] = []
         for row in rows:
             enrolment_id = enrolments[row.email][0]
@@ -612,10 +652,10 @@ class _Writer:
         if not new_submissions:
             return []
         emails = {enrolments[row.email][0]: row.email for row in rows}
-        created = _bulk_insert(session, Submission, new_submissions,
-                               returning=("id", "enrolment_id", "workbook_slug", "submitted_at"))
+        inserted = _bulk_insert(session, Submission, new_submissions,
+                                returning=("id", "enrolment_id", "workbook_slug", "submitted_at"))
         badges = []
-        for submission_id, enrolment_id, slug, submitted_at in created:
+        for submission_id, enrolment_id, slug, submitted_at in inserted:
             salt = secrets.token_hex(8)
             badges.append({"id": new_assertion_id(), "submission_id": submission_id,
                            "enrolment_id": enrolment_id, "course_slug": self.run.course.slug,
@@ -625,11 +665,24 @@ class _Writer:
         _bulk_insert(session, BadgeAssertion, badges)
         starts = [{"enrolment_id": s["enrolment_id"], "workbook_slug": s["workbook_slug"],
                    "started_on": s["submitted_at"].astimezone(self.zone).date()} for s in new_submissions]
-        _bulk_insert(session, WorkbookStart, starts, skip_existing=True)
+        # an earlier enrolment's start of that workbook, if it has one, is kept
+        _bulk_insert(session, WorkbookStart, [s for s in starts if s["enrolment_id"] in created])
+        _bulk_insert(session, WorkbookStart, [s for s in starts if s["enrolment_id"] not in created],
+                     skip_existing=True)
         added: dict[int, int] = {}
         for submission in new_submissions:
-            added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
-        if session.get_bind().dialect.name == "postgresql":  # one statement, two arrays (see _bulk_insert)
+            if submission["enrolment_id"] not in created:
+                added[submission["enrolment_id"]] = added.get(submission["enrolment_id"], 0) + 1
+        if added:
+            self._count_submissions(added)
+        summary.workbooks_added += len(new_submissions)
+        summary.badges_issued += len(badges)
+        return badges
+
+    def _count_submissions(self, added: dict[int, int]) -> None:
+        """Enrolment id → how many submissions it was given: its count goes up by as many."""
+        session = self.session
+        if session.get_bind().dialect.name == "postgresql":  # one statement, two arrays
             session.execute(text("UPDATE enrolments SET submitted_count = enrolments.submitted_count + added.n "
                                  "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:ns AS INTEGER[])) AS added(id, n) "
                                  "WHERE enrolments.id = added.id"), {"ids": list(added), "ns": list(added.values())})
@@ -638,23 +691,27 @@ class _Writer:
             session.execute(update(table).where(table.c.id == bindparam("enrolment"))
                             .values(submitted_count=table.c.submitted_count + bindparam("added")),
                             [{"enrolment": e, "added": n} for e, n in added.items()])
-        summary.workbooks_added += len(new_submissions)
-        summary.badges_issued += len(badges)
-        return badges
 
     def _certificates(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
-                      badges: list[dict[str, Any]]) -> None:
+                      badges: list[dict[str, Any]], created: set[int]) -> None:
         """A certificate for every learner given a badge here who now holds a valid one
-        for every workbook of the course, and none yet: dated on the last of them."""
+        for every workbook of the course, and none yet: dated on the last of them. A
+        new enrolment's badges are this batch's."""
         session = self.session
-        touched = {b["enrolment_id"] for b in badges}
         valid: dict[int, dict[str, dt.datetime]] = {}
-        for enrolment_id, slug, issued_on in session.execute(
-                select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
-                .where(_among(session, BadgeAssertion.enrolment_id, touched), BadgeAssertion.revoked_at.is_(None))):
-            valid.setdefault(enrolment_id, {})[slug] = issued_on
-        certified = set(session.scalars(select(Certificate.enrolment_id)
-                                        .where(_among(session, Certificate.enrolment_id, touched))))
+        for badge in badges:
+            if badge["enrolment_id"] in created:
+                valid.setdefault(badge["enrolment_id"], {})[badge["workbook_slug"]] = badge["issued_on"]
+        earlier = {b["enrolment_id"] for b in badges} - created
+        certified: set[int] = set()
+        if earlier:
+            for enrolment_id, slug, issued_on in session.execute(
+                    select(BadgeAssertion.enrolment_id, BadgeAssertion.workbook_slug, BadgeAssertion.issued_on)
+                    .where(_among(session, BadgeAssertion.enrolment_id, earlier),
+                           BadgeAssertion.revoked_at.is_(None))):
+                valid.setdefault(enrolment_id, {})[slug] = issued_on
+            certified = set(session.scalars(select(Certificate.enrolment_id)
+                                            .where(_among(session, Certificate.enrolment_id, earlier))))
         names = {enrolments[row.email][0]: enrolments[row.email][2] for row in rows}
         certificates = [{"code": new_certificate_code(), "enrolment_id": enrolment_id,
                          "holder_name": names[enrolment_id], "issued_on": max(issued.values())}
@@ -663,14 +720,16 @@ class _Writer:
         _bulk_insert(session, Certificate, certificates)
         self.summary.certificates_issued += len(certificates)
 
-    def _evaluations(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]]) -> None:
+    def _evaluations(self, rows: Sequence[RecordRow], enrolments: dict[str, tuple[int, int, str]],
+                     created: set[int]) -> None:
         """The file's overall effect, where the learner gave no evaluation of their own."""
         rated = [row for row in rows if row.overall_effect is not None]
         if not rated:
             return
         session = self.session
+        earlier = [enrolments[row.email][0] for row in rated if enrolments[row.email][0] not in created]
         evaluated = set(session.scalars(select(Evaluation.enrolment_id).where(
-            _among(session, Evaluation.enrolment_id, [enrolments[row.email][0] for row in rated]))))
+            _among(session, Evaluation.enrolment_id, earlier)))) if earlier else set()
         evaluations: list[dict[str, Any]] = [
             {"enrolment_id": enrolments[row.email][0], "overall_effect": row.overall_effect,
              "objective_ratings": {}, "comments": None, "source": "import",
@@ -701,9 +760,11 @@ class _Writer:
             self.summary.accounts_created += len(new)
         return users
 
-    def _enrolments(self, rows: Sequence[RecordRow],
-                    users: dict[str, tuple[int, str]]) -> dict[str, tuple[int, int, str]]:
-        """E-mail → (enrolment id, user id, the account's name), enrolling those who are not."""
+    def _enrolments(self, rows: Sequence[RecordRow], users: dict[str, tuple[int, str]],
+                    ) -> tuple[dict[str, tuple[int, int, str]], set[int]]:
+        """E-mail → (enrolment id, user id, the account's name), enrolling those who are
+        not; and the ids of the enrolments made, each counting the submissions that its
+        row's completions will make."""
         session, run = self.session, self.run
         by_user = {users[row.email][0]: row for row in rows}
         existing = {user_id: (enrolment_id, started_on, extended_until)
@@ -731,14 +792,17 @@ class _Writer:
                 continue
             new.append({"run_id": run.id, "user_id": user_id, "enrolled_on": row.registered_on,
                         "started_on": row.started_on, "extended_until": extension,
+                        "submitted_count": sum(day is not None for _, day in zip(self.workbooks, row.completed)),
                         "last_activity_at": self.at_midday(row.last_date) if row.started_on else None})
             self.summary.starts_added += row.started_on is not None
             self.summary.close_dates_extended += extension is not None
+        created: set[int] = set()
         if new:
             names = {user_id: name for user_id, name in users.values()}
             emails = {users[row.email][0]: row.email for row in rows}
             for enrolment_id, enrolled in _bulk_insert(session, Enrolment, new, returning=("id", "user_id")):
                 assert enrolled is not None  # each row was inserted with its user's id
                 result[emails[enrolled]] = (enrolment_id, enrolled, names[enrolled])
+                created.add(enrolment_id)
             self.summary.enrolments_created += len(new)
-        return result
+        return result, created
