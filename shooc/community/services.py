@@ -33,11 +33,12 @@ Decisions (issue 16), for course teams:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from shooc.audit import audit
@@ -602,12 +603,40 @@ def _shown_rows(reader: Member, rows: Any) -> list[Shown]:
     return shown
 
 
-def _select_shown(reader: Member, *columns: Any) -> Any:
-    """A statement reading posts as ``_shown_rows`` takes them (add a FROM's conditions):
-    the post's columns, its author's name and whether this reader marked it helpful."""
-    marked = select(Helpful.post_id).where(Helpful.post_id == Post.id, Helpful.user_id == reader.user.id).exists()
+def _select_shown(*columns: Any) -> Any:
+    """A statement reading posts as ``_shown_rows`` takes them (add a FROM's conditions;
+    bind ``reader_id``): the post's columns, its author's name and whether this reader
+    marked it helpful."""
+    marked = select(Helpful.post_id).where(Helpful.post_id == Post.id,
+                                           Helpful.user_id == bindparam("reader_id")).exists()
     return (select(*_POST_COLUMNS, User.name, User.name_shown, marked, *columns)
             .outerjoin(User, User.id == Post.author_id))
+
+
+@functools.cache
+def _threads_statements(course_team: bool, introductions: bool) -> dict[str, Any]:
+    """The statements of ``threads``, built once per kind of reader and discussion
+    (building them, and their cache keys, was a tenth of the page): bind ``run_id``,
+    ``workbook_slug``, ``reader_id``, ``size``, ``offset`` and ``thread_ids``."""
+    visible = () if course_team else (Post.hidden_at.is_(None),)  # _visible: the course team sees hidden posts
+    where = (Post.run_id == bindparam("run_id"), Post.parent_id.is_(None), *visible,
+             Post.workbook_slug.is_(None) if introductions else Post.workbook_slug == bindparam("workbook_slug"))
+    page = _select_shown().limit(bindparam("size")).offset(bindparam("offset"))
+    others = page.where(*where, Post.pinned_at.is_(None))
+    ranked = (select(Post.id, func.row_number().over(partition_by=Post.parent_id,
+                                                     order_by=(Post.created_at.desc(), Post.id.desc())).label("n"))
+              .where(Post.parent_id.in_(bindparam("thread_ids", expanding=True)), *visible).subquery())
+    return {
+        "count": select(func.count(), func.count().filter(Post.pinned_at.is_not(None))).where(*where),
+        # Pinned threads first, then the others, each read in its index's order (one
+        # ORDER BY over both would sort every thread of the discussion for each page)
+        "pinned": page.where(*where, Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc(), Post.id.desc()),
+        "newest": others.order_by(Post.created_at.desc(), Post.id.desc()),
+        "helpful": others.order_by(Post.helpful_count.desc(), Post.created_at.desc(), Post.id.desc()),
+        # the last REPLIES_SHOWN replies of each thread, oldest first
+        "replies": (_select_shown().join(ranked, ranked.c.id == Post.id).where(ranked.c.n <= REPLIES_SHOWN)
+                    .order_by(Post.created_at, Post.id)),
+    }
 
 
 def threads(session: Session, reader: Member, workbook_slug: str | None, sort: str = "newest",
@@ -615,40 +644,30 @@ def threads(session: Session, reader: Member, workbook_slug: str | None, sort: s
     """A page of a discussion's threads, pinned first, each with its latest replies:
     at most four statements whatever the discussion's size (the count, the pinned
     threads of the page if any, the others if any room is left, their replies)."""
-    where = (Post.run_id == reader.run.id, Post.parent_id.is_(None), _visible(reader),
-             Post.workbook_slug.is_(None) if workbook_slug is None else Post.workbook_slug == workbook_slug)
-    total, pinned = session.execute(select(func.count(), func.count().filter(Post.pinned_at.is_not(None)))
-                                    .where(*where)).one()
+    statements = _threads_statements(reader.course_team, workbook_slug is None)
+    values: dict[str, Any] = {"run_id": reader.run.id, "workbook_slug": workbook_slug, "reader_id": reader.user.id}
+    total, pinned = session.execute(statements["count"], values).one()
     number, pages = _page_bounds(total, number, size)
-    # Pinned threads first, then the others, each read in its index's order (one
-    # ORDER BY over both would sort every thread of the discussion for each page)
     offset = (number - 1) * size
     page: list[Shown] = []
     if pinned > offset:
-        page = _shown_rows(reader, session.execute(
-            _select_shown(reader).where(*where, Post.pinned_at.is_not(None))
-            .order_by(Post.pinned_at.desc(), Post.id.desc()).limit(min(size, pinned - offset)).offset(offset)))
+        page = _shown_rows(reader, session.execute(statements["pinned"], {
+            **values, "size": min(size, pinned - offset), "offset": offset}))
     if len(page) < size and total > pinned:
-        order = [Post.helpful_count.desc()] if sort == "helpful" else []
-        page += _shown_rows(reader, session.execute(
-            _select_shown(reader).where(*where, Post.pinned_at.is_(None))
-            .order_by(*order, Post.created_at.desc(), Post.id.desc())
-            .limit(size - len(page)).offset(max(0, offset - pinned))))
-    replies = _latest_replies(session, reader, [item.post.id for item in page])
+        page += _shown_rows(reader, session.execute(statements["helpful" if sort == "helpful" else "newest"], {
+            **values, "size": size - len(page), "offset": max(0, offset - pinned)}))
+    replies = _latest_replies(session, reader, statements["replies"], [item.post.id for item in page])
     return Page([replace(item, replies=replies.get(item.post.id, ())) for item in page], number, pages, total)
 
 
-def _latest_replies(session: Session, reader: Member, thread_ids: list[int]) -> dict[int, tuple[Shown, ...]]:
+def _latest_replies(session: Session, reader: Member, statement: Any,
+                    thread_ids: list[int]) -> dict[int, tuple[Shown, ...]]:
     """The last REPLIES_SHOWN replies of each thread, oldest first, in one statement."""
     if not thread_ids:
         return {}
-    ranked = (select(Post.id, func.row_number().over(partition_by=Post.parent_id,
-                                                     order_by=(Post.created_at.desc(), Post.id.desc())).label("n"))
-              .where(Post.parent_id.in_(thread_ids), _visible(reader)).subquery())
-    rows = session.execute(_select_shown(reader).join(ranked, ranked.c.id == Post.id)
-                           .where(ranked.c.n <= REPLIES_SHOWN).order_by(Post.created_at, Post.id))
     found: dict[int, list[Shown]] = {}
-    for reply in _shown_rows(reader, rows):
+    for reply in _shown_rows(reader, session.execute(statement, {"thread_ids": thread_ids,
+                                                                 "reader_id": reader.user.id})):
         assert reply.post.parent_id is not None
         found.setdefault(reply.post.parent_id, []).append(reply)
     return {thread_id: tuple(replies) for thread_id, replies in found.items()}
@@ -667,7 +686,8 @@ def visible_to(reader: Member, post: Post) -> bool:
 
 
 def shown_post(session: Session, reader: Member, post: Post) -> Shown:
-    return _shown_rows(reader, session.execute(_select_shown(reader).where(Post.id == post.id)))[0]
+    return _shown_rows(reader, session.execute(_select_shown().where(Post.id == post.id),
+                                               {"reader_id": reader.user.id}))[0]
 
 
 def thread_page(session: Session, reader: Member, thread: Post, number: int = 1,
@@ -676,9 +696,9 @@ def thread_page(session: Session, reader: Member, thread: Post, number: int = 1,
     where = (Post.parent_id == thread.id, _visible(reader))
     total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
     number, pages = _page_bounds(total, number, size)
-    replies = _shown_rows(reader, session.execute(_select_shown(reader).where(*where)
-                                                  .order_by(Post.created_at, Post.id)
-                                                  .limit(size).offset((number - 1) * size)))
+    replies = _shown_rows(reader, session.execute(_select_shown().where(*where).order_by(Post.created_at, Post.id)
+                                                  .limit(size).offset((number - 1) * size),
+                                                  {"reader_id": reader.user.id}))
     return shown_post(session, reader, thread), Page(replies, number, pages, total)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role, User
@@ -40,14 +41,15 @@ def _reader(course: Course) -> community.Member:
     return found
 
 
-def _post_links() -> dict[str, str]:
+def _post_links() -> dict[str, Markup]:
     """The addresses of a post's pages and forms, as prefixes to which _post.html adds
     the post's id (and the action): built once per page rather than by five to ten
     ``url_for`` per post (a third of a page of 80 posts). tests/test_community.py
-    checks them against ``url_for`` for every action."""
+    checks them against ``url_for`` for every action. Escaped once here (Markup), so
+    that the page does not escape them again for each use."""
     links = {"post": url_for("community.post_page", post_id=0), "lead": url_for("community.hide", post_id=0)}
     assert links["post"].endswith("/0") and links["lead"].endswith("/0/hide"), links
-    return {"post": links["post"][:-1], "lead": links["lead"][:-len("0/hide")]}
+    return {"post": escape(links["post"][:-1]), "lead": escape(links["lead"][:-len("0/hide")])}
 
 
 def _discussion(course_slug: str, workbook_slug: str | None) -> ResponseReturnValue:
