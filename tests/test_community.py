@@ -510,6 +510,47 @@ def test_the_discussion_page_shows_each_reader_what_they_may_see_and_do(
     assert f'formaction="/lead/posts/{thread.id}/pin"' in page and 'aria-pressed="true"' not in page
 
 
+def test_posts_kept_as_drawn_give_the_same_page_and_any_change_is_drawn_anew(
+        client: FlaskClient, auth: Auth, db: Session, people, run: Run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """views.post_html keeps each post as drawn, by all that drawing it reads: a page from
+    kept posts is the page drawn afresh, a mark, a hiding or a new name shows on the very
+    next request, and no more than FRAGMENTS_KEPT are kept."""
+    from shooc.community import views
+    from shooc.community.models import Helpful
+
+    thread = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=people["a"].id, body="t",
+                  body_html="<p>Kept thread</p>", helpful_count=0, reply_count=1, open_reports=0)
+    db.add(thread)
+    db.flush()
+    reply = Post(run_id=run.id, workbook_slug=WORKBOOK, parent_id=thread.id, author_id=people["b"].id, body="r",
+                 body_html="<p>Kept reply</p>", helpful_count=0, reply_count=0, open_reports=0)
+    db.add(reply)
+    db.commit()
+    auth.login(people["b"])
+    first = client.get(DISCUSSION).get_data(as_text=True)
+    assert "Kept thread" in first and 'aria-pressed="false"' in first
+    views._fragments.clear()
+    assert client.get(DISCUSSION).get_data(as_text=True) == first  # drawn afresh
+    assert client.get(DISCUSSION).get_data(as_text=True) == first  # from what was kept
+
+    db.add(Helpful(post_id=thread.id, user_id=people["b"].id))
+    thread.helpful_count = 1
+    people["a"].name_shown = "short"
+    db.commit()
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert 'aria-pressed="true"' in page and "Helpful (1)" in page and "Ann A." in page and "Ann Archer" not in page
+    reply.hidden_at, reply.hidden_reason = community.utcnow(), "Off topic"
+    db.commit()
+    assert "Kept reply" not in client.get(DISCUSSION).get_data(as_text=True)
+
+    reply.hidden_at = None
+    db.commit()
+    monkeypatch.setattr(views, "FRAGMENTS_KEPT", 1)
+    views._fragments.clear()
+    assert "Kept reply" in client.get(DISCUSSION).get_data(as_text=True)  # two posts drawn, one kept
+    assert len(views._fragments) == 1
+
+
 def test_evaluators_get_the_community_figures_with_small_groups_withheld(db: Session, make_user, run: Run,
                                                                          people) -> None:  # type: ignore[no-untyped-def]
     from conftest import complete_and_submit

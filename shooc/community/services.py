@@ -122,6 +122,16 @@ def member(session: Session, user: User, run: Run) -> Member | None:
     return Member(user, run, enrolment, muted)
 
 
+#: A learner's latest enrolment in a course, its run and whether they are muted in it:
+#: built once (course_member reads it on every page of the discussions).
+_PARTICIPANT_IN_COURSE = (
+    select(Enrolment, Mute.user_id).join(Enrolment.run)
+    .outerjoin(Mute, (Mute.run_id == Enrolment.run_id) & (Mute.user_id == Enrolment.user_id))
+    .where(Enrolment.user_id == bindparam("user_id"), Run.course_id == bindparam("course_id"))
+    .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())
+    .options(contains_eager(Enrolment.run)).limit(1))
+
+
 def course_member(session: Session, user: User, course_id: int, run_slug: str | None = None) -> Member | None:
     """The person as a member of the discussions of a course's run, or None if they
     may not see them: a participant in the run they joined last (in one statement,
@@ -130,12 +140,7 @@ def course_member(session: Session, user: User, course_id: int, run_slug: str | 
     if not leads_every_course(user):
         if user.role is not Role.learner:
             return None  # evaluators see figures, never posts
-        found = session.execute(
-            select(Enrolment, Mute.user_id).join(Enrolment.run)
-            .outerjoin(Mute, (Mute.run_id == Enrolment.run_id) & (Mute.user_id == Enrolment.user_id))
-            .where(Enrolment.user_id == user.id, Run.course_id == course_id)
-            .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())
-            .options(contains_eager(Enrolment.run)).limit(1)).first()
+        found = session.execute(_PARTICIPANT_IN_COURSE, {"user_id": user.id, "course_id": course_id}).first()
         if found is not None:
             enrolment, muted = found
             return Member(user, enrolment.run, enrolment, muted is not None)

@@ -8,6 +8,9 @@ page). A post of another run is a 404, as if it did not exist.
 """
 from __future__ import annotations
 
+import secrets
+import threading
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -50,6 +53,41 @@ def _post_links() -> dict[str, Markup]:
     links = {"post": url_for("community.post_page", post_id=0), "lead": url_for("community.hide", post_id=0)}
     assert links["post"].endswith("/0") and links["lead"].endswith("/0/hide"), links
     return {"post": escape(links["post"][:-1]), "lead": escape(links["lead"][:-len("0/hide")])}
+
+
+#: Posts as _post.html's post_view drew them, by the arguments it was given (the post's
+#: row, its author, state, mark and editability for this reader; whether the reader wrote
+#: it or is of the course team; the address prefixes), with the page's CSRF field left as
+#: _CSRF_SLOT. Drawing a page's 80 posts was half of the page's time; most readers of a
+#: discussion see its posts drawn alike, so each is drawn once per process and kept. Any
+#: change to a post (its text, marks, state, a name) makes another key, never a stale
+#: page; old keys are dropped oldest first past FRAGMENTS_KEPT (a post's row and its
+#: drawing: 2-3 kB for most, some 14 kB at MAX_POST; a few MB a process, 30 at most).
+_fragments: dict[tuple[object, ...], str] = {}
+_fragments_lock = threading.Lock()
+FRAGMENTS_KEPT = 2_048  # 25 pages of 80 posts
+_CSRF_SLOT = Markup(f"<!-- csrf {secrets.token_hex(16)} -->")
+
+
+@bp.app_template_global()
+def post_html(item: community.Shown, reader: community.Member, csrf: Markup, links: dict[str, Markup]) -> Markup:
+    """One post of a discussion or a thread as _post.html's post_view draws it."""
+    post = item.post
+    key = (post, item.author, item.state, item.marked_helpful, item.editable, post.author_id == reader.user.id,
+           reader.course_team, links["post"], links["lead"])
+    html = _fragments.get(key)
+    if html is None:
+        post_view = current_app.jinja_env.get_template("community/_post.html").module.post_view  # type: ignore[attr-defined]
+        _, author, state, marked, editable, own, course_team, post_prefix, lead_prefix = key
+        html = str(post_view(community.Shown(post, author, state, marked, editable), own, course_team, _CSRF_SLOT,
+                             post_prefix, lead_prefix))
+        if current_app.jinja_env.auto_reload:
+            return Markup(html.replace(_CSRF_SLOT, csrf))  # in development a kept post would outlive its template
+        with _fragments_lock:
+            _fragments[key] = html
+            while len(_fragments) > FRAGMENTS_KEPT:
+                del _fragments[next(iter(_fragments))]
+    return Markup(html.replace(_CSRF_SLOT, csrf))
 
 
 def _discussion(course_slug: str, workbook_slug: str | None) -> ResponseReturnValue:
