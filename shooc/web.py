@@ -217,13 +217,9 @@ def run_or_404(slug: str) -> Run:
     return find_run(get_session(), slug) or abort(404)
 
 
-#: A course by its slug, built once: the course's pages (and its discussions') read it on every request.
-_COURSE_BY_SLUG = select(Course).where(Course.slug == bindparam("slug"))
-
-
 def published_course_or_404(slug: str) -> Course:
     """The course of a URL's ``<course_slug>``, if it has a published version, or 404."""
-    course = get_session().scalar(_COURSE_BY_SLUG, {"slug": slug})
+    course = get_session().scalar(select(Course).where(Course.slug == slug))
     if course is None or course.current_version_id is None:
         abort(404)
     return course
