@@ -430,6 +430,127 @@ def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
     assert large[0] <= 15, large
 
 
+def test_the_discussion_page_costs_a_pinned_number_of_statements(
+        app, client: FlaskClient, auth: Auth, db: Session, people, run: Run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 brought a page of 20 threads with their replies down from 13 statements
+    to these (the person, the course, the reader with their run and mute, the count,
+    the threads, their replies); one more is a cost to be weighed, not one to slip in."""
+    for n in range(25):
+        thread = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=people["a"].id, body=f"t{n}",
+                      body_html=f"<p>t{n}</p>", helpful_count=0, reply_count=2, open_reports=0)
+        db.add(thread)
+        db.flush()
+        for m in range(2):
+            db.add(Post(run_id=run.id, workbook_slug=WORKBOOK, parent_id=thread.id, author_id=people["b"].id,
+                        body=f"r{m}", body_html=f"<p>r{m}</p>", helpful_count=0, reply_count=0, open_reports=0))
+    db.commit()
+    auth.login(people["a"])
+    client.get(DISCUSSION)  # the published course, read once into this process's cache
+    assert _queries(app, client, DISCUSSION) == 6
+    assert _queries(app, client, DISCUSSION + "?page=2&sort=helpful") == 6
+    _as(client, auth, people["leader"])
+    assert _queries(app, client, DISCUSSION + "?run=spring") == 6
+    thread.pinned_at = thread.created_at
+    db.commit()
+    assert _queries(app, client, DISCUSSION + "?run=spring") == 7  # the pinned thread, read apart
+
+
+def test_a_posts_addresses_built_from_the_pages_prefixes_are_url_fors(app) -> None:  # type: ignore[no-untyped-def]
+    """_post.html adds a post's id and action to prefixes built once per page
+    (views._post_links) in place of url_for for each post: the same addresses."""
+    from flask import url_for
+
+    from shooc.community.views import _post_links
+
+    with app.test_request_context("/", base_url="http://localhost/shooc"):
+        links = _post_links()
+        assert links["post"] + "1234" == url_for("community.post_page", post_id=1234)
+        for action in ("helpful", "report", "edit", "delete"):
+            assert f"{links['post']}1234/{action}" == url_for(f"community.{action}", post_id=1234)
+        for action in ("hide", "restore", "pin", "lock", "mute"):
+            assert f"{links['lead']}1234/{action}" == url_for(f"community.{action}", post_id=1234)
+        assert links["post"].startswith("/shooc/")
+
+
+def test_the_discussion_page_shows_each_reader_what_they_may_see_and_do(
+        client: FlaskClient, auth: Auth, db: Session, people, run: Run) -> None:  # type: ignore[no-untyped-def]
+    """What the page draws from its rows: hidden replies (the course team sees them,
+    marked), deleted and short names, this reader's helpful marks, whose posts they may
+    edit, and the course team's controls for the course team only."""
+    from shooc.community.models import Helpful
+
+    a, b = people["a"], people["b"]
+    b.name_shown = "short"
+    thread = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=a.id, body="t", body_html="<p>Thread &lt;1&gt;</p>",
+                  helpful_count=1, reply_count=1, open_reports=0)
+    db.add(thread)
+    db.flush()
+    replies = [Post(run_id=run.id, workbook_slug=WORKBOOK, parent_id=thread.id, author_id=author, body="r",
+                    body_html=f"<p>Reply {n}</p>", helpful_count=0, reply_count=0, open_reports=0,
+                    hidden_at=community.utcnow() if n == 1 else None, hidden_reason="Unkind" if n == 1 else None)
+               for n, author in enumerate((b.id, b.id, None))]
+    db.add_all(replies)
+    db.flush()
+    db.add(Helpful(post_id=thread.id, user_id=b.id))
+    db.commit()
+
+    auth.login(b)
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert "<p>Thread &lt;1&gt;</p>" in page and "Reply 0" in page and "Reply 2" in page
+    assert "Reply 1" not in page and "Unkind" not in page  # hidden: not even its place
+    assert "Bea B." in page and "Deleted account" in page and "Ann Archer" in page
+    assert page.count('aria-pressed="true"') == 1  # B marked A's thread
+    assert f'href="/discussion/posts/{replies[0].id}/edit"' in page and f"/discussion/posts/{thread.id}/edit" not in page
+    assert "Moderate" not in page and "/lead/posts/" not in page
+
+    _as(client, auth, people["leader"])
+    page = client.get(DISCUSSION + "?run=spring").get_data(as_text=True)
+    assert "Reply 1" in page and "Hidden by the course team: Unkind" in page
+    assert f'action="/lead/posts/{replies[1].id}/restore"' in page and f'action="/lead/posts/{thread.id}/hide"' in page
+    assert f'formaction="/lead/posts/{thread.id}/pin"' in page and 'aria-pressed="true"' not in page
+
+
+def test_posts_kept_as_drawn_give_the_same_page_and_any_change_is_drawn_anew(
+        client: FlaskClient, auth: Auth, db: Session, people, run: Run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """views.post_html keeps each post as drawn, by all that drawing it reads: a page from
+    kept posts is the page drawn afresh, a mark, a hiding or a new name shows on the very
+    next request, and no more than FRAGMENTS_KEPT are kept."""
+    from shooc.community import views
+    from shooc.community.models import Helpful
+
+    thread = Post(run_id=run.id, workbook_slug=WORKBOOK, author_id=people["a"].id, body="t",
+                  body_html="<p>Kept thread</p>", helpful_count=0, reply_count=1, open_reports=0)
+    db.add(thread)
+    db.flush()
+    reply = Post(run_id=run.id, workbook_slug=WORKBOOK, parent_id=thread.id, author_id=people["b"].id, body="r",
+                 body_html="<p>Kept reply</p>", helpful_count=0, reply_count=0, open_reports=0)
+    db.add(reply)
+    db.commit()
+    auth.login(people["b"])
+    first = client.get(DISCUSSION).get_data(as_text=True)
+    assert "Kept thread" in first and 'aria-pressed="false"' in first
+    views._fragments.clear()
+    assert client.get(DISCUSSION).get_data(as_text=True) == first  # drawn afresh
+    assert client.get(DISCUSSION).get_data(as_text=True) == first  # from what was kept
+
+    db.add(Helpful(post_id=thread.id, user_id=people["b"].id))
+    thread.helpful_count = 1
+    people["a"].name_shown = "short"
+    db.commit()
+    page = client.get(DISCUSSION).get_data(as_text=True)
+    assert 'aria-pressed="true"' in page and "Helpful (1)" in page and "Ann A." in page and "Ann Archer" not in page
+    reply.hidden_at, reply.hidden_reason = community.utcnow(), "Off topic"
+    db.commit()
+    assert "Kept reply" not in client.get(DISCUSSION).get_data(as_text=True)
+
+    reply.hidden_at = None
+    db.commit()
+    monkeypatch.setattr(views, "FRAGMENTS_KEPT", 1)
+    views._fragments.clear()
+    assert "Kept reply" in client.get(DISCUSSION).get_data(as_text=True)  # two posts drawn, one kept
+    assert len(views._fragments) == 1
+
+
 def test_evaluators_get_the_community_figures_with_small_groups_withheld(db: Session, make_user, run: Run,
                                                                          people) -> None:  # type: ignore[no-untyped-def]
     from conftest import complete_and_submit

@@ -8,10 +8,13 @@ page). A post of another run is a 404, as if it did not exist.
 """
 from __future__ import annotations
 
+import secrets
+import threading
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from markupsafe import Markup, escape
 
 from shooc.auth.forms import EmptyForm
 from shooc.auth.models import Role, User
@@ -20,36 +23,71 @@ from shooc.community import services as community
 from shooc.community.blueprint import bp
 from shooc.community.forms import EditForm, PostForm, ReasonForm, ReplyForm
 from shooc.community.models import Post
-from shooc.course_team import leads_course, leads_every_course
 from shooc.enrolment.models import Run
-from shooc.enrolment.services import enrolment_for
 from shooc.unit_of_work import commit, get_session, rollback, write_now
 from shooc.web import csrf, int_arg, published_course_or_404
 from shooc.workbooks import current, published
 from shooc.workbooks.models import Course
 
 
-def _run_of_course(course: Course) -> Run:
-    """The run whose discussion this person sees: their own, or the one the course
-    team chose."""
-    db = get_session()
-    enrolment = None if leads_every_course(current_user) else enrolment_for(db, current_user.id, course)
-    if enrolment is not None:
-        return enrolment.run
-    if not leads_course(db, current_user, course.id):
-        abort(403)
-    query = select(Run).where(Run.course_id == course.id)
-    slug = request.args.get("run")
-    if slug:
-        return db.scalar(query.where(Run.slug == slug)) or abort(404)
-    return db.scalar(query.order_by(Run.opens_on.desc(), Run.id.desc()).limit(1)) or abort(404)
-
-
-def _member(run: Run) -> community.Member:
-    found = community.member(get_session(), current_user, run)
+def _reader(course: Course) -> community.Member:
+    """This person in the discussions of the course's run: their own run, or the one
+    the course team chose with ``?run=<slug>`` (default: the course's latest)."""
+    try:
+        # the User itself, not Flask-Login's proxy: a page reads ``reader.user`` for each of its posts
+        found = community.course_member(get_session(), current_user._get_current_object(), course.id,
+                                        request.args.get("run") or None)
+    except community.NotFound:
+        abort(404)
     if found is None:
         abort(403)
     return found
+
+
+def _post_links() -> dict[str, Markup]:
+    """The addresses of a post's pages and forms, as prefixes to which _post.html adds
+    the post's id (and the action): built once per page rather than by five to ten
+    ``url_for`` per post (a third of a page of 80 posts). tests/test_community.py
+    checks them against ``url_for`` for every action. Escaped once here (Markup), so
+    that the page does not escape them again for each use."""
+    links = {"post": url_for("community.post_page", post_id=0), "lead": url_for("community.hide", post_id=0)}
+    assert links["post"].endswith("/0") and links["lead"].endswith("/0/hide"), links
+    return {"post": escape(links["post"][:-1]), "lead": escape(links["lead"][:-len("0/hide")])}
+
+
+#: Posts as _post.html's post_view drew them, by the arguments it was given (the post's
+#: row, its author, state, mark and editability for this reader; whether the reader wrote
+#: it or is of the course team; the address prefixes), with the page's CSRF field left as
+#: _CSRF_SLOT. Drawing a page's 80 posts was half of the page's time; most readers of a
+#: discussion see its posts drawn alike, so each is drawn once per process and kept. Any
+#: change to a post (its text, marks, state, a name) makes another key, never a stale
+#: page; old keys are dropped oldest first past FRAGMENTS_KEPT (a post's row and its
+#: drawing: 2-3 kB for most, some 14 kB at MAX_POST; a few MB a process, 30 at most).
+_fragments: dict[tuple[object, ...], str] = {}
+_fragments_lock = threading.Lock()
+FRAGMENTS_KEPT = 2_048  # 25 pages of 80 posts
+_CSRF_SLOT = Markup(f"<!-- csrf {secrets.token_hex(16)} -->")
+
+
+@bp.app_template_global()
+def post_html(item: community.Shown, reader: community.Member, csrf: Markup, links: dict[str, Markup]) -> Markup:
+    """One post of a discussion or a thread as _post.html's post_view draws it."""
+    post = item.post
+    key = (post, item.author, item.state, item.marked_helpful, item.editable, post.author_id == reader.user.id,
+           reader.course_team, links["post"], links["lead"])
+    html = _fragments.get(key)
+    if html is None:
+        post_view = current_app.jinja_env.get_template("community/_post.html").module.post_view  # type: ignore[attr-defined]
+        _, author, state, marked, editable, own, course_team, post_prefix, lead_prefix = key
+        html = str(post_view(community.Shown(post, author, state, marked, editable), own, course_team, _CSRF_SLOT,
+                             post_prefix, lead_prefix))
+        if current_app.jinja_env.auto_reload:
+            return Markup(html.replace(_CSRF_SLOT, csrf))  # in development a kept post would outlive its template
+        with _fragments_lock:
+            _fragments[key] = html
+            while len(_fragments) > FRAGMENTS_KEPT:
+                del _fragments[next(iter(_fragments))]
+    return Markup(html.replace(_CSRF_SLOT, csrf))
 
 
 def _discussion(course_slug: str, workbook_slug: str | None) -> ResponseReturnValue:
@@ -60,8 +98,8 @@ def _discussion(course_slug: str, workbook_slug: str | None) -> ResponseReturnVa
     workbook = None
     if workbook_slug is not None:
         workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
-    run = _run_of_course(course)
-    reader = _member(run)
+    reader = _reader(course)
+    run = reader.run
     form = PostForm()
     problem, status = None, 200
     if form.validate_on_submit():
@@ -82,9 +120,10 @@ def _discussion(course_slug: str, workbook_slug: str | None) -> ResponseReturnVa
     sort = request.args.get("sort") or "newest"
     sort = sort if sort in community.SORTS else "newest"
     page = community.threads(db, reader, workbook_slug, sort, request.args.get("page", 1, type=int_arg) or 1)
-    return render_template("community/discussion.html", course=course, course_title=current.title(db, course),
-                           workbook=workbook, run=run, reader=reader,
-                           page=page, sort=sort, form=form, problem=problem, reply_form=ReplyForm(),
+    version = published.version(db, course.current_version_id)  # kept per process: its title with no query
+    return render_template("community/discussion.html", course=course, course_title=version.title if version else "",
+                           workbook=workbook, run=run, reader=reader, links=_post_links(),
+                           page=page, sort=sort, form=form, problem=problem,
                            action_form=EmptyForm(), edit_minutes=community.EDIT_MINUTES), status
 
 
@@ -130,7 +169,7 @@ def share(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
         abort(403)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    reader = _member(_run_of_course(course))
+    reader = _reader(course)
     if reader.course_team:
         abort(403)  # a course's own leader (LTI) is no participant: no reflection of theirs to share
     try:
@@ -154,7 +193,7 @@ def _visible_post(post_id: int) -> tuple[Post, community.Member]:
         abort(403)
     db = get_session()
     post = db.get(Post, post_id) or abort(404)
-    reader = community.member(db, current_user, db.get_one(Run, post.run_id))
+    reader = community.member(db, current_user._get_current_object(), db.get_one(Run, post.run_id))
     if reader is None or not community.visible_to(reader, post):
         abort(404)  # another run's post does not exist, as far as this person knows
     return post, reader
@@ -178,6 +217,7 @@ def post_page(post_id: int) -> ResponseReturnValue:
     return render_template("community/thread.html", thread=thread, replies=replies, reader=reader, course=course,
                            course_title=current.title(db, course),
                            workbook=workbook, run=reader.run, reply_form=ReplyForm(), action_form=EmptyForm(),
+                           links=_post_links(),
                            following=community.is_following(db, current_user, post),
                            edit_minutes=community.EDIT_MINUTES)
 
