@@ -17,7 +17,8 @@ from test_quiz_order import learners
 
 def _section(html: str, activity_id: str) -> str:
     """An activity's HTML up to its buttons (beside them: what the last press did, said once)."""
-    return html.split(f'id="activity-{activity_id}"')[1].split("</section>")[0].split('<div class="activity-actions">')[0]
+    section = html.split(f'id="activity-{activity_id}"')[1].split("</section>")[0]
+    return section.split('<div class="activity-actions">')[0]
 
 
 def _self_assessment(db: Session) -> ActivityVersion:
