@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz_kit import choose, page_options
+from shooc.enrolment.models import Enrolment
 from shooc.workbooks import fragments, published
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 from test_learning import WB1, post, quiz_of
@@ -70,3 +71,47 @@ def test_a_kept_fragment_is_filled_with_each_learners_own_order_choices_and_mark
     # the ratings: the first learner's 2 checked, nothing for the second
     checked = re.compile(rf'name="a\.{rating.activity_id}\.{statement}" value="(\d)" aria-label="[^"]*" checked>')
     assert checked.findall(first_page) == ["2"] and checked.findall(second_page) == []
+
+
+def _statements(app, client, url: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL statements one GET sends (the pattern of tests/test_access.py), savepoints aside."""
+    from sqlalchemy import event
+
+    from shooc.unit_of_work import get_db
+
+    connection = get_db(app).sessionmaker.kw["bind"]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(" ".join(statement.split())[:90])
+
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    return statements
+
+
+def test_the_workbook_page_costs_a_fixed_number_of_queries(app, client, db: Session, auth, make_user,
+                                                           make_run) -> None:  # type: ignore[no-untyped-def]
+    """The learner's page with answers, a marked quiz and feedback unread: the login's
+    user, the course, the enrolment with its run, the answers, the workbook's records
+    (submission, feedback, hand-back: answers.workbook_records), the recordings, and
+    the feedback marked read; then, read, one statement fewer. bench/ measures the time."""
+    from shooc.lead import review
+
+    (learner,) = learners(db, make_user, make_run, 1)
+    leader = make_user("leader")
+    quiz = quiz_of(db)
+    auth.login(learner)
+    html = client.get(WB1).get_data(as_text=True)
+    post(client, WB1, {**choose(html, quiz.activity_id, quiz.definition), "action": f"check:{quiz.activity_id}"})
+    enrolment = db.scalar(select(Enrolment).where(Enrolment.user_id == learner.id))
+    review.give_feedback(db, leader, enrolment, "the-mentors-role", "Well argued.")
+    db.commit()
+    unread = _statements(app, client, WB1)
+    read = _statements(app, client, WB1)
+    assert len(unread) == 7 and unread[-1].startswith("UPDATE workbook_feedback"), unread
+    assert len(read) == 6, read  # 9 before issue 21: the unread check, the feedback, the submission and the hand-back apart
