@@ -5,11 +5,12 @@ Services flush; the view or command that called them commits."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from blinker import Namespace
-from sqlalchemy import and_, func, select
+from sqlalchemy import Integer, Select, String, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,21 +116,36 @@ def workbook_records(session: Session, enrolment: Enrolment, workbook_slug: str)
     none), where the workbook page used to send three: its submission, its feedback
     and its latest hand-back (as ``dashboard.handed_back``: a workbook submitted again
     since has none)."""
+    submission, feedback, returned = session.execute(
+        _records_query(), {"enrolment_id": enrolment.id, "workbook_slug": workbook_slug}).one()
+    return WorkbookRecords(submission, feedback, returned if submission is None else None)
+
+
+@functools.cache
+def _records_query() -> Select[Submission, WorkbookFeedback, SubmissionReturn]:
+    """Built once: making the statement cost as much as running it (its parameters are bound)."""
     from shooc.lead.models import WorkbookFeedback
 
+    enrolment_id, workbook_slug = bindparam("enrolment_id", type_=Integer), bindparam("workbook_slug", type_=String)
     latest_return = (select(SubmissionReturn.id)
-                     .where(SubmissionReturn.enrolment_id == enrolment.id,
+                     .where(SubmissionReturn.enrolment_id == enrolment_id,
                             SubmissionReturn.workbook_slug == workbook_slug)
                      .order_by(SubmissionReturn.returned_at.desc(), SubmissionReturn.id.desc()).limit(1)
                      .scalar_subquery())
-    submission, feedback, returned = session.execute(
-        select(Submission, WorkbookFeedback, SubmissionReturn).select_from(Enrolment)
-        .outerjoin(Submission, and_(Submission.enrolment_id == Enrolment.id, Submission.workbook_slug == workbook_slug))
-        .outerjoin(WorkbookFeedback, and_(WorkbookFeedback.enrolment_id == Enrolment.id,
-                                          WorkbookFeedback.workbook_slug == workbook_slug))
-        .outerjoin(SubmissionReturn, SubmissionReturn.id == latest_return)
-        .where(Enrolment.id == enrolment.id)).one()
-    return WorkbookRecords(submission, feedback, returned if submission is None else None)
+    return (select(Submission, WorkbookFeedback, SubmissionReturn).select_from(Enrolment)
+            .outerjoin(Submission, and_(Submission.enrolment_id == Enrolment.id,
+                                        Submission.workbook_slug == workbook_slug))
+            .outerjoin(WorkbookFeedback, and_(WorkbookFeedback.enrolment_id == Enrolment.id,
+                                              WorkbookFeedback.workbook_slug == workbook_slug))
+            .outerjoin(SubmissionReturn, SubmissionReturn.id == latest_return)
+            .where(Enrolment.id == enrolment_id))
+
+
+@functools.cache
+def _answers_query() -> Select[str, Any, dt.datetime, int]:
+    # the columns, not Response rows: the page needs no objects of them (a third of the query's time)
+    return select(Response.activity_id, Response.answer, Response.updated_at, Response.revision).where(
+        Response.enrolment_id == bindparam("enrolment_id"), Response.workbook_slug == bindparam("workbook_slug"))
 
 
 def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVersion,
@@ -138,10 +154,8 @@ def workbook_state(session: Session, enrolment: Enrolment, workbook: WorkbookVer
     run = enrolment.run
     today = today or run.today()
     activities = {}
-    # the columns, not Response rows: the page needs no objects of them (a third of the query's time)
     found = {activity_id: (answer, saved_at, revision) for activity_id, answer, saved_at, revision in session.execute(
-        select(Response.activity_id, Response.answer, Response.updated_at, Response.revision).where(
-            Response.enrolment_id == enrolment.id, Response.workbook_slug == workbook.slug))}
+        _answers_query(), {"enrolment_id": enrolment.id, "workbook_slug": workbook.slug})}
     for activity in workbook.activities:
         kind = published_kind(activity.kind)
         answer, saved_at, revision = found.get(activity.activity_id, (None, None, 0))

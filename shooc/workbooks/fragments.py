@@ -109,6 +109,19 @@ class ActivityParts:
                               for q in self.questions))
 
 
+def body_html(workbook: Any) -> tuple[Markup | None, ...]:
+    """A workbook's text between its activities, by body part (None for an activity's
+    place), its tables in scrolling regions: kept per process when it is published."""
+    def build() -> tuple[Markup | None, ...]:
+        from shooc.workbooks.render import scrolling_tables
+
+        return tuple(scrolling_tables(part["html"]) if "html" in part else None for part in workbook.body_parts)
+
+    if workbook.id is None:
+        return build()
+    return published.kept(("body-html", workbook.id), build)
+
+
 def activity_parts(activity: Any) -> ActivityParts:
     """The fixed parts of ``activity`` (an ActivityVersion), kept per process when it
     is published."""
