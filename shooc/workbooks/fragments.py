@@ -122,6 +122,28 @@ def body_html(workbook: Any) -> tuple[Markup | None, ...]:
     return published.kept(("body-html", workbook.id), build)
 
 
+DONE_MARK = ' <span class="contents-mark">done</span>'
+REQUIRED_MARK = ' <span class="contents-mark">required</span>'
+
+
+def contents_html(workbook: Any, sections: Any, activities: Mapping[str, Any], state: Any) -> Markup:
+    """A workbook's contents: its sections and activities, kept per published workbook
+    version; each activity's class and mark (done for this learner, else required or
+    optional) filled in. ``state``: the learner's WorkbookState, or None (a preview)."""
+    def build() -> Fragment:
+        macros: Any = current_app.jinja_env.get_template(FIXED_TEMPLATE).module
+        return Fragment.render(macros.contents_nav, sections, activities)
+
+    fragment = build() if workbook.id is None else published.kept(("contents", workbook.id), build)
+    values = {}
+    for activity_id, activity in activities.items():
+        saved = state.activities[activity_id] if state else None
+        done = saved is not None and saved.started and saved.complete
+        values[f"class:{activity_id}"] = "done" if done else ("required" if activity.required else "optional")
+        values[f"mark:{activity_id}"] = DONE_MARK if done else (REQUIRED_MARK if activity.required else "")
+    return Markup(fragment.fill(values))
+
+
 def activity_parts(activity: Any) -> ActivityParts:
     """The fixed parts of ``activity`` (an ActivityVersion), kept per process when it
     is published."""
