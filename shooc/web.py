@@ -42,6 +42,7 @@ from shooc.mailqueue import DELIVERY_JOB
 from shooc.unit_of_work import get_db, get_session
 from shooc.urls import SiteUrls, path_for_logs, public_origin
 from shooc.urls import site_urls as site_urls_for
+from shooc.workbooks.fragments import activity_parts, body_html, contents_html
 from shooc.workbooks.models import Course
 from shooc.workbooks.render import scrolling_tables
 
@@ -391,6 +392,9 @@ def init_app(app: Flask) -> None:
         app.after_request(tokens.after)
     app.context_processor(_roles)
     app.add_template_filter(scrolling_tables)  # on rendered Markdown: {{ html|scrolling_tables }}
+    app.add_template_global(activity_parts)  # an activity's fixed HTML, rendered once (learn/_activity.html)
+    app.add_template_global(body_html)  # a workbook's text, its tables wrapped once (learn/workbook.html)
+    app.add_template_global(contents_html)  # a workbook's contents, rendered once (learn/workbook.html)
     _register_error_pages(app)
 
 

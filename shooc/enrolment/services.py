@@ -7,8 +7,9 @@ date rules. Services flush; the view or command that called them commits."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -128,6 +129,14 @@ def course_workbook_slugs(session: Session, run: Run) -> list[str]:
 
 def enrolment_for(session: Session, user_id: int, course: Course) -> Enrolment | None:
     """The learner's enrolment in the course: the latest run they joined."""
-    return session.scalar(
-        select(Enrolment).join(Run).where(Enrolment.user_id == user_id, Run.course_id == course.id)
-        .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc()).options(contains_eager(Enrolment.run)).limit(1))
+    return session.scalar(_enrolment_query(), {"user_id": user_id, "course_id": course.id})
+
+
+@functools.cache
+def _enrolment_query() -> Select[Enrolment]:
+    """Built once (every workbook page asks): building it with its eager run cost more than running it."""
+    return (select(Enrolment).join(Run)
+            .where(Enrolment.user_id == bindparam("user_id", type_=Integer),
+                   Run.course_id == bindparam("course_id", type_=Integer))
+            .order_by(Enrolment.enrolled_on.desc(), Enrolment.id.desc())
+            .options(contains_eager(Enrolment.run)).limit(1))

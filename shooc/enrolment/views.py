@@ -2,6 +2,8 @@
 withdraw. Leaders open the same workbook URL as a preview."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +25,12 @@ from shooc.enrolment import answers, recall, rules, services
 from shooc.enrolment import dashboard as dashboards
 from shooc.enrolment import pending as pending_drafts
 from shooc.enrolment import self_assessment as self_assessments
-from shooc.enrolment.models import Enrolment, PendingDraft, Run
+from shooc.enrolment.models import Enrolment, PendingDraft, Run, SubmissionReturn
 from shooc.enrolment.runs import open_runs, upcoming_runs
 from shooc.evaluate.survey import survey_offer
 from shooc.lead import live_sessions, review
 from shooc.lead.communications import latest_announcements, recordings_on_page
+from shooc.lead.models import WorkbookFeedback
 from shooc.unit_of_work import commit, get_session, rollback, will_write
 from shooc.web import (
     PENDING_DRAFT_KEY,
@@ -237,11 +240,13 @@ def workbook(course_slug: str, workbook_slug: str) -> ResponseReturnValue:
         flash("Enrol in the course to open its workbooks.", "error")
         return redirect(url_for("workbooks.course_page", course_slug=course.slug))
     workbook = published.workbook(db, course.current_version_id, workbook_slug) or abort(404)
-    state = answers.workbook_state(db, enrolment, workbook)
+    records = answers.workbook_records(db, enrolment, workbook.slug)
+    state = answers.workbook_state(db, enrolment, workbook, records=records)
 
     if request.method == "GET":
-        page = _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state)
-        if (enrolment.id, workbook.slug) in dashboards.unread_feedback(db, [enrolment.id]):
+        notes = _notes(enrolment, state, records)
+        page = _restore_pending(db, course, enrolment, state) or _render(course, enrolment, state, notes=notes)
+        if notes.feedback is not None and notes.feedback.read_at is None:  # the feedback is read now
             commit()  # the page's reads end here, so that the write below waits its turn on SQLite
             review.feedback_seen(db, enrolment, workbook.slug)
             commit()
@@ -483,11 +488,37 @@ def _show_unsaved(course: Course, enrolment: Enrolment, state: answers.WorkbookS
         "It is shown below so that you can copy it."))
 
 
+@dataclass(frozen=True, slots=True)
+class WorkbookNotes:
+    """What the workbook page says of the learner's workbook beside their answers."""
+
+    feedback: WorkbookFeedback | None  # the course team's, read or not yet
+    returned: SubmissionReturn | None  # handed back, and not submitted again since
+    shared: dict[str, int] | None  # of a submitted workbook: activity id → the post sharing it
+    revoked: tuple[dt.datetime, str] | None  # of a submitted workbook: when and why its badge was
+
+
+def _notes(enrolment: Enrolment, state: answers.WorkbookState,
+           records: answers.WorkbookRecords | None = None) -> WorkbookNotes:
+    """From the workbook's records (the feedback also tells the GET whether it is read
+    now), read again unless just read; and two queries more of a submitted workbook."""
+    db, slug = get_session(), state.workbook.slug
+    records = records or answers.workbook_records(db, enrolment, slug)
+    submitted = state.submission is not None
+    return WorkbookNotes(
+        feedback=records.feedback,
+        returned=None if submitted else records.returned,
+        shared=shared_reflections(db, enrolment, slug) if submitted else None,
+        revoked=dashboards.revoked_badges(db, [enrolment.id]).get((enrolment.id, slug)) if submitted else None)
+
+
 def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
             posted: MultiDict[str, str] | None = None, status: int = 200,
-            missing: dict[str, list[str]] | None = None, problem: str | None = None) -> ResponseReturnValue:
+            missing: dict[str, list[str]] | None = None, problem: str | None = None,
+            notes: WorkbookNotes | None = None) -> ResponseReturnValue:
     """The workbook with the learner's answers, or what they just posted if it could
     not be saved (so that nothing they typed disappears)."""
+    notes = notes or _notes(enrolment, state)
     shown = {aid: s.answer for aid, s in state.activities.items()}
     if posted is not None:
         shown.update(answers.drafts_from_form(state.workbook, posted, None, shown, _option_key()))
@@ -501,15 +532,8 @@ def _render(course: Course, enrolment: Enrolment, state: answers.WorkbookState,
                            option_orders=_option_orders(state.workbook), missing=missing or {}, problem=problem,
                            enrolment=enrolment, form=EmptyForm(), loaded_at=utcnow().isoformat(), pressed=pressed,
                            recalled=recall.recalled(get_session(), enrolment, state.workbook),
-                           feedback=review.feedback_for(get_session(), enrolment).get(state.workbook.slug),
-                           returned=dashboards.handed_back(get_session(), [enrolment.id]).get(
-                               (enrolment.id, state.workbook.slug)) if not state.submission else None,
-                           **_recordings(course, state.workbook),
-                           shared=shared_reflections(get_session(), enrolment, state.workbook.slug)
-                           if state.submission else None,
-                           revoked=dashboards.revoked_badges(get_session(), [enrolment.id]).get(
-                               (enrolment.id, state.workbook.slug))
-                           if state.submission else None), status
+                           feedback=notes.feedback, returned=notes.returned, **_recordings(course, state.workbook),
+                           shared=notes.shared, revoked=notes.revoked), status
 
 
 def _option_key() -> bytes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any, Callable, Hashable, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, undefer
@@ -27,9 +28,11 @@ from shooc.workbooks.models import Asset, CourseVersion, WorkbookVersion
 
 KEEP = 32  # versions per process: a few courses, each with its recent versions
 KEEP_ASSETS = 64  # images: one badge image per workbook, a few per course
+KEEP_DERIVED = 4096  # things made from a version's rows (a few per activity: shooc/workbooks/fragments.py)
 
 _versions: OrderedDict[int, CourseVersion] = OrderedDict()
 _assets: OrderedDict[str, bytes] = OrderedDict()
+_derived: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -86,7 +89,24 @@ def asset_data(session: Session, sha256: str) -> bytes | None:
     return data
 
 
+T = TypeVar("T")
+
+
+def kept(key: Hashable, build: Callable[[], T]) -> T:
+    """What ``build`` makes of published rows, kept per process under ``key``, which
+    names those rows by their ids (a published row never changes; emptied by ``forget``
+    with the versions, for a database replaced under the process)."""
+    try:
+        return _derived[key]
+    except KeyError:
+        pass
+    value = build()
+    _keep(_derived, key, value, KEEP_DERIVED)
+    return value
+
+
 def forget() -> None:
     with _lock:
         _versions.clear()
         _assets.clear()
+        _derived.clear()
