@@ -235,10 +235,12 @@ def test_the_review_queue_lists_filters_and_takes_feedback(client, auth, db: Ses
     auth.logout()
     auth.login(bob.user.email)
     assert "new feedback" in client.get("/dashboard").get_data(as_text=True)
+    written_at = db.scalar(select(WorkbookFeedback)).updated_at
     assert "Good start &lt;script&gt;" in client.get(f"/courses/mentoring/workbooks/{FIRST}").get_data(as_text=True)
     assert "new feedback" not in client.get("/dashboard").get_data(as_text=True)
     db.expire_all()
-    assert db.scalar(select(WorkbookFeedback)).read_at is not None
+    read = db.scalar(select(WorkbookFeedback))
+    assert read.read_at is not None and read.updated_at == written_at  # reading it does not re-date it
 
     # the same text saved again tells nobody twice; changed feedback is new again
     auth.logout()

@@ -86,7 +86,10 @@ def feedback_seen(session: Session, enrolment: Enrolment, workbook_slug: str) ->
     """The learner opened the workbook: its feedback is read (one UPDATE, usually of nothing)."""
     session.execute(update(WorkbookFeedback).where(
         WorkbookFeedback.enrolment_id == enrolment.id, WorkbookFeedback.workbook_slug == workbook_slug,
-        WorkbookFeedback.read_at.is_(None)).values(read_at=utcnow()))
+        WorkbookFeedback.read_at.is_(None)).values(
+            read_at=utcnow(),
+            # reading is not a change of the feedback: its date (shown under it) stays
+            updated_at=WorkbookFeedback.updated_at))
 
 
 # Handing back --------------------------------------------------------------------
