@@ -387,8 +387,15 @@ def _recording_order() -> tuple[UnaryExpression[Any], ...]:
 
 def recordings_for(session: Session, course_id: int, workbook_slug: str) -> list[Recording]:
     """A workbook's recordings, the latest first (the workbook page)."""
-    return list(session.scalars(select(Recording).where(
-        Recording.course_id == course_id, Recording.workbook_slug == workbook_slug).order_by(*_recording_order())))
+    return list(session.scalars(_recordings_of_workbook(), {"course_id": course_id, "workbook_slug": workbook_slug}))
+
+
+@functools.cache
+def _recordings_of_workbook() -> Any:
+    # built once: the workbook page reads it on every request
+    return (select(Recording).where(Recording.course_id == bindparam("course_id"),
+                                    Recording.workbook_slug == bindparam("workbook_slug"))
+            .order_by(*_recording_order()))
 
 
 def recordings_on_page(session: Session, course_id: int, workbook_slug: str,
