@@ -17,6 +17,7 @@ from shooc.community.models import Notification, Post, Report
 from shooc.enrolment.models import Enrolment, Run
 from shooc.enrolment.services import enrol
 from shooc.mailqueue import OutgoingMail
+from statement_kit import statements_of_get
 
 WORKBOOK = "the-mentors-role"
 DISCUSSION = f"/courses/mentoring/workbooks/{WORKBOOK}/discussion"
@@ -380,26 +381,6 @@ def test_one_click_unsubscribe_needs_the_right_token_and_no_cookie(client: Flask
     assert a.notification_email == "never"
 
 
-def _queries(app, client: FlaskClient, url: str) -> int:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
-
-    from shooc.unit_of_work import get_db
-
-    connection = get_db(app).sessionmaker.kw["bind"]
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", seen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
-    return len(statements)
-
-
 def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
         app, client: FlaskClient, auth: Auth, db: Session, people, run: Run) -> None:  # type: ignore[no-untyped-def]
     """Pages of 20 threads with their latest replies, and of the moderation queue: the
@@ -423,9 +404,11 @@ def test_the_discussion_and_the_queue_cost_the_same_queries_at_any_size(
     grow(3)
     auth.login(people["leader"])
     client.get(DISCUSSION + "?run=spring")  # the published course, read once into this process's cache
-    small = (_queries(app, client, DISCUSSION + "?run=spring"), _queries(app, client, "/lead/runs/spring/moderation"))
+    small = (len(statements_of_get(app, client, DISCUSSION + "?run=spring")),
+             len(statements_of_get(app, client, "/lead/runs/spring/moderation")))
     grow(60)
-    large = (_queries(app, client, DISCUSSION + "?run=spring"), _queries(app, client, "/lead/runs/spring/moderation"))
+    large = (len(statements_of_get(app, client, DISCUSSION + "?run=spring")),
+             len(statements_of_get(app, client, "/lead/runs/spring/moderation")))
     assert small == large, (small, large)
     assert large[0] <= 15, large
 
@@ -446,13 +429,13 @@ def test_the_discussion_page_costs_a_pinned_number_of_statements(
     db.commit()
     auth.login(people["a"])
     client.get(DISCUSSION)  # the published course, read once into this process's cache
-    assert _queries(app, client, DISCUSSION) == 6
-    assert _queries(app, client, DISCUSSION + "?page=2&sort=helpful") == 6
+    assert len(statements_of_get(app, client, DISCUSSION)) == 6
+    assert len(statements_of_get(app, client, DISCUSSION + "?page=2&sort=helpful")) == 6
     _as(client, auth, people["leader"])
-    assert _queries(app, client, DISCUSSION + "?run=spring") == 6
+    assert len(statements_of_get(app, client, DISCUSSION + "?run=spring")) == 6
     thread.pinned_at = thread.created_at
     db.commit()
-    assert _queries(app, client, DISCUSSION + "?run=spring") == 7  # the pinned thread, read apart
+    assert len(statements_of_get(app, client, DISCUSSION + "?run=spring")) == 7  # the pinned thread, read apart
 
 
 def test_a_posts_addresses_built_from_the_pages_prefixes_are_url_fors(app) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shooc.auth.models import Role, new_session_token
 from shooc.db import utcnow
 from shooc.web import SessionSignedEachMinute
+from statement_kit import statements_of_get
 
 
 def _session_cookie_set(response) -> bool:  # type: ignore[no-untyped-def]
@@ -82,26 +83,6 @@ def test_a_sessions_csrf_token_is_signed_once_and_good_for_that_session_only(
     assert bea_token not in (tokens[0], other_token)
 
 
-def _statements(app: Flask, client: FlaskClient, url: str) -> list[str]:
-    from sqlalchemy import event
-
-    from shooc.unit_of_work import get_db
-
-    connection = get_db(app).sessionmaker.kw["bind"]
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", seen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
-    return statements
-
-
 def test_the_dashboard_reads_in_the_same_few_statements_whatever_the_enrolments(
         app: Flask, client: FlaskClient, auth, db: Session, make_user, make_run) -> None:  # type: ignore[no-untyped-def]
     """The user (with their unread count), their enrolments, one UNION ALL of every
@@ -115,12 +96,12 @@ def test_the_dashboard_reads_in_the_same_few_statements_whatever_the_enrolments(
     auth.login(learner)
     enrol(db, make_run(), learner.id)
     db.commit()
-    _statements(app, client, "/dashboard")  # the published course read once, then kept (published.py)
-    one = _statements(app, client, "/dashboard")
+    statements_of_get(app, client, "/dashboard")  # the published course read once, then kept (published.py)
+    one = statements_of_get(app, client, "/dashboard")
     assert len(one) <= 7, one
     for _ in range(2):
         enrolment = enrol(db, make_run(), learner.id)
         self_assessments.skip(db, enrolment, self_assessments.BEFORE)
     db.commit()
-    _statements(app, client, "/dashboard")
-    assert len(_statements(app, client, "/dashboard")) == len(one)
+    statements_of_get(app, client, "/dashboard")
+    assert len(statements_of_get(app, client, "/dashboard")) == len(one)

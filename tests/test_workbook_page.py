@@ -13,6 +13,7 @@ from shooc.enrolment.models import Enrolment
 from shooc.workbooks import fragments, published
 from shooc.workbooks.models import ActivityVersion, WorkbookVersion
 from test_learning import WB1, post, quiz_of
+from statement_kit import statements_of_get
 from test_quiz_order import learners
 
 
@@ -73,27 +74,6 @@ def test_a_kept_fragment_is_filled_with_each_learners_own_order_choices_and_mark
     assert checked.findall(first_page) == ["2"] and checked.findall(second_page) == []
 
 
-def _statements(app, client, url: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """The SQL statements one GET sends (the pattern of tests/test_access.py), savepoints aside."""
-    from sqlalchemy import event
-
-    from shooc.unit_of_work import get_db
-
-    connection = get_db(app).sessionmaker.kw["bind"]
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            statements.append(" ".join(statement.split())[:90])
-
-    event.listen(connection, "before_cursor_execute", seen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(connection, "before_cursor_execute", seen)
-    return statements
-
-
 def test_the_workbook_page_costs_a_fixed_number_of_queries(app, client, db: Session, auth, make_user,
                                                            make_run) -> None:  # type: ignore[no-untyped-def]
     """The learner's page with answers, a marked quiz and feedback unread: the login's
@@ -111,7 +91,7 @@ def test_the_workbook_page_costs_a_fixed_number_of_queries(app, client, db: Sess
     enrolment = db.scalar(select(Enrolment).where(Enrolment.user_id == learner.id))
     review.give_feedback(db, leader, enrolment, "the-mentors-role", "Well argued.")
     db.commit()
-    unread = _statements(app, client, WB1)
-    read = _statements(app, client, WB1)
+    unread = statements_of_get(app, client, WB1)
+    read = statements_of_get(app, client, WB1)
     assert len(unread) == 7 and unread[-1].startswith("UPDATE workbook_feedback"), unread
     assert len(read) == 6, read  # 9 before issue 21: the unread check, the feedback, the submission and the hand-back apart
