@@ -34,20 +34,26 @@ def small_course(tmp_path: Path, link: str, files: dict[str, bytes]) -> tuple[Pa
     return folder, head.count("\n") + 2
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    # a fixed time: writestr(name) stamps the clock's, so the same file made a second
+    # later had other bytes (the "same bytes" test failed when the second turned)
+    return zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+
+
 def docx_bytes(content_types: bytes = b'<Types><Override ContentType="application/vnd.openxmlformats-'
                                       b'officedocument.wordprocessingml.document.main+xml"/></Types>') -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", content_types)
-        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr(_entry("[Content_Types].xml"), content_types)
+        archive.writestr(_entry("word/document.xml"), "<w:document/>")
     return out.getvalue()
 
 
 def odt_bytes(mimetype: str = "application/vnd.oasis.opendocument.text") -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("mimetype", mimetype)
-        archive.writestr("content.xml", "<office:document-content/>")
+        archive.writestr(_entry("mimetype"), mimetype)
+        archive.writestr(_entry("content.xml"), "<office:document-content/>")
     return out.getvalue()
 
 
