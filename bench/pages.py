@@ -251,9 +251,13 @@ def build(url: str, participants: int, instance: Path, secret: str) -> Built:
     with app.app_context(), get_db(app).session() as session:
         seed_posts(session, runs.find_run(session, LIVE_SLUG), first.slug, POSTS - FEW_POSTS, first=FEW_POSTS)
         session.commit()
-        if session.get_bind().dialect.name == "postgresql":  # as autovacuum would have by now, after a bulk insert
-            session.execute(text("ANALYZE posts"))
-            session.commit()
+    if get_db(app).engine.dialect.name == "postgresql":
+        # As autovacuum would have by now, after a bulk insert: VACUUM also marks the
+        # pages all-visible, without which PostgreSQL will not count or read from an
+        # index alone (the review queue's count of a run's 45,000 submissions was a
+        # 160-200 ms scan of the table instead of a 7 ms walk of its index).
+        with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
     many = count_statements(app, LIVE_SLUG)
     get_db(app).engine.dispose()
     return Built(LIVE_SLUG, {path: (few[path], many[path]) for path in many})
