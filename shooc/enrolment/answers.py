@@ -114,8 +114,8 @@ class WorkbookRecords:
 def workbook_records(session: Session, enrolment: Enrolment, workbook_slug: str) -> WorkbookRecords:
     """One query, from the enrolment's row outward (each of the three is one row or
     none), where the workbook page used to send three: its submission, its feedback
-    and its latest hand-back (as ``dashboard.handed_back``: a workbook submitted again
-    since has none)."""
+    and its latest hand-back (none for a workbook submitted again since, as the
+    dashboard's marks have it)."""
     submission, feedback, returned = session.execute(
         _records_query(), {"enrolment_id": enrolment.id, "workbook_slug": workbook_slug}).one()
     return WorkbookRecords(submission, feedback, returned if submission is None else None)

@@ -295,30 +295,3 @@ def revoked_badges(session: Session, enrolment_ids: Sequence[int]) -> dict[tuple
                BadgeAssertion.revocation_reason)
         .where(BadgeAssertion.enrolment_id.in_(list(enrolment_ids)), BadgeAssertion.revoked_at.is_not(None),
                BadgeAssertion.submission_id.is_not(None)))}
-
-
-def handed_back(session: Session, enrolment_ids: Sequence[int]) -> dict[tuple[int, str], SubmissionReturn]:
-    """(enrolment, workbook) → its latest hand-back, for workbooks not submitted again
-    since (shooc/lead/review.py hands them back)."""
-    if not enrolment_ids:
-        return {}
-    resubmitted = select(Submission.id).where(Submission.enrolment_id == SubmissionReturn.enrolment_id,
-                                              Submission.workbook_slug == SubmissionReturn.workbook_slug)
-    latest: dict[tuple[int, str], SubmissionReturn] = {}
-    for found in session.scalars(select(SubmissionReturn).where(
-            SubmissionReturn.enrolment_id.in_(list(enrolment_ids)), ~resubmitted.exists())
-            .order_by(SubmissionReturn.returned_at, SubmissionReturn.id)):
-        latest[(found.enrolment_id, found.workbook_slug)] = found
-    return latest
-
-
-def unread_feedback(session: Session, enrolment_ids: Sequence[int]) -> set[tuple[int, str]]:
-    """(enrolment, workbook) pairs whose feedback the learner has not read yet
-    (it is read when they next open the workbook: shooc/lead/review.py)."""
-    from shooc.lead.models import WorkbookFeedback
-
-    if not enrolment_ids:
-        return set()
-    return {(e, w) for e, w in session.execute(select(WorkbookFeedback.enrolment_id, WorkbookFeedback.workbook_slug)
-                                               .where(WorkbookFeedback.enrolment_id.in_(list(enrolment_ids)),
-                                                      WorkbookFeedback.read_at.is_(None)))}
